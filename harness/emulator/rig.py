@@ -1,0 +1,69 @@
+"""The emulated bench: camera, rig controller on a pty and power supply on a TCP SCPI socket.
+
+The harness reaches these parts exactly as it reaches a lab bench: a serial port path, a VISA
+resource string and a storage folder. Only the Clock is shared, so virtual time can run a
+12-hour shift in seconds.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from harness.clock import Clock
+from harness.emulator.camera import EmulatedCamera
+from harness.emulator.faults import Behaviour, apply_faults
+from harness.emulator.rig_controller import EmulatedRigController
+from harness.emulator.scpi import ScpiServer
+from harness.profile import CameraProfile
+from harness.scene import Scene
+
+
+class EmulatedRig:
+    def __init__(
+        self,
+        profile: CameraProfile,
+        clock: Clock,
+        storage: Path | None = None,
+        faults: tuple[str, ...] = (),
+        refresh_hz: float = 60.0,
+        seed: int = 1,
+    ) -> None:
+        self.profile = profile
+        self.clock = clock
+        self.faults = tuple(faults)
+        behaviour = apply_faults(Behaviour.from_profile(profile), self.faults)
+        self._tmp = None
+        if storage is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="bwc-camera-")
+            storage = Path(self._tmp.name)
+        self.storage = storage
+        self.scene = Scene(profile.video.width, profile.video.height, refresh_hz)
+        self.camera = EmulatedCamera(profile, behaviour, clock, self.scene, storage / "DCIM", seed=seed)
+        self.controller = EmulatedRigController(clock, profile.buttons, self.camera.button)
+        self.supply = ScpiServer(on_output=self.camera.set_power, load_current=lambda: 0.0)
+        self.supply.start()
+
+    @property
+    def serial_url(self) -> str:
+        return self.controller.url
+
+    @property
+    def visa_resource(self) -> str:
+        return self.supply.resource
+
+    @property
+    def clip_folder(self) -> Path:
+        return self.camera.storage
+
+    def close(self) -> None:
+        self.controller.close()
+        self.supply.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> "EmulatedRig":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

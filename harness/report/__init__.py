@@ -1,0 +1,1 @@
+"""Results of a run: the run record (record.json) and its presentations."""

@@ -1,0 +1,64 @@
+"""The run record (``<out>/record.json``): one durable file per run, rewritten after every test.
+
+Rewriting through a temporary file and ``os.replace`` means a run killed at any instant leaves
+the record of every test that had finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.clock import wall_utc
+
+
+@dataclass
+class RunRecord:
+    path: Path
+    phase: str
+    rig: dict = field(default_factory=dict)
+    camera: dict = field(default_factory=dict)
+    instruments: dict = field(default_factory=dict)
+    faults: list[str] = field(default_factory=list)
+    tests: list[dict] = field(default_factory=list)
+    start_utc: str = field(default_factory=lambda: wall_utc().isoformat())
+    end_utc: str | None = None
+    status: str = "running"
+
+    def add_test(self, entry: dict) -> None:
+        self.tests.append(entry)
+        self.save()
+
+    def finish(self, status: str = "complete") -> None:
+        self.end_utc = wall_utc().isoformat()
+        self.status = status
+        self.save()
+
+    def as_dict(self) -> dict:
+        return {
+            "phase": self.phase,
+            "status": self.status,
+            "start_utc": self.start_utc,
+            "end_utc": self.end_utc,
+            "rig": self.rig,
+            "camera": self.camera,
+            "instruments": self.instruments,
+            "faults": self.faults,
+            "tests": self.tests,
+        }
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(self.as_dict(), fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+
+def load_record(path: Path | str) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)

@@ -1,0 +1,106 @@
+"""Runs one scenario on a rig: do the steps, take in the clips, analyse them, check them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, ContextManager
+
+from harness.analysis.clip import ClipAnalysis, analyze_clip
+from harness.checks import CheckInput, run_checks
+from harness.evidence import EvidenceFile
+from harness.measurement import Measurement
+from harness.rig import Rig
+from harness.scenario import Scenario, Step
+from harness.timeline import Action, Timeline
+
+log = logging.getLogger(__name__)
+
+SETTLE_S = 2.0  # power-off time before a scenario starts, so each one begins from a cold camera
+CLIP_WAIT_S = 10.0  # how long after the last step clips may still appear
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    timeline: Timeline = field(default_factory=Timeline)
+    evidence: list[EvidenceFile] = field(default_factory=list)
+    analyses: list[ClipAnalysis] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Measurement]:
+        return [m for m in self.measurements if not m.passed]
+
+
+StepHook = Callable[[str], ContextManager[object]]
+
+
+def _no_hook(_: str) -> ContextManager[object]:
+    return contextlib.nullcontext()
+
+
+def run_scenario(
+    scenario: Scenario,
+    rig: Rig,
+    evidence_dir: Path,
+    step_hook: StepHook = _no_hook,
+    result: ScenarioResult | None = None,
+) -> ScenarioResult:
+    """Run ``scenario``; measurements land in ``result`` as they are made, so a crash keeps them."""
+    result = result or ScenarioResult(scenario)
+    clock = rig.clock
+    with step_hook("prepare: power off and settle"):
+        rig.power.output(False)
+        clock.sleep(SETTLE_S)
+    before = rig.clips.snapshot()
+    mark = clock.now()
+    for step in scenario.steps:
+        with step_hook(step.describe()):
+            mark = _do_step(step, rig, result.timeline, mark)
+    with step_hook("collect clips"):
+        clock.sleep(CLIP_WAIT_S)
+        result.evidence = rig.clips.take_new(before, evidence_dir)
+    with step_hook("analyse clips"):
+        result.analyses = [analyze_clip(e.path, rig.refresh_hz) for e in result.evidence]
+        for ev, an in zip(result.evidence, result.analyses):
+            an.sha256 = ev.sha256
+    with step_hook("check"):
+        inp = CheckInput(rig.profile, result.timeline, result.analyses, scenario.expect.clips)
+        result.measurements += run_checks(scenario.expect.checks, inp)
+        unreadable = [a for a in result.analyses if a.error]
+        result.measurements.append(
+            Measurement("unreadable_clips", len(unreadable), "clips", 0, 0, "BWC-EVT-01",
+                        note="; ".join(f"{Path(a.path).name}: {a.error}" for a in unreadable))
+        )
+    return result
+
+
+def _do_step(step: Step, rig: Rig, timeline: Timeline, mark: float) -> float:
+    clock = rig.clock
+    if step.power == "on":
+        rig.power.set_voltage(rig.power_spec.voltage)
+        rig.power.set_current_limit(rig.power_spec.current_limit)
+        rig.power.output(True)
+        timeline.add(Action(clock.now(), "power", "on", {"voltage": rig.power_spec.voltage}))
+    elif step.power == "off":
+        rig.power.output(False)
+        timeline.add(Action(clock.now(), "power", "off"))
+    elif step.wait is not None:
+        origin = mark
+        if step.wait.since != "previous":
+            on = timeline.last_before(clock.now(), "power", "on")
+            if on is None:
+                raise ValueError(f"'wait since {step.wait.since}' needs an earlier 'power: on' step")
+            origin = on.t + (rig.profile.boot_s if step.wait.since == "buffering" else 0.0)
+        clock.sleep_until(origin + step.wait.seconds)
+    elif step.gesture is not None:
+        gesture = rig.profile.gestures.get(step.gesture)
+        if gesture is None:
+            raise ValueError(f"gesture '{step.gesture}' is not in camera profile {rig.profile.model}")
+        done = rig.controller.perform(step.gesture, gesture)
+        timeline.add(Action(done.effective_t, "gesture", step.gesture,
+                            {"edges": [(e.button, "down" if e.down else "up", e.t) for e in done.edges]}))
+    return clock.now()

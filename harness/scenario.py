@@ -1,0 +1,78 @@
+"""Scenario files: a certification test written as a test plan (steps and expectations)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from harness.checks import CHECKS
+from harness.config import ConfigError, load_model, read_yaml
+from harness.profile import Strict
+from harness.requirements import Catalogue
+
+
+class Wait(Strict):
+    seconds: float = Field(ge=0, le=48 * 3600)
+    since: Literal["previous", "power_on", "buffering"] = Field(
+        "previous", description="count from the end of the previous step, from power-on, or from when buffering began"
+    )
+
+
+class Step(Strict):
+    """Exactly one action: switch power, wait, or perform a named gesture of the camera profile."""
+
+    power: Literal["on", "off"] | None = None
+    wait: Wait | None = None
+    gesture: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_action(cls, data: object) -> object:
+        if isinstance(data, dict):
+            keys = [k for k in ("power", "wait", "gesture") if k in data]
+            if len(keys) != 1:
+                raise ValueError(f"a step needs exactly one of power, wait, gesture (got {sorted(data)})")
+            if isinstance(data.get("power"), bool):  # YAML reads a bare on/off as a boolean
+                data = {**data, "power": "on" if data["power"] else "off"}
+        return data
+
+    def describe(self) -> str:
+        if self.power:
+            return f"power {self.power}"
+        if self.wait:
+            since = "" if self.wait.since == "previous" else f" since {self.wait.since.replace('_', ' ')}"
+            return f"wait {self.wait.seconds:g} s{since}"
+        return f"gesture {self.gesture}"
+
+
+class Expect(Strict):
+    clips: int = Field(ge=0, le=1000)
+    checks: list[str] = Field(min_length=1)
+
+    @field_validator("checks")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in CHECKS]
+        if unknown:
+            raise ValueError(f"unknown check(s) {unknown}; known: {sorted(CHECKS)}")
+        return names
+
+
+class Scenario(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    requirements: list[str] = Field(min_length=1)
+    description: str = ""
+    steps: list[Step] = Field(min_length=1)
+    expect: Expect
+
+    @classmethod
+    def load(cls, path: Path | str, catalogue: Catalogue | None = None) -> "Scenario":
+        scenario = load_model(path, cls, read_yaml(path))
+        if catalogue is not None:
+            unknown = [r for r in scenario.requirements if r not in catalogue.ids]
+            if unknown:
+                raise ConfigError(path, [f"requirements: unknown requirement id(s) {unknown}; see {catalogue.path}"])
+        return scenario

@@ -1,0 +1,51 @@
+"""The scene the display shows: a pure function of time.
+
+Display frame ``n`` is presented at ``n / refresh_hz`` seconds of scene reference time and
+shows the time code for ``n``. Because the scene is a function, an emulated camera renders
+only the frames that end up in a clip, and a lab can render the same scene to a file.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from harness.timecode import SceneRenderer
+
+
+class Scene:
+    def __init__(self, width: int, height: int, refresh_hz: float = 60.0) -> None:
+        self.width = width
+        self.height = height
+        self.refresh_hz = refresh_hz
+        self._renderer = SceneRenderer(width, height)
+        self.frame = lru_cache(maxsize=8)(self._render)
+
+    def _render(self, n: int) -> np.ndarray:
+        return self._renderer.render(n, self.refresh_hz)
+
+    def index_at(self, t: float) -> int:
+        """Display frame on screen at reference time ``t``."""
+        return math.floor(t * self.refresh_hz + 1e-9)
+
+    def present_time(self, n: int) -> float:
+        return n / self.refresh_hz
+
+    def expose(self, t0: float, t1: float) -> np.ndarray:
+        """What a sensor integrates from ``t0`` to ``t1``: display frames weighted by time on screen."""
+        first, last = self.index_at(t0), self.index_at(max(t0, t1 - 1e-9))
+        if first == last:
+            return self.frame(first)
+        span = t1 - t0
+        weights = [
+            (n, (min(t1, self.present_time(n + 1)) - max(t0, self.present_time(n))) / span)
+            for n in range(first, last + 1)
+        ]
+        image, seen = self.frame(weights[0][0]), weights[0][1]
+        for n, w in weights[1:]:  # running weighted mean in uint8 arithmetic (cv2 rounds and saturates)
+            seen += w
+            image = cv2.addWeighted(image, 1.0 - w / seen, self.frame(n), w / seen, 0.0)
+        return image
