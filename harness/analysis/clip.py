@@ -91,6 +91,7 @@ def analyze_clip(path: Path | str, refresh_hz: float = 60.0, press_at: float | N
             result.codec, result.width, result.height = ctx.name, ctx.width, ctx.height
             decoder = TimecodeDecoder(ctx.width, ctx.height)
             time_base = float(stream.time_base)
+            announced = stream.frames  # from the container index; 0 when it does not say
             counts = {"clean": 0, "blended": 0, "undecodable": 0}
             for frame in container.decode(stream):
                 if frame.pts is None:
@@ -113,6 +114,8 @@ def analyze_clip(path: Path | str, refresh_hz: float = 60.0, press_at: float | N
         result.error = "clip holds no video frames"
         return result
     _timeline(result)
+    if announced and result.frames < announced:  # keep what was read, but say what was lost
+        result.error = f"truncated: the container announces {announced} frames, {result.frames} could be decoded"
     if press_at is not None and result.first_ref_s is not None:
         result.preroll_s = press_at - result.first_ref_s
     return result

@@ -25,7 +25,7 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import pyvisa
 from pyvisa import constants
@@ -130,7 +130,7 @@ class PowerSupply(ABC):
         except Exception:
             log.exception("%s: could not switch the output off - check the rig by hand", self.name)
 
-    def __enter__(self) -> "PowerSupply":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -326,9 +326,9 @@ class ScpiPowerSupply(PowerSupply):
         resource: str,
         limits: PowerLimits,
         command_set: ScpiCommandSet | str = KEITHLEY_2281S,
-        *,
         backend: str = "@py",
         timeout_ms: int = 2000,
+        *,
         name: str | None = None,
         resource_manager: Any = None,
         **resource_kwargs: Any,

@@ -160,6 +160,9 @@ class SerialRigController(RigController):
         return self._query("ID?", "ID")
 
     def perform(self, name: str, gesture: Gesture) -> GestureResult:
+        # Re-estimate the offset right before acting, so the controller crystal's drift only
+        # accumulates over the gesture itself (seconds), not over the whole run (hours).
+        self.mapping = self.sync(4)
         start = self.clock.now() + self.LEAD_S
         seqs: list[int] = []
         end = start

@@ -71,6 +71,7 @@ class EmulatedCamera:
         self._grid0 = 0.0
         self._buffer_origin = 0.0
         self._boot_timer: Timer | None = None
+        self._stop_timer: Timer | None = None
         self._current: EventTruth | None = None
         self._down_since: dict[str, float | None] = {b: None for b in profile.buttons}
         self._press_train: dict[str, list[float]] = {b: [] for b in profile.buttons}
@@ -126,9 +127,9 @@ class EmulatedCamera:
         self.log.append((now, f"gesture {name}"))
         if name == "start" and self.state is CameraState.BUFFERING:
             self._start(now)
-        elif name == "stop" and self.state is CameraState.RECORDING:
+        elif name == "stop" and self.state is CameraState.RECORDING and self._stop_timer is None:
             end = now + self.behaviour.stop_delay_s + self.behaviour.post_record_s
-            self.clock.call_at(end, lambda: self._finalise(self.clock.now()))
+            self._stop_timer = self.clock.call_at(end, lambda: self._finalise(self.clock.now()))
 
     # -- states -------------------------------------------------------------------------
     def _enter(self, state: CameraState, now: float) -> None:
@@ -153,6 +154,9 @@ class EmulatedCamera:
         event = self._current
         if event is None or self.state is not CameraState.RECORDING:
             return
+        if self._stop_timer is not None:  # a pending stop belongs to this event only
+            self._stop_timer.cancel()
+            self._stop_timer = None
         self._current = None
         event.stop_t = end
         self._write(event)

@@ -1,0 +1,97 @@
+"""The serial rig-controller driver against the emulated controller on a real pty."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from harness.clock import VirtualClock
+from harness.devices.rig_controller import RigControllerError, SerialRigController
+from harness.emulator.rig_controller import EmulatedRigController
+from harness.profile import Gesture
+
+
+@pytest.fixture
+def bench():
+    clock = VirtualClock(start=100.0)
+    edges: list[tuple[str, bool, float]] = []
+    emu = EmulatedRigController(clock, ("event", "power"), lambda b, d: edges.append((b, d, clock.now())),
+                                drift_ppm=0.0)
+    driver = SerialRigController(emu.url, clock, timeout_s=1.0)
+    yield clock, emu, driver, edges
+    driver.close()
+    emu.close()
+
+
+def test_port_is_a_real_tty(bench) -> None:
+    """The emulator exposes a real terminal device, opened through pyserial like /dev/ttyACM0."""
+    _, emu, driver, _ = bench
+    assert os.isatty(os.open(emu.url, os.O_RDWR | os.O_NOCTTY))
+    assert driver.identify().startswith("BWC-RIG-EMU,")
+
+
+def test_double_press_edges_map_onto_the_clock(bench) -> None:
+    """Edge timestamps from the controller land on the harness clock where the solenoids moved."""
+    clock, _, driver, edges = bench
+    gesture = Gesture(button="event", presses=2, press_s=0.15, gap_s=0.25)
+    result = driver.perform("start", gesture)
+    assert [(e.button, e.down) for e in result.edges] == [("event", True), ("event", False)] * 2
+    for reported, (button, down, t) in zip(result.edges, edges):
+        assert reported.down == down and abs(reported.t - t) < 2e-6
+    assert result.effective_t == pytest.approx(edges[2][2], abs=2e-6)
+    assert edges[2][2] - edges[0][2] == pytest.approx(0.40, abs=1e-5)
+
+
+def test_hold_gesture_effective_time_is_down_plus_hold(bench) -> None:
+    """A 3 s hold acts 3 s after the press goes down; the rig releases after a margin."""
+    _, _, driver, edges = bench
+    result = driver.perform("stop", Gesture(button="event", hold_s=3.0))
+    assert result.effective_t == pytest.approx(edges[0][2] + 3.0, abs=2e-6)
+    assert edges[1][2] - edges[0][2] == pytest.approx(3.5, abs=1e-5)
+
+
+def test_tick_offset_is_estimated_from_round_trips(bench) -> None:
+    """In virtual time the round trip is zero, so the offset is exact and its uncertainty zero."""
+    clock, emu, driver, _ = bench
+    assert driver.mapping.uncertainty_s == 0.0
+    assert driver.mapping.to_clock(driver.ticks()) == pytest.approx(clock.now(), abs=2e-6)
+
+
+def test_refusal_names_the_port_and_command(bench) -> None:
+    """A command the controller refuses raises with the port, the command and the reason."""
+    _, emu, driver, _ = bench
+    with pytest.raises(RigControllerError, match=r"refused 'PRESS nose 10'.*NOBUTTON"):
+        driver._query("PRESS nose 10", "OK")
+    assert emu.url in str(pytest.raises(RigControllerError, driver._query, "PRESS nose 10", "OK").value)
+
+
+def test_missing_port_is_a_clear_error() -> None:
+    """Opening a port that does not exist fails with the port named."""
+    with pytest.raises(RigControllerError, match="/dev/does-not-exist"):
+        SerialRigController("/dev/does-not-exist", VirtualClock())
+
+
+def test_silent_controller_times_out_with_the_command_named(bench) -> None:
+    """A controller that stops answering gives a timeout error naming what was awaited."""
+    _, emu, driver, _ = bench
+    emu.port._on_line = lambda line: None
+    with pytest.raises(RigControllerError, match=r"no answer to 'TIME\?'"):
+        driver.ticks()
+
+
+def test_controller_drift_is_bounded_by_resync_before_each_gesture() -> None:
+    """A controller crystal 100 ppm fast, an hour after the first sync, still reports edges within 0.5 ms."""
+    clock = VirtualClock()
+    moved: list[float] = []
+    emu = EmulatedRigController(clock, ("event",), lambda b, d: moved.append(clock.now()), drift_ppm=100.0)
+    driver = SerialRigController(emu.url, clock, timeout_s=1.0)
+    try:
+        clock.sleep(3600)
+        result = driver.perform("stop", Gesture(button="event", hold_s=3.0))
+        errors = [abs(e.t - t) for e, t in zip(result.edges, moved)]
+        assert max(errors) < 5e-4
+        assert max(errors) > 0  # the drift is real, only bounded
+    finally:
+        driver.close()
+        emu.close()

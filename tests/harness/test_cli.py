@@ -1,0 +1,125 @@
+"""`bwc` end to end on the emulated rig: healthy camera passes, each fault is caught and measured."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import load_json, run_bwc
+
+FRAME = 1 / 30
+SCENARIOS = "scenarios"
+
+
+def _measurement(record: dict, scenario: str, prefix: str) -> list[dict]:
+    test = next(t for t in record["tests"] if t["scenario"] == scenario)
+    return [m for m in test["measurements"] if m["name"].startswith(prefix)]
+
+
+def test_certify_healthy_camera_passes_the_three_preroll_scenarios(healthy_run) -> None:
+    """The README's main job: three verdicts printed, all pass, record and Allure results written."""
+    proc, out = healthy_run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for scenario in ("preroll-full-buffer", "preroll-early-activation", "preroll-two-events"):
+        assert scenario in proc.stdout
+    assert proc.stdout.count("PASS") >= 3
+    record = load_json(out / "record.json")
+    assert record["status"] == "complete" and record["phase"] == "Phase 1"
+    assert record["camera"]["serial"] == "EMU-0001"
+    assert {t["scenario"]: t["verdict"] for t in record["tests"]} == {
+        "preroll-full-buffer": "pass", "preroll-early-activation": "pass", "preroll-two-events": "pass"}
+    full = _measurement(record, "preroll-full-buffer", "preroll_s")
+    assert len(full) == 1 and abs(full[0]["value"] - 120.0) <= FRAME / 2
+    two = _measurement(record, "preroll-two-events", "preroll_s")
+    assert abs(two[0]["value"] - 120.0) <= FRAME / 2
+    assert 50.0 < two[1]["value"] < 51.5  # refilled from the stop, not the full 120 s
+    for test in record["tests"]:
+        for m in test["measurements"]:
+            assert {"name", "value", "unit", "low", "high", "outcome", "requirement"} <= set(m)
+        for clip in test["clips"]:
+            assert len(clip["sha256"]) == 64
+
+
+def test_certify_writes_allure_results_with_phase_and_requirements(healthy_run) -> None:
+    """Each scenario is one Allure result labelled with phase (epic) and requirement ids (story)."""
+    _, out = healthy_run
+    results = [json.loads(p.read_text()) for p in (out / "allure-results").glob("*-result.json")]
+    assert len(results) == 3
+    for result in results:
+        assert result["status"] == "passed"
+        labels = {(lab["name"], lab["value"]) for lab in result["labels"]}
+        assert ("epic", "Phase 1") in labels
+        assert any(name == "story" and value.startswith("BWC-") for name, value in labels)
+        assert any(a["name"] == "measurements" for a in result["attachments"])
+        assert result["steps"], "scenario steps appear as Allure steps"
+
+
+def test_analyze_json_reports_the_analysis_record_of_an_emulator_clip(healthy_run) -> None:
+    """`bwc analyze --json` on a saved clip has every field of the analysis record contract."""
+    _, out = healthy_run
+    record = load_json(out / "record.json")
+    clip = next(t for t in record["tests"] if t["scenario"] == "preroll-full-buffer")["clips"][0]
+    press = next(m for m in _measurement(record, "preroll-full-buffer", "preroll_s"))
+    proc = run_bwc("analyze", clip["path"], "--press-at", "400", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)["clips"][0]
+    for field in ("path", "sha256", "codec", "width", "height", "fps", "frames", "decoded", "blended",
+                  "undecodable", "first_ref_s", "last_ref_s", "gaps", "duplicates", "preroll_s", "error"):
+        assert field in data
+    assert data["sha256"] == clip["sha256"] and data["codec"] == "h264" and data["error"] is None
+    assert data["frames"] == data["decoded"] > 5000 and data["gaps"] == [] and data["duplicates"] == []
+    assert data["preroll_s"] == pytest.approx(400 - data["first_ref_s"])
+    assert press["outcome"] == "pass"
+
+
+@pytest.mark.parametrize(
+    ("fault", "scenario", "measurement", "expected", "tolerance"),
+    [
+        ("short-buffer", "preroll_full_buffer.yaml", "preroll_s[event 1]", 115.0, FRAME),
+        ("drop-at-join", "preroll_full_buffer.yaml", "join_missing_frames[event 1]", 10, 0),
+        ("no-refill", "preroll_two_events.yaml", "preroll_s[event 2]", 120.0, FRAME),
+        ("late-stop", "preroll_early_activation.yaml", "stop_lag_s[event 1]", 2.5, FRAME),
+    ],
+)
+def test_fault_is_caught_with_the_measured_value(tmp_path, fault, scenario, measurement, expected, tolerance) -> None:
+    """Each emulated fault fails its scenario, and the failing measurement shows the fault's size."""
+    proc = run_bwc("certify", f"{SCENARIOS}/{scenario}", "--fault", fault, "--out", str(tmp_path))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    record = load_json(tmp_path / "record.json")
+    assert record["faults"] == [fault]
+    (test,) = record["tests"]
+    assert test["verdict"] == "fail", test.get("error")
+    m = next(m for m in test["measurements"] if m["name"] == measurement)
+    assert m["outcome"] == "fail"
+    assert abs(m["value"] - expected) <= tolerance, m
+    assert "FAIL" in proc.stdout and measurement.split("[")[0] in proc.stdout
+
+
+def test_faults_verb_lists_each_fault_with_its_check() -> None:
+    """`bwc faults` names every fault and the check that catches it."""
+    proc = run_bwc("faults")
+    assert proc.returncode == 0
+    for name in ("short-buffer", "drop-at-join", "no-refill", "late-stop"):
+        assert name in proc.stdout
+
+
+def test_unknown_fault_is_a_clear_error(tmp_path) -> None:
+    """A misspelt fault name stops the run with the known names listed, and nothing passes."""
+    proc = run_bwc("certify", f"{SCENARIOS}/preroll_early_activation.yaml", "--fault", "shrot-buffer",
+                   "--out", str(tmp_path))
+    assert proc.returncode != 0
+    assert "unknown fault 'shrot-buffer'" in proc.stdout + proc.stderr
+    assert "short-buffer" in proc.stdout + proc.stderr
+
+
+def test_scene_render_reads_back_exactly(tmp_path) -> None:
+    """The rendered scene decodes frame for frame: no gaps, first frame at the requested start."""
+    out = tmp_path / "scene.mp4"
+    proc = run_bwc("scene", "render", "--fps", "30", "--start", "12", "--duration", "2", "--out", str(out),
+                   "--width", "640", "--height", "360")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(run_bwc("analyze", str(out), "--json").stdout)["clips"][0]
+    assert data["frames"] == data["decoded"] == 60
+    assert data["first_ref_s"] == pytest.approx(12 + 0.5 / 60)
+    assert data["gaps"] == [] and data["duplicates"] == []
