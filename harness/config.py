@@ -26,7 +26,11 @@ class ConfigError(ValueError):
 
 
 def _field_path(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
+    """'steps#4.wait.seconds': list items are counted from 1, as a person reads the file."""
+    text = ""
+    for part in loc:
+        text += f"#{part + 1}" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
 
 
 def validation_problems(err: ValidationError) -> list[str]:

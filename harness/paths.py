@@ -1,12 +1,15 @@
-"""Where the built-in suite lives: scenarios, requirement catalogue, camera profiles, rigs."""
+"""Where the built-in suite lives: scenarios, requirement catalogue, camera profiles, rigs.
+
+The suite is installed beside the ``harness`` package (in a checkout and in site-packages alike);
+it is located from there rather than imported, so a user's own ``scenarios/`` folder never
+shadows it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import scenarios
-
-SUITE_DIR = Path(scenarios.__file__).parent
+SUITE_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 CATALOGUE = SUITE_DIR / "requirements.yaml"
 CAMERAS_DIR = SUITE_DIR / "cameras"
 RIGS_DIR = SUITE_DIR / "rigs"

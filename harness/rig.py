@@ -82,6 +82,7 @@ class Rig:
     refresh_hz: float
     instruments: dict[str, str] = field(default_factory=dict)
     faults: tuple[str, ...] = ()
+    emulator: object | None = None  # the EmulatedRig behind an emulated rig, for ground truth in tests
 
     def safe_state(self) -> None:
         self.power.safe_state()
@@ -118,6 +119,7 @@ def open_rig(
             )
             serial_url, resource, folder, command_set = emu.serial_url, emu.visa_resource, emu.clip_folder, "keithley_2281s"
         else:
+            emu = None
             clock = RealClock()
             stack.callback(clock.close)
             serial_url, resource, folder = spec.serial.url, spec.instrument.resource, spec.clips
@@ -139,6 +141,7 @@ def open_rig(
             instruments={"power": power.identify(), "rig_controller": controller.identify(),
                          "power_resource": resource, "serial_port": serial_url},
             faults=tuple(getattr(spec, "faults", ())) + tuple(faults),
+            emulator=emu,
         )
         stack.callback(rig.safe_state)  # runs first on exit: output off before anything closes
         yield rig
