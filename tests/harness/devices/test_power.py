@@ -28,28 +28,6 @@ from harness.emulator.scpi import ScpiServer
 LIMITS = PowerLimits(max_voltage=4.4, max_current=3.0)  # a 1S Li-ion camera battery
 
 
-class Load:
-    def __init__(self) -> None:
-        self.amps = 0.0
-
-    def __call__(self) -> float:
-        return self.amps
-
-
-@pytest.fixture
-def load() -> Load:
-    return Load()
-
-
-@pytest.fixture
-def output_events() -> list[bool]:
-    return []
-
-
-@pytest.fixture
-def server(load, output_events):
-    with ScpiServer(on_output=output_events.append, load_current=load) as srv:
-        yield srv
 
 
 @pytest.fixture

@@ -27,30 +27,6 @@ NO_ERROR = '0,"No error"'
 # --------------------------------------------------------------------------- helpers
 
 
-class Load:
-    """Load current seen by the supply, settable by the test."""
-
-    def __init__(self) -> None:
-        self.amps = 0.0
-
-    def __call__(self) -> float:
-        return self.amps
-
-
-@pytest.fixture
-def load() -> Load:
-    return Load()
-
-
-@pytest.fixture
-def output_events() -> list[bool]:
-    return []
-
-
-@pytest.fixture
-def server(load: Load, output_events: list[bool]):
-    with ScpiServer(on_output=output_events.append, load_current=load) as srv:
-        yield srv
 
 
 @pytest.fixture
@@ -99,7 +75,7 @@ def drain_errors(emu: SupplyEmulator) -> list[str]:
 
 
 @pytest.fixture
-def emu(load: Load, output_events: list[bool]) -> SupplyEmulator:
+def emu(load, output_events: list[bool]) -> SupplyEmulator:
     return SupplyEmulator(on_output=output_events.append, load_current=load)
 
 
