@@ -22,6 +22,8 @@ class RunRecord:
     camera: dict = field(default_factory=dict)
     instruments: dict = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)
+    catalogue: dict = field(default_factory=dict)  # path and SHA-256 of the requirement catalogue used
+    harness: dict = field(default_factory=dict)  # harness version that made the run
     tests: list[dict] = field(default_factory=list)
     start_utc: str = field(default_factory=lambda: wall_utc().isoformat())
     end_utc: str | None = None
@@ -46,6 +48,8 @@ class RunRecord:
             "camera": self.camera,
             "instruments": self.instruments,
             "faults": self.faults,
+            "catalogue": self.catalogue,
+            "harness": self.harness,
             "tests": self.tests,
         }
 
@@ -59,6 +63,31 @@ class RunRecord:
         os.replace(tmp, self.path)
 
 
+class RecordError(ValueError):
+    """A run record that cannot be read: the message names the file and what is wrong."""
+
+
 def load_record(path: Path | str) -> dict:
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def read_record(path: Path | str) -> dict:
+    """Load and check a run record for reporting; a bad one raises :class:`RecordError`."""
+    path = Path(path)
+    try:
+        data = load_record(path)
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot read run record ({exc.strerror or exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+        raise RecordError(f"{path}: not a run record (expected an object with a 'tests' list)")
+    for i, test in enumerate(data["tests"], 1):
+        if not isinstance(test, dict) or "scenario" not in test or "verdict" not in test:
+            raise RecordError(f"{path}: tests#{i}: expected an object with 'scenario' and 'verdict'")
+        for j, m in enumerate(test.get("measurements") or [], 1):
+            missing = [k for k in ("name", "value", "unit", "low", "high", "outcome", "requirement") if k not in m]
+            if missing:
+                raise RecordError(f"{path}: tests#{i}.measurements#{j}: missing {missing}")
+    return data

@@ -1,0 +1,107 @@
+"""The certification report page: its matrix, identities and evidence agree with record.json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.paths import CATALOGUE
+from harness.report.html import build_report
+from harness.requirements import Catalogue
+
+from report_page import expected_status, parse_report
+from synthetic_runs import two_scenarios
+
+
+def check_matrix_against_record(html_path: Path, record: dict) -> None:
+    """Every catalogued requirement has a row whose status and measured values are those of the record."""
+    page = parse_report(html_path.read_text())
+    catalogue = Catalogue.load(CATALOGUE)
+    assert catalogue.ids <= set(page.rows)
+    for rid, row in page.rows.items():
+        assert row.status == expected_status(record, rid), rid
+        expected = [{"scenario": t["scenario"], **{k: m[k] for k in ("name", "unit", "value", "low", "high", "outcome")}}
+                    for t in record["tests"] for m in t["measurements"] if m["requirement"] == rid]
+        assert row.measurements == expected, rid
+    clips = [c["sha256"] for t in record["tests"] for c in t["clips"]]
+    assert [e["sha256"] for e in page.evidence] == clips
+    assert page.scenarios == {t["scenario"]: t["verdict"] for t in record["tests"]}
+
+
+def check_self_contained(html: str) -> None:
+    page = parse_report(html)
+    assert "script" not in page.tags and "link" not in page.tags and "iframe" not in page.tags
+    assert all(src.startswith("data:image/png;base64,") for src in page.srcs)
+    assert all(href.startswith("#") and href[1:] in page.ids for href in page.hrefs), \
+        [h for h in page.hrefs if not h.startswith("#") or h[1:] not in page.ids]
+    assert "url(" not in html and "@import" not in html
+
+
+def test_matrix_identity_and_evidence_match_the_record(run_factory, tmp_path) -> None:
+    record_path = run_factory(tests=two_scenarios(join_missing=2, second_verdict="error"))
+    files = build_report(record_path, tmp_path / "report", pdf=False)
+    record = json.loads(record_path.read_text())
+    check_matrix_against_record(files.html, record)
+    page = parse_report(files.html.read_text())
+    assert page.rows["BWC-CONT-01"].status == "fail" and page.rows["BWC-STOP-01"].status == "inconclusive"
+    assert page.verdict == "fail"
+    for key in ("vendor", "model", "serial", "firmware"):
+        assert page.device[key] == record["camera"][key], key
+    assert page.device["power"].startswith("KEITHLEY") and page.device["rig"] == "lab-bench-1 (bench)"
+    assert page.manifest_sha256 == hashlib.sha256(files.manifest.read_bytes()).hexdigest() == files.manifest_sha256
+    assert all(e["status"] == "intact" for e in page.evidence)
+    assert "Sign-off" in page.text and "Programme office (certifying authority)" in page.text
+    check_self_contained(files.html.read_text())
+
+
+def test_altered_evidence_turns_the_verdict_to_fail(run_factory, tmp_path) -> None:
+    record_path = run_factory(tests=[two_scenarios()[0]])
+    clip = next((record_path.parent / "evidence").rglob("*.mp4"))
+    clip.write_bytes(b"edited")
+    files = build_report(record_path, tmp_path / "report", pdf=False)
+    page = parse_report(files.html.read_text())
+    assert [e["status"] for e in page.evidence] == ["changed"]
+    assert page.verdict == "fail" and "is changed" in page.text
+
+
+def test_compare_section_lists_new_failures_and_fixes(run_factory, tmp_path) -> None:
+    old = run_factory("phase1", tests=two_scenarios(join_missing=2), phase="Phase 1", firmware="2.0.0")
+    new = run_factory("phase2", tests=two_scenarios(preroll=119.9), phase="Phase 2")
+    files = build_report(new, tmp_path / "report", compare_with=old, pdf=False)
+    page = parse_report(files.html.read_text())
+    assert page.changes["new-failure"] == ["preroll_s[event 1]"]
+    assert page.changes["fixed"] == ["join_missing_frames[event 1]"]
+    assert "Changes since Phase 1 (BWC-9 fw 2.0.0" in page.text
+
+
+def test_certify_writes_a_report_whose_matrix_matches_record_json(healthy_run) -> None:
+    """The built-in suite on the emulated camera: report written, matrix = record, pictures embedded."""
+    proc, out = healthy_run
+    assert f"certification report: {out / 'report.html'}" in " ".join(proc.stdout.split())
+    record = json.loads((out / "record.json").read_text())
+    html = (out / "report.html").read_text()
+    check_matrix_against_record(out / "report.html", record)
+    check_self_contained(html)
+    page = parse_report(html)
+    pictures = sum(len(t["artifacts"]) for t in record["tests"])
+    assert pictures >= 3 * len(record["tests"]) and len(page.srcs) == pictures
+    assert page.device["serial"] == record["camera"]["serial"] and "emulated" in page.ids
+    catalogue = Catalogue.load(CATALOGUE)
+    must = [rid for rid in page.rows if rid not in catalogue.by_id or catalogue.by_id[rid].level == "must"]
+    statuses = {expected_status(record, rid) for rid in must}
+    complete = record["status"] == "complete" and all(t["verdict"] in ("pass", "fail") for t in record["tests"])
+    expected = "fail" if "fail" in statuses else "pass" if statuses == {"pass"} and complete else "incomplete"
+    assert page.verdict == expected
+
+
+def test_certify_writes_the_pdf_when_weasyprint_can_run(healthy_run) -> None:
+    _, out = healthy_run
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as exc:
+        pytest.skip(f"WeasyPrint cannot run here ({exc}); the HTML report is the deliverable")
+    pdf = out / "report.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
