@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import harness.emulator.camera as camera_module
+import harness.emulator.recorder as recorder_module
 import harness.runner as runner_module
 from harness.paths import SUITE_DIR
 from harness.rig import EmulatedRigSpec, open_rig
@@ -43,10 +43,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=1, help="repeat with this many camera phase seeds")
     args = parser.parse_args()
-    encode = Timed(camera_module.write_clip, lambda n: n)
-    analyse = Timed(runner_module.analyze_clip, lambda a: a.frames or 0)
-    camera_module.write_clip = encode
-    runner_module.analyze_clip = analyse
+    encode = Timed(recorder_module.write_clip, lambda n: n)
+    analyse = Timed(runner_module.analyse_clip_fully, lambda a: a.frames or 0)
+    recorder_module.write_clip = encode
+    runner_module.analyse_clip_fully = analyse
     scenarios = [Scenario.load(SUITE_DIR / name) for name in SCENARIOS]
     errors: list[float] = []
     simulated = 0.0
@@ -56,9 +56,10 @@ def main() -> None:
             with open_rig(EmulatedRigSpec(kind="emulated", seed=seed)) as rig:
                 for scenario in scenarios:
                     start = rig.clock.now()
+                    before = len(rig.emulator.camera.events)
                     result = run_scenario(scenario, rig, Path(tmp) / f"{seed}-{scenario.id}")
                     simulated += rig.clock.now() - start
-                    truth = rig.emulator.camera.events[-len(result.analyses):]
+                    truth = rig.emulator.camera.events[before:]
                     for ev, measured in zip(truth, [m for m in result.measurements if m.name.startswith("preroll")]):
                         true_preroll = ev.activation_t - ev.first_frame_t
                         errors.append(measured.value - true_preroll)
@@ -71,9 +72,9 @@ def main() -> None:
     print(f"wall time, {len(scenarios)} scenarios x {args.seeds} seed(s): {wall:.2f} s "
           f"for {simulated / 60:.1f} simulated minutes")
     print(f"  clip encoding : {encode.seconds:6.2f} s  ({encode.frames} frames, {encode.frames / encode.seconds:.0f} fps, "
-          f"render + H.264 at 640x360)")
+          f"render + H.264 + AAC at 640x360)")
     print(f"  clip analysis : {analyse.seconds:6.2f} s  ({analyse.frames} frames, {analyse.frames / analyse.seconds:.0f} fps, "
-          f"decode + time code)")
+          f"time code, burned-in clock, flashes, audio)")
     print(f"  everything else: {other:6.2f} s  = {1000 * other / (simulated / 60):.1f} ms per simulated minute")
     print(f"pre-roll error against ground truth: mean {1000 * sum(errors) / len(errors):+.2f} ms, "
           f"max |error| {1000 * max(abs(e) for e in errors):.2f} ms over {len(errors)} events "

@@ -1,12 +1,13 @@
-"""Writes an emulated camera's event as a real H.264 MP4 with explicit presentation times."""
+"""Writes an emulated camera's clip as a real MP4: H.264 video with explicit pts, AAC audio, metadata."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import av
 import numpy as np
@@ -14,40 +15,96 @@ import numpy as np
 from harness.video import yuv420_frame
 
 TIME_BASE = Fraction(1, 90000)
+AAC_FRAME = 1024
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """Mono audio for one clip: ``samples(first, count)`` gives float32 samples, index 0 at video pts 0."""
+
+    sample_rate: int
+    samples: Callable[[int, int], np.ndarray]
+
+
+class VideoFrame(NamedTuple):
+    """One frame to write: its presentation time in seconds (any origin) and its luma image."""
+
+    pts_s: float
+    gray: np.ndarray
 
 
 def write_clip(
     path: Path,
-    frames: Iterable[tuple[float, np.ndarray]],
+    frames: Iterable[VideoFrame],
     fps: float,
     bitrate_kbps: int,
     creation_time: datetime,
+    audio: AudioTrack | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> int:
-    """Encode ``(capture time s, gray frame)`` pairs; pts follow capture times, so drops stay gaps.
+    """Encode the frames (and audio up to the end of the last frame); return the frame count.
+
+    Presentation times are written relative to the first frame, so the file starts at pts 0 and
+    audio sample 0 lines up with it; gaps between frames stay gaps.
 
     The file is written under a temporary name and renamed when finalised, as a camera closes a
     file on its storage: a reader never sees a half-written clip under the final name.
     """
     tmp = path.with_name(path.name + ".partial")
     count = 0
+    period = 1.0 / fps
     with av.open(str(tmp), "w", format="mp4") as container:
         container.metadata["creation_time"] = creation_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        for key, value in (metadata or {}).items():
+            container.metadata[key] = value
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
         stream.pix_fmt = "yuv420p"
         stream.bit_rate = bitrate_kbps * 1000
         stream.options = {"preset": "ultrafast"}
         stream.time_base = TIME_BASE
         stream.codec_context.time_base = TIME_BASE
-        t_first: float | None = None
-        for t, gray in frames:
-            if t_first is None:
-                t_first = t
+        audio_out = _AudioOut(container, audio) if audio else None
+        first = last_pts = 0.0
+        for pts_s, gray in frames:
+            if count == 0:
                 stream.height, stream.width = gray.shape
-            frame = yuv420_frame(gray)
-            frame.pts = round((t - t_first) / TIME_BASE)
-            frame.time_base = TIME_BASE
-            container.mux(stream.encode(frame))
+                first = pts_s
+            encoded = yuv420_frame(gray)
+            encoded.pts = round((pts_s - first) / TIME_BASE)
+            encoded.time_base = TIME_BASE
+            container.mux(stream.encode(encoded))
             count += 1
+            last_pts = pts_s - first
+            if audio_out:
+                audio_out.write_until(last_pts)
         container.mux(stream.encode(None))
+        if audio_out:
+            audio_out.write_until(last_pts + period)
+            audio_out.flush()
     os.replace(tmp, path)
     return count
+
+
+class _AudioOut:
+    """AAC encoding of an :class:`AudioTrack`, one 1024-sample frame at a time, in step with video."""
+
+    def __init__(self, container: av.container.OutputContainer, track: AudioTrack) -> None:
+        self.container = container
+        self.track = track
+        self.stream = container.add_stream("aac", rate=track.sample_rate)
+        self.stream.layout = "mono"
+        self.stream.bit_rate = 128_000
+        self.next = 0
+
+    def write_until(self, pts_s: float) -> None:
+        while self.next / self.track.sample_rate <= pts_s:
+            block = np.asarray(self.track.samples(self.next, AAC_FRAME), np.float32).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="mono")
+            frame.sample_rate = self.track.sample_rate
+            frame.pts = self.next
+            frame.time_base = Fraction(1, self.track.sample_rate)
+            self.container.mux(self.stream.encode(frame))
+            self.next += AAC_FRAME
+
+    def flush(self) -> None:
+        self.container.mux(self.stream.encode(None))

@@ -11,6 +11,8 @@ from typing import Callable
 
 from harness.profile import CameraProfile
 
+FRAME = 1 / 30  # the emulated camera's frame period, for proof tolerances
+
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -20,17 +22,45 @@ class Behaviour:
     buffer_after_stop: str
     post_record_s: float
     boot_s: float
+    clock_offset_s: float = 0.0
+    clock_drift_ppm: float = 0.0
+    av_offset_ms: float = 0.0
+    av_drift_ppm: float = 0.0
     drop_after_activation: int = 0
+    drop_mid_frames: int = 0
+    hidden_drop_frames: int = 0
+    duplicate_frames: int = 0
+    segment_gap_frames: int = 0
+    segment_overlap_frames: int = 0
     stop_delay_s: float = 0.0
+    unfinalised: bool = False
+    audio_in_buffer: bool = False
+    mute_after_activation: bool = False
+    marker_delay_s: float = 0.0
 
     @classmethod
     def from_profile(cls, profile: CameraProfile) -> "Behaviour":
+        emu = profile.emulation
         return cls(
             buffer_s=profile.pre_event_buffer_s,
             buffer_after_stop=profile.buffer_after_stop,
             post_record_s=profile.post_record_s,
             boot_s=profile.boot_s,
+            clock_offset_s=emu.clock_offset_s,
+            clock_drift_ppm=emu.clock_drift_ppm,
+            av_offset_ms=emu.av_offset_ms,
+            av_drift_ppm=emu.av_drift_ppm,
         )
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Where a fault shows: running ``scenario`` with it must fail ``measurement`` at about ``expected``."""
+
+    scenario: str
+    measurement: str
+    expected: float
+    tolerance: float
 
 
 @dataclass(frozen=True)
@@ -39,6 +69,7 @@ class Fault:
     breaks: str
     caught_by: str
     apply: Callable[[Behaviour], Behaviour]
+    proof: Proof
 
 
 FAULTS: dict[str, Fault] = {
@@ -50,24 +81,119 @@ FAULTS: dict[str, Fault] = {
             "behaviour when the buffer fills early)",
             "preroll",
             lambda b: replace(b, buffer_s=b.buffer_s - 5.0),
+            Proof("preroll_full_buffer.yaml", "preroll_s[event 1]", 115.0, FRAME),
         ),
         Fault(
             "drop-at-join",
             "loses the 10 frames where the buffer joins the live recording",
             "continuity",
             lambda b: replace(b, drop_after_activation=10),
+            Proof("preroll_full_buffer.yaml", "join_missing_frames[event 1]", 10, 0),
         ),
         Fault(
             "no-refill",
             "keeps the old buffer after a stop, so the next clip repeats footage already saved",
             "preroll",
             lambda b: replace(b, buffer_after_stop="continuous" if b.buffer_after_stop == "refill" else "refill"),
+            Proof("preroll_two_events.yaml", "preroll_s[event 2]", 120.0, FRAME),
         ),
         Fault(
             "late-stop",
             "ends the recording 2.5 s after the stop gesture",
             "stop",
             lambda b: replace(b, stop_delay_s=2.5),
+            Proof("stop.yaml", "stop_lag_s[event 1]", 2.5, FRAME),
+        ),
+        Fault(
+            "drop-mid",
+            "loses 6 frames in the middle of a clip (the pts keep the hole)",
+            "continuity",
+            lambda b: replace(b, drop_mid_frames=6),
+            Proof("continuity_join.yaml", "missing_frames[event 1]", 6, 0),
+        ),
+        Fault(
+            "hidden-drop",
+            "loses 5 sensor frames mid-clip but writes regular pts, hiding the hole from the container",
+            "continuity",
+            lambda b: replace(b, hidden_drop_frames=5),
+            Proof("continuity_join.yaml", "hidden_missing_frames[event 1]", 5, 0),
+        ),
+        Fault(
+            "duplicate-frames",
+            "writes one frame 3 extra times in the middle of a clip",
+            "continuity",
+            lambda b: replace(b, duplicate_frames=3),
+            Proof("continuity_join.yaml", "duplicated_frames[event 1]", 3, 0),
+        ),
+        Fault(
+            "segment-gap",
+            "loses 4 frames at the start of every file after the first of an event",
+            "segments",
+            lambda b: replace(b, segment_gap_frames=4),
+            Proof("segments.yaml", "segment_join_frames[event 1][file 1->2]", 4, 0),
+        ),
+        Fault(
+            "segment-overlap",
+            "repeats the last 3 frames of a file at the start of the next",
+            "segments",
+            lambda b: replace(b, segment_overlap_frames=3),
+            Proof("segments.yaml", "segment_join_frames[event 1][file 1->2]", -3, 0),
+        ),
+        Fault(
+            "unfinalised",
+            "never finalises the last file of an event (its index is missing)",
+            "stop",
+            lambda b: replace(b, unfinalised=True),
+            Proof("stop.yaml", "unplayable_files", 1, 0),
+        ),
+        Fault(
+            "clock-offset",
+            "keeps its clock 5 s ahead of UTC",
+            "clock",
+            lambda b: replace(b, clock_offset_s=b.clock_offset_s + 5.0),
+            Proof("clock_shift.yaml", "clock_offset_s[event 1][burned-in]", 5.15, 0.01),
+        ),
+        Fault(
+            "clock-drift",
+            "has a clock running 100 ppm fast (4.3 s over a 12-hour shift)",
+            "clock",
+            lambda b: replace(b, clock_drift_ppm=100.0),
+            Proof("clock_shift.yaml", "clock_drift_ppm", 100.0, 5.0),
+        ),
+        Fault(
+            "av-offset",
+            "records audio 150 ms later than the video",
+            "av_sync",
+            lambda b: replace(b, av_offset_ms=b.av_offset_ms + 150.0),
+            Proof("av_sync.yaml", "av_offset_ms[event 1]", 158.0, 5.0),
+        ),
+        Fault(
+            "av-drift",
+            "runs its audio clock 500 ppm slow against the video (30 ms a minute)",
+            "av_sync",
+            lambda b: replace(b, av_drift_ppm=b.av_drift_ppm + 500.0),
+            Proof("av_sync.yaml", "av_drift_ppm[event 1]", 500.0, 10.0),
+        ),
+        Fault(
+            "audio-in-buffer",
+            "keeps audio in the pre-event buffer although the agency's profile forbids it",
+            "audio_policy",
+            lambda b: replace(b, audio_in_buffer=True),
+            Proof("audio_policy.yaml", "preroll_audio_peak_dbfs[event 1]", -10.5, 1.0),
+        ),
+        Fault(
+            "no-audio",
+            "records no audio after activation",
+            "audio_policy",
+            lambda b: replace(b, mute_after_activation=True),
+            Proof("audio_policy.yaml", "audio_after_press_peak_dbfs[event 1]", -200.0, 0),
+        ),
+        Fault(
+            "late-marker",
+            "writes its event marker 0.5 s after the activating press",
+            "activation",
+            lambda b: replace(b, marker_delay_s=0.5),
+            Proof("audio_policy.yaml", "activation_latency_s[event 1]", 0.5, FRAME),
         ),
     )
 }

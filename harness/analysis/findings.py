@@ -1,0 +1,47 @@
+"""Everything the harness reads from one clip: time code, burned-in clock, flashes and audio.
+
+One video pass (time code plus the per-frame probes) and one audio pass; the results hang on the
+clip's :class:`ClipAnalysis` so that every later stage handles a single object per file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.analysis.audio import analyze_audio
+from harness.analysis.clip import ClipAnalysis, analyze_clip
+from harness.analysis.mapping import ClipMapping
+from harness.analysis.probes import BrightnessProbe, WatermarkProbe
+from harness.stimulus import event_times
+
+EDGE_MARGIN_S = 0.3  # stimuli this close to a clip's ends are not looked for (may be cut)
+
+
+def analyse_clip_fully(
+    path: Path | str,
+    refresh_hz: float = 60.0,
+    burned_in: str | None = None,
+    press_at: float | None = None,
+) -> ClipAnalysis:
+    """Time code and pts, burned-in clock (if the camera has one), frame brightness, and audio."""
+    probes: list = [BrightnessProbe()]
+    if burned_in:
+        probes.append(WatermarkProbe(burned_in))
+    clip = analyze_clip(path, refresh_hz, press_at, probes=probes)
+    clip.brightness = probes[0].levels
+    if burned_in:
+        clip.camera_utc = probes[1].samples
+    if clip.first_ref_s is None or clip.last_ref_s is None:
+        return clip
+    try:
+        mapping = ClipMapping(clip)
+    except ValueError:
+        return clip
+    stimuli = event_times(clip.first_ref_s + EDGE_MARGIN_S, clip.last_ref_s - EDGE_MARGIN_S, refresh_hz)
+    audio = analyze_audio(path, [(t, mapping.pts_at(t)) for t in stimuli])
+    clip.audio = audio
+    clip.audio_stream = audio.error != "no audio stream"
+    if clip.audio_stream and audio.error is None:
+        clip.chirps_expected = len(audio.chirps)
+        clip.chirps_found = sum(c.audio_pts_s is not None for c in audio.chirps)
+    return clip

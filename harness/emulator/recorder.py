@@ -1,0 +1,207 @@
+"""How the emulated camera turns one event into files: frames, segments, audio, clock, metadata.
+
+Everything a defect can touch is decided here, frame by frame, from the camera's
+:class:`~harness.emulator.faults.Behaviour`; the ground truth of what was written is kept in
+:class:`EventTruth` for tests and benchmarks (the checks never see it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+import numpy as np
+
+from harness.emulator.clip_writer import AudioTrack, VideoFrame, write_clip
+from harness.stimulus import acoustic_delay_s, chirp, event_times
+from harness.watermark import READERS
+
+if TYPE_CHECKING:
+    from harness.emulator.camera import EmulatedCamera
+
+log = logging.getLogger(__name__)
+
+NOISE_RMS = 0.001  # microphone noise floor, about -60 dBFS
+
+
+@dataclass
+class SegmentTruth:
+    path: Path
+    first_frame_t: float
+    last_frame_t: float
+    frames: int
+
+
+@dataclass
+class EventTruth:
+    """Ground truth of one saved event (for tests and benchmarks; never used by the checks)."""
+
+    activation_t: float
+    clip_start_t: float
+    stop_t: float | None = None
+    segments: list[SegmentTruth] = field(default_factory=list)
+    dropped: list[float] = field(default_factory=list)
+    duplicated: list[float] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path | None:
+        return self.segments[0].path if self.segments else None
+
+    @property
+    def first_frame_t(self) -> float | None:
+        return self.segments[0].first_frame_t if self.segments else None
+
+    @property
+    def last_frame_t(self) -> float | None:
+        return self.segments[-1].last_frame_t if self.segments else None
+
+    @property
+    def frames(self) -> int:
+        return sum(s.frames for s in self.segments)
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One frame the camera writes: the scene instant it shows and its pts within the event."""
+
+    t: float
+    pts_s: float
+
+
+class Recorder:
+    def __init__(self, camera: "EmulatedCamera") -> None:
+        self.cam = camera
+        self.profile = camera.profile
+        self.b = camera.behaviour
+        self.period = camera.profile.frame_period_s
+        video = camera.profile.video
+        self.watermark = None
+        if self.profile.clock.burned_in:
+            self.watermark = READERS[self.profile.clock.burned_in](video.width, video.height)
+
+    # -- frame plan -----------------------------------------------------------------------
+    def plan(self, event: EventTruth) -> list[list[Shot]]:
+        """The shots of each file of the event, after every defect of the behaviour."""
+        assert event.stop_t is not None
+        times = self.cam.frame_times(event.clip_start_t, event.stop_t)
+        b = self.b
+        if b.drop_after_activation:
+            at = next((i for i, t in enumerate(times) if t >= event.activation_t), len(times))
+            event.dropped += times[at:at + b.drop_after_activation]
+            del times[at:at + b.drop_after_activation]
+        mid = len(times) // 2
+        if b.drop_mid_frames:
+            event.dropped += times[mid:mid + b.drop_mid_frames]
+            del times[mid:mid + b.drop_mid_frames]
+        if not times:
+            return []
+        t0 = times[0]
+        shots = [Shot(t, t - t0) for t in times]
+        if b.hidden_drop_frames:  # the sensor loses frames, the encoder keeps counting regularly
+            event.dropped += times[mid:mid + b.hidden_drop_frames]
+            kept = times[:mid] + times[mid + b.hidden_drop_frames:]
+            shots = [Shot(t, i * self.period) for i, t in enumerate(kept)]
+        if b.duplicate_frames:  # the encoder writes one frame again; later pts move one slot on
+            m = len(shots) // 2
+            extra = [Shot(shots[m].t, shots[m].pts_s + (k + 1) * self.period) for k in range(b.duplicate_frames)]
+            later = [Shot(s.t, s.pts_s + b.duplicate_frames * self.period) for s in shots[m + 1:]]
+            event.duplicated += [s.t for s in extra]
+            shots = shots[:m + 1] + extra + later
+        return self._segments(shots)
+
+    def _segments(self, shots: list[Shot]) -> list[list[Shot]]:
+        length = self.profile.segment_s
+        if not length:
+            return [shots]
+        files: list[list[Shot]] = []
+        for shot in shots:
+            index = int((shot.pts_s + 1e-9) // length)
+            while len(files) <= index:
+                files.append([])
+            files[index].append(shot)
+        files = [f for f in files if f]
+        for i in range(1, len(files)):
+            if self.b.segment_gap_frames:
+                files[i] = files[i][self.b.segment_gap_frames:]
+            if self.b.segment_overlap_frames:
+                files[i] = files[i - 1][-self.b.segment_overlap_frames:] + files[i]
+        return [f for f in files if f]
+
+    # -- writing --------------------------------------------------------------------------
+    def write(self, event: EventTruth, number: int) -> None:
+        files = self.plan(event)
+        for index, shots in enumerate(files):
+            path = self._write_file(event, number, index, len(files), shots)
+            event.segments.append(SegmentTruth(path, shots[0].t, shots[-1].t, len(shots)))
+        if files and self.b.unfinalised:  # the camera never closed its last file: no index at the end
+            last = event.segments[-1].path
+            size = last.stat().st_size
+            with open(last, "r+b") as fh:
+                fh.truncate(int(size * 0.7))
+                fh.flush()
+                os.fsync(fh.fileno())
+
+    def _write_file(self, event: EventTruth, number: int, index: int, count: int, shots: list[Shot]) -> Path:
+        first = shots[0]
+        start_rtc = self.cam.rtc(first.t)
+        name = f"{self.profile.serial}_{start_rtc:%Y%m%d_%H%M%S}_{number:04d}_{index + 1:02d}{self.profile.clip_suffix}"
+        path = self.cam.storage / name
+        metadata = {}
+        if self.profile.event_marker_key or self.profile.clock.metadata_key:
+            marker = None
+            if first.t <= event.activation_t <= shots[-1].t:
+                marker = event.activation_t - first.t + self.b.marker_delay_s
+            info = {"camera_start_utc": start_rtc.isoformat(timespec="milliseconds"), "event": number,
+                    "segment": index + 1, "segments": count, "event_pts_s": marker, "serial": self.profile.serial}
+            for key in {self.profile.event_marker_key, self.profile.clock.metadata_key} - {None}:
+                metadata[key] = json.dumps(info)
+        write_clip(path, self._frames(shots), self.profile.video.fps, self.profile.video.bitrate_kbps, start_rtc,
+                   audio=self._audio(event, first), metadata=metadata)
+        log.info("camera wrote %s (%d frames)", path.name, len(shots))
+        return path
+
+    def _frames(self, shots: list[Shot]) -> Iterator[VideoFrame]:
+        pts0 = shots[0].pts_s
+        for shot in shots:
+            image = self.cam.capture(shot.t)
+            if self.watermark is not None:
+                image = self.watermark.draw(image, self.cam.rtc(shot.t).timestamp())
+            yield VideoFrame(shot.pts_s - pts0, image)
+
+    def _audio(self, event: EventTruth, first: Shot) -> AudioTrack | None:
+        spec = self.profile.audio
+        if not spec.enabled:
+            return None
+        rate = spec.sample_rate
+        burst = chirp(rate)
+        delay = acoustic_delay_s(self.profile.emulation.speaker_distance_m)
+        offset = self.b.av_offset_ms / 1000
+        scale = 1.0 - self.b.av_drift_ppm * 1e-6
+        refresh = self.cam.scene.refresh_hz
+        in_buffer = spec.in_buffer or self.b.audio_in_buffer
+        seed = hash((round(first.t * 1000), event.activation_t)) & 0xFFFFFFFF
+
+        def samples(start: int, count: int) -> np.ndarray:
+            """Microphone samples for audio pts start/rate ..: chirps of the stimulus, noise, muting."""
+            tau = (start + np.arange(count)) / rate
+            t_mic = first.t + tau * scale - offset  # scene time heard at each sample
+            out = np.random.default_rng((seed, start)).normal(0.0, NOISE_RMS, count).astype(np.float32)
+            for e in event_times(t_mic[0] - delay - 0.05, t_mic[-1] + 0.01, refresh):
+                rel = np.round((t_mic - e - delay) * rate).astype(np.int64)
+                inside = (rel >= 0) & (rel < burst.size)
+                out[inside] += burst[rel[inside]]
+            if not in_buffer:
+                out[t_mic < event.activation_t] = 0.0
+            if self.b.mute_after_activation:
+                out[t_mic >= event.activation_t] = 0.0
+            return out
+
+        return AudioTrack(rate, samples)
+
+
+
+
