@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Iterator, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from harness.clock import Clock, RealClock, VirtualClock
 from harness.config import load_model
 from harness.devices.clip_source import ClipSource, FolderClipSource
+from harness.devices.display import Display, EmulatedDisplay, OpenCVDisplay, find_monitor
 from harness.devices.power import COMMAND_SETS, PowerLimits, PowerSupply, ScpiPowerSupply
 from harness.devices.rig_controller import RigController, SerialRigController
 from harness.paths import camera_profile_path
@@ -33,6 +34,21 @@ class PowerSpec(Strict):
     max_voltage: float = Field(4.4, gt=0, le=60, description="rig limit: never set above this (V)")
     max_current: float = Field(3.0, gt=0, le=20, description="rig limit: never set above this (A)")
 
+    @model_validator(mode="after")
+    def _within_limits(self) -> "PowerSpec":
+        if self.voltage > self.max_voltage:
+            raise ValueError(f"voltage {self.voltage:g} V is above max_voltage {self.max_voltage:g} V")
+        if self.current_limit > self.max_current:
+            raise ValueError(f"current_limit {self.current_limit:g} A is above max_current {self.max_current:g} A")
+        return self
+
+
+class LimitsSpec(Strict):
+    """What ``bwc rig check`` accepts from the bench's own parts."""
+
+    max_sync_uncertainty_s: float = Field(0.001, gt=0, le=1, description="rig controller clock mapping bound")
+    max_display_dropped_frames: int = Field(0, ge=0, description="frames the display pipeline may drop in the check")
+
 
 class EmulatedRigSpec(Strict):
     kind: Literal["emulated"]
@@ -43,16 +59,50 @@ class EmulatedRigSpec(Strict):
     refresh_hz: float = Field(60.0, gt=0, le=480)
     time: Literal["virtual", "real"] = "virtual"
     power: PowerSpec = PowerSpec()
+    limits: LimitsSpec = LimitsSpec()
 
 
 class SerialSpec(Strict):
-    url: str
-    baudrate: int = 115200
+    url: str = Field(min_length=1)
+    baudrate: int = Field(115200, gt=0, le=12_000_000)
 
 
 class InstrumentSpec(Strict):
-    resource: str
+    resource: str = Field(min_length=1)
     command_set: str = "keithley_2281s"
+
+    @field_validator("command_set")
+    @classmethod
+    def _known_command_set(cls, value: str) -> str:
+        if value.lower() not in COMMAND_SETS:
+            raise ValueError(f"unknown command set {value!r}; known: {', '.join(sorted(COMMAND_SETS))}")
+        return value.lower()
+
+
+class DisplaySpec(Strict):
+    """The monitor the camera films: ``opencv`` shows the scene full screen; ``none`` means a
+    player shows a rendered scene (``bwc scene render``) and reference time is nominal."""
+
+    kind: Literal["opencv", "none"] = "none"
+    monitor: int = Field(1, ge=1, le=16, description="monitor number as the desktop counts them, from 1")
+    latency_s: float = Field(0.0, ge=0, le=0.5, description="calibrated frame handed over -> light on the panel")
+
+
+class ClipSourceSpec(Strict):
+    """Where the camera's clips appear (mounted storage or a vendor export folder)."""
+
+    path: Path
+    suffix: str | None = Field(None, pattern=r"^\.[A-Za-z0-9]{1,8}$", description="default: the camera profile's")
+    recursive: bool = False
+    settle_s: float = Field(2.0, ge=0, le=600, description="a clip must stay unchanged this long to be taken")
+    wait_s: float = Field(10.0, gt=0, le=3600, description="how long after a scenario's last step clips may appear")
+
+
+class DistancesSpec(Strict):
+    """Distances on the bench that delay a stimulus (sound at 343 m/s) before the camera sees or hears it."""
+
+    speaker_to_camera_m: float = Field(0.0, ge=0, le=20, description="stimulus speaker to camera microphone")
+    display_to_camera_m: float | None = Field(None, gt=0, le=20, description="for the record; light needs no correction")
 
 
 class BenchRigSpec(Strict):
@@ -63,7 +113,16 @@ class BenchRigSpec(Strict):
     serial: SerialSpec
     instrument: InstrumentSpec
     power: PowerSpec = PowerSpec()
-    clips: Path
+    clips: ClipSourceSpec
+    display: DisplaySpec = DisplaySpec()
+    distances: DistancesSpec = DistancesSpec()
+    limits: LimitsSpec = LimitsSpec()
+
+    @field_validator("clips", mode="before")
+    @classmethod
+    def _clips_as_path(cls, value: object) -> object:
+        """``clips: /media/bwc/DCIM`` is short for ``clips: {path: /media/bwc/DCIM}``."""
+        return {"path": value} if isinstance(value, (str, Path)) else value
 
 
 class RigFile(Strict):
@@ -83,6 +142,9 @@ class Rig:
     instruments: dict[str, str] = field(default_factory=dict)
     faults: tuple[str, ...] = ()
     emulator: object | None = None  # the EmulatedRig behind an emulated rig, for ground truth in tests
+    speaker_distance_m: float = 0.0  # stimulus speaker to camera microphone, for the A/V correction
+    display: Display | None = None  # the monitor and its present-time log (None: a player shows the scene)
+    clip_wait_s: float = 10.0  # how long after the last step clips may still appear
 
     def safe_state(self) -> None:
         self.power.safe_state()
@@ -118,17 +180,28 @@ def open_rig(
                 EmulatedRig(profile, clock, storage, tuple(spec.faults) + tuple(faults), spec.refresh_hz, spec.seed)
             )
             serial_url, resource, folder, command_set = emu.serial_url, emu.visa_resource, emu.clip_folder, "keithley_2281s"
+            clips = FolderClipSource(folder, profile.clip_suffix)
+            display: Display | None = EmulatedDisplay(clock, spec.refresh_hz)
         else:
             emu = None
             clock = RealClock()
             stack.callback(clock.close)
-            serial_url, resource, folder = spec.serial.url, spec.instrument.resource, spec.clips
+            serial_url, resource, folder = spec.serial.url, spec.instrument.resource, spec.clips.path
             command_set = spec.instrument.command_set
+            if base_dir is not None and not folder.is_absolute():
+                folder = base_dir / folder
+            clips = FolderClipSource(folder, spec.clips.suffix or profile.clip_suffix, spec.clips.recursive,
+                                     spec.clips.settle_s)
+            display = None
+            if spec.display.kind == "opencv":
+                display = OpenCVDisplay(clock, find_monitor(spec.display.monitor), spec.refresh_hz, spec.display.latency_s)
         limits = PowerLimits(max_voltage=spec.power.max_voltage, max_current=spec.power.max_current)
         power = ScpiPowerSupply.open(resource, limits, command_set=COMMAND_SETS[command_set])
         stack.callback(power.close)
         controller = SerialRigController(serial_url, clock)
         stack.callback(controller.close)
+        if display is not None:
+            stack.enter_context(display)
         rig = Rig(
             name=spec.name,
             clock=clock,
@@ -136,12 +209,17 @@ def open_rig(
             controller=controller,
             power=power,
             power_spec=spec.power,
-            clips=FolderClipSource(folder, profile.clip_suffix),
+            clips=clips,
             refresh_hz=spec.refresh_hz,
             instruments={"power": power.identify(), "rig_controller": controller.identify(),
-                         "power_resource": resource, "serial_port": serial_url},
+                         "power_resource": resource, "serial_port": serial_url,
+                         "display": display.describe() if display is not None else "scene played by an external player"},
             faults=tuple(getattr(spec, "faults", ())) + tuple(faults),
             emulator=emu,
+            speaker_distance_m=profile.emulation.speaker_distance_m if emu is not None
+            else spec.distances.speaker_to_camera_m,
+            display=display,
+            clip_wait_s=spec.clips.wait_s if isinstance(spec, BenchRigSpec) else 10.0,
         )
         stack.callback(rig.safe_state)  # runs first on exit: output off before anything closes
         yield rig

@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ContextManager
 
-from harness.analysis.clip import ClipAnalysis, analyze_clip
+from harness.analysis.clip import ClipAnalysis
+from harness.analysis.findings import analyse_clip_fully
+from harness import progress
 from harness.checks import CheckInput, run_checks
+from harness.devices.display import display_evidence
 from harness.evidence import EvidenceFile
 from harness.measurement import Measurement
 from harness.rig import Rig
@@ -56,25 +59,23 @@ def run_scenario(
         rig.power.output(False)
         clock.sleep(SETTLE_S)
     before = rig.clips.snapshot()
-    mark = clock.now()
+    mark = mark_start = clock.now()
     for step in scenario.steps:
         with step_hook(step.describe()):
             mark = _do_step(step, rig, result.timeline, mark)
     with step_hook("collect clips"):
-        clock.sleep(CLIP_WAIT_S)
-        result.evidence = rig.clips.take_new(before, evidence_dir)
+        with progress.reporter(clock, "collect clips", rig.clip_wait_s) as report:
+            result.evidence = rig.clips.wait_for_new(before, evidence_dir, clock, rig.clip_wait_s, progress=report)
+        display_evidence(rig.display, evidence_dir, mark_start, clock.now())
     with step_hook("analyse clips"):
-        result.analyses = [analyze_clip(e.path, rig.refresh_hz) for e in result.evidence]
+        burned_in = rig.profile.clock.burned_in
+        result.analyses = [analyse_clip_fully(e.path, rig.refresh_hz, burned_in) for e in result.evidence]
         for ev, an in zip(result.evidence, result.analyses):
             an.sha256 = ev.sha256
     with step_hook("check"):
-        inp = CheckInput(rig.profile, result.timeline, result.analyses, scenario.expect.clips)
+        inp = CheckInput(rig.profile, result.timeline, result.analyses, scenario.expect.clips,
+                         reference_utc=rig.clock.utc, speaker_distance_m=rig.speaker_distance_m)
         result.measurements += run_checks(scenario.expect.checks, inp)
-        unreadable = [a for a in result.analyses if a.error]
-        result.measurements.append(
-            Measurement("unreadable_clips", len(unreadable), "clips", 0, 0, "BWC-EVT-01",
-                        note="; ".join(f"{Path(a.path).name}: {a.error}" for a in unreadable))
-        )
     return result
 
 
@@ -95,7 +96,7 @@ def _do_step(step: Step, rig: Rig, timeline: Timeline, mark: float) -> float:
             if on is None:
                 raise ValueError(f"'wait since {step.wait.since}' needs an earlier 'power: on' step")
             origin = on.t + (rig.profile.boot_s if step.wait.since == "buffering" else 0.0)
-        clock.sleep_until(origin + step.wait.seconds)
+        progress.wait_until(clock, origin + step.wait.seconds, step.describe())
     elif step.gesture is not None:
         gesture = rig.profile.gestures.get(step.gesture)
         if gesture is None:

@@ -1,11 +1,46 @@
-"""Where a camera's clips come from: its mass storage, or a vendor's export folder."""
+"""Where a camera's clips come from: its mass storage, or a vendor's export folder.
+
+The camera's storage is input from a device under test, so it is read defensively:
+
+* links are never followed (a link to ``/etc`` or to another evidence folder is skipped, and
+  the copy itself is opened with ``O_NOFOLLOW``);
+* a name that would lead out of the source folder (absolute, ``..``, through a link) is refused;
+* a file still being written is not taken: names a camera or a copy tool uses while writing
+  (``.partial``, ``.tmp``, ...) are ignored, and a clip must keep the same size and time stamp
+  for ``settle_s`` before it is taken.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from abc import ABC, abstractmethod
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable
 
-from harness.evidence import EvidenceFile, ingest
+from harness.clock import Clock
+from harness.evidence import EvidenceError, EvidenceFile, ingest
+
+log = logging.getLogger(__name__)
+
+#: Suffixes of files that are still being written (cameras, rsync, browsers, copy tools).
+PARTIAL_SUFFIXES = (".partial", ".part", ".tmp", ".temp", ".crdownload", ".download", ".filepart")
+POLL_S = 0.5
+
+#: progress(elapsed_s, total_s, detail) while waiting for clips
+Progress = Callable[[float, float, str], None]
+
+
+@dataclass
+class WaitOutcome:
+    """What the last wait for clips saw, for the run's log and report."""
+
+    timed_out: bool = False
+    waited_s: float = 0.0
+    still_writing: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 class ClipSource(ABC):
@@ -17,30 +52,140 @@ class ClipSource(ABC):
     def take_new(self, before: frozenset[str], evidence_dir: Path) -> list[EvidenceFile]:
         """Copy clips that appeared since ``before`` into the evidence folder, oldest name first."""
 
+    def wait_for_new(self, before: frozenset[str], evidence_dir: Path, clock: Clock, timeout_s: float,
+                     progress: Progress | None = None) -> list[EvidenceFile]:
+        """Wait ``timeout_s`` for clips, then take the new ones (sources without a notion of settling)."""
+        clock.sleep(timeout_s)
+        return self.take_new(before, evidence_dir)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    rel: str  # path relative to the source folder, '/'-separated
+    size: int
+    mtime_ns: int
+
+    @property
+    def identity(self) -> str:
+        return f"{self.rel}:{self.size}:{self.mtime_ns}"
+
 
 class FolderClipSource(ClipSource):
-    """A folder the camera writes finished clips into (partial and hidden files are ignored)."""
+    """A folder the camera writes clips into (mounted mass storage, or a vendor export folder).
 
-    def __init__(self, folder: Path, suffix: str = ".mp4") -> None:
+    ``recursive`` walks sub-folders (``DCIM/100MEDIA/...``); links, hidden and partial files are
+    skipped. A clip from a sub-folder is stored in the evidence folder under its relative path
+    with ``/`` replaced by ``_``.
+    """
+
+    def __init__(self, folder: Path, suffix: str = ".mp4", recursive: bool = False, settle_s: float = 2.0) -> None:
         self.folder = Path(folder)
         self.suffix = suffix.lower()
+        self.recursive = recursive
+        self.settle_s = settle_s
+        self.last_wait = WaitOutcome()
+
+    # -- listing ---------------------------------------------------------------------------
+    def _wanted(self, name: str) -> bool:
+        low = name.lower()
+        return not name.startswith(".") and low.endswith(self.suffix) and not low.endswith(PARTIAL_SUFFIXES)
+
+    def _scan(self, skipped: list[str] | None = None) -> list[_Entry]:
+        """Regular files of the clip suffix, never through a link, sorted by relative path."""
+        out: list[_Entry] = []
+        pending = [PurePosixPath()]
+        while pending:
+            rel_dir = pending.pop()
+            try:
+                entries = list(os.scandir(self.folder / rel_dir))
+            except OSError:
+                continue  # storage unmounted or folder vanished: nothing to take now
+            for entry in entries:
+                rel = str(rel_dir / entry.name)
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISLNK(st.st_mode):
+                    if skipped is not None and (entry.name.lower().endswith(self.suffix) or self.recursive):
+                        skipped.append(f"{rel}: symbolic link, not followed")
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    if self.recursive and not entry.name.startswith("."):
+                        pending.append(rel_dir / entry.name)
+                elif stat.S_ISREG(st.st_mode) and self._wanted(entry.name):
+                    out.append(_Entry(rel, st.st_size, st.st_mtime_ns))
+        return sorted(out, key=lambda e: e.rel)
 
     def _finished(self) -> list[Path]:
-        if not self.folder.is_dir():
-            return []
-        return sorted(
-            p
-            for p in self.folder.iterdir()
-            if p.is_file() and not p.is_symlink() and not p.name.startswith(".") and p.suffix.lower() == self.suffix
-        )
-
-    @staticmethod
-    def _identity(path: Path) -> str:
-        st = path.stat()
-        return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
+        return [self.folder / e.rel for e in self._scan()]
 
     def snapshot(self) -> frozenset[str]:
-        return frozenset(self._identity(p) for p in self._finished())
+        return frozenset(e.identity for e in self._scan())
+
+    # -- taking clips ----------------------------------------------------------------------
+    def resolve(self, name: str) -> Path:
+        """The file ``name`` (relative to the source) names, refusing any name that leads out of it.
+
+        Refused: absolute names, ``..`` parts, empty parts, and any part that is a link (so a
+        link inside the source cannot be used to reach outside it either).
+        """
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or any(p in ("", ".", "..") for p in parts) or "\x00" in name:
+            raise EvidenceError(f"refusing clip name {name!r}: it leads out of {self.folder}")
+        path = self.folder
+        for part in parts:
+            path = path / part
+            if path.is_symlink():
+                raise EvidenceError(f"refusing clip name {name!r}: {path} is a link")
+        root = os.path.realpath(self.folder)
+        if os.path.commonpath([root, os.path.realpath(path)]) != root:
+            raise EvidenceError(f"refusing clip name {name!r}: it resolves outside {self.folder}")
+        return path
+
+    def fetch(self, name: str, evidence_dir: Path) -> EvidenceFile:
+        """Take one named clip (e.g. listed by a vendor's export manifest)."""
+        return ingest(self.resolve(name), evidence_dir, name=name.replace("\\", "/").replace("/", "_"))
 
     def take_new(self, before: frozenset[str], evidence_dir: Path) -> list[EvidenceFile]:
-        return [ingest(p, evidence_dir) for p in self._finished() if self._identity(p) not in before]
+        return [self.fetch(e.rel, evidence_dir) for e in self._scan() if e.identity not in before]
+
+    def wait_for_new(self, before: frozenset[str], evidence_dir: Path, clock: Clock, timeout_s: float,
+                     progress: Progress | None = None) -> list[EvidenceFile]:
+        """Watch the folder for ``timeout_s``, then take every new clip that has stopped changing.
+
+        A clip still growing when the time is up gets up to ``timeout_s`` more to settle; one
+        that never settles is left out and named in :attr:`last_wait` (a partial file).
+        """
+        start = clock.now()
+        seen: dict[str, tuple[int, int, float]] = {}  # rel -> (size, mtime, since)
+        outcome = WaitOutcome()
+        while True:
+            now = clock.now()
+            skipped: list[str] = []
+            current = {e.rel: e for e in self._scan(skipped) if e.identity not in before}
+            for rel, e in current.items():
+                if seen.get(rel, (None, None, 0.0))[:2] != (e.size, e.mtime_ns):
+                    seen[rel] = (e.size, e.mtime_ns, now)
+            for rel in list(seen):
+                if rel not in current:
+                    del seen[rel]
+            writing = sorted(rel for rel, (_, _, since) in seen.items() if now - since < self.settle_s)
+            elapsed = now - start
+            if progress is not None:
+                progress(elapsed, timeout_s, f"{len(seen) - len(writing)} clip(s) ready"
+                         + (f", {len(writing)} still being written" if writing else ""))
+            if elapsed >= timeout_s and (not writing or elapsed >= 2 * timeout_s):
+                outcome.timed_out = bool(writing)
+                outcome.still_writing = writing
+                outcome.skipped = skipped
+                break
+            clock.sleep(POLL_S)
+        outcome.waited_s = clock.now() - start
+        self.last_wait = outcome
+        for rel in outcome.still_writing:
+            log.warning("%s: %s was still being written after %.0f s; not taken", self.folder, rel, outcome.waited_s)
+        for note in outcome.skipped:
+            log.warning("%s: %s", self.folder, note)
+        ready = [rel for rel in sorted(seen) if rel not in outcome.still_writing]
+        return [self.fetch(rel, evidence_dir) for rel in ready]

@@ -1,14 +1,21 @@
 """Rig controller driver: presses the camera's buttons at planned instants over a serial line.
 
 The same code opens ``/dev/ttyACM0`` on a bench and the emulator's pty in CI. Press times come
-back as the controller's own microsecond timestamps and are mapped onto the harness clock with
-an offset estimated from ``TIME?`` round trips (the minimum-round-trip sample wins).
+back as the controller's own microsecond timestamps and are mapped onto the harness clock.
+
+Clock mapping. Each ``TIME?`` exchange brackets the controller's tick between two harness
+clock readings: the tick was taken somewhere inside that round trip, so the midpoint is off by
+at most half the round trip. A burst of exchanges keeps only its fastest one (queueing delays
+on USB and in the OS only ever lengthen a round trip). The kept samples of successive bursts
+are fitted with a line: its level is the offset, its slope the controller crystal's drift.
+The reported uncertainty is a bound built from the half round trips, not a statistical guess.
 """
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections import deque
 from dataclasses import dataclass
 
 import serial
@@ -18,6 +25,13 @@ from harness.profile import Gesture
 
 log = logging.getLogger(__name__)
 
+#: Samples kept for the drift fit; at one sync per gesture this spans many minutes.
+MAX_SAMPLES = 32
+#: Samples must span this long before a slope is believed (shorter: drift is noise).
+MIN_DRIFT_SPAN_S = 1.0
+#: A burst whose fastest round trip is this many times the best seen is congested: not fitted.
+CONGESTED_RTT_FACTOR = 4.0
+
 
 class RigControllerError(RuntimeError):
     """The controller did not answer, or answered something the protocol does not allow."""
@@ -25,7 +39,7 @@ class RigControllerError(RuntimeError):
 
 @dataclass(frozen=True)
 class Edge:
-    """One solenoid edge: button, down or up, at harness clock time ``t``."""
+    """One solenoid (or stimulus) edge: down/on or up/off, at harness clock time ``t``."""
 
     button: str
     down: bool
@@ -43,17 +57,83 @@ class GestureResult:
 
 
 @dataclass(frozen=True)
+class StimulusResult:
+    """One flash-and-beep: on and off on the harness clock, from the controller's own ticks."""
+
+    on_t: float
+    off_t: float
+    on_ticks_us: int
+
+
+@dataclass(frozen=True)
+class SyncSample:
+    """The fastest exchange of one burst: controller seconds at harness time ``t``, within +/- rtt/2."""
+
+    t: float
+    ticks_s: float
+    rtt_s: float
+
+
+@dataclass(frozen=True)
 class TickMapping:
-    """harness time = (ticks_us / 1e6) - offset_s, known to +/- uncertainty_s."""
+    """ticks_us / 1e6 = t + offset_s + drift_ppm * 1e-6 * (t - ref_t), for harness time t.
+
+    ``uncertainty_s`` bounds the offset at ``ref_t``; away from it the bound grows by
+    ``drift_uncertainty_ppm`` per second (see :meth:`uncertainty_at`).
+    """
 
     offset_s: float
     uncertainty_s: float
+    drift_ppm: float = 0.0
+    ref_t: float = 0.0
+    drift_uncertainty_ppm: float = 0.0
 
     def to_clock(self, ticks_us: int) -> float:
-        return ticks_us / 1e6 - self.offset_s
+        k = self.drift_ppm * 1e-6
+        return (ticks_us / 1e6 - self.offset_s + k * self.ref_t) / (1.0 + k)
 
     def to_ticks(self, t: float) -> int:
-        return round((t + self.offset_s) * 1e6)
+        k = self.drift_ppm * 1e-6
+        return round((t + self.offset_s + k * (t - self.ref_t)) * 1e6)
+
+    def uncertainty_at(self, t: float) -> float:
+        return self.uncertainty_s + self.drift_uncertainty_ppm * 1e-6 * abs(t - self.ref_t)
+
+
+def fit_mapping(samples: list[SyncSample], previous: TickMapping | None = None) -> TickMapping:
+    """Offset and drift from min-round-trip samples (weighted least squares on ticks - t).
+
+    With samples spanning less than :data:`MIN_DRIFT_SPAN_S` the slope is unknown: the previous
+    mapping's drift is kept (0 at first) and only the offset is taken from the newest sample.
+    """
+    if not samples:
+        raise ValueError("no sync samples")
+    best = min(s.rtt_s for s in samples)
+    usable = [s for s in samples if s.rtt_s <= CONGESTED_RTT_FACTOR * best + 1e-5] or samples
+    last = samples[-1]
+    ref_t = last.t
+    span = usable[-1].t - usable[0].t if len(usable) > 1 else 0.0
+    if span < MIN_DRIFT_SPAN_S:
+        drift = previous.drift_ppm if previous else 0.0
+        drift_unc = previous.drift_uncertainty_ppm if previous else 0.0
+        return TickMapping(last.ticks_s - last.t, last.rtt_s / 2, drift, ref_t, drift_unc)
+    # y = ticks_s - t = a + k (t - ref_t); weights favour the tightest brackets
+    w = [1.0 / (s.rtt_s / 2 + 1e-6) ** 2 for s in usable]
+    xs = [s.t - ref_t for s in usable]
+    ys = [s.ticks_s - s.t for s in usable]
+    sw = sum(w)
+    mx = sum(wi * x for wi, x in zip(w, xs)) / sw
+    my = sum(wi * y for wi, y in zip(w, ys)) / sw
+    sxx = sum(wi * (x - mx) ** 2 for wi, x in zip(w, xs))
+    k = sum(wi * (x - mx) * (y - my) for wi, x, y in zip(w, xs, ys)) / sxx
+    a = my - k * mx
+    worst_residual = max(abs(y - (a + k * x)) for x, y in zip(xs, ys))
+    # Bound: the newest bracket, widened by how far any kept sample strays from the line.
+    uncertainty = max(last.rtt_s / 2, worst_residual)
+    first, newest = usable[0], usable[-1]
+    drift_unc = (first.rtt_s / 2 + newest.rtt_s / 2) / span * 1e6
+    return TickMapping(offset_s=a, uncertainty_s=uncertainty, drift_ppm=k * 1e6, ref_t=ref_t,
+                       drift_uncertainty_ppm=drift_unc)
 
 
 class RigController(ABC):
@@ -68,6 +148,10 @@ class RigController(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def flash(self, duration_s: float = 0.1, at_t: float | None = None) -> StimulusResult:
+        """Fire the flash-and-beep stimulus (at harness time ``at_t``, default now)."""
+        raise NotImplementedError(f"{type(self).__name__} has no flash/beep stimulus")
 
     def __enter__(self) -> "RigController":
         return self
@@ -90,8 +174,14 @@ class SerialRigController(RigController):
         except (serial.SerialException, OSError) as exc:
             raise RigControllerError(f"rig controller at {url}: cannot open port ({exc})") from exc
         self._events: list[str] = []
-        self._port.reset_input_buffer()
-        self.mapping = self.sync()
+        self.samples: deque[SyncSample] = deque(maxlen=MAX_SAMPLES)
+        self.mapping: TickMapping | None = None
+        try:
+            self._port.reset_input_buffer()
+            self.mapping = self.sync()
+        except Exception:
+            self.close()
+            raise
 
     # -- line layer -----------------------------------------------------------------------
     def _send(self, line: str) -> None:
@@ -141,57 +231,99 @@ class SerialRigController(RigController):
         except ValueError:
             raise RigControllerError(f"rig controller at {self.url}: TIME reply {value!r} is not an integer")
 
+    def exchange(self) -> SyncSample:
+        """One ``TIME?`` round trip, bracketed by two clock readings."""
+        t0 = self.clock.now()
+        ticks = self.ticks()
+        t1 = self.clock.now()
+        return SyncSample(t=(t0 + t1) / 2, ticks_s=ticks / 1e6, rtt_s=t1 - t0)
+
     def sync(self, exchanges: int = 8) -> TickMapping:
-        """Estimate the tick offset from ``exchanges`` round trips, keeping the fastest."""
-        best: tuple[float, float] | None = None
-        for _ in range(exchanges):
-            t0 = self.clock.now()
-            ticks = self.ticks()
-            t1 = self.clock.now()
-            rtt = t1 - t0
-            offset = ticks / 1e6 - (t0 + t1) / 2
-            if best is None or rtt < best[0]:
-                best = (rtt, offset)
-        assert best is not None
-        return TickMapping(offset_s=best[1], uncertainty_s=best[0] / 2)
+        """Add the fastest of ``exchanges`` round trips to the samples and refit offset and drift."""
+        best = min((self.exchange() for _ in range(max(1, exchanges))), key=lambda s: s.rtt_s)
+        self.samples.append(best)
+        self.mapping = fit_mapping(list(self.samples), self.mapping)
+        return self.mapping
 
     # -- actions ------------------------------------------------------------------------
     def identify(self) -> str:
         return self._query("ID?", "ID")
 
     def perform(self, name: str, gesture: Gesture) -> GestureResult:
-        # Re-estimate the offset right before acting, so the controller crystal's drift only
-        # accumulates over the gesture itself (seconds), not over the whole run (hours).
-        self.mapping = self.sync(4)
+        # Re-sync right before acting: the fit then holds at the gesture, and the drift only
+        # matters over the gesture itself (seconds), not over the whole run (hours).
+        mapping = self.sync(4)
         start = self.clock.now() + self.LEAD_S
         seqs: list[int] = []
         end = start
-        for i, (offset_s, duration_s) in enumerate(gesture.schedule()):
-            at = self.mapping.to_ticks(start + offset_s)
+        for offset_s, duration_s in gesture.schedule():
+            at = mapping.to_ticks(start + offset_s)
             ms = max(1, round(duration_s * 1000))
-            seqs.append(int(self._query(f"PRESS {gesture.button} {ms} AT {at}", "OK")))
+            seqs.append(self._seq(self._query(f"PRESS {gesture.button} {ms} AT {at}", "OK")))
             end = max(end, start + offset_s + duration_s)
         self.clock.sleep_until(end + 0.01)
         edges = self._collect(set(seqs))
         return GestureResult(name=name, edges=edges, effective_t=gesture.effective_time(edges))
 
-    def _collect(self, seqs: set[int]) -> tuple[Edge, ...]:
+    def flash(self, duration_s: float = 0.1, at_t: float | None = None) -> StimulusResult:
+        """Fire the flash-and-beep at ``at_t`` (default: now plus the scheduling lead) and wait for it."""
+        at = self.clock.now() + self.LEAD_S if at_t is None else at_t
+        seq = self.schedule_flash(at, duration_s)
+        self.clock.sleep_until(at + duration_s + 0.01)
+        return self.collect_flashes([seq])[0]
+
+    def schedule_flash(self, at_t: float, duration_s: float = 0.1) -> int:
+        """Queue one flash-and-beep on the controller (it times it); returns its sequence number."""
+        ms = max(1, round(duration_s * 1000))
+        return self._seq(self._query(f"FLASH {ms} AT {self.mapping.to_ticks(at_t)}", "OK"))
+
+    def collect_flashes(self, seqs: list[int]) -> list[StimulusResult]:
+        """Wait for the reports of queued flashes, in the order of ``seqs``."""
+        edges = self._collect(set(seqs), keep_seq=True)
+        out = []
+        for seq in seqs:
+            on = [e for q, e in edges if q == seq and e.down]
+            off = [e for q, e in edges if q == seq and not e.down]
+            if not on or not off:
+                raise RigControllerError(f"rig controller at {self.url}: flash {seq} reported no ON/OFF edges")
+            out.append(StimulusResult(on_t=on[0].t, off_t=off[0].t, on_ticks_us=on[0].ticks_us))
+        return out
+
+    def _seq(self, text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise RigControllerError(f"rig controller at {self.url}: OK reply {text!r} is not a sequence number") from None
+
+    def _collect(self, seqs: set[int], keep_seq: bool = False) -> tuple:
+        """Read EDGE/DONE lines until every one of ``seqs`` is DONE; lines of other actions wait their turn."""
         pending = set(seqs)
-        edges: list[Edge] = []
-        while pending:
-            line = self._events.pop(0) if self._events else self._readline(f"DONE of {sorted(pending)}")
-            parts = line.split()
-            try:
-                if parts[0] == "EDGE" and len(parts) == 5 and parts[3] in ("DOWN", "UP"):
-                    ticks = int(parts[4])
-                    edges.append(Edge(parts[2], parts[3] == "DOWN", self.mapping.to_clock(ticks), ticks))
-                elif parts[0] == "DONE" and len(parts) == 2:
-                    pending.discard(int(parts[1]))
-                else:
-                    raise ValueError
-            except (ValueError, IndexError):
-                raise RigControllerError(f"rig controller at {self.url}: malformed event line {line!r}") from None
-        return tuple(sorted(edges, key=lambda e: e.t))
+        edges: list[tuple[int, Edge]] = []
+        others: list[str] = []
+        try:
+            while pending:
+                line = self._events.pop(0) if self._events else self._readline(f"DONE of {sorted(pending)}")
+                parts = line.split()
+                try:
+                    seq = int(parts[1])
+                    if seq not in seqs:
+                        others.append(line)
+                    elif parts[0] == "EDGE" and len(parts) == 5 and parts[3] in ("DOWN", "UP", "ON", "OFF"):
+                        ticks = int(parts[4])
+                        edge = Edge(parts[2], parts[3] in ("DOWN", "ON"), self.mapping.to_clock(ticks), ticks)
+                        edges.append((seq, edge))
+                    elif parts[0] == "DONE" and len(parts) == 2:
+                        pending.discard(seq)
+                    else:
+                        raise ValueError
+                except (ValueError, IndexError):
+                    raise RigControllerError(f"rig controller at {self.url}: malformed event line {line!r}") from None
+        finally:
+            self._events[:0] = others
+        edges.sort(key=lambda qe: qe[1].t)
+        if keep_seq:
+            return tuple(edges)
+        return tuple(e for _, e in edges)
 
     def close(self) -> None:
         try:

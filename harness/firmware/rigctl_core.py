@@ -8,7 +8,13 @@ layer (or the emulator) supplies four hooks:
   extends the hardware counter);
 * ``schedule(when_us, fn)`` -> run ``fn()`` when ``ticks_us() >= when_us``;
 * ``drive(button, down)`` -> energise or release the solenoid of ``button``;
-* ``write(line)`` -> send one line (without newline) to the host.
+* ``write(line)`` -> send one line (without newline) to the host;
+* ``stimulus(on)`` (optional) -> switch the flash LED and the speaker tone together.
+
+The board layer also uses :class:`TickExtender` (wrap-free ticks from the hardware counter),
+:class:`Scheduler` (the timed-action queue behind ``schedule``) and :class:`LineAssembler`
+(bytes from the serial line to command lines), so that everything but the pins is tested on
+the host.
 
 Every edge is timestamped by the controller when it drives the solenoid, so the press times the
 checks use come from one timebase, independent of the host's serial latency.
@@ -21,29 +27,39 @@ Lines from the host (ASCII, one command per line)::
     PRESS <button> <ms> [AT <ticks_us>]   -> OK <seq>   later: EDGE/DONE lines
     HOLD <button> [AT <ticks_us>]         -> OK <seq>   later: EDGE ... DOWN, DONE
     RELEASE <button> [AT <ticks_us>]      -> OK <seq>   later: EDGE ... UP, DONE
+    FLASH <ms> [AT <ticks_us>]            -> OK <seq>   later: EDGE <seq> flash ON/OFF, DONE
+    PROTO?                                -> PROTO BWC-RIG/1
 
 Asynchronous lines::
 
     EDGE <seq> <button> DOWN|UP <ticks_us>
+    EDGE <seq> flash ON|OFF <ticks_us>
     DONE <seq>
 
-Errors: ``ERR <code> <text>`` with codes BADCMD, BADARG, NOBUTTON, PAST, BUSY.
+Errors: ``ERR <code> <text>`` with codes BADCMD, BADARG, NOBUTTON, PAST, BUSY, NOSTIM.
+FLASH and PROTO? are later additions: every older command and reply is unchanged.
 """
 
 PROTOCOL = "BWC-RIG/1"
 MAX_LINE = 120
 MAX_PRESS_MS = 60000
+MAX_FLASH_MS = 5000
+#: timed actions waiting at once; a board has little RAM and a host never needs more
+MAX_PENDING = 64
+STIMULUS = "flash"
 
 
 class RigControllerCore:
-    def __init__(self, buttons, ticks_us, schedule, drive, write, identity):
+    def __init__(self, buttons, ticks_us, schedule, drive, write, identity, stimulus=None):
         self.buttons = tuple(buttons)
         self.ticks_us = ticks_us
         self.schedule = schedule
         self.drive = drive
         self.write = write
         self.identity = identity
+        self.stimulus = stimulus
         self.seq = 0
+        self.pending = 0
         self.down = {}
         for b in self.buttons:
             self.down[b] = False
@@ -66,18 +82,72 @@ class RigControllerCore:
                 self.write("TIME %d" % self.ticks_us())
             elif verb == "BUTTONS?":
                 self.write("BUTTONS " + ",".join(self.buttons))
+            elif verb == "PROTO?":
+                self.write("PROTO " + PROTOCOL)
             elif verb in ("PRESS", "HOLD", "RELEASE"):
                 self._action(verb, words[1:])
+            elif verb == "FLASH":
+                self._flash(words[1:])
             else:
                 self.write("ERR BADCMD unknown command %s" % words[0][:20])
         except ValueError as exc:
             self.write("ERR BADARG %s" % exc)
 
-    def _action(self, verb, args):
-        at = None
+    def _split_at(self, args):
+        """(args without a trailing 'AT <ticks>', the ticks or None)."""
         if len(args) >= 2 and args[-2].upper() == "AT":
-            at = _parse_int(args[-1], "AT ticks")
-            args = args[:-2]
+            return args[:-2], _parse_int(args[-1], "AT ticks")
+        return args, None
+
+    def _when(self, at, actions):
+        """The tick to act at, or None after answering ERR (past instant, queue full)."""
+        now = self.ticks_us()
+        if at is None:
+            at = now
+        elif at < now:
+            self.write("ERR PAST AT %d is %d us in the past" % (at, now - at))
+            return None
+        if self.pending + actions > MAX_PENDING:
+            self.write("ERR BUSY %d timed actions already waiting" % self.pending)
+            return None
+        return at
+
+    def _later(self, when_us, fn):
+        self.pending += 1
+
+        def run():
+            self.pending -= 1
+            fn()
+
+        self.schedule(when_us, run)
+
+    def _flash(self, args):
+        args, at = self._split_at(args)
+        if len(args) != 1:
+            raise ValueError("usage: FLASH <ms> [AT <us>]")
+        ms = _parse_int(args[0], "duration ms")
+        if ms <= 0 or ms > MAX_FLASH_MS:
+            raise ValueError("duration must be 1..%d ms" % MAX_FLASH_MS)
+        if self.stimulus is None:
+            self.write("ERR NOSTIM this controller has no flash/beep stimulus")
+            return
+        at = self._when(at, 2)
+        if at is None:
+            return
+        self.seq += 1
+        seq = self.seq
+        self._later(at, lambda: self._stim(seq, True))
+        self._later(at + ms * 1000, lambda: self._stim(seq, False))
+        self.write("OK %d" % seq)  # after scheduling, as for button actions
+
+    def _stim(self, seq, on):
+        self.stimulus(on)
+        self.write("EDGE %d %s %s %d" % (seq, STIMULUS, "ON" if on else "OFF", self.ticks_us()))
+        if not on:
+            self.write("DONE %d" % seq)
+
+    def _action(self, verb, args):
+        args, at = self._split_at(args)
         want = 2 if verb == "PRESS" else 1
         if len(args) != want:
             usage = "PRESS <button> <ms> [AT <us>]" if verb == "PRESS" else verb + " <button> [AT <us>]"
@@ -92,22 +162,21 @@ class RigControllerCore:
             if ms <= 0 or ms > MAX_PRESS_MS:
                 raise ValueError("duration must be 1..%d ms" % MAX_PRESS_MS)
             duration_us = ms * 1000
-        now = self.ticks_us()
+        at = self._when(at, 2 if verb == "PRESS" else 1)
         if at is None:
-            at = now
-        elif at < now:
-            self.write("ERR PAST AT %d is %d us in the past" % (at, now - at))
             return
         self.seq += 1
         seq = self.seq
-        self.write("OK %d" % seq)
+        # Schedule first, acknowledge second: once the host reads OK, the edges are queued, so a
+        # host that advances (virtual) time straight after OK can never outrun them.
         if verb == "PRESS":
-            self.schedule(at, lambda: self._edge(seq, button, True))
-            self.schedule(at + duration_us, lambda: self._edge(seq, button, False, True))
+            self._later(at, lambda: self._edge(seq, button, True))
+            self._later(at + duration_us, lambda: self._edge(seq, button, False, True))
         elif verb == "HOLD":
-            self.schedule(at, lambda: self._edge(seq, button, True, True))
+            self._later(at, lambda: self._edge(seq, button, True, True))
         else:
-            self.schedule(at, lambda: self._edge(seq, button, False, True))
+            self._later(at, lambda: self._edge(seq, button, False, True))
+        self.write("OK %d" % seq)
 
     def _edge(self, seq, button, down, last=False):
         self.drive(button, down)
@@ -117,8 +186,109 @@ class RigControllerCore:
             self.write("DONE %d" % seq)
 
 
+def chirp_hz(elapsed_us, f0_hz, f1_hz, duration_us, steps=8):
+    """Speaker frequency ``elapsed_us`` into a stepped linear chirp, or 0 once it is over.
+
+    A PWM pin cannot sweep smoothly; ``steps`` equal frequency steps over ``duration_us``
+    keep the burst sharp under cross-correlation with the analysis' reference chirp.
+    """
+    if elapsed_us < 0 or elapsed_us >= duration_us:
+        return 0
+    k = elapsed_us * steps // duration_us
+    return f0_hz + (f1_hz - f0_hz) * k // (steps - 1)
+
+
 def _parse_int(text, what):
     try:
         return int(text)
     except ValueError:
         raise ValueError("%s must be an integer, got %s" % (what, text[:20]))
+
+
+class TickExtender:
+    """Wrap-free microsecond ticks from a hardware counter that wraps every ``period`` ticks.
+
+    MicroPython's ``time.ticks_us()`` wraps (2**30 us, about 17.9 minutes, on the RP2040 port);
+    the protocol promises ticks that never wrap. Call :meth:`now` at least once per period
+    (the board's main loop calls it thousands of times a second).
+    """
+
+    def __init__(self, raw, period):
+        self.raw = raw
+        self.period = period
+        self.last = raw()
+        self.total = 0
+
+    def now(self):
+        value = self.raw()
+        self.total += (value - self.last) % self.period
+        self.last = value
+        return self.total
+
+
+class Scheduler:
+    """Timed actions in tick order; the board's main loop runs the due ones.
+
+    Actions due at the same tick run in the order they were scheduled. ``run_due`` spins on the
+    tick counter for an action due within ``spin_us`` so that it fires on its tick rather than
+    whenever the loop next comes round.
+    """
+
+    def __init__(self, ticks_us):
+        self.ticks_us = ticks_us
+        self.queue = []  # [when_us, order, fn], sorted
+        self.order = 0
+
+    def schedule(self, when_us, fn):
+        self.order += 1
+        item = [when_us, self.order, fn]
+        i = len(self.queue)
+        while i > 0 and self.queue[i - 1][0] > when_us:
+            i -= 1
+        self.queue.insert(i, item)
+
+    def next_due(self):
+        return self.queue[0][0] if self.queue else None
+
+    def run_due(self, spin_us=0):
+        """Run every action due now (or within ``spin_us``, waiting for its tick). Returns the count."""
+        ran = 0
+        while self.queue:
+            when = self.queue[0][0]
+            now = self.ticks_us()
+            if when - now > spin_us:
+                break
+            while self.ticks_us() < when:
+                pass
+            fn = self.queue.pop(0)[2]
+            fn()
+            ran += 1
+        return ran
+
+
+class LineAssembler:
+    """Characters from the serial line to complete command lines.
+
+    A ``\r`` is dropped; a line that grows past the protocol limit is cut and handed on
+    over-long, so the core answers it with ``ERR BADCMD`` instead of buffering without bound.
+    """
+
+    def __init__(self, on_line, limit=MAX_LINE):
+        self.on_line = on_line
+        self.limit = limit
+        self.buf = []
+        self.overflow = False
+
+    def feed(self, text):
+        for ch in text:
+            if ch == "\n":
+                line = "".join(self.buf)
+                self.buf = []
+                self.overflow = False
+                self.on_line(line)
+            elif ch == "\r":
+                continue
+            elif len(self.buf) <= self.limit:
+                self.buf.append(ch)
+            elif not self.overflow:
+                self.overflow = True  # keep limit+1 characters: enough to be refused as too long

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from harness.clock import VirtualClock
-from harness.devices.rig_controller import RigControllerError, SerialRigController
+from harness.clock import RealClock, VirtualClock
+from harness.devices.rig_controller import RigControllerError, SerialRigController, SyncSample, fit_mapping
 from harness.emulator.rig_controller import EmulatedRigController
 from harness.profile import Gesture
 
@@ -81,7 +81,7 @@ def test_silent_controller_times_out_with_the_command_named(bench) -> None:
 
 
 def test_controller_drift_is_bounded_by_resync_before_each_gesture() -> None:
-    """A controller crystal 100 ppm fast, an hour after the first sync, still reports edges within 0.5 ms."""
+    """A controller crystal 100 ppm fast, an hour after the first sync: the drift is fitted and edges land within 2 us."""
     clock = VirtualClock()
     moved: list[float] = []
     emu = EmulatedRigController(clock, ("event",), lambda b, d: moved.append(clock.now()), drift_ppm=100.0)
@@ -90,8 +90,59 @@ def test_controller_drift_is_bounded_by_resync_before_each_gesture() -> None:
         clock.sleep(3600)
         result = driver.perform("stop", Gesture(button="event", hold_s=3.0))
         errors = [abs(e.t - t) for e, t in zip(result.edges, moved)]
-        assert max(errors) < 5e-4
-        assert max(errors) > 0  # the drift is real, only bounded
+        assert max(errors) < 2e-6  # without the drift fit: 0.36 s of drift would leave ~0.35 ms
+        assert driver.mapping.drift_ppm == pytest.approx(100.0, abs=1e-3)
     finally:
         driver.close()
         emu.close()
+
+
+def test_fit_recovers_offset_and_drift_from_bracketed_samples() -> None:
+    """Samples with wide and tight brackets: the fit follows the tight ones; congested ones are dropped."""
+    true_offset, drift = 12.5, 40e-6
+    samples = []
+    for i, rtt in enumerate([1e-4, 2e-2, 1e-4, 1e-4, 3e-2, 1e-4]):
+        t = 10.0 * i
+        skew = rtt / 2 if rtt > 1e-3 else 0.0  # a congested exchange whose delay sat all on one side
+        samples.append(SyncSample(t=t, ticks_s=t + true_offset + drift * (t - 50.0) + skew, rtt_s=rtt))
+    m = fit_mapping(samples)
+    assert m.ref_t == 50.0
+    assert m.offset_s == pytest.approx(true_offset, abs=1e-9)
+    assert m.drift_ppm == pytest.approx(40.0, abs=1e-6)
+    assert m.uncertainty_s == pytest.approx(5e-5)
+    assert m.to_clock(m.to_ticks(123.456)) == pytest.approx(123.456, abs=1e-6)
+
+
+def test_offset_and_drift_over_a_real_pty_stay_inside_the_reported_bounds() -> None:
+    """Real time, real pty, a controller 150 ppm fast that booted 83 minutes ago: the true offset and
+    drift lie within the uncertainties the driver reports, and those are below a millisecond."""
+    clock = RealClock()
+    emu = EmulatedRigController(clock, ("event",), lambda b, d: None, drift_ppm=150.0, boot_ticks=5_000_000_000)
+    driver = SerialRigController(emu.url, clock, timeout_s=1.0)
+    try:
+        for _ in range(5):
+            clock.sleep(0.3)
+            m = driver.sync(8)
+        true_offset = (m.ref_t - emu._boot) * emu._rate / 1e6 - m.ref_t
+        assert abs(m.offset_s - true_offset) <= m.uncertainty_s
+        assert m.uncertainty_s < 1e-3
+        assert abs(m.drift_ppm - 150.0) <= m.drift_uncertainty_ppm
+        assert len(driver.samples) == 6
+    finally:
+        driver.close()
+        emu.close()
+        clock.close()
+
+
+def test_flash_is_timed_by_the_controller_and_kept_apart_from_gestures(bench) -> None:
+    """A flash queued for later runs on the controller while a gesture is performed; each gets its own edges."""
+    clock, emu, driver, edges = bench
+    at = clock.now() + 0.2
+    seq = driver.schedule_flash(at, 0.1)
+    result = driver.perform("start", Gesture(button="event", presses=2, press_s=0.15, gap_s=0.25))
+    assert {e.button for e in result.edges} == {"event"} and len(result.edges) == 4
+    (flash,) = driver.collect_flashes([seq])
+    assert flash.on_t == pytest.approx(at, abs=2e-6) and flash.off_t - flash.on_t == pytest.approx(0.1, abs=2e-6)
+    assert emu.stimuli == [(pytest.approx(at, abs=2e-6), True), (pytest.approx(at + 0.1, abs=2e-6), False)]
+    now = driver.flash(0.05)
+    assert now.off_t - now.on_t == pytest.approx(0.05, abs=2e-6)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import heapq
+import py_compile
+from pathlib import Path
 
-from harness.firmware.rigctl_core import RigControllerCore
+import harness.firmware
+from harness.firmware import rigctl_core
+from harness.firmware.rigctl_core import LineAssembler, RigControllerCore, Scheduler, TickExtender, chirp_hz
 
 
 class Board:
@@ -69,3 +74,141 @@ def test_bad_input_is_answered_never_raised() -> None:
     codes = [line.split()[1] for line in b.lines]
     assert codes == ["BADCMD", "BADARG", "NOBUTTON", "PAST", "BADARG", "BADCMD", "BADARG"]
     assert b.queue == []
+
+
+# --------------------------------------------------------------------------- FLASH stimulus, PROTO?, BUSY
+
+
+class StimBoard(Board):
+    """The same board with a flash LED and speaker on the stimulus hook."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stim: list[tuple[bool, int]] = []
+        self.core = RigControllerCore(("event", "power"), lambda: self.now, self.schedule, self.drive,
+                                      self.lines.append, "BWC-RIG,1.1,SN1",
+                                      stimulus=lambda on: self.stim.append((on, self.now)))
+
+
+def test_flash_fires_on_the_same_timebase_as_the_buttons() -> None:
+    """FLASH AT t switches the stimulus on at t and off after its duration, reported like edges."""
+    b = StimBoard()
+    b.core.feed_line("PRESS event 100 AT 10000")
+    b.core.feed_line("FLASH 40 AT 10000")
+    b.advance(1_000_000)
+    assert b.stim == [(True, 10_000), (False, 50_000)]
+    assert "EDGE 2 flash ON 10000" in b.lines and "EDGE 2 flash OFF 50000" in b.lines and "DONE 2" in b.lines
+    assert ("event", True, 10_000) in b.driven
+
+
+def test_older_commands_are_unchanged_and_new_ones_are_discoverable() -> None:
+    """BWC-RIG/1 replies stay as they were; PROTO? names the protocol."""
+    b = StimBoard()
+    for line in ("PROTO?", "ID?", "PRESS event 150 AT 5000"):
+        b.core.feed_line(line)
+    assert b.lines == ["PROTO BWC-RIG/1", "ID BWC-RIG,1.1,SN1", "OK 1"]
+
+
+def test_flash_without_stimulus_hardware_and_bad_flash_arguments() -> None:
+    """A controller without the stimulus refuses FLASH; bad durations are BADARG; nothing is scheduled."""
+    b = Board()
+    for line in ("FLASH 40", "FLASH 0", "FLASH 99999", "FLASH", "FLASH 40 AT 5"):
+        b.core.feed_line(line)
+    assert [line.split()[1] for line in b.lines] == ["NOSTIM", "BADARG", "BADARG", "BADARG", "NOSTIM"]
+    assert b.queue == []
+
+
+def test_queue_is_bounded_with_busy() -> None:
+    """A host that queues more than the board can hold gets ERR BUSY, and earlier actions still run."""
+    b = Board()
+    for i in range(40):
+        b.core.feed_line(f"PRESS event 1 AT {10_000 + 10_000 * i}")
+    assert sum(line.startswith("OK") for line in b.lines) == 32
+    assert b.lines[-1].startswith("ERR BUSY")
+    b.advance(10_000_000)
+    assert b.core.pending == 0 and sum(line.startswith("DONE") for line in b.lines) == 32
+    b.core.feed_line("PRESS event 1")
+    assert b.lines[-1].startswith("OK")
+
+
+# --------------------------------------------------------------------------- board-layer helpers
+
+
+def test_tick_extender_survives_the_hardware_wrap() -> None:
+    """MicroPython's ticks_us wraps at 2**30; extended ticks keep counting up across several wraps."""
+    period = 1 << 30
+    raw = [period - 500]
+    ext = TickExtender(lambda: raw[0], period)
+    seen = []
+    for _ in range(5000):
+        raw[0] = (raw[0] + 1_000_003) % period
+        seen.append(ext.now())
+    assert all(b - a == 1_000_003 for a, b in zip(seen, seen[1:]))
+    assert seen[-1] > 4 * period
+
+
+def test_scheduler_runs_in_tick_order_and_fires_on_its_tick() -> None:
+    """Actions run in tick order (ties in scheduling order); spinning waits for a near action's tick."""
+    now = [0]
+
+    def ticks() -> int:
+        now[0] += 7  # the counter moves while the loop spins
+        return now[0]
+
+    sched = Scheduler(ticks)
+    ran: list[tuple[str, int]] = []
+    for name, when in (("c", 3000), ("a", 1000), ("b", 1000), ("d", 90_000)):
+        sched.schedule(when, lambda name=name: ran.append((name, now[0])))
+    assert sched.next_due() == 1000
+    assert sched.run_due(spin_us=5000) == 3
+    assert [n for n, _ in ran] == ["a", "b", "c"]
+    assert all(t >= when for (_, t), when in zip(ran, (1000, 1000, 3000)))
+    assert ran[0][1] - 1000 < 20  # fired within a few counter reads of its tick
+    assert sched.next_due() == 90_000 and sched.run_due(spin_us=5000) == 0
+
+
+def test_line_assembler_splits_strips_and_bounds_lines() -> None:
+    """Bytes arrive in any chunking; CR is dropped; an endless line is cut and refused by the core."""
+    b = Board()
+    lines = LineAssembler(b.core.feed_line)
+    for chunk in ("TI", "ME?\r", "\nID", "?\n", "X" * 1000, "\n", "TIME?\n"):
+        lines.feed(chunk)
+    assert b.lines == ["TIME 1000", "ID BWC-RIG,1.0,SN1", "ERR BADCMD line longer than 120 characters", "TIME 1000"]
+
+
+def test_chirp_steps_up_and_stops() -> None:
+    """The speaker sweep starts at f0, ends at f1 and is silent after its duration."""
+    hz = [chirp_hz(t, 1000, 4000, 40_000) for t in range(0, 45_000, 5_000)]
+    assert hz[0] == 1000 and hz[7] == 4000 and hz[-1] == 0 and hz[:8] == sorted(hz[:8])
+
+
+# --------------------------------------------------------------------------- the board layer itself
+
+
+FIRMWARE = Path(harness.firmware.__file__).parent
+MICROPYTHON_MODULES = {"machine", "select", "sys", "time", "micropython", "rigctl_core"}
+
+
+def test_board_layer_compiles_and_uses_only_micropython_modules(tmp_path: Path) -> None:
+    """main.py cannot run off the board; it must at least compile, import only what MicroPython has,
+    and import from the core only names the core defines."""
+    source = FIRMWARE / "main.py"
+    py_compile.compile(str(source), doraise=True, cfile=str(tmp_path / "main.pyc"))
+    tree = ast.parse(source.read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module)
+            if node.module == "rigctl_core":
+                for alias in node.names:
+                    assert hasattr(rigctl_core, alias.name), alias.name
+    assert imported <= MICROPYTHON_MODULES, imported - MICROPYTHON_MODULES
+
+
+def test_core_stays_plain_python_for_micropython() -> None:
+    """The core imports nothing at run time: MicroPython has no typing or dataclasses."""
+    tree = ast.parse((FIRMWARE / "rigctl_core.py").read_text())
+    assert not [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)]

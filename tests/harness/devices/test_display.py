@@ -1,0 +1,218 @@
+"""The display driver: a real OpenCV window on a real X server (Xvfb), grabbed and decoded.
+
+The live tests start their own Xvfb. OpenCV's Qt backend binds to the first X display it
+opens, so all live tests of this process share one server (module fixture).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import cv2
+import mss
+import numpy as np
+import pytest
+
+from harness.clock import RealClock, VirtualClock
+from harness.devices.display import (
+    DisplayError,
+    EmulatedDisplay,
+    Monitor,
+    OpenCVDisplay,
+    PresentLog,
+    RecordedPresentLog,
+    find_monitor,
+)
+from harness.timecode import TimecodeDecoder
+
+WIDTH, HEIGHT, REFRESH = 640, 360, 60.0
+
+
+@pytest.fixture(scope="module")
+def xserver():
+    """A private Xvfb server; DISPLAY points at it for the module's tests."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (Debian package 'xvfb'; .ci/run installs it)")
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp", "-noreset"],
+        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    # Xvfb writes the number and the newline separately, and fails if the pipe closes in between:
+    # read the whole line and keep our end open while the server runs.
+    answer = b""
+    while not answer.endswith(b"\n") and (chunk := os.read(read_fd, 64)):
+        answer += chunk
+    number = answer.decode().strip()
+    if not number:
+        proc.kill()
+        os.close(read_fd)
+        pytest.fail("Xvfb did not report a display number")
+    saved = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{number}"
+    try:
+        yield f":{number}"
+    finally:
+        if saved is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = saved
+        proc.terminate()
+        proc.wait(timeout=10)
+        os.close(read_fd)
+
+
+@pytest.fixture
+def clock():
+    c = RealClock()
+    yield c
+    c.close()
+
+
+def _grab_while(display: OpenCVDisplay, clock: RealClock, seconds: float) -> list[tuple[float, float, object]]:
+    """Grab the screen repeatedly; each grab is bracketed by clock readings and decoded."""
+    decoder = TimecodeDecoder(WIDTH, HEIGHT)
+    grabs = []
+    with mss.MSS() as screen:
+        region = {"left": 0, "top": 0, "width": WIDTH, "height": HEIGHT}
+        end = clock.now() + seconds
+        while clock.now() < end:
+            g0 = clock.now()
+            shot = np.asarray(screen.grab(region))
+            g1 = clock.now()
+            grabs.append((g0, g1, decoder.decode(cv2.cvtColor(shot, cv2.COLOR_BGRA2GRAY))))
+            clock.sleep(0.004)
+    return grabs
+
+
+def _consistent(log: RecordedPresentLog, n: int, g0: float, g1: float) -> bool:
+    """Frame n can be on a grab taken in [g0, g1] only if it was submitted before g1 and not replaced before g0."""
+    i = log._index(n)
+    if i is None:
+        return False
+    replaced = log.present[i + 1] if i + 1 < len(log) else float("inf")
+    return log.submit[i] <= g1 and replaced >= g0
+
+
+def test_live_window_is_decoded_from_the_screen_and_matches_the_present_log(xserver, clock) -> None:
+    """The scene in a full-screen OpenCV window, grabbed from the X server, decodes frame by frame;
+    every decoded frame was on screen when the present log says it was."""
+    monitor = find_monitor(1)
+    assert (monitor.width, monitor.height) == (WIDTH, HEIGHT)
+    with OpenCVDisplay(clock, monitor, REFRESH) as display:
+        t0 = clock.now()
+        grabs = _grab_while(display, clock, 1.5)
+        t1 = clock.now()
+    assert display.error is None
+    readings = [r for _, _, r in grabs]
+    clean = [r.value for r in readings if r.kind == "clean"]
+    assert len(clean) >= 0.9 * len(readings) and len(clean) > 50
+    assert clean == sorted(clean), "frames on screen only move forward"
+    assert len(set(clean)) > 30, "the screen changes as the scene advances"
+    bad = [(r.value, g0, g1) for g0, g1, r in grabs if r.kind == "clean" and not _consistent(display.log, r.value, g0, g1)]
+    assert bad == []
+    stats = display.log.stats(t0, t1)
+    expected = (t1 - t0) * REFRESH
+    assert stats.shown + stats.dropped == pytest.approx(expected, abs=3) == stats.due
+    assert stats.dropped <= 0.3 * expected, stats.describe()  # a loaded 2-core machine stalls now and then
+    print(f"\nXvfb display, 1.5 s: {stats.describe()}; {len(clean)}/{len(readings)} grabs decoded")
+
+
+def test_frames_the_pipeline_drops_are_logged_and_never_on_screen(xserver, clock) -> None:
+    """The window process is stalled by the OS (as a busy machine would) for 3 refresh periods at a time:
+    the driver skips to the frame now due and logs the skipped ones; no grab ever shows one of them."""
+    with OpenCVDisplay(clock, find_monitor(1), REFRESH) as display:
+        pid = display.process.pid
+        stalls = []
+
+        def stall() -> None:
+            for _ in range(5):
+                clock.sleep(0.15)
+                os.kill(pid, signal.SIGSTOP)
+                clock.sleep(3 / REFRESH)
+                os.kill(pid, signal.SIGCONT)
+                stalls.append(clock.now())
+
+        staller = threading.Thread(target=stall)
+        staller.start()
+        grabs = _grab_while(display, clock, 1.2)
+        staller.join()
+    assert display.error is None
+    dropped = set(display.log.dropped())
+    assert len(dropped) >= 5, display.log.stats(0, clock.now()).describe()
+    seen = {r.value for _, _, r in grabs if r.kind == "clean"}
+    assert seen and not seen & dropped
+    # nominal times inside a dropped frame map onto the frame left on screen, never backwards
+    k = min(dropped)
+    times = [display.log.to_present((k + f) / REFRESH) for f in (-0.5, 0.0, 0.5, 1.5, 3.0)]
+    assert times == sorted(times)
+
+
+def test_no_x_server_is_a_clear_error(clock, monkeypatch) -> None:
+    """Without a reachable X server the error names the display that was tried."""
+    monkeypatch.setenv("DISPLAY", ":4242")
+    with pytest.raises(DisplayError, match=":4242"):
+        find_monitor(1)
+    with pytest.raises(DisplayError, match="cannot open a window|window process exited"):
+        OpenCVDisplay(clock, Monitor(0, 0, WIDTH, HEIGHT), REFRESH).start()
+
+
+def test_missing_monitor_is_named(xserver) -> None:
+    with pytest.raises(DisplayError, match="monitor 3 does not exist; this desktop has 1 monitor"):
+        find_monitor(3)
+
+
+# --------------------------------------------------------------------------- present log, no X needed
+
+
+def _log_with_drop() -> RecordedPresentLog:
+    """Frames 600..609 at 60 Hz, shown 5 ms late, frames 603 and 604 skipped."""
+    log = RecordedPresentLog(REFRESH, latency_s=0.010)
+    for n in (600, 601, 602, 605, 606, 607, 608, 609):
+        due = n / REFRESH
+        log.record(n, due + 0.004, due + 0.005)
+    return log
+
+
+def test_present_log_maps_nominal_times_onto_present_times() -> None:
+    """Reference time = present time (+ calibrated panel latency); a dropped frame maps to what stayed on screen."""
+    log = _log_with_drop()
+    assert log.present_time(601) == pytest.approx(601 / REFRESH + 0.015)
+    assert log.present_time(603) is None
+    assert log.to_present(601.5 / REFRESH) == pytest.approx(601.5 / REFRESH + 0.015)
+    # 602 stayed up until 605 came: the whole 602..604 span maps into [P(602), P(605)]
+    assert log.to_present(603.5 / REFRESH) == pytest.approx(605 / REFRESH + 0.015)
+    assert log.dropped() == [603, 604]
+    assert log.dropped(0, 603.5 / REFRESH) == [603]
+    stats = log.stats(0, 1e9)
+    assert (stats.shown, stats.dropped, stats.late) == (8, 2, 0)
+    assert stats.mean_lag_s == pytest.approx(0.005)
+
+
+def test_present_log_refuses_frames_out_of_order() -> None:
+    log = _log_with_drop()
+    with pytest.raises(ValueError, match="frame 605 logged after frame 609"):
+        log.record(605, 0.0, 0.0)
+
+
+def test_present_log_is_written_as_evidence(tmp_path: Path) -> None:
+    path = tmp_path / "display.csv"
+    assert _log_with_drop().write_csv(path, 0, 606 / REFRESH) == 4
+    rows = list(csv.DictReader(path.open()))
+    assert [int(r["frame"]) for r in rows] == [600, 601, 602, 605]
+    assert float(rows[0]["present_s"]) == pytest.approx(600 / REFRESH + 0.015, abs=1e-6)
+
+
+def test_emulated_display_is_the_ideal_one() -> None:
+    """In emulation present time is n / refresh: nothing to correct, nothing dropped."""
+    with EmulatedDisplay(VirtualClock(), REFRESH) as display:
+        assert isinstance(display.log, PresentLog) and display.log.ideal
+        assert display.log.present_time(120) == pytest.approx(2.0)
+        assert display.log.to_present(2.5) == 2.5
+        assert display.log.stats(1.0, 2.0).shown == 60 and display.log.dropped() == []

@@ -1,0 +1,96 @@
+"""Rig file schema: display, clip source, distances and limits, with errors that name the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.config import ConfigError
+from harness.rig import load_rig_spec
+
+BENCH = """\
+rig:
+  kind: bench
+  name: b
+  camera: emulated
+  serial: {url: /dev/ttyACM0}
+  instrument: {resource: "TCPIP::192.0.2.10::5025::SOCKET"}
+"""
+
+
+def _load(tmp_path: Path, extra: str):
+    path = tmp_path / "rig.yaml"
+    path.write_text(BENCH + extra)
+    return load_rig_spec(path)[0]
+
+
+def test_lab_bench_example_uses_every_section() -> None:
+    """The shipped lab bench example shows the display, clip source, distances and limits sections."""
+    bench, _ = load_rig_spec("scenarios/rigs/lab_bench.example.yaml")
+    assert bench.display.kind == "opencv" and bench.display.monitor >= 1
+    assert bench.clips.path == Path("/media/bwc/DCIM") and bench.clips.recursive
+    assert bench.distances.speaker_to_camera_m > 0
+    assert bench.limits.max_sync_uncertainty_s > 0
+
+
+def test_clips_may_be_a_plain_path(tmp_path: Path) -> None:
+    spec = _load(tmp_path, "  clips: /media/cam\n")
+    assert spec.clips.path == Path("/media/cam") and spec.clips.wait_s == 10.0 and spec.display.kind == "none"
+
+
+@pytest.mark.parametrize(("extra", "field", "expected"), [
+    ("  clips: {path: /m, suffix: mp4}\n", "rig.bench.clips.suffix", "should match pattern"),
+    ("  clips: /m\n  display: {kind: hdmi}\n", "rig.bench.display.kind", "'opencv' or 'none'"),
+    ("  clips: /m\n  display: {kind: opencv, monitor: 0}\n", "rig.bench.display.monitor", "greater than or equal to 1"),
+    ("  clips: /m\n  distances: {speaker_to_camera_m: -1}\n", "rig.bench.distances.speaker_to_camera_m",
+     "greater than or equal to 0"),
+    ("  clips: /m\n  power: {voltage: 5.0, max_voltage: 4.4}\n", "rig.bench.power", "voltage 5 V is above max_voltage 4.4 V"),
+    ("  clips: /m\n  limits: {max_sync_uncertainty_s: 0}\n", "rig.bench.limits.max_sync_uncertainty_s", "greater than 0"),
+    ("  clips: /m\n  instrument: {resource: x, command_set: hp6632}\n", "rig.bench.instrument.command_set",
+     "unknown command set 'hp6632'"),
+    ("", "rig.bench.clips", "Field required"),
+])
+def test_bad_sections_name_the_field(tmp_path: Path, extra: str, field: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        _load(tmp_path, extra.replace("  instrument: {resource: x", "  instrument: {resource: x"))
+    text = str(err.value)
+    assert field in text and expected in text, text
+
+
+def test_bench_rig_file_opens_real_transports_with_its_sections(tmp_path: Path) -> None:
+    """A bench rig file pointing at a running emulator (as at a lab bench: a serial port, a VISA
+    resource, a folder) opens through the bench path, with its clip source and distances applied."""
+    from harness.clock import RealClock
+    from harness.emulator.rig import EmulatedRig
+    from harness.paths import camera_profile_path
+    from harness.profile import CameraProfile
+    from harness.rig import open_rig
+
+    clock = RealClock()
+    profile = CameraProfile.load(camera_profile_path("emulated"))
+    try:
+        with EmulatedRig(profile, clock, tmp_path / "cam") as emu:
+            rig_file = tmp_path / "bench.yaml"
+            rig_file.write_text(f"""\
+rig:
+  kind: bench
+  name: pty-bench
+  camera: emulated
+  serial: {{url: {emu.serial_url}}}
+  instrument: {{resource: "{emu.visa_resource}"}}
+  clips: {{path: cam, recursive: true, settle_s: 0.5, wait_s: 1.0}}
+  distances: {{speaker_to_camera_m: 0.686}}
+""")
+            spec, base = load_rig_spec(rig_file)
+            with open_rig(spec, base) as rig:
+                assert rig.display is None and rig.instruments["display"] == "scene played by an external player"
+                assert rig.speaker_distance_m == pytest.approx(0.686) and rig.clip_wait_s == 1.0
+                assert rig.clips.folder == tmp_path / "cam" and rig.clips.recursive
+                assert rig.instruments["rig_controller"].startswith("BWC-RIG-EMU")
+                rig.power.set_voltage(3.85)
+                rig.power.output(True)
+                assert emu.supply.state.output is True
+            assert emu.supply.state.output is False  # safe on the way out
+    finally:
+        clock.close()
