@@ -1,4 +1,4 @@
-"""The ``bwc`` command: certify, analyze, scene render, emulate, faults."""
+"""The ``bwc`` command: certify, report, requirements, analyze, scene render, emulate, faults."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.paths import SUITE_DIR
@@ -25,14 +26,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="out", help="output folder (Allure results, evidence, record.json)")
     p.add_argument("--profile", help="camera profile (name or file) for the emulated rig")
     p.add_argument("--fault", action="append", default=[], help="switch on an emulated fault (repeatable)")
+    p.add_argument("--no-pdf", action="store_true", help="write the certification report as HTML only")
     p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
     p.set_defaults(run=certify)
+
+    p = sub.add_parser("report", help="write the certification report (HTML, evidence manifest, PDF) from a run record")
+    p.add_argument("--record", default="out/record.json", help="run record (default: out/record.json)")
+    p.add_argument("--compare", metavar="OLD_RECORD", help="an earlier run record: show what changed since")
+    p.add_argument("--out", help="folder for the report (default: the record's folder)")
+    p.add_argument("--no-pdf", action="store_true", help="write HTML only")
+    p.set_defaults(run=report)
+
+    p = sub.add_parser("requirements", help="requirement coverage: each requirement and the scenarios that prove it")
+    p.add_argument("--scenarios", help="folder of scenario files (default: the built-in suite)")
+    p.add_argument("--json", action="store_true", help="print the coverage as JSON")
+    p.set_defaults(run=requirements)
 
     p = sub.add_parser("analyze", help="analyse clips without a rig")
     p.add_argument("clips", nargs="+", metavar="CLIP")
     p.add_argument("--press-at", type=float, help="activation time, seconds of scene reference time")
     p.add_argument("--refresh", type=float, default=60.0, help="display refresh of the filmed scene (Hz)")
     p.add_argument("--json", action="store_true", help="print the analysis record as JSON")
+    p.add_argument("--burned-in", choices=["bits"], help="also read the camera's burned-in timestamp with this reader")
     p.set_defaults(run=analyze)
 
     p = sub.add_parser("scene", help="the scene the display shows")
@@ -45,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--width", type=int, default=1920)
     r.add_argument("--height", type=int, default=1080)
     r.add_argument("--refresh", type=float, default=60.0, help="display refresh the time code counts (Hz)")
+    r.add_argument("--codec", choices=["h264", "hevc", "mjpeg"], default="h264", help="video encoder (default h264)")
+    r.add_argument("--quality", choices=["lossless", "high"], default="lossless",
+                   help="lossless (default) or high quality (wider player support)")
+    r.add_argument("--run-id", type=int, default=0, help="run id carried in the code's coarse slots (0-65535)")
+    r.add_argument("--utc-origin", type=float, default=0.0,
+                   help="UTC (Unix seconds) of scene time 0, carried in the coarse slots")
     r.set_defaults(run=scene_render)
 
     p = sub.add_parser("emulate", help="start an emulated rig in real time and print where its parts are")
@@ -55,7 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=emulate)
 
     p = sub.add_parser("faults", help="list the emulated camera's faults and what each breaks")
+    p.add_argument("--matrix", action="store_true",
+                   help="run each fault on its scenario and the healthy camera on every scenario; print the matrix")
     p.set_defaults(run=faults)
+
+    p = sub.add_parser("rig", help="the bench described by a rig file")
+    rig_sub = p.add_subparsers(dest="rig_verb", required=True)
+    r = rig_sub.add_parser("check", help="probe each part of a rig (serial, instrument, display, storage)")
+    r.add_argument("rig_file", metavar="RIG.yaml")
+    r.set_defaults(run=rig_check)
 
     args = parser.parse_args(argv)
     return args.run(args)
@@ -96,6 +125,7 @@ def certify(args: argparse.Namespace) -> int:
     record = load_record(record_path)
     print_verdicts(record)
     console.print(f"run record: {record_path}\nAllure results: {out / 'allure-results'}")
+    write_report(record_path, None, None, not args.no_pdf)
     verdicts = [t["verdict"] for t in record["tests"]]
     return 0 if verdicts and all(v == "pass" for v in verdicts) else 1
 
@@ -111,12 +141,12 @@ def print_verdicts(record: dict) -> None:
     colours = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow"}
     for t in record["tests"]:
         shown = [m for m in t["measurements"] if m["outcome"] == "fail"] or [
-            m for m in t["measurements"] if m["name"].startswith("preroll")
-        ]
-        text = "\n".join(f"{m['name']} = {_num(m['value'])} {m['unit']} [{_num(m['low'])}, {_num(m['high'])}]"
+            m for m in t["measurements"] if not m["name"].startswith("events_saved")
+        ][:3]
+        text = "\n".join(escape(f"{m['name']} = {_num(m['value'])} {m['unit']} [{_num(m['low'])}, {_num(m['high'])}]")
                          for m in shown)
         if t.get("error"):
-            text = (text + "\n" if text else "") + t["error"].splitlines()[0][:200]
+            text = (text + "\n" if text else "") + escape(t["error"].splitlines()[0][:200])
         v = t["verdict"]
         table.add_row(t["scenario"], ", ".join(t["requirements"]), f"[{colours.get(v, 'white')}]{v.upper()}[/]", text)
     console.print(table)
@@ -130,10 +160,102 @@ def _num(x: object) -> str:
     return str(x)
 
 
-def analyze(args: argparse.Namespace) -> int:
-    from harness.analysis.clip import analyze_clip
+def write_report(record_path: Path, out: Path | None, compare_with: Path | None, pdf: bool) -> int:
+    """Build the certification report and say where it is; a bad record is a clear error, not a trace."""
+    from harness.report.html import build_report
+    from harness.report.record import RecordError
 
-    results = [analyze_clip(c, args.refresh, args.press_at) for c in args.clips]
+    try:
+        files = build_report(record_path, out, compare_with, pdf=pdf)
+    except (RecordError, OSError, ValueError) as exc:  # ValueError: e.g. a catalogue that does not validate
+        console.print(f"[red]no certification report: {exc}[/red]", highlight=False)
+        return 2
+    colour = {"pass": "green", "fail": "red"}.get(files.verdict.word, "yellow")
+    console.print(f"certification report: {files.html} (summary verdict [{colour}]{files.verdict.word.upper()}[/])",
+                  highlight=False)
+    console.print(f"evidence manifest: {files.manifest} (SHA-256 {files.manifest_sha256})", highlight=False)
+    if files.pdf is not None:
+        console.print(f"PDF: {files.pdf}", highlight=False)
+    elif files.pdf_note and pdf:
+        console.print(files.pdf_note, highlight=False)
+    if files.comparison is not None:
+        print_comparison(files.comparison)
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    return write_report(Path(args.record), Path(args.out) if args.out else None,
+                        Path(args.compare) if args.compare else None, not args.no_pdf)
+
+
+def print_comparison(comparison: object) -> None:
+    from harness.report.compare import Comparison
+
+    assert isinstance(comparison, Comparison)
+    console.print(f"changes since {comparison.old_label}:", highlight=False)
+    if comparison.quiet:
+        console.print("  nothing changed")
+        return
+    for rid, before, now in comparison.requirements:
+        console.print(f"  requirement {rid}: {before} -> {now}", highlight=False)
+    for scenario, before, now in comparison.verdicts:
+        console.print(f"  scenario {scenario}: {before or 'absent'} -> {now or 'absent'}", highlight=False)
+    table = Table(title="measurements")
+    for col in ("change", "scenario", "measurement", "before", "now", "limits"):
+        table.add_column(col)
+    for kind, items in (("NEW FAILURE", comparison.new_failures), ("fixed", comparison.fixed),
+                        ("moved", comparison.moved)):
+        for c in items:
+            table.add_row(kind, c.scenario, escape(c.name), f"{_num(c.old)} {c.unit} {c.old_outcome or ''}".strip(),
+                          f"{_num(c.new)} {c.unit} {c.new_outcome or ''}".strip(),
+                          escape(f"[{_num(c.low)}, {_num(c.high)}]"))
+    if table.row_count:
+        console.print(table)
+    if comparison.appeared or comparison.gone:
+        console.print(f"  {len(comparison.appeared)} measurement(s) new, {len(comparison.gone)} no longer made "
+                      "(listed in the report)", highlight=False)
+
+
+def requirements(args: argparse.Namespace) -> int:
+    from harness.paths import CATALOGUE
+    from harness.report.coverage import suite_coverage
+    from harness.requirements import Catalogue
+
+    catalogue = Catalogue.load(CATALOGUE)
+    folder = Path(args.scenarios) if args.scenarios else SUITE_DIR
+    if not folder.is_dir():
+        console.print(f"[red]{folder}: not a folder of scenario files[/red]", highlight=False)
+        return 2
+    cov = suite_coverage(folder, catalogue)
+    if args.json:
+        print(json.dumps({
+            "requirements": [{"id": r.id, "group": r.group, "level": r.level, "scenarios": cov.by_requirement[r.id]}
+                             for r in catalogue.requirements],
+            "uncovered": cov.uncovered, "unknown": cov.unknown, "errors": cov.errors,
+        }, indent=2))
+    else:
+        table = Table(title=f"requirement coverage of {folder}")
+        for col in ("requirement", "group", "scenarios"):
+            table.add_column(col)
+        for r in catalogue.requirements:
+            names = cov.by_requirement[r.id]
+            table.add_row(r.id + (" (target)" if r.level == "target" else ""), r.group,
+                          "\n".join(names) if names else "[yellow]not covered[/]")
+        console.print(table)
+        covered = len(catalogue.requirements) - len(cov.uncovered)
+        console.print(f"{covered} of {len(catalogue.requirements)} requirements covered"
+                      + (f"; not covered: {', '.join(cov.uncovered)}" if cov.uncovered else ""), highlight=False)
+        for name, ids in cov.unknown.items():
+            console.print(f"[red]{name}: unknown requirement id(s) {ids}; see {CATALOGUE}[/red]", highlight=False)
+        for name, problem in cov.errors.items():
+            console.print(f"[red]{name}: cannot be read: {problem}[/red]", highlight=False)
+    return 0 if cov.ok else 1
+
+
+def analyze(args: argparse.Namespace) -> int:
+    from harness.analysis.findings import analyse_clip_fully
+
+    results = [analyse_clip_fully(c, args.refresh, args.burned_in, args.press_at) for c in args.clips]
     if args.json:
         print(json.dumps({"clips": [r.model_dump() for r in results]}, indent=2))
     else:
@@ -151,7 +273,8 @@ def analyze(args: argparse.Namespace) -> int:
 def scene_render(args: argparse.Namespace) -> int:
     from harness.scene_render import render_scene
 
-    count = render_scene(Path(args.out), args.fps, args.start, args.duration, args.width, args.height, args.refresh)
+    count = render_scene(Path(args.out), args.fps, args.start, args.duration, args.width, args.height, args.refresh,
+                         run_id=args.run_id, utc_origin=args.utc_origin, codec=args.codec, quality=args.quality)
     console.print(f"wrote {count} frames to {args.out}")
     return 0
 
@@ -180,16 +303,61 @@ def emulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def rig_check(args: argparse.Namespace) -> int:
+    from harness.rig_check import check_rig
+
+    name, rows = check_rig(args.rig_file)
+    table = Table(title=f"rig check: {name} ({args.rig_file})")
+    for col in ("part", "where", "status", "detail"):
+        table.add_column(col, overflow="fold")
+    colours = {"ok": "green", "warn": "yellow", "fail": "red"}
+    for row in rows:
+        table.add_row(row.part, row.target, f"[{colours[row.status]}]{row.status.upper()}[/]", row.detail)
+    console.print(table)
+    for row in rows:  # problems again as whole lines: easy to read in a log, easy to search
+        if row.status != "ok":
+            console.print(f"{row.status.upper()} {row.part} ({row.target}): {row.detail}", soft_wrap=True,
+                          highlight=False, markup=False)
+    return 1 if any(row.status == "fail" for row in rows) else 0
+
+
 def faults(args: argparse.Namespace) -> int:
     from harness.emulator.faults import FAULTS
 
+    if args.matrix:
+        return fault_matrix()
     table = Table(title="emulated camera faults")
-    for col in ("fault", "what it breaks", "caught by check"):
+    for col in ("fault", "what it breaks", "caught by check", "proof (scenario: measurement = expected)"):
         table.add_column(col)
     for f in FAULTS.values():
-        table.add_row(f.name, f.breaks, f.caught_by)
+        p = f.proof
+        table.add_row(f.name, f.breaks, f.caught_by, escape(f"{p.scenario}: {p.measurement} = {_num(p.expected)}"))
     console.print(table)
     return 0
+
+
+def fault_matrix() -> int:
+    """Healthy camera on every scenario, then every fault on its scenario: the tester, tested."""
+    from harness.emulator.faults import FAULTS
+    from harness.emulator.matrix import healthy, prove
+
+    failures = healthy()
+    table = Table(title="fault matrix (emulated camera)")
+    for col in ("fault", "scenario", "check", "measurement", "expected", "measured", "verdict", "caught"):
+        table.add_column(col)
+    clean = all(not f for f in failures.values())
+    table.add_row("(healthy)", f"{len(failures)} scenarios", "all", "every measurement", "pass",
+                  "pass" if clean else "; ".join(x for f in failures.values() for x in f)[:200],
+                  "PASS" if clean else "FAIL", "no false alarm" if clean else "[red]FALSE ALARM[/]")
+    caught_all = clean
+    for name, fault in FAULTS.items():
+        r = prove(name)
+        caught_all &= r.caught
+        table.add_row(name, r.scenario, fault.caught_by, escape(r.measurement),
+                      f"{_num(r.expected)} +/- {_num(r.tolerance)}", _num(r.measured), r.outcome.upper(),
+                      "yes" if r.caught else "[red]NO[/]")
+    console.print(table)
+    return 0 if caught_all else 1
 
 
 if __name__ == "__main__":
