@@ -13,19 +13,33 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from harness.stimulus import flash_on
 from harness.timecode import SceneRenderer
+
+FLASH_BAND = (0.0, 0.08)  # top strip of the display: black, white while the A/V stimulus flashes
 
 
 class Scene:
-    def __init__(self, width: int, height: int, refresh_hz: float = 60.0) -> None:
+    def __init__(self, width: int, height: int, refresh_hz: float = 60.0, run_id: int = 0,
+                 utc_origin: float = 0.0) -> None:
+        """``run_id`` and ``utc_origin`` (UTC seconds at scene time 0) go into the code's coarse slots."""
         self.width = width
         self.height = height
         self.refresh_hz = refresh_hz
-        self._renderer = SceneRenderer(width, height)
+        self.run_id = run_id
+        self.utc_origin = utc_origin
+        self._renderer = SceneRenderer(width, height, run_id=run_id, utc_origin=utc_origin)
         self.frame = lru_cache(maxsize=8)(self._render)
 
     def _render(self, n: int) -> np.ndarray:
-        return self._renderer.render(n, self.refresh_hz)
+        image = self._renderer.render(n, self.refresh_hz)
+        y0, y1 = (round(f * self.height) for f in FLASH_BAND)
+        image[y0:y1] = 255 if flash_on(self.present_time(n), self.refresh_hz) else 0
+        return image
+
+    def flash_band(self) -> tuple[int, int]:
+        """Rows of the flash strip at this scene's size."""
+        return round(FLASH_BAND[0] * self.height), round(FLASH_BAND[1] * self.height)
 
     def index_at(self, t: float) -> int:
         """Display frame on screen at reference time ``t``."""

@@ -17,14 +17,19 @@ from harness.timecode import (
     DEFAULT_LAYOUT,
     GREY,
     CodeLayout,
+    Coarse,
     Reading,
     SceneRenderer,
     TimecodeDecoder,
     code_bits,
+    coarse_bits,
     crc8,
+    crc16,
     gray_decode,
     gray_encode,
+    resolve_coarse,
     resolve_states,
+    slot_seconds,
 )
 
 MOD = 1 << COUNTER_BITS
@@ -64,16 +69,28 @@ def test_gray_round_trip_and_adjacency() -> None:
         gray_encode(-1)
 
 
-def test_crc8_known_values() -> None:
+def test_crc_known_values() -> None:
     assert crc8(b"123456789") == 0xF4  # CRC-8/SMBUS check value
     assert crc8(b"") == 0
-    assert crc8(b"\x00\x00\x00") == 0
+    assert crc16(b"123456789") == 0x29B1  # CRC-16/CCITT-FALSE check value
 
 
 def test_crc_of_neighbours_always_differs() -> None:
-    """n ^ (n+1) = 2**k - 1; a non-zero CRC of those means a row tear between n and n+1 is caught."""
-    for k in range(1, COUNTER_BITS + 1):
-        assert crc8(((1 << k) - 1).to_bytes(3, "big")) != 0
+    """Gray(n) ^ Gray(n+1) is one bit; the CRC of a single bit is never 0, so a row tear is caught."""
+    for k in range(COUNTER_BITS):
+        assert crc8((1 << k).to_bytes(3, "big")) != 0
+
+
+def test_any_three_misread_cells_are_rejected() -> None:
+    """The CRC covers the bits as drawn (Gray): every 1-, 2- and 3-bit error of a codeword fails it."""
+    rng = np.random.default_rng(10)
+    for n in [int(v) for v in rng.integers(0, MOD, 60)]:
+        good = code_bits(n).astype(np.int8)
+        for flips in (1, 2, 3):
+            for _ in range(40):
+                states = good.copy()
+                states[rng.choice(CODE_BITS, flips, replace=False)] ^= 1
+                assert resolve_states(states).kind == "undecodable"
 
 
 def test_code_bits_layout() -> None:
@@ -85,8 +102,20 @@ def test_code_bits_layout() -> None:
         gray = int("".join("1" if b else "0" for b in bits[:COUNTER_BITS]), 2)
         crc = int("".join("1" if b else "0" for b in bits[COUNTER_BITS:]), 2)
         assert gray == gray_encode(m)
-        assert crc == crc8(m.to_bytes(3, "big"))
+        assert crc == crc8(gray.to_bytes(3, "big"))
     assert CRC_BITS == 8
+
+
+def test_coarse_word_round_trip_and_slot_seconds() -> None:
+    bits = coarse_bits(4321, 1_767_225_601)
+    assert bits.shape == (64,)
+    assert resolve_coarse(bits.astype(np.int8)) == (4321, 1_767_225_601)
+    bits[5] = not bits[5]
+    assert resolve_coarse(bits.astype(np.int8)) is None
+    ambiguous = coarse_bits(1, 2).astype(np.int8)
+    ambiguous[40] = -1
+    assert resolve_coarse(ambiguous) is None
+    assert slot_seconds(100.4) == (100, 99) and slot_seconds(101.0) == (100, 101)
 
 
 def test_reading_properties() -> None:
@@ -107,15 +136,18 @@ def test_layout_geometry(size: tuple[int, int]) -> None:
     assert np.array_equal(cells[0::2, 2], cells[1::2, 0])
     assert np.array_equal(cells[0::2, 1], cells[1::2, 1])
     anchors = DEFAULT_LAYOUT.anchor_boxes(w, h)
-    assert anchors[0, 2] < cells[:, 0].min() and anchors[1, 0] > cells[:, 2].max()
-    # samples stay inside their cells
-    samples = DEFAULT_LAYOUT.sample_boxes(w, h)[4:]
-    assert np.all(samples[:, :2] > cells[:, :2]) and np.all(samples[:, 2:] < cells[:, 2:])
+    assert anchors.shape == (6, 4)
+    for block in ("fine", "A", "B"):
+        boxes = DEFAULT_LAYOUT.cell_boxes(w, h, block)
+        assert anchors[0::2, 2].max() < boxes[:, 0].min() and anchors[1::2, 0].min() > boxes[:, 2].max()
+    slot_a, slot_b = DEFAULT_LAYOUT.cell_boxes(w, h, "A"), DEFAULT_LAYOUT.cell_boxes(w, h, "B")
+    assert slot_a[:, 3].max() <= cells[:, 1].min() and cells[:, 3].max() <= slot_b[:, 1].min()
 
 
-def test_layout_rejects_overlapping_text() -> None:
+@pytest.mark.parametrize("change", [{"text_baseline_y": 0.45}, {"band_y0": 0.34}, {"slot_y0": (0.10, 0.61)}])
+def test_layout_rejects_overlaps(change: dict) -> None:
     with pytest.raises(ValueError):
-        CodeLayout(text_baseline_y=0.45)
+        CodeLayout(**change)
 
 
 def test_text_and_decorations_stay_out_of_the_quiet_zone() -> None:
@@ -124,12 +156,13 @@ def test_text_and_decorations_stay_out_of_the_quiet_zone() -> None:
     lay = DEFAULT_LAYOUT
     qy0, qy1 = round(lay.quiet_y0 * h), round(lay.quiet_y1 * h)
     code = np.zeros((h, w), dtype=bool)
-    for x0, y0, x1, y1 in np.vstack([lay.cell_boxes(w, h), lay.anchor_boxes(w, h)]):
+    for x0, y0, x1, y1 in np.vstack([lay.cell_boxes(w, h, b) for b in ("fine", "A", "B")] + [lay.anchor_boxes(w, h)]):
         code[y0:y1, x0:x1] = True
     for n in (0, 59, 123456, MOD - 1, 10**8 + 12345):
         img = r.render(n, refresh_hz=60.0 if n % 2 else 59.94)
         zone = img[qy0:qy1][~code[qy0:qy1]]
         assert np.all(zone == GREY)
+        assert np.all(img[: round(0.08 * h)] == GREY)  # the scene's flash strip is left alone
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -274,9 +307,9 @@ def test_no_code_in_view(kind: str, scene640: tuple[SceneRenderer, TimecodeDecod
         img = rng.integers(0, 256, (360, 640), dtype=np.uint8)
     else:  # the scene with one anchor covered
         img = r.render(1234)
-        x0, y0, x1, y1 = DEFAULT_LAYOUT.anchor_boxes(640, 360)[1]
+        x0, y0, x1, y1 = DEFAULT_LAYOUT.anchor_boxes(640, 360)[3]  # right anchor of the fine band
         img[y0:y1, x0:x1] = GREY
-    reading = d.decode(img)
+    reading = TimecodeDecoder(640, 360).decode(img)
     assert reading.kind == "undecodable"
     assert "no code" in reading.reason
 
@@ -389,3 +422,137 @@ def test_renderer_rejects_bad_input() -> None:
         r.render(1, refresh_hz=0)
     with pytest.raises(ValueError):
         SceneRenderer(64, 36)
+
+
+# --------------------------------------------------------------------------- three-refresh exposures
+
+
+def test_three_refresh_exposure_reads_dominant_frame_or_nothing() -> None:
+    """Weights (a, b, c) over n-1, n, n+1: a reading names n (or a bracket holding it), never another value."""
+    rng = np.random.default_rng(11)
+    for n in [int(v) for v in rng.integers(1, MOD - 2, 40)]:
+        f = [code_bits(n + k).astype(np.float64) for k in (-1, 0, 1)]
+        for a, c in ((0.15, 0.15), (0.2, 0.1), (0.1, 0.25), (0.3, 0.3), (0.05, 0.4)):
+            mix = a * f[0] + (1 - a - c) * f[1] + c * f[2]
+            d = 2 * mix - 1  # bit cell minus complement, normalised
+            states = np.full(CODE_BITS, -1, np.int8)
+            states[d > 0.35] = 1
+            states[d < -0.35] = 0
+            reading = resolve_states(states)
+            if reading.kind == "clean":
+                assert reading.value == n, (n, a, c, reading)
+            elif reading.kind == "blended":
+                assert reading.value in (n - 1, n), (n, a, c, reading)
+    # the common case, a centred exposure of 1.6 refreshes, is read clean as the middle frame, also
+    # when a check bit that differs from both neighbours is ambiguous
+    hits = 0
+    for n in range(1000, 1064):
+        f = [code_bits(n + k).astype(np.float64) for k in (-1, 0, 1)]
+        d = 2 * (0.2 * f[0] + 0.6 * f[1] + 0.2 * f[2]) - 1
+        states = np.where(d > 0.35, 1, np.where(d < -0.35, 0, -1)).astype(np.int8)
+        reading = resolve_states(states)
+        assert (reading.kind, reading.value) == ("clean", n)
+        hits += reading.reason == "dominant of a three-refresh exposure"
+    assert hits > 0
+
+
+# --------------------------------------------------------------------------- coarse slots
+
+
+def test_coarse_slots_carry_run_id_and_utc_second() -> None:
+    r = SceneRenderer(640, 360, run_id=4242, utc_origin=1_767_225_600.25)
+    d = TimecodeDecoder(640, 360)
+    n = 60 * 100 + 12  # scene time 100.2 s: UTC 1_767_225_700.45
+    reading = d.decode(r.render(n))
+    assert reading == Reading("clean", n)
+    assert reading.coarse == Coarse(4242, 1_767_225_700, True)
+
+
+def test_a_blend_across_a_slot_change_still_reads_the_other_slot() -> None:
+    """At a UTC second one slot changes; a frame blending across it reads the stable slot only."""
+    r = SceneRenderer(640, 360, run_id=7, utc_origin=0.0)
+    d = TimecodeDecoder(640, 360)
+    n = 60 * 37 - 1  # display frames n and n+1 straddle UTC second 37 (slot B changes 35 -> 37)
+    reading = d.decode(blend(r.render(n), r.render(n + 1), 0.5))
+    assert reading == Reading("blended", n)
+    assert reading.coarse == Coarse(7, 36, False)  # slot A (36) only: the second is 36 or 37
+
+
+def test_coarse_is_none_without_readable_slots() -> None:
+    r = SceneRenderer(640, 360, run_id=1)
+    img = r.render(5000)
+    for block in ("A", "B"):
+        x0, y0, x1, y1 = DEFAULT_LAYOUT.cell_boxes(640, 360, block)[0]
+        img[y0:y1, x0:x1] = GREY  # one cell of each slot covered
+    reading = TimecodeDecoder(640, 360).decode(img)
+    assert reading == Reading("clean", 5000) and reading.coarse is None
+
+
+# --------------------------------------------------------------------------- locate, then track
+
+
+def _filmed(img: np.ndarray, quad: np.ndarray, size: tuple[int, int] = (1280, 720), blur: float = 1.0) -> np.ndarray:
+    """The display image seen through a homography onto ``quad`` in a dark room, slightly blurred."""
+    h, w = img.shape
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    m = cv2.getPerspectiveTransform(src, np.float32(quad))
+    out = cv2.warpPerspective(img, m, size, flags=cv2.INTER_AREA, borderValue=25)
+    return cv2.GaussianBlur(out, (0, 0), blur)
+
+
+OFF_AXIS = np.array([[400, 250], [820, 200], [830, 470], [395, 430]])  # ~25 degrees of yaw, small roll
+
+
+def test_decoder_locates_the_code_off_axis_then_tracks() -> None:
+    r = SceneRenderer(640, 360, run_id=3)
+    d = TimecodeDecoder(1280, 720)
+    for n in range(20000, 20040):
+        assert d.decode(_filmed(r.render(n), OFF_AXIS)) == Reading("clean", n)
+    assert d.searches == 1  # located once, tracked after
+    assert d.sampler is not None and d.sampler.cell_px < 12
+
+
+def test_decoder_relocates_when_the_display_moves() -> None:
+    r = SceneRenderer(640, 360)
+    d = TimecodeDecoder(1280, 720)
+    assert d.decode(_filmed(r.render(10), OFF_AXIS)) == Reading("clean", 10)
+    moved = OFF_AXIS + np.array([180, 60])
+    assert d.decode(_filmed(r.render(11), moved)) == Reading("clean", 11)
+    assert d.searches == 2
+
+
+def test_searches_are_spaced_out_when_no_code_is_in_view() -> None:
+    """A clip with no code costs few searches: after eight failures they are spaced up to 32 frames."""
+    d = TimecodeDecoder(640, 360)
+    room = np.full((360, 640), 40, np.uint8)
+    for _ in range(300):
+        reading = d.decode(room)
+        assert reading.kind == "undecodable" and "no code" in reading.reason
+    assert d.searches < 25
+
+
+def test_two_anchors_alone_are_not_taken_for_the_code() -> None:
+    """Acquiring needs five of six anchors: a picture with only the fine band's anchors is not the code."""
+    r = SceneRenderer(640, 360)
+    img = np.random.default_rng(12).integers(0, 256, (360, 640), dtype=np.uint8)
+    full = r.render(777)
+    for box in DEFAULT_LAYOUT.anchor_boxes(640, 360)[2:4]:
+        x0, y0, x1, y1 = box
+        img[y0:y1, x0:x1] = full[y0:y1, x0:x1]
+    d = TimecodeDecoder(640, 360)
+    reading = d.decode(img)
+    assert reading.kind == "undecodable" and "no code" in reading.reason and d.sampler is None
+
+
+def test_tracking_is_dropped_when_nothing_reads_for_a_while() -> None:
+    """Anchors still in place but the cells unreadable for eight frames: the decoder searches again."""
+    r = SceneRenderer(640, 360)
+    d = TimecodeDecoder(640, 360)
+    assert d.decode(r.render(50)).kind == "clean" and d.sampler is not None
+    smeared = r.render(51)
+    for x0, y0, x1, y1 in DEFAULT_LAYOUT.cell_boxes(640, 360):
+        smeared[y0:y1, x0:x1] = GREY
+    for _ in range(8):
+        assert d.decode(smeared).kind == "undecodable"
+    assert d.sampler is None
+    assert d.decode(r.render(52)) == Reading("clean", 52)

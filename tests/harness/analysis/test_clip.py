@@ -230,3 +230,57 @@ def test_truncated_faststart_clip_is_an_error(tmp_path, scene):
     cut.write_bytes(data[: len(data) // 2])
     a = analyze_clip(cut, refresh_hz=R)
     assert a.error is not None, f"truncated clip analysed as healthy: {a.frames} of 60 frames, no error"
+
+
+# --------------------------------------------------------------------------- runs, uncertainty, capture
+
+
+def test_clip_from_another_run_is_a_clear_error(tmp_path):
+    """The coarse slots carry the run id: analysed for run 3, a clip of run 7 says so instead of passing."""
+    other = Scene(W, H, R, run_id=7, utc_origin=1_767_225_600.0)
+    path = clip(tmp_path, other, range(60))
+    a = analyze_clip(path, refresh_hz=R)
+    assert a.error is None and a.run_id == 7
+    assert a.first_utc_s == pytest.approx(1_767_225_600.0 + a.first_ref_s, abs=a.first_utc_uncertainty_s + 1e-6)
+    b = analyze_clip(path, refresh_hz=R, run_id=3)
+    assert b.error == "time code from another run: run id 7, expected 3"
+    assert b.error in b.findings
+
+
+def test_footage_of_two_runs_in_one_clip_is_an_error(tmp_path):
+    first, second = Scene(W, H, R, run_id=7), Scene(W, H, R, run_id=8)
+    images = [shot(first if k < 45 else second, t_of(k)) for k in range(90)]
+    a = analyze_clip(write(tmp_path / "mixed.mp4", [t_of(k) for k in range(90)], images), refresh_hz=R)
+    assert a.error is not None and "run id changes" in a.error
+
+
+def test_backwards_counter_is_a_finding_not_an_exception(tmp_path, scene):
+    shown = list(range(45)) + list(range(30, 60))
+    a = analyze_clip(clip(tmp_path, scene, shown, pts_frames=range(len(shown))), refresh_hz=R)
+    assert a.backwards_jumps == 1
+    assert any("jumps backwards 1 time" in f for f in a.findings)
+
+
+def test_first_frame_time_carries_its_uncertainty(tmp_path, scene):
+    """Clean frames at one phase pin the first frame to its display frame: +/- half a refresh."""
+    a = analyze_clip(clip(tmp_path, scene, range(60), t0=(600 + 0.3) / R), refresh_hz=R)
+    assert a.first_ref_uncertainty_s == pytest.approx(0.5 / R + 0.05 / R, abs=1e-6)
+    assert abs(a.first_ref_s - (600 + 0.3) / R) <= a.first_ref_uncertainty_s
+    assert a.drift_ppm is not None and abs(a.drift_ppm) <= a.drift_ppm_uncertainty
+
+
+def test_filmed_clip_is_read_through_capture_realism(tmp_path):
+    """The moderate capture at 29.97 fps through H.264: every frame read, no gaps, t0 within its bracket."""
+    from harness.emulator.capture import MODERATE, CaptureModel
+
+    fps = 30000 / 1001
+    model = CaptureModel(Scene(W, H, R, run_id=11), (W, H), fps, MODERATE, seed=3)
+    t0 = 321.0123
+    times = [t0 + k / fps for k in range(240)]
+    path = tmp_path / "filmed.mp4"
+    assert write_clip(path, ((t - t0, model.capture(t)) for t in times), fps, 1500, UTC) == 240
+    a = analyze_clip(path, refresh_hz=R)
+    assert a.error is None and a.run_id == 11
+    assert a.decoded == 240 and a.gaps == [] and a.duplicates == [] and a.inconsistent_frames == 0
+    assert abs(a.first_ref_s - t0) <= a.first_ref_uncertainty_s + 1e-3  # +1 ms: the code rows' readout offset
+    assert a.first_ref_uncertainty_s < 0.5 / fps
