@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-pdf", action="store_true", help="write HTML only")
     p.set_defaults(run=report)
 
+    p = sub.add_parser("verify-evidence", help="re-hash a run's evidence against its manifest; name what changed")
+    p.add_argument("folder", metavar="DIR", help="folder holding manifest.sha256 (or the manifest file)")
+    p.add_argument("--json", action="store_true", help="print every file and its status as JSON")
+    p.set_defaults(run=verify_evidence)
+
     p = sub.add_parser("requirements", help="requirement coverage: each requirement and the scenarios that prove it")
     p.add_argument("--scenarios", help="folder of scenario files (default: the built-in suite)")
     p.add_argument("--json", action="store_true", help="print the coverage as JSON")
@@ -214,6 +219,27 @@ def print_comparison(comparison: object) -> None:
     if comparison.appeared or comparison.gone:
         console.print(f"  {len(comparison.appeared)} measurement(s) new, {len(comparison.gone)} no longer made "
                       "(listed in the report)", highlight=False)
+
+
+def verify_evidence(args: argparse.Namespace) -> int:
+    """0: every listed file intact and nothing new; 1: something changed, vanished or appeared; 2: no manifest."""
+    from harness.report.verify import ManifestError, verify_evidence as verify
+
+    try:
+        findings = verify(Path(args.folder))
+    except ManifestError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        return 2
+    problems = [f for f in findings if not f.ok]
+    if args.json:
+        print(json.dumps({"ok": not problems, "files": [f.__dict__ for f in findings]}, indent=2))
+    else:
+        for f in problems:  # whole lines: easy to read in a log, easy to search
+            console.print(f"{f.status.upper()} {f.path}", highlight=False, markup=False, soft_wrap=True)
+        intact = len(findings) - len(problems)
+        console.print(f"{intact} file(s) intact, " + (f"{len(problems)} problem(s)" if problems else "no problem"),
+                      highlight=False)
+    return 1 if problems else 0
 
 
 def requirements(args: argparse.Namespace) -> int:

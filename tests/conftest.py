@@ -28,5 +28,5 @@ def load_json(path: Path) -> dict:
 def healthy_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
     """One certification of the healthy emulated camera, shared by the tests that read its outputs."""
     out = tmp_path_factory.mktemp("healthy")
-    proc = run_bwc("certify", "--out", str(out), "--phase", "Phase 1")
+    proc = run_bwc("certify", "--out", str(out), "--phase", "Phase 1", timeout=1800)
     return proc, out

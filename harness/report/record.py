@@ -28,6 +28,7 @@ class RunRecord:
     start_utc: str = field(default_factory=lambda: wall_utc().isoformat())
     end_utc: str | None = None
     status: str = "running"
+    workers: dict = field(default_factory=dict)  # pytest-xdist: each worker's rig, camera and status
 
     def add_test(self, entry: dict) -> None:
         self.tests.append(entry)
@@ -51,6 +52,7 @@ class RunRecord:
             "catalogue": self.catalogue,
             "harness": self.harness,
             "tests": self.tests,
+            **({"workers": self.workers} if self.workers else {}),
         }
 
     def save(self) -> None:
@@ -91,3 +93,29 @@ def read_record(path: Path | str) -> dict:
             if missing:
                 raise RecordError(f"{path}: tests#{i}.measurements#{j}: missing {missing}")
     return data
+
+
+def merge_worker_records(workers_dir: Path, path: Path, phase: str, status: str) -> RunRecord | None:
+    """One run record from the records pytest-xdist workers wrote under ``workers_dir/<id>/``.
+
+    Each scenario ran on exactly one worker, so the tests are simply gathered; the run is complete
+    only if the controller and every worker say so. The rigs and instruments of each worker are
+    kept under ``workers``, so a run spread over several benches still says which bench did what.
+    None when no worker wrote a record (nothing was collected).
+    """
+    parts = sorted(workers_dir.glob("*/record.json"))
+    if not parts:
+        return None
+    records = {p.parent.name: load_record(p) for p in parts}
+    first = next((r for r in records.values() if r.get("rig")), next(iter(records.values())))
+    statuses = [status] + [r.get("status", "running") for r in records.values()]
+    merged = RunRecord(path=path, phase=phase, rig=first.get("rig") or {}, camera=first.get("camera") or {},
+                       instruments=first.get("instruments") or {}, faults=first.get("faults") or [],
+                       catalogue=first.get("catalogue") or {}, harness=first.get("harness") or {},
+                       start_utc=min(r["start_utc"] for r in records.values()))
+    merged.tests = [t for r in records.values() for t in r["tests"]]
+    merged.workers = {wid: {k: r.get(k) for k in ("rig", "camera", "instruments", "status")}
+                      for wid, r in records.items()}
+    merged.finish("complete" if all(s == "complete" for s in statuses) else
+                  "interrupted" if "interrupted" in statuses else "incomplete")
+    return merged
