@@ -487,3 +487,7 @@ def run_checks(names: list[str], inp: CheckInput) -> list[Measurement]:
     for name in names:
         measurements += CHECKS[name](inp)
     return measurements
+
+
+# power checks register themselves into CHECKS (shift runtime, warning, cut-off, power cut, draw)
+import harness.power_checks  # noqa: E402,F401  (after CHECKS and @check exist)

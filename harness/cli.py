@@ -320,6 +320,8 @@ def emulate(args: argparse.Namespace) -> int:
         console.print(f"VISA resource (power supply): {rig.visa_resource}")
         console.print(f"camera storage: {rig.clip_folder}")
         console.print("power the camera with ':OUTP ON' on the VISA resource; press with 'PRESS event 150' on the port.")
+        console.print("as a battery (2281S battery-simulator subset): ':ENTR:FUNC SIM;:BATT:MOD:RCL 1;:BATT:SIM:SOC 50;"
+                      ":BATT:OUTP ON', then ':BATT:SIM:TVOL?', ':BATT:SIM:CURR?', ':BATT:SIM:SOC?'.", highlight=False)
         console.print("Ctrl-C stops the rig.", highlight=False)
         try:
             clock.sleep(args.duration if args.duration is not None else float("inf"))

@@ -33,6 +33,8 @@ class PowerSpec(Strict):
     current_limit: float = Field(2.0, gt=0, le=20, description="current limit (A)")
     max_voltage: float = Field(4.4, gt=0, le=60, description="rig limit: never set above this (V)")
     max_current: float = Field(3.0, gt=0, le=20, description="rig limit: never set above this (A)")
+    battery_model: str = Field("1", pattern=r"^[A-Za-z0-9_\-]{1,32}$",
+                               description="battery simulator: stored model (slot or name) of the camera's battery")
 
     @model_validator(mode="after")
     def _within_limits(self) -> "PowerSpec":

@@ -10,7 +10,7 @@ from typing import Callable, ContextManager
 
 from harness.analysis.clip import ClipAnalysis
 from harness.analysis.findings import analyse_clip_fully
-from harness import progress
+from harness import power_steps, progress
 from harness.checks import CheckInput, run_checks
 from harness.devices.display import display_evidence
 from harness.evidence import EvidenceFile
@@ -60,9 +60,16 @@ def run_scenario(
         clock.sleep(SETTLE_S)
     before = rig.clips.snapshot()
     mark = mark_start = clock.now()
-    for step in scenario.steps:
-        with step_hook(step.describe()):
-            mark = _do_step(step, rig, result.timeline, mark)
+    with power_steps.session(rig, result.timeline) as power:  # battery simulator, power monitor, cuts
+        for step in scenario.steps:
+            with step_hook(step.describe()):
+                mark = power.run(step) if power.handles(step) else _do_step(step, rig, result.timeline, mark)
+    if not scenario.expect.collect:  # judged by the instrument alone: the footage stays on the camera
+        with step_hook("check"):
+            result.measurements += run_checks(scenario.expect.checks, CheckInput(
+                rig.profile, result.timeline, [], scenario.expect.clips, reference_utc=rig.clock.utc,
+                speaker_distance_m=rig.speaker_distance_m))
+        return result
     with step_hook("collect clips"):
         with progress.reporter(clock, "collect clips", rig.clip_wait_s) as report:
             result.evidence = rig.clips.wait_for_new(before, evidence_dir, clock, rig.clip_wait_s, progress=report)

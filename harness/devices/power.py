@@ -12,7 +12,11 @@ driver's duties, in order of importance:
    and :meth:`PowerSupply.safe_state` never raises.
 
 Vendor differences live only in :class:`ScpiCommandSet` templates, chosen by name from
-:data:`COMMAND_SETS`.
+:data:`COMMAND_SETS`. Instruments with a battery simulator (Keithley 2281S) also carry
+:class:`BatteryCommands`: :meth:`PowerSupply.select_battery` loads a battery model at a state of
+charge, after which output and readings use the simulator's commands until a voltage is set again
+(or :meth:`PowerSupply.select_supply`); on other families it raises :class:`NotSupported` before
+anything is sent.
 """
 
 from __future__ import annotations
@@ -38,6 +42,21 @@ class PowerLimitError(ValueError):
     """A request beyond the rig's limits for this battery; nothing was sent."""
 
 
+@dataclass(frozen=True)
+class BatterySetup:
+    """What to simulate: a stored model (slot '1'..'9' or its name) at a state of charge.
+
+    ``capacity_ah`` overrides the model's capacity (the camera's own battery), ``current_limit``
+    the simulator's limit; ``dynamic`` False holds the state of charge still (STATIC method).
+    """
+
+    model: str
+    soc_percent: float
+    capacity_ah: float | None = None
+    current_limit: float | None = None
+    dynamic: bool = True
+
+
 class InstrumentError(RuntimeError):
     """The instrument refused, failed or did not answer a command.
 
@@ -50,6 +69,10 @@ class InstrumentError(RuntimeError):
         self.command = command
         self.detail = detail
         super().__init__(message or f"{instrument}: {command!r} failed: {detail}")
+
+
+class NotSupported(InstrumentError):
+    """The instrument family has no such function (e.g. no battery simulator); nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +145,40 @@ class PowerSupply(ABC):
     def close(self) -> None:
         """Release the connection (does not touch the output)."""
 
+    # -- battery simulation (instruments that have one)
+    _MODEL_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
+
+    @property
+    def battery(self) -> BatterySetup | None:
+        """The battery being simulated, or None in power-supply mode."""
+        return None
+
+    def select_battery(self, setup: BatterySetup) -> None:
+        """Present ``setup`` at the terminals (output switched off first). Checked before anything
+        is sent: the state of charge must be 0..100 %, the capacity positive, the current limit
+        within the rig's limit, the model a plain slot number or name."""
+        model = str(setup.model)
+        if not self._MODEL_TOKEN.match(model):
+            raise PowerLimitError(f"refusing battery model {setup.model!r} on {self.name}: not a slot number or name")
+        soc = setup.soc_percent
+        if not isinstance(soc, (int, float)) or not math.isfinite(soc) or not 0 <= soc <= 100:
+            raise PowerLimitError(f"refusing state of charge {soc!r} % on {self.name}: must be 0..100 %")
+        if setup.capacity_ah is not None and not (math.isfinite(setup.capacity_ah) and setup.capacity_ah > 0):
+            raise PowerLimitError(f"refusing battery capacity {setup.capacity_ah!r} Ah on {self.name}: must be > 0")
+        if setup.current_limit is not None:
+            self._check("battery current limit", setup.current_limit, self.limits.max_current, "A")
+        self._apply_battery(setup)
+
+    def _apply_battery(self, setup: BatterySetup) -> None:
+        raise NotSupported(self.name, "select battery", f"{type(self).__name__} has no battery simulator")
+
+    def select_supply(self) -> None:
+        """Back to power-supply mode (output off first); nothing to do if already there."""
+
+    def state_of_charge(self) -> float | None:
+        """The simulated battery's state of charge in percent, or None in power-supply mode."""
+        return None
+
     def safe_state(self) -> None:
         """Output off. Never raises: it runs on failure paths, where a second error would
         hide the first one; a failure is logged loudly instead."""
@@ -149,6 +206,43 @@ class PowerSupply(ABC):
 
 
 @dataclass(frozen=True)
+class BatteryCommands:
+    """SCPI templates of a battery simulator. ``{model}``, ``{soc}`` percent, ``{ah}``, ``{a}``,
+    ``{method}`` (DYN or STAT)."""
+
+    enter: str
+    leave: str
+    recall: str
+    soc: str
+    capacity: str
+    current_limit: str
+    method: str
+    output_on: str
+    output_off: str
+    measure_voltage: str
+    measure_current: str
+    soc_query: str
+    voc_query: str
+
+
+KEITHLEY_2281S_BATTERY = BatteryCommands(
+    enter=":ENTR:FUNC SIMULATOR",
+    leave=":ENTR:FUNC POWER",
+    recall=":BATT:MOD:RCL {model}",
+    soc=":BATT:SIM:SOC {soc:.2f}",
+    capacity=":BATT:SIM:CAP:LIM {ah:.4f}",
+    current_limit=":BATT:SIM:CURR:LIM {a:.4f}",
+    method=":BATT:SIM:METH {method}",
+    output_on=":BATT:OUTP ON",
+    output_off=":BATT:OUTP OFF",
+    measure_voltage=":BATT:SIM:TVOL?",
+    measure_current=":BATT:SIM:CURR?",
+    soc_query=":BATT:SIM:SOC?",
+    voc_query=":BATT:SIM:VOC?",
+)
+
+
+@dataclass(frozen=True)
 class ScpiCommandSet:
     """SCPI templates for one instrument family. ``{v}`` volts, ``{a}`` amps, ``{ch}`` channel."""
 
@@ -164,6 +258,8 @@ class ScpiCommandSet:
     identify: str = "*IDN?"
     error_query: str = ":SYST:ERR?"
     channel: int = 1
+    #: Battery-simulator commands, for families that have one.
+    battery: BatteryCommands | None = None
 
     def voltage(self, volts: float) -> str:
         return self.set_voltage.format(v=volts, ch=self.channel)
@@ -188,6 +284,7 @@ KEITHLEY_2281S = ScpiCommandSet(
     measure_voltage=":MEAS:VOLT?",
     measure_current=":MEAS:CURR?",
     setup=(":ENTR:FUNC POWER",),
+    battery=KEITHLEY_2281S_BATTERY,
 )
 
 #: E36300 series (also N6705-style channel lists). Use dataclasses.replace(..., channel=2).
@@ -234,6 +331,7 @@ def resolve_command_set(name_or_set: str | ScpiCommandSet) -> ScpiCommandSet:
 _READING = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)$")
 _SCALE = {"": 1.0, "M": 1e-3, "U": 1e-6, "K": 1e3}
 _ERROR_CODE = re.compile(r"^\s*([+-]?\d+)")
+_QUEUED_ERROR = re.compile(r'^[+-]?[1-9]\d*,"')  # a non-zero error-queue entry, e.g. -113,"Undefined header"
 #: SCPI's "overflow" (9.9E37) and "not a number" (9.91E37) readings.
 _SCPI_SPECIAL = 9.9e37
 
@@ -319,6 +417,7 @@ class ScpiPowerSupply(PowerSupply):
         self._owned_rm = resource_manager
         self._lock = threading.RLock()  # one command/reply pair at a time across threads
         self._closed = False
+        self._battery: BatterySetup | None = None  # set while the simulator function is selected
 
     @classmethod
     def open(
@@ -370,6 +469,7 @@ class ScpiPowerSupply(PowerSupply):
             log.warning("%s: discarded errors queued before this session: %s", self.name, "; ".join(stale))
         for command in self.commands.setup:
             self._configure(command)
+        self._battery = None
 
     def close(self) -> None:
         with self._lock:
@@ -391,15 +491,22 @@ class ScpiPowerSupply(PowerSupply):
         return self._query(self.commands.identify)
 
     def _apply_voltage(self, volts: float) -> None:
+        # A set voltage is power-supply mode: a simulator presents its model, not a setpoint.
+        self.select_supply()
         self._configure(self.commands.voltage(volts))
 
     def _apply_current_limit(self, amps: float) -> None:
+        self.select_supply()
         self._configure(self.commands.current(amps))
 
     def output(self, on: bool) -> None:
         # _configure ends with the SYST:ERR? round trip: the switch has happened on return.
-        self._configure(self.commands.output(bool(on)))
-        log.info("%s: output %s", self.name, "ON" if on else "OFF")
+        battery = self.commands.battery if self._battery is not None else None
+        if battery is not None:
+            self._configure(battery.output_on if on else battery.output_off)
+        else:
+            self._configure(self.commands.output(bool(on)))
+        log.info("%s: output %s%s", self.name, "ON" if on else "OFF", " (battery simulator)" if battery else "")
 
     def measure_voltage(self) -> float:
         return self._measure("voltage", "V")
@@ -407,8 +514,81 @@ class ScpiPowerSupply(PowerSupply):
     def measure_current(self) -> float:
         return self._measure("current", "A")
 
+    # -- battery simulator
+    @property
+    def battery(self) -> BatterySetup | None:
+        return self._battery
+
+    def _battery_commands(self, what: str) -> BatteryCommands:
+        if self.commands.battery is None:
+            raise NotSupported(self.name, what,
+                               f"the {self.commands.name} command set has no battery simulator; nothing was sent")
+        return self.commands.battery
+
+    def _apply_battery(self, setup: BatterySetup) -> None:
+        bc = self._battery_commands("select battery")
+        with self._lock:
+            self.output(False)  # never change function with the output on
+            self._battery = setup  # from here on, safe_state uses the simulator's output command
+            self._configure(bc.enter)
+            self._configure(bc.recall.format(model=setup.model))
+            if setup.capacity_ah is not None:
+                self._configure(bc.capacity.format(ah=setup.capacity_ah))
+            if setup.current_limit is not None:
+                self._configure(bc.current_limit.format(a=setup.current_limit))
+            self._configure(bc.method.format(method="DYN" if setup.dynamic else "STAT"))
+            self._configure(bc.soc.format(soc=setup.soc_percent))
+            voc = self._reading(bc.voc_query, "V")
+        if voc > self.limits.max_voltage:  # the output is still off
+            raise PowerLimitError(
+                f"refusing battery model {setup.model} on {self.name}: it presents {voc:g} V at "
+                f"{setup.soc_percent:g} %, above the rig limit {self.limits.max_voltage:g} V"
+            )
+        log.info("%s: simulating battery %s at %g %%", self.name, setup.model, setup.soc_percent)
+
+    def select_supply(self) -> None:
+        if self._battery is None:
+            return
+        bc = self._battery_commands("select supply")
+        with self._lock:
+            self.output(False)
+            self._configure(bc.leave)
+            self._battery = None
+
+    def state_of_charge(self) -> float | None:
+        if self._battery is None:
+            return None
+        return self._reading(self._battery_commands("state of charge").soc_query, "PCT")
+
+    def safe_state(self) -> None:
+        """Output off with the active mode's command; if that fails, the other mode's too (the
+        instrument may have changed function under us). Never raises."""
+        try:
+            self.output(False)
+            return
+        except Exception:
+            log.exception("%s: could not switch the output off - check the rig by hand", self.name)
+        bc = self.commands.battery
+        if bc is None:
+            return
+        other = self.commands.output(False) if self._battery is not None else bc.output_off
+        try:
+            self._write(other)
+        except Exception:
+            log.warning("%s: fallback %r failed too", self.name, other, exc_info=True)
+
     # -- plumbing
+    def _reading(self, command: str, unit: str) -> float:
+        reply = self._query(command)
+        try:
+            return parse_reading(reply, unit)
+        except ValueError as exc:
+            raise InstrumentError(self.name, command, f"{exc}: raw reply {reply!r}") from None
+
     def _measure(self, quantity: str, unit: str) -> float:
+        if self._battery is not None:
+            bc = self._battery_commands("measure")
+            return self._reading(bc.measure_voltage if quantity == "voltage" else bc.measure_current, unit)
         command = self.commands.measure(quantity)
         reply = self._query(command)
         try:
@@ -419,7 +599,13 @@ class ScpiPowerSupply(PowerSupply):
     def _configure(self, command: str) -> None:
         with self._lock:
             self._write(command)
-            errors = self._drain_errors(command)
+            try:
+                errors = self._drain_errors(command)
+            except InstrumentError as exc:  # say which step the failed error query was confirming
+                if exc.command == command:
+                    raise
+                raise InstrumentError(exc.instrument, exc.command, exc.detail,
+                                      message=f"{exc} (while confirming {command!r})") from exc
         if errors:
             raise InstrumentError(self.name, command, "; ".join(errors))
 
@@ -477,16 +663,32 @@ class ScpiPowerSupply(PowerSupply):
         if exc.error_code != constants.StatusCode.error_timeout:
             return InstrumentError(self.name, command, f"VISA I/O error: {exc}")
         timeout = getattr(self._resource, "timeout", None)
+        self._clear()
+        hint = self._queued_error(command)
+        return InstrumentError(
+            self.name,
+            command,
+            "timeout" + hint,
+            message=(f"{self.name} did not answer {command!r} within {timeout:g} ms (timeout)"
+                     if isinstance(timeout, (int, float))
+                     else f"{self.name} did not answer {command!r} (timeout)") + hint,
+        )
+
+    def _clear(self) -> None:
         # A late answer would otherwise be read as the reply to the next query.
         try:
             self._resource.clear()
         except Exception:
             log.debug("%s: clear after timeout failed", self.name, exc_info=True)
-        return InstrumentError(
-            self.name,
-            command,
-            "timeout",
-            message=f"{self.name} did not answer {command!r} within {timeout:g} ms (timeout)"
-            if isinstance(timeout, (int, float))
-            else f"{self.name} did not answer {command!r} (timeout)",
-        )
+
+    def _queued_error(self, command: str) -> str:
+        """After a timeout, ask the error queue why: instruments reject a query they do not know
+        (an unsupported command) with no reply at all, only an entry such as -113. Best effort."""
+        if command == self.commands.error_query:
+            return ""
+        try:
+            reply = str(self._resource.query(self.commands.error_query)).strip()
+        except Exception:
+            self._clear()
+            return ""
+        return f"; error queue: {reply}" if _QUEUED_ERROR.match(reply) else ""

@@ -11,16 +11,17 @@ from __future__ import annotations
 import logging
 import math
 import random
-from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from harness.clock import Clock, Timer
-from harness.emulator.clip_writer import write_clip
+from harness.emulator.camera_power import CameraPower
+from harness.emulator.capture import capture_model
 from harness.emulator.faults import Behaviour
+from harness.emulator.recorder import EventTruth, Recorder
 from harness.profile import CameraProfile
 from harness.scene import Scene
 
@@ -32,20 +33,6 @@ class CameraState(Enum):
     BOOTING = "booting"
     BUFFERING = "buffering"
     RECORDING = "recording"
-
-
-@dataclass
-class EventTruth:
-    """Ground truth of one saved event, for tests and benchmarks (never used by the checks)."""
-
-    activation_t: float
-    clip_start_t: float
-    stop_t: float | None = None
-    path: Path | None = None
-    first_frame_t: float | None = None
-    last_frame_t: float | None = None
-    frames: int = 0
-    dropped: list[float] = field(default_factory=list)
 
 
 class EmulatedCamera:
@@ -76,19 +63,36 @@ class EmulatedCamera:
         self._down_since: dict[str, float | None] = {b: None for b in profile.buttons}
         self._press_train: dict[str, list[float]] = {b: [] for b in profile.buttons}
         self._clip_seq = 0
+        self._powered_at = 0.0
+        self.recorder = Recorder(self)
+        self._capture = capture_model(profile, scene, seed)  # None when capture realism is off
+        self.power = CameraPower(self)  # draw, fuel gauge, warning, shutdown (camera_power.py)
 
     # -- inputs -------------------------------------------------------------------------
     def set_power(self, on: bool) -> None:
+        """Power from the supply. Called from the supply's own thread, so it only changes state;
+        a recording cut by power loss is written on the clock's thread, as the camera's own
+        firmware would finish it after the fact."""
         now = self.clock.now()
         if on and self.state is CameraState.OFF:
+            self._powered_at = now
             self._enter(CameraState.BOOTING, now)
             self._boot_timer = self.clock.call_at(now + self.behaviour.boot_s, self._booted)
         elif not on and self.state is not CameraState.OFF:
-            if self._boot_timer:
-                self._boot_timer.cancel()
-            if self.state is CameraState.RECORDING:
-                self._finalise(now)
-            self._enter(CameraState.OFF, now)
+            self.power.power_lost(now)
+            self.power_down(now, cut=True)
+
+    def power_down(self, now: float, cut: bool) -> None:
+        """Switch off. ``cut``: power was lost (supply off, brown-out), so an open recording keeps
+        only its durable fragments; otherwise (graceful shutdown) it is finalised first."""
+        if self._boot_timer:
+            self._boot_timer.cancel()
+        event = self._close_event(now) if self.state is CameraState.RECORDING else None
+        if event is not None and cut:
+            event.cut_t = now
+        self._enter(CameraState.OFF, now)
+        if event is not None:
+            self.clock.call_at(now, lambda: self._write(event))
 
     def button(self, name: str, down: bool) -> None:
         """A solenoid edge, at the clock's current instant."""
@@ -133,8 +137,10 @@ class EmulatedCamera:
 
     # -- states -------------------------------------------------------------------------
     def _enter(self, state: CameraState, now: float) -> None:
-        self.state = state
+        self.power.changing()  # the battery is settled at the old draw first
+        old, self.state = self.state, state
         self.log.append((now, f"state {state.value}"))
+        self.power.entered(old, state, now)
 
     def _booted(self) -> None:
         now = self.clock.now()
@@ -150,17 +156,24 @@ class EmulatedCamera:
         clip_start = max(self._buffer_origin, now - self.behaviour.buffer_s - half)
         self._current = EventTruth(activation_t=now, clip_start_t=clip_start)
 
-    def _finalise(self, end: float) -> None:
+    def _close_event(self, end: float) -> EventTruth | None:
+        """End the current event at ``end``; the caller writes it."""
         event = self._current
         if event is None or self.state is not CameraState.RECORDING:
-            return
+            return None
         if self._stop_timer is not None:  # a pending stop belongs to this event only
             self._stop_timer.cancel()
             self._stop_timer = None
         self._current = None
         event.stop_t = end
-        self._write(event)
         self.events.append(event)
+        return event
+
+    def _finalise(self, end: float) -> None:
+        event = self._close_event(end)
+        if event is None:
+            return
+        self._write(event)
         self._enter(CameraState.BUFFERING, end)
         if self.behaviour.buffer_after_stop == "refill":
             self._buffer_origin = end
@@ -173,27 +186,19 @@ class EmulatedCamera:
         k1 = math.floor((end - self._grid0) / period + 1e-9)
         return [self._grid0 + k * period for k in range(k0, k1 + 1)]
 
-    def _frames(self, event: EventTruth) -> Iterator[tuple[float, np.ndarray]]:
-        assert event.stop_t is not None
+    def capture(self, t: float) -> np.ndarray:
+        """The sensor image of the frame whose exposure is centred on scene time ``t``."""
+        if self._capture is not None:  # capture realism (harness/emulator/capture.py)
+            return self._capture.capture(t)
         exposure = self.profile.emulation.exposure_s
-        to_drop = self.behaviour.drop_after_activation
-        for t in self.frame_times(event.clip_start_t, event.stop_t):
-            if to_drop and t >= event.activation_t:
-                to_drop -= 1
-                event.dropped.append(t)
-                continue
-            if event.first_frame_t is None:
-                event.first_frame_t = t
-            event.last_frame_t = t
-            yield t, self.scene.expose(t - exposure / 2, t + exposure / 2)
+        return self.scene.expose(t - exposure / 2, t + exposure / 2)
+
+    def rtc(self, t: float) -> datetime:
+        """The camera's own clock at scene time ``t``: set at power-on with an offset, then drifting."""
+        b = self.behaviour
+        error = b.clock_offset_s + b.clock_drift_ppm * 1e-6 * (t - self._powered_at)
+        return self.clock.utc(t) + timedelta(seconds=error)
 
     def _write(self, event: EventTruth) -> None:
         self._clip_seq += 1
-        start_utc = self.clock.utc(event.clip_start_t)
-        name = f"{self.profile.serial}_{start_utc:%Y%m%d_%H%M%S}_{self._clip_seq:04d}{self.profile.clip_suffix}"
-        path = self.storage / name
-        event.frames = write_clip(
-            path, self._frames(event), self.profile.video.fps, self.profile.video.bitrate_kbps, start_utc
-        )
-        event.path = path
-        log.info("camera wrote %s (%d frames)", path.name, event.frames)
+        self.recorder.write(event, self._clip_seq)

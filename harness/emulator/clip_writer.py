@@ -11,6 +11,7 @@ from typing import Callable, Iterable, NamedTuple
 
 import av
 import numpy as np
+from av.video.frame import PictureType
 
 from harness.video import yuv420_frame
 
@@ -41,6 +42,7 @@ def write_clip(
     creation_time: datetime,
     audio: AudioTrack | None = None,
     metadata: dict[str, str] | None = None,
+    fragment_s: float | None = None,
 ) -> int:
     """Encode the frames (and audio up to the end of the last frame); return the frame count.
 
@@ -49,11 +51,16 @@ def write_clip(
 
     The file is written under a temporary name and renamed when finalised, as a camera closes a
     file on its storage: a reader never sees a half-written clip under the final name.
+
+    ``fragment_s``: write fragmented MP4 (empty ``moov``, then one ``moof``/``mdat`` fragment per
+    ``fragment_s`` of pts, each starting on a forced key frame, see :func:`fragment_index`), the
+    layout of a camera that makes its recording durable as it goes.
     """
     tmp = path.with_name(path.name + ".partial")
     count = 0
     period = 1.0 / fps
-    with av.open(str(tmp), "w", format="mp4") as container:
+    options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} if fragment_s else {}
+    with av.open(str(tmp), "w", format="mp4", options=options) as container:
         container.metadata["creation_time"] = creation_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for key, value in (metadata or {}).items():
             container.metadata[key] = value
@@ -61,10 +68,14 @@ def write_clip(
         stream.pix_fmt = "yuv420p"
         stream.bit_rate = bitrate_kbps * 1000
         stream.options = {"preset": "ultrafast"}
+        if fragment_s:  # key frames (hence fragments) only where fragment_index() changes
+            stream.options = {"preset": "ultrafast", "x264-params": "scenecut=0"}
+            stream.codec_context.gop_size = 1 << 30
         stream.time_base = TIME_BASE
         stream.codec_context.time_base = TIME_BASE
         audio_out = _AudioOut(container, audio) if audio else None
         first = last_pts = 0.0
+        fragment = -1
         for pts_s, gray in frames:
             if count == 0:
                 stream.height, stream.width = gray.shape
@@ -72,6 +83,9 @@ def write_clip(
             encoded = yuv420_frame(gray)
             encoded.pts = round((pts_s - first) / TIME_BASE)
             encoded.time_base = TIME_BASE
+            if fragment_s and fragment_index(pts_s - first, fragment_s) != fragment:
+                fragment = fragment_index(pts_s - first, fragment_s)
+                encoded.pict_type = PictureType.I
             container.mux(stream.encode(encoded))
             count += 1
             last_pts = pts_s - first
@@ -83,6 +97,11 @@ def write_clip(
             audio_out.flush()
     os.replace(tmp, path)
     return count
+
+
+def fragment_index(pts_s: float, fragment_s: float) -> int:
+    """Which fragment a frame at ``pts_s`` (from the file's first frame) belongs to."""
+    return int((pts_s + 1e-9) // fragment_s)
 
 
 class _AudioOut:

@@ -12,6 +12,8 @@ from typing import Callable
 from harness.profile import CameraProfile
 
 FRAME = 1 / 30  # the emulated camera's frame period, for proof tolerances
+#: early shutdown voltage that cuts the emulated camera's shift to about 9 h (its battery, its duty profile)
+RUNTIME_9H_CUTOFF_V = 3.713
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,12 @@ class Behaviour:
     audio_in_buffer: bool = False
     mute_after_activation: bool = False
     marker_delay_s: float = 0.0
+    # power (harness/emulator/camera_power.py); None = as the profile says
+    cutoff_v: float | None = None
+    warning_lead_s: float | None = None
+    graceful_cutoff: bool = True
+    power_loss_s: float = 0.0
+    buffering_draw_scale: float = 1.0
 
     @classmethod
     def from_profile(cls, profile: CameraProfile) -> "Behaviour":
@@ -194,6 +202,44 @@ FAULTS: dict[str, Fault] = {
             "activation",
             lambda b: replace(b, marker_delay_s=0.5),
             Proof("audio_policy.yaml", "activation_latency_s[event 1]", 0.5, FRAME),
+        ),
+        # -- power (harness/emulator/camera_power.py, harness/power_checks.py)
+        Fault(
+            "short-runtime",
+            "shuts itself down at 3.713 V instead of its 3.30 V cut-off, leaving a third of the charge "
+            "unused: about 9 h on the duty profile",
+            "shift_runtime",
+            lambda b: replace(b, cutoff_v=RUNTIME_9H_CUTOFF_V),
+            Proof("power_shift.yaml", "shift_runtime_h", 9.1, 0.05),
+        ),
+        Fault(
+            "late-warning",
+            "gives its low-battery warning only 2 min before it shuts down",
+            "warning_lead",
+            lambda b: replace(b, warning_lead_s=120.0),
+            Proof("power_cutoff.yaml", "warning_lead_min", 2.0, 0.02),
+        ),
+        Fault(
+            "no-cutoff-finalise",
+            "does not finish its file when the battery runs out: it browns out at the cut-off and "
+            "leaves the open file unfinalised",
+            "cutoff",
+            lambda b: replace(b, graceful_cutoff=False),
+            Proof("power_cutoff.yaml", "cutoff_file_finalised", 0, 0),
+        ),
+        Fault(
+            "power-cut-loss",
+            "keeps its last 30 s of recording in memory: a power cut loses them",
+            "power_cut",
+            lambda b: replace(b, power_loss_s=30.0),
+            Proof("power_cut.yaml", "cut_recovered_s[event 2]", -30.5, 0.6),
+        ),
+        Fault(
+            "buffering-draw",
+            "draws 40 % more current than its profile states while buffering",
+            "current_profile",
+            lambda b: replace(b, buffering_draw_scale=1.4),
+            Proof("power_draw.yaml", "current_a[buffering]", 0.448, 0.001),
         ),
     )
 }

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
-from harness.emulator.clip_writer import AudioTrack, VideoFrame, write_clip
+from harness.analysis.container import drop_index, keep_fragments
+from harness.emulator.clip_writer import AudioTrack, VideoFrame, fragment_index, write_clip
 from harness.stimulus import acoustic_delay_s, chirp, event_times
 from harness.watermark import READERS
 
@@ -46,6 +47,8 @@ class EventTruth:
     segments: list[SegmentTruth] = field(default_factory=list)
     dropped: list[float] = field(default_factory=list)
     duplicated: list[float] = field(default_factory=list)
+    #: set when power was lost during the event: the last file keeps only its durable fragments
+    cut_t: float | None = None
 
     @property
     def path(self) -> Path | None:
@@ -87,7 +90,7 @@ class Recorder:
     def plan(self, event: EventTruth) -> list[list[Shot]]:
         """The shots of each file of the event, after every defect of the behaviour."""
         assert event.stop_t is not None
-        times = self.cam.frame_times(event.clip_start_t, event.stop_t)
+        times = self.cam.power.thin(self.cam.frame_times(event.clip_start_t, event.stop_t))
         b = self.b
         if b.drop_after_activation:
             at = next((i for i, t in enumerate(times) if t >= event.activation_t), len(times))
@@ -135,6 +138,9 @@ class Recorder:
     def write(self, event: EventTruth, number: int) -> None:
         files = self.plan(event)
         for index, shots in enumerate(files):
+            if event.cut_t is not None and index == len(files) - 1:
+                self._write_interrupted(event, number, index, len(files), shots)
+                continue
             path = self._write_file(event, number, index, len(files), shots)
             event.segments.append(SegmentTruth(path, shots[0].t, shots[-1].t, len(shots)))
         if files and self.b.unfinalised:  # the camera never closed its last file: no index at the end
@@ -145,11 +151,35 @@ class Recorder:
                 fh.flush()
                 os.fsync(fh.fileno())
 
-    def _write_file(self, event: EventTruth, number: int, index: int, count: int, shots: list[Shot]) -> Path:
+    def _write_interrupted(self, event: EventTruth, number: int, index: int, count: int, shots: list[Shot]) -> None:
+        """The file open when power was lost: what its durable fragments hold, not finalised.
+
+        Written whole under a scratch name, cut back to the fragments finished before the cut (a
+        camera without fragments: to its media data without the index), then given its name.
+        """
+        fragment_s = self.profile.power.fragment_s
+        scratch = self._write_file(event, number, index, count, shots, fragment_s=fragment_s, suffix=".cut")
+        path = scratch.with_name(scratch.name[: -len(".cut")])
+        if fragment_s is None:
+            drop_index(scratch)
+            kept: list[Shot] = []
+        else:
+            durable = self.cam.power.durable_fragments(shots, event)
+            keep_fragments(scratch, durable)
+            first = shots[0].pts_s
+            indices = sorted({fragment_index(s.pts_s - first, fragment_s) for s in shots})[:durable]
+            kept = [s for s in shots if fragment_index(s.pts_s - first, fragment_s) in set(indices)]
+        os.replace(scratch, path)
+        if kept:
+            event.segments.append(SegmentTruth(path, kept[0].t, kept[-1].t, len(kept)))
+        log.info("power lost: %s keeps %d of %d frames", path.name, len(kept), len(shots))
+
+    def _write_file(self, event: EventTruth, number: int, index: int, count: int, shots: list[Shot],
+                    fragment_s: float | None = None, suffix: str = "") -> Path:
         first = shots[0]
         start_rtc = self.cam.rtc(first.t)
         name = f"{self.profile.serial}_{start_rtc:%Y%m%d_%H%M%S}_{number:04d}_{index + 1:02d}{self.profile.clip_suffix}"
-        path = self.cam.storage / name
+        path = self.cam.storage / (name + suffix)
         metadata = {}
         if self.profile.event_marker_key or self.profile.clock.metadata_key:
             marker = None
@@ -157,10 +187,14 @@ class Recorder:
                 marker = event.activation_t - first.t + self.b.marker_delay_s
             info = {"camera_start_utc": start_rtc.isoformat(timespec="milliseconds"), "event": number,
                     "segment": index + 1, "segments": count, "event_pts_s": marker, "serial": self.profile.serial}
+            last_file = index == count - 1 and event.stop_t is not None
+            power_log = self.cam.power.log_for_file(event.stop_t if last_file else shots[-1].t)
+            if power_log:
+                info["power_log"] = power_log
             for key in {self.profile.event_marker_key, self.profile.clock.metadata_key} - {None}:
                 metadata[key] = json.dumps(info)
         write_clip(path, self._frames(shots), self.profile.video.fps, self.profile.video.bitrate_kbps, start_rtc,
-                   audio=self._audio(event, first), metadata=metadata)
+                   audio=self._audio(event, first), metadata=metadata, fragment_s=fragment_s)
         log.info("camera wrote %s (%d frames)", path.name, len(shots))
         return path
 
@@ -174,7 +208,7 @@ class Recorder:
 
     def _audio(self, event: EventTruth, first: Shot) -> AudioTrack | None:
         spec = self.profile.audio
-        if not spec.enabled:
+        if not spec.enabled or not self.cam.power.audio_wanted(event):
             return None
         rate = spec.sample_rate
         burst = chirp(rate)
@@ -194,6 +228,7 @@ class Recorder:
                 rel = np.round((t_mic - e - delay) * rate).astype(np.int64)
                 inside = (rel >= 0) & (rel < burst.size)
                 out[inside] += burst[rel[inside]]
+            self.cam.power.add_beeps(out, t_mic, rate)  # the camera's own beeper (no acoustic delay)
             if not in_buffer:
                 out[t_mic < event.activation_t] = 0.0
             if self.b.mute_after_activation:

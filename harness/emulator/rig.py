@@ -41,7 +41,10 @@ class EmulatedRig:
         self.scene = Scene(profile.video.width, profile.video.height, refresh_hz)
         self.camera = EmulatedCamera(profile, behaviour, clock, self.scene, storage / "DCIM", seed=seed)
         self.controller = EmulatedRigController(clock, profile.buttons, self.camera.button)
-        self.supply = ScpiServer(on_output=self.camera.set_power, load_current=lambda: 0.0)
+        # the supply's load is the camera's draw; the camera reads its supply (voltage, fuel gauge)
+        self.supply = ScpiServer(on_output=self.camera.set_power, load_current=self.camera.power.draw, clock=clock,
+                                 on_change=self.camera.power.supply_changed)
+        self.camera.power.attach(self.supply.instrument)
         self.supply.start()
 
     @property

@@ -13,9 +13,14 @@ production driver, byte for byte. Three layers, each usable alone:
 * :class:`ScpiServer`: the threaded line-oriented TCP transport with misbehaviour switches
   (``mute``, ``garble``, ``error_on_next``) so driver error paths can be tested for real.
 
-Battery-simulator commands (``:BATTery:...``) are meant to go into one new registration
-function listed in :data:`COMMAND_GROUPS`; the measured voltage then comes from a battery
-model instead of ``voltage_set`` (see :meth:`SupplyEmulator.measured_voltage`).
+Battery simulator (``:ENTR:FUNC SIMULATOR``): the ``:BATTery:...`` subset of the 2281S is one
+more registration function in :data:`COMMAND_GROUPS`. The terminal voltage then comes from a
+battery model (:mod:`harness.emulator.battery`) discharged by the load current over the injected
+Clock; the load (the emulated camera) settles the discharge before its draw changes
+(:meth:`SupplyEmulator.settle`) and reads its own supply through :meth:`SupplyEmulator.supply_voltage`
+and :meth:`SupplyEmulator.seconds_until_voltage` (its fuel gauge). In the emulator, commands of the
+other function are refused with -221 (settings conflict); the physical output is shared, so
+``:OUTP`` and ``:BATT:OUTP`` switch the same terminals. Changing the function switches the output off.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ import re
 import socket
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Sequence
 
-if TYPE_CHECKING:  # only for annotations; this version keeps no time
+from harness.emulator.battery import BatterySimulator, find_model
+
+if TYPE_CHECKING:  # only for annotations
     from harness.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -42,6 +49,8 @@ ERROR_QUEUE_SIZE = 32
 
 VOLTAGE_RANGE = (0.0, 20.0)
 CURRENT_RANGE = (0.1, 6.1)
+SOC_RANGE = (0.0, 100.0)  # percent
+CAPACITY_RANGE = (0.001, 99.0)  # Ah
 #: Values after *RST / for ``DEF``. The real instrument's factory defaults are not relied upon.
 DEFAULT_VOLTAGE = 0.0
 DEFAULT_CURRENT = 1.0
@@ -304,6 +313,8 @@ class SupplyState:
     voltage_set: float = DEFAULT_VOLTAGE
     current_limit: float = DEFAULT_CURRENT
     function: str = "POWER"
+    #: The simulated battery (SIMULATOR function): model, state of charge, limits, method.
+    battery: BatterySimulator = field(default_factory=BatterySimulator)
 
 
 _FUNCTIONS = {Mnemonic.parse("POWer"): "POWER", Mnemonic.parse("TEST"): "TEST",
@@ -325,16 +336,20 @@ class SupplyEmulator:
         load_current: Callable[[], float] | None = None,
         clock: "Clock | None" = None,
         table: CommandTable | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.identity = identity
         self.on_output = on_output
         self.load_current = load_current or (lambda: 0.0)
-        self.clock = clock  # kept for the battery model; unused by power-supply mode
+        self.clock = clock  # the battery model's time base (None: time stands still)
+        #: Called (lock held) after a command changed what the terminals supply, so the load can react.
+        self.on_change = on_change
         self.table = table or build_command_table()
         self.state = SupplyState()
         self.lock = threading.RLock()
         self.error_on_next: ScpiError | int | tuple[int, str] | None = None
         self._errors: deque[ScpiError] = deque()
+        self.state.battery.settled_at = self._now()
 
     # -- error queue
     def push_error(self, error: ScpiError | int | tuple[int, str]) -> None:
@@ -362,6 +377,8 @@ class SupplyEmulator:
     def set_output(self, on: bool) -> None:
         with self.lock:
             changed = self.state.output != on
+            if changed:
+                self.settle()  # the charge drawn so far was drawn with the old output state
             self.state.output = on
             if changed and self.on_output is not None:
                 try:
@@ -370,29 +387,91 @@ class SupplyEmulator:
                     log.exception("on_output(%s) callback failed", on)
                     self.push_error(ScpiError(-300, "Device-specific error;output callback failed"))
 
+    def set_function(self, name: str) -> None:
+        """Select POWER / TEST / SIMULATOR; a change switches the output off first, as instruments do."""
+        with self.lock:
+            if name != self.state.function:
+                self.set_output(False)
+                self.state.function = name
+                self.changed()
+
     def reset(self) -> None:
         with self.lock:
             self.set_output(False)
             self.state.voltage_set = DEFAULT_VOLTAGE
             self.state.current_limit = DEFAULT_CURRENT
             self.state.function = "POWER"
+            self.state.battery = BatterySimulator(settled_at=self._now())
+            self.changed()
 
-    def measured_voltage(self) -> float:
-        """Terminal voltage. Power-supply mode: the setpoint while on (a battery model later)."""
+    @property
+    def simulating(self) -> bool:
+        """Whether the terminals present the battery model (SIMULATOR function)."""
+        return self.state.function == "SIMULATOR"
+
+    def _now(self) -> float:
+        return self.clock.now() if self.clock is not None else 0.0
+
+    def _load(self) -> float:
+        """What the load asks for now (A), >= 0; an exception here is an emulator bug."""
+        try:
+            return max(0.0, float(self.load_current()))
+        except Exception as exc:
+            log.exception("load_current callback failed")
+            raise ScpiError(-300, "Device-specific error;load model failed") from exc
+
+    def settle(self) -> None:
+        """Book the battery charge drawn since the last settle. The load calls this *before* its
+        draw changes; every command that reads or changes the battery calls it first."""
         with self.lock:
-            return self.state.voltage_set if self.state.output else 0.0
+            amps = self._load() if self.state.output and self.simulating else 0.0
+            self.state.battery.settle(self._now(), amps)
 
-    def measured_current(self) -> float:
-        """What the load draws, clipped by the current limit; 0 with the output off."""
+    def changed(self) -> None:
+        """Tell the load that what the terminals supply has changed (never raises)."""
+        if self.on_change is None:
+            return
+        try:
+            self.on_change()
+        except Exception:
+            log.exception("on_change callback failed")
+            self.push_error(ScpiError(-300, "Device-specific error;load callback failed"))
+
+    # -- what the load sees (the emulated camera's power input and fuel gauge)
+    def supply_voltage(self) -> float:
+        """Volts at the terminals under the present load; 0 with the output off."""
         with self.lock:
             if not self.state.output:
                 return 0.0
-            try:
-                amps = float(self.load_current())
-            except Exception as exc:
-                log.exception("load_current callback failed")
-                raise ScpiError(-300, "Device-specific error;load model failed") from exc
-            return max(0.0, min(amps, self.state.current_limit))
+            if not self.simulating:
+                return self.state.voltage_set
+            self.settle()
+            return self.state.battery.terminal_voltage(self._load())
+
+    def seconds_until_voltage(self, volts: float) -> float:
+        """Seconds until the terminals fall to ``volts`` if the present load continues
+        (``inf`` from a bench supply, whose voltage does not sag)."""
+        with self.lock:
+            if not self.state.output:
+                return 0.0
+            if not self.simulating:
+                return 0.0 if self.state.voltage_set <= volts else math.inf
+            self.settle()
+            return self.state.battery.seconds_until(volts, self._load())
+
+    def measured_voltage(self) -> float:
+        """Terminal voltage: the setpoint in power-supply mode, the battery model's terminal
+        voltage under the present load in SIMULATOR mode; 0 with the output off."""
+        return self.supply_voltage()
+
+    def measured_current(self) -> float:
+        """What the load draws, clipped by the active current limit; 0 with the output off."""
+        with self.lock:
+            if not self.state.output:
+                return 0.0
+            amps = self._load()
+            limit = self.state.battery.current_limit if self.simulating else self.state.current_limit
+            return min(amps, limit)
 
     # -- parsing and dispatch
     def execute_line(self, line: str) -> str | None:
@@ -493,7 +572,7 @@ def _entry_commands(t: CommandTable) -> None:
         word = _one_arg(args)
         for mnemonic, name in _FUNCTIONS.items():
             if mnemonic.matches(word):
-                inst.state.function = name
+                inst.set_function(name)
                 return
         raise ScpiError(-224)
 
@@ -518,6 +597,8 @@ def _limit_query(args: list[str], current: float, lo: float, hi: float, default:
 def _power_supply_commands(t: CommandTable) -> None:
     def set_voltage(inst: SupplyEmulator, args: list[str]) -> None:
         inst.state.voltage_set = parse_numeric(_one_arg(args), "V", *VOLTAGE_RANGE, DEFAULT_VOLTAGE)
+        if inst.state.output and not inst.simulating:
+            inst.changed()
 
     def get_voltage(inst: SupplyEmulator, args: list[str]) -> str:
         return _limit_query(args, inst.state.voltage_set, *VOLTAGE_RANGE, DEFAULT_VOLTAGE)
@@ -550,21 +631,137 @@ def _power_supply_commands(t: CommandTable) -> None:
     t.add(":MEASure:CURRent[:DC]", query=meas_current)
 
 
-#: Every command group of the emulated instrument, registered in this order. Battery
-#: simulator support = one more function here (``:BATTery:...`` headers).
+_METHODS = {Mnemonic.parse("DYNamic"): True, Mnemonic.parse("STATic"): False}
+
+
+def _simulator(inst: SupplyEmulator) -> BatterySimulator:
+    """The battery, brought up to now; refused (-221) outside the SIMULATOR function."""
+    if not inst.simulating:
+        raise ScpiError(-221, "Settings conflict;battery command outside SIMULATOR function")
+    inst.settle()
+    return inst.state.battery
+
+
+def _battery_commands(t: CommandTable) -> None:
+    """The 2281S battery-simulator subset: model recall, output, state of charge, Voc, limits,
+    method, and the readings of terminal voltage and current."""
+
+    def recall(inst: SupplyEmulator, args: list[str]) -> None:
+        battery = _simulator(inst)
+        model = find_model(_one_arg(args))
+        if model is None:
+            raise ScpiError(-224, "Illegal parameter value;no battery model stored there")
+        battery.recall(model, inst._now())
+        inst.changed()
+
+    def set_output(inst: SupplyEmulator, args: list[str]) -> None:
+        _simulator(inst)
+        inst.set_output(parse_bool(_one_arg(args)))
+
+    def get_output(inst: SupplyEmulator, args: list[str]) -> str:
+        _no_args(args)
+        _simulator(inst)
+        return "1" if inst.state.output else "0"
+
+    def set_soc(inst: SupplyEmulator, args: list[str]) -> None:
+        battery = _simulator(inst)
+        battery.soc = parse_numeric(_one_arg(args), "PCT", *SOC_RANGE, 100.0) / 100.0
+        inst.changed()
+
+    def get_soc(inst: SupplyEmulator, args: list[str]) -> str:
+        _no_args(args)
+        return _fmt(_simulator(inst).soc * 100.0)
+
+    def set_voc(inst: SupplyEmulator, args: list[str]) -> None:
+        battery = _simulator(inst)
+        lo, hi = battery.model.voc[0], battery.model.voc[-1]
+        volts = parse_numeric(_one_arg(args), "V", lo, hi, hi)
+        battery.soc = battery.model.soc_at_terminal(volts, 0.0)
+        inst.changed()
+
+    def get_voc(inst: SupplyEmulator, args: list[str]) -> str:
+        _no_args(args)
+        battery = _simulator(inst)
+        return _fmt(battery.model.open_circuit(battery.soc))
+
+    def set_capacity(inst: SupplyEmulator, args: list[str]) -> None:
+        battery = _simulator(inst)
+        battery.capacity_ah = parse_numeric(_one_arg(args), "AH", *CAPACITY_RANGE, battery.model.capacity_ah)
+        inst.changed()
+
+    def get_capacity(inst: SupplyEmulator, args: list[str]) -> str:
+        battery = _simulator(inst)
+        return _limit_query(args, battery.capacity_ah, *CAPACITY_RANGE, battery.model.capacity_ah)
+
+    def set_current_limit(inst: SupplyEmulator, args: list[str]) -> None:
+        battery = _simulator(inst)
+        battery.current_limit = parse_numeric(_one_arg(args), "A", *CURRENT_RANGE, DEFAULT_CURRENT)
+        inst.changed()
+
+    def get_current_limit(inst: SupplyEmulator, args: list[str]) -> str:
+        return _limit_query(args, _simulator(inst).current_limit, *CURRENT_RANGE, DEFAULT_CURRENT)
+
+    def set_method(inst: SupplyEmulator, args: list[str]) -> None:
+        battery = _simulator(inst)
+        word = _one_arg(args)
+        for mnemonic, dynamic in _METHODS.items():
+            if mnemonic.matches(word):
+                battery.dynamic = dynamic
+                inst.changed()
+                return
+        raise ScpiError(-224)
+
+    def get_method(inst: SupplyEmulator, args: list[str]) -> str:
+        _no_args(args)
+        return "DYN" if _simulator(inst).dynamic else "STAT"
+
+    def current(inst: SupplyEmulator, args: list[str]) -> str:
+        _no_args(args)
+        _simulator(inst)
+        return _fmt(inst.measured_current())
+
+    def terminal_voltage(inst: SupplyEmulator, args: list[str]) -> str:
+        _no_args(args)
+        _simulator(inst)
+        return _fmt(inst.measured_voltage())
+
+    def resistance(inst: SupplyEmulator, args: list[str]) -> str:
+        _no_args(args)
+        battery = _simulator(inst)
+        return _fmt(battery.model.series_resistance(battery.soc))
+
+    t.add(":BATTery:MODel:RCL", write=recall)
+    t.add(":BATTery:OUTPut[:STATe]", write=set_output, query=get_output)
+    t.add(":BATTery:SIMulator:SOC", write=set_soc, query=get_soc)
+    t.add(":BATTery:SIMulator:VOC", write=set_voc, query=get_voc)
+    t.add(":BATTery:SIMulator:CAPacity:LIMit", write=set_capacity, query=get_capacity)
+    t.add(":BATTery:SIMulator:CURRent:LIMit", write=set_current_limit, query=get_current_limit)
+    t.add(":BATTery:SIMulator:CURRent", query=current)
+    t.add(":BATTery:SIMulator:TVOLtage", query=terminal_voltage)
+    t.add(":BATTery:SIMulator:METHod", write=set_method, query=get_method)
+    t.add(":BATTery:SIMulator:RESistance", query=resistance)
+
+
+#: Every command group of the emulated instrument, registered in this order.
 COMMAND_GROUPS: tuple[Callable[[CommandTable], None], ...] = (
     _common_commands,
     _system_commands,
     _entry_commands,
     _power_supply_commands,
+    _battery_commands,
 )
 
 
-def build_command_table() -> CommandTable:
+def build_command_table(groups: Sequence[Callable[[CommandTable], None]] = COMMAND_GROUPS) -> CommandTable:
+    """The command table of ``groups`` (leave out ``_battery_commands`` for a plain supply)."""
     table = CommandTable()
-    for register in COMMAND_GROUPS:
+    for register in groups:
         register(table)
     return table
+
+
+#: A supply without the battery-simulator option: ``:BATT`` headers are undefined (-113).
+PLAIN_SUPPLY_GROUPS = tuple(g for g in COMMAND_GROUPS if g is not _battery_commands)
 
 
 # --------------------------------------------------------------------------- transport
@@ -590,11 +787,15 @@ class ScpiServer:
         load_current: Callable[[], float] | None = None,
         clock: "Clock | None" = None,
         max_line: int = MAX_LINE,
+        on_change: Callable[[], None] | None = None,
+        battery: bool = True,
     ) -> None:
+        """``battery=False`` emulates a supply without the battery simulator (``:BATT`` undefined)."""
         self.host = host
         self._requested_port = port
         self.max_line = max_line
-        self.instrument = SupplyEmulator(identity, on_output, load_current, clock)
+        table = build_command_table(COMMAND_GROUPS if battery else PLAIN_SUPPLY_GROUPS)
+        self.instrument = SupplyEmulator(identity, on_output, load_current, clock, table, on_change)
         self.mute = False
         self.garble = False
         #: Last lines received (decoded), newest last: lets tests prove what was never sent.

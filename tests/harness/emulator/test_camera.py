@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.analysis.clip import analyze_clip
+from harness.analysis.container import finalisation
 from harness.clock import VirtualClock
 from harness.emulator.camera import CameraState, EmulatedCamera
 from harness.emulator.faults import Behaviour, apply_faults
@@ -280,8 +281,9 @@ def test_late_stop_ends_recording_later(tmp_path):
     assert cam.events[0].stop_t == pytest.approx(stop_at + 2.5)
 
 
-def test_power_off_while_recording_finalises_clip(tmp_path):
-    """Cutting power mid-recording still closes the clip, ending at the power cut.
+def test_power_off_while_recording_keeps_the_durable_fragments(tmp_path):
+    """Cutting power mid-recording leaves the clip as far as the camera had made it durable: the
+    fragments (power.fragment_s) finished before the cut, readable but not finalised.
 
     The supply calls set_power from its own thread, so the file is written on the clock's thread."""
     cam = booted(make_camera(tmp_path))
@@ -295,9 +297,11 @@ def test_power_off_while_recording_finalises_clip(tmp_path):
     cam.clock.sleep(0.1)
     assert len(cam.events) == 1
     ev = cam.events[0]
-    assert ev.stop_t == off_at and ev.activation_t == activation
-    assert_frames_consistent(ev)
+    assert ev.stop_t == off_at and ev.cut_t == off_at and ev.activation_t == activation
+    fragment = cam.profile.power.fragment_s
+    assert off_at - fragment - PERIOD <= ev.last_frame_t < off_at
     assert [p.name for p in ev.path.parent.iterdir()] == [ev.path.name]
+    assert not finalisation(ev.path).finalised and finalisation(ev.path).layout == "fragmented"
     a = analyze_clip(ev.path, refresh_hz=60.0)
     assert a.error is None and a.frames == ev.frames and a.gaps == []
     assert a.last_ref_s == pytest.approx(ev.last_frame_t, abs=1 / 60)

@@ -1,0 +1,67 @@
+"""MP4 box layout: finalised or interrupted, and cutting a file back as a power cut leaves it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from harness.analysis.container import drop_index, finalisation, keep_fragments, top_level_boxes
+from harness.emulator.clip_writer import AudioTrack, VideoFrame, write_clip
+
+
+def make(path: Path, fragment_s: float | None, frames: int = 95) -> Path:
+    shots = (VideoFrame(i / 30, np.full((64, 96), (i * 9) % 256, np.uint8)) for i in range(frames))
+    silence = AudioTrack(48000, lambda start, count: np.zeros(count, np.float32))
+    write_clip(path, shots, 30, 500, datetime(2026, 1, 1, tzinfo=timezone.utc), audio=silence, fragment_s=fragment_s)
+    return path
+
+
+def decoded(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def test_plain_and_fragmented_files_are_finalised(tmp_path) -> None:
+    plain = finalisation(make(tmp_path / "plain.mp4", None))
+    assert (plain.finalised, plain.layout, plain.fragments) == (True, "plain", 0)
+    frag = finalisation(make(tmp_path / "frag.mp4", 1.0))
+    assert (frag.finalised, frag.layout, frag.fragments) == (True, "fragmented", 4)
+    kinds = [b.kind for b in top_level_boxes(tmp_path / "frag.mp4")[0]]
+    assert kinds[:2] == ["ftyp", "moov"] and kinds[-1] == "mfra"
+
+
+def test_keep_fragments_leaves_what_a_power_cut_leaves(tmp_path) -> None:
+    path = make(tmp_path / "cut.mp4", 1.0)
+    keep_fragments(path, 2)
+    state = finalisation(path)
+    assert not state.finalised and state.fragments == 2 and "no closing mfra" in state.reason
+    assert decoded(path) == 60  # two whole 1 s fragments at 30 fps
+    keep_fragments(path, 0)
+    assert [b.kind for b in top_level_boxes(path)[0]] == ["ftyp", "moov"]
+
+
+def test_a_plain_file_without_its_index_is_not_finalised(tmp_path) -> None:
+    path = make(tmp_path / "plain.mp4", None)
+    drop_index(path)
+    assert finalisation(path).reason.startswith("no moov")
+
+
+def test_a_torn_file_is_reported(tmp_path) -> None:
+    path = make(tmp_path / "torn.mp4", 1.0)
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        fh.truncate(size - 500)  # into the middle of the last box
+    state = finalisation(path)
+    assert not state.finalised and state.reason.startswith("torn")
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage that is not an mp4 at all", b"\x00\x00\x00\x01ftyp"])
+def test_junk_is_never_finalised(tmp_path, content) -> None:
+    path = tmp_path / "junk.mp4"
+    path.write_bytes(content)
+    assert not finalisation(path).finalised
+    assert not finalisation(tmp_path / "missing.mp4").finalised
