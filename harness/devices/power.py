@@ -573,7 +573,7 @@ class ScpiPowerSupply(PowerSupply):
             return
         other = self.commands.output(False) if self._battery is not None else bc.output_off
         try:
-            self._write(other)
+            self._configure(other)
         except Exception:
             log.warning("%s: fallback %r failed too", self.name, other, exc_info=True)
 

@@ -8,7 +8,6 @@ the rig rather than the camera broke), so a reviewer sees at once where to look.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from harness.requirements import Catalogue
