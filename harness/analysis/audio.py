@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import av
 import numpy as np
@@ -60,34 +61,50 @@ class AudioAnalysis:
         return float(times[idx[0]]) if idx.size else None
 
 
+class NoAudioStream(ValueError):
+    """The file has no audio stream at all (as opposed to one that cannot be read)."""
+
+
+def mono_samples(path: Path | str) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Decode the first audio stream as mono float32 chunks: (sample rate, pts of the first sample,
+    chunk). One place decodes audio, so every analysis sees the same samples and start time."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            raise NoAudioStream("no audio stream")
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        start: float | None = None
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                if start is None:
+                    start = float(out.pts * out.time_base) if out.pts is not None else 0.0
+                yield rate, start, out.to_ndarray().reshape(-1).astype(np.float32)
+
+
 def analyze_audio(path: Path | str, expected: list[tuple[float, float]]) -> AudioAnalysis:
     """Envelope and chirps of ``path``'s first audio stream; ``expected`` = [(ref_s, video_pts_s)]."""
     result = AudioAnalysis()
+    finder: _ChirpFinder | None = None
+    envelope: _Envelope | None = None
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                result.error = "no audio stream"
-                return result
-            stream = container.streams.audio[0]
-            rate = stream.codec_context.sample_rate
-            result.sample_rate = rate
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-            finder = _ChirpFinder(rate, sorted(expected, key=lambda e: e[1]))
-            envelope = _Envelope(round(BLOCK_S * rate))
-            start: float | None = None
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    samples = out.to_ndarray().reshape(-1).astype(np.float32)
-                    if start is None:
-                        start = float(out.pts * out.time_base) if out.pts is not None else 0.0
-                        finder.start(start)
-                    envelope.add(samples)
-                    finder.add(samples)
-            result.start_pts_s = start or 0.0
-            result.block_peak = envelope.finish()
-            result.chirps = finder.finish()
+        for rate, start, samples in mono_samples(path):
+            if finder is None:
+                result.sample_rate, result.start_pts_s = rate, start
+                finder = _ChirpFinder(rate, sorted(expected, key=lambda e: e[1]))
+                finder.start(start)
+                envelope = _Envelope(round(BLOCK_S * rate))
+            envelope.add(samples)  # type: ignore[union-attr]
+            finder.add(samples)
+    except NoAudioStream as exc:
+        result.error = str(exc)
+        return result
     except (av.FFmpegError, OSError, ValueError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"
+        return result
+    if finder is not None and envelope is not None:
+        result.block_peak = envelope.finish()
+        result.chirps = finder.finish()
     return result
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from harness.analysis.audio import NoAudioStream, mono_samples
+
 BLOCK_S = 0.01
 TONE_FRACTION = 0.5  # share of a block's energy at the pitch
 MIN_LEVEL_DBFS = -45.0  # quieter blocks are not beeps
@@ -43,21 +45,14 @@ def _goertzel_power(blocks: np.ndarray, freq: float, rate: int) -> np.ndarray:
 def find_beeps(path: Path | str, freq_hz: float, beep_s: float) -> BeepScan:
     """Onsets (audio pts, s) of beeps at ``freq_hz`` lasting about ``beep_s`` in ``path``'s audio."""
     scan = BeepScan()
+    chunks: list[np.ndarray] = []
+    rate, start = 0, 0.0
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                scan.error = "no audio stream"
-                return scan
-            stream = container.streams.audio[0]
-            rate = stream.codec_context.sample_rate
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-            chunks: list[np.ndarray] = []
-            start: float | None = None
-            for frame in container.decode(stream):
-                if start is None and frame.time is not None:
-                    start = float(frame.time)
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1).astype(np.float32))
+        for rate, start, samples in mono_samples(path):
+            chunks.append(samples)
+    except NoAudioStream as exc:
+        scan.error = str(exc)
+        return scan
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         scan.error = f"audio not readable: {exc}"
         return scan
