@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from harness.paths import SUITE_DIR
 from harness.rig import EmulatedRigSpec, open_rig
 from harness.runner import run_scenario
 from harness.scenario import Scenario
-from tests.fixtures.test_interrupt import _scpi, _start_emulator, _wait_for
+from tests.fixtures.test_interrupt import _scpi, _signal_certify, _start_emulator
 
 FRAME = 1 / 30
 
@@ -235,18 +233,9 @@ def test_terminating_a_battery_run_on_a_bench_leaves_the_simulator_off(tmp_path,
         scenario = tmp_path / "scenarios" / "on_battery.yaml"
         scenario.parent.mkdir()
         scenario.write_text(BATTERY_RUN)
-        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "certify", "--rig", str(rig), "--out",
-                                 str(tmp_path / "out"), "--no-pdf", str(scenario)], cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            _wait_for(lambda: _scpi(resource, ":ENTR:FUNC?;:OUTP?") == "SIMULATOR;1" or proc.poll() is not None, 60,
-                      "the harness to power the camera from the simulated battery")
-            assert proc.poll() is None, proc.communicate()[0]
-            proc.send_signal(sig)
-            output, _ = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        output = _signal_certify(["--rig", str(rig), "--out", str(tmp_path / "out"), "--no-pdf", str(scenario)],
+                                 tmp_path, lambda: _scpi(resource, ":ENTR:FUNC?;:OUTP?") == "SIMULATOR;1",
+                                 "the harness to power the camera from the simulated battery", sig)
         assert _scpi(resource, ":ENTR:FUNC?;:OUTP?") == "SIMULATOR;0", output
     finally:
         emu.send_signal(signal.SIGINT)
