@@ -21,20 +21,14 @@ from harness.profile import CameraProfile
 from harness.scene import Scene
 from harness.stimulus import FLASH_S, acoustic_delay_s, event_times
 from harness.timeline import Action, Timeline
+from tests.harness.emulator.test_camera import press
 
 W, H, R = 640, 360, 60.0
 BOOT = 8.0
 SPEAKER_M = 0.5
+
 LEVELS = ["off", "moderate"]
 _RUNS: dict[str, tuple] = {}
-
-
-def press(cam, seconds=0.15):
-    t = cam.clock.now()
-    cam.button("event", True)
-    cam.clock.sleep(seconds)
-    cam.button("event", False)
-    return t
 
 
 def camera_run(level: str, tmp_path_factory):
