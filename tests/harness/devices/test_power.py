@@ -133,14 +133,14 @@ def test_stale_errors_from_an_earlier_session_are_logged_not_raised(server, capl
 
 
 def test_a_silent_instrument_times_out_quickly_and_the_driver_recovers(server) -> None:
-    with ScpiPowerSupply.open(server.resource, LIMITS, timeout_ms=150) as supply:
+    with ScpiPowerSupply.open(server.resource, LIMITS, timeout_ms=400) as supply:  # answers in time under load
         supply.set_voltage(3.3)
         server.mute = True
         t0 = time.monotonic()
         with pytest.raises(InstrumentError) as info:
             supply.measure_voltage()
-        assert time.monotonic() - t0 < 1.0
-        assert "did not answer ':MEAS:VOLT?' within 150 ms (timeout)" in str(info.value)
+        assert time.monotonic() - t0 < 2.0
+        assert "did not answer ':MEAS:VOLT?' within 400 ms (timeout)" in str(info.value)
         assert info.value.command == ":MEAS:VOLT?"
         server.mute = False
         supply.output(True)

@@ -40,7 +40,7 @@ def sim_server(load, output_events, clock):
 
 @pytest.fixture
 def psu(sim_server):
-    supply = ScpiPowerSupply.open(sim_server.resource, LIMITS, timeout_ms=300)
+    supply = ScpiPowerSupply.open(sim_server.resource, LIMITS, timeout_ms=1000)  # short, yet safe on a loaded machine
     yield supply
     supply.close()
 
@@ -173,7 +173,7 @@ def test_an_instrument_error_in_the_queue_fails_the_step_with_its_text(sim_serve
 def test_an_unsupported_command_fails_with_the_instrument_text_and_the_output_off(output_events) -> None:
     """A 2281S without the battery-simulator option: the recall is an undefined header."""
     with ScpiServer(on_output=output_events.append, battery=False) as plain:
-        with ScpiPowerSupply.open(plain.resource, LIMITS, timeout_ms=300) as supply:
+        with ScpiPowerSupply.open(plain.resource, LIMITS, timeout_ms=1000) as supply:
             with pytest.raises(InstrumentError) as info:
                 supply.select_battery(SETUP)
             assert info.value.command == ":BATT:MOD:RCL 1"
