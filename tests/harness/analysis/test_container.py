@@ -9,7 +9,8 @@ import av
 import numpy as np
 import pytest
 
-from harness.analysis.container import drop_index, finalisation, keep_fragments, top_level_boxes
+from harness.analysis.container import (DeclaredSize, declared_picture_sizes, drop_index, finalisation, is_iso_media,
+                                        keep_fragments, layout_damage, top_level_boxes)
 from harness.emulator.clip_writer import AudioTrack, VideoFrame, write_clip
 
 
@@ -65,3 +66,41 @@ def test_junk_is_never_finalised(tmp_path, content) -> None:
     path.write_bytes(content)
     assert not finalisation(path).finalised
     assert not finalisation(tmp_path / "missing.mp4").finalised
+
+
+def test_layout_damage_names_what_was_lost_and_leaves_whole_files_alone(tmp_path) -> None:
+    """Whole, cut after whole fragments (a power cut's durable part): no damage. Torn, or no index: said."""
+    assert layout_damage(make(tmp_path / "plain.mp4", None)) is None
+    cut = make(tmp_path / "cut.mp4", 1.0)
+    keep_fragments(cut, 2)
+    assert layout_damage(cut) is None
+    torn = make(tmp_path / "torn.mp4", 1.0)
+    boxes, _ = top_level_boxes(torn)
+    with open(torn, "r+b") as fh:
+        fh.truncate(torn.stat().st_size - 100)
+    assert boxes[-1].kind == "mfra" and boxes[-1].size > 100
+    assert layout_damage(torn) == f"truncated: the file ends inside its mfra box (100 of its {boxes[-1].size} bytes missing)"
+    index_first = make(tmp_path / "nomoov.mp4", None)
+    drop_index(index_first)
+    assert layout_damage(index_first) == "no moov box: the index was never written"
+    mdat = next(b for b in top_level_boxes(index_first)[0] if b.kind == "mdat")
+    with open(index_first, "r+b") as fh:
+        fh.truncate(mdat.offset + 100)
+    assert layout_damage(index_first) == (f"truncated: the file ends inside its mdat box ({mdat.size - 100} of its "
+                                          f"{mdat.size} bytes missing), before any moov box (the index)")
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage that is not an mp4 at all", b"\x89PNG\r\n\x1a\n0000"])
+def test_files_that_are_not_mp4_have_no_layout_to_judge(tmp_path, content) -> None:
+    path = tmp_path / "junk.mp4"
+    path.write_bytes(content)
+    assert not is_iso_media(path)
+    assert layout_damage(path) is None and declared_picture_sizes(path) == []
+
+
+def test_declared_picture_size_is_read_from_the_video_track_only(tmp_path) -> None:
+    """Track header and sample entry of the video track; the audio track declares none."""
+    path = make(tmp_path / "plain.mp4", None)
+    assert declared_picture_sizes(path) == [DeclaredSize("track header", 96, 64), DeclaredSize("sample entry", 96, 64)]
+    frag = make(tmp_path / "frag.mp4", 1.0)
+    assert declared_picture_sizes(frag) == [DeclaredSize("track header", 96, 64), DeclaredSize("sample entry", 96, 64)]
