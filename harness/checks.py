@@ -113,6 +113,8 @@ class CheckInput:
     expected_clips: int
     reference_utc: Callable[[float], datetime] | None = None
     speaker_distance_m: float = 0.0
+    run_id: int | None = None  # run id the rig's display shows (None: unknown, not checked)
+    clip_source: str = ""  # where the clips were taken from (the camera's storage), for the notes
 
     @property
     def period(self) -> float:
@@ -166,11 +168,38 @@ def expected_preroll(inp: CheckInput, activation: float) -> tuple[float, bool]:
     return max(0.0, available - p.frame_period_s / 2), False
 
 
+def clip_serial(clip: ClipAnalysis, profile: CameraProfile) -> str | None:
+    """The camera serial number a clip states in the camera's JSON metadata, or None."""
+    for key in (profile.event_marker_key, profile.clock.metadata_key):
+        meta = metadata(clip, key)
+        if meta is not None and meta.get("serial") is not None:
+            return str(meta["serial"])
+    return None
+
+
+def foreign_reason(inp: CheckInput, clip: ClipAnalysis) -> str | None:
+    """Why a clip is not this camera's footage of this run (another serial, another run id), or None."""
+    reasons = []
+    serial = clip_serial(clip, inp.profile)
+    if serial is not None and serial != inp.profile.serial:
+        reasons.append(f"names camera {serial}")
+    if inp.run_id is not None and clip.run_id is not None and clip.run_id != inp.run_id:
+        reasons.append(f"shows the time code of run {clip.run_id}")
+    return " and ".join(reasons) or None
+
+
 @check("clip_count")
 def clip_count(inp: CheckInput) -> list[Measurement]:
+    """One recording per activation, and every file the camera's own footage of this run."""
+    camera = f"camera {inp.profile.serial}" + (f" in {inp.clip_source}" if inp.clip_source else "")
+    foreign = [(clip, why) for clip in inp.clips if (why := foreign_reason(inp, clip)) is not None]
+    under_test = f"camera under test {inp.profile.serial}" + (f", run {inp.run_id}" if inp.run_id is not None else "")
     return [
         Measurement("events_saved", len(inp.recordings), "events", inp.expected_clips, inp.expected_clips,
-                    "BWC-EVT-01", note=f"one recording per activation ({len(inp.clips)} files)"),
+                    "BWC-EVT-01", note=f"one recording per activation ({len(inp.clips)} files from {camera})"),
+        Measurement("foreign_files", len(foreign), "files", 0, 0, "BWC-EVT-01",
+                    note="; ".join(f"{Path(c.path).name}: {why} ({under_test})" for c, why in foreign)
+                    or f"no file names another camera or shows another run's time code ({under_test})"),
     ]
 
 

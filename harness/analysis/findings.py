@@ -22,12 +22,18 @@ def analyse_clip_fully(
     refresh_hz: float = 60.0,
     burned_in: str | None = None,
     press_at: float | None = None,
+    *,
+    run_id: int | None = None,
 ) -> ClipAnalysis:
-    """Time code and pts, burned-in clock (if the camera has one), frame brightness, and audio."""
+    """Time code and pts, burned-in clock (if the camera has one), frame brightness, and audio.
+
+    ``run_id``: the run id the rig's display shows; a clip whose time code carries another one was
+    filmed in another run, and says so in its ``error`` and ``findings``.
+    """
     probes: list = [BrightnessProbe()]
     if burned_in:
         probes.append(WatermarkProbe(burned_in))
-    clip = analyze_clip(path, refresh_hz, press_at, probes=probes)
+    clip = analyze_clip(path, refresh_hz, press_at, probes=probes, run_id=run_id)
     clip.brightness = probes[0].levels
     if burned_in:
         clip.camera_utc = probes[1].samples

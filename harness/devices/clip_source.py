@@ -52,6 +52,10 @@ class ClipSource(ABC):
     def take_new(self, before: frozenset[str], evidence_dir: Path) -> list[EvidenceFile]:
         """Copy clips that appeared since ``before`` into the evidence folder, oldest name first."""
 
+    def describe(self) -> str:
+        """Where the clips come from, for messages that must name the camera's storage."""
+        return type(self).__name__
+
     def wait_for_new(self, before: frozenset[str], evidence_dir: Path, clock: Clock, timeout_s: float,
                      progress: Progress | None = None) -> list[EvidenceFile]:
         """Wait ``timeout_s`` for clips, then take the new ones (sources without a notion of settling)."""
@@ -84,6 +88,9 @@ class FolderClipSource(ClipSource):
         self.recursive = recursive
         self.settle_s = settle_s
         self.last_wait = WaitOutcome()
+
+    def describe(self) -> str:
+        return str(self.folder)
 
     # -- listing ---------------------------------------------------------------------------
     def _wanted(self, name: str) -> bool:

@@ -8,12 +8,14 @@ encoded, so an hour of buffering costs nothing and a clip costs only its own fra
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import random
 from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -26,6 +28,10 @@ from harness.profile import CameraProfile
 from harness.scene import Scene
 
 log = logging.getLogger(__name__)
+
+#: What a clip of another camera says it is (misbehaviour ``foreign-serial``).
+FOREIGN_SERIAL = "EMU-9999"
+NextEvent = Literal["no-clip", "two-clips", "foreign-serial"]
 
 
 class CameraState(Enum):
@@ -63,6 +69,10 @@ class EmulatedCamera:
         self._down_since: dict[str, float | None] = {b: None for b in profile.buttons}
         self._press_train: dict[str, list[float]] = {b: [] for b in profile.buttons}
         self._clip_seq = 0
+        self.serial = profile.serial  # what the camera writes into its file names and metadata
+        #: Misbehaviour switch: the next saved event goes wrong once. ``no-clip``: nothing is written;
+        #: ``two-clips``: it is saved twice; ``foreign-serial``: its files name another camera.
+        self.misbehave_next_event: NextEvent | None = None
         self._powered_at = 0.0
         self.recorder = Recorder(self)
         self._capture = capture_model(profile, scene, seed)  # None when capture realism is off
@@ -201,4 +211,16 @@ class EmulatedCamera:
 
     def _write(self, event: EventTruth) -> None:
         self._clip_seq += 1
-        self.recorder.write(event, self._clip_seq)
+        kind, self.misbehave_next_event = self.misbehave_next_event, None
+        if kind == "no-clip":
+            log.warning("camera %s saves nothing for event %d", self.serial, self._clip_seq)
+            return
+        own = self.serial
+        self.serial = FOREIGN_SERIAL if kind == "foreign-serial" else own
+        try:
+            self.recorder.write(event, self._clip_seq)
+        finally:
+            self.serial = own
+        if kind == "two-clips":  # the same event once more, under the next clip number (truth keeps one)
+            self._clip_seq += 1
+            self.recorder.write(copy.deepcopy(event), self._clip_seq)

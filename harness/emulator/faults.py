@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from harness.emulator.device_faults import DEVICE_FAULTS
 from harness.profile import CameraProfile
 
 FRAME = 1 / 30  # the emulated camera's frame period, for proof tolerances
@@ -247,7 +248,7 @@ FAULTS: dict[str, Fault] = {
 
 class UnknownFault(KeyError):
     def __str__(self) -> str:
-        return f"unknown fault {self.args[0]!r}; known faults: {', '.join(sorted(FAULTS))}"
+        return f"unknown fault {self.args[0]!r}; known faults: {', '.join(sorted([*FAULTS, *DEVICE_FAULTS]))}"
 
 
 def apply_faults(behaviour: Behaviour, names: list[str] | tuple[str, ...]) -> Behaviour:

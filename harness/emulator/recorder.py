@@ -178,7 +178,7 @@ class Recorder:
                     fragment_s: float | None = None, suffix: str = "") -> Path:
         first = shots[0]
         start_rtc = self.cam.rtc(first.t)
-        name = f"{self.profile.serial}_{start_rtc:%Y%m%d_%H%M%S}_{number:04d}_{index + 1:02d}{self.profile.clip_suffix}"
+        name = f"{self.cam.serial}_{start_rtc:%Y%m%d_%H%M%S}_{number:04d}_{index + 1:02d}{self.profile.clip_suffix}"
         path = self.cam.storage / (name + suffix)
         metadata = {}
         if self.profile.event_marker_key or self.profile.clock.metadata_key:
@@ -186,7 +186,7 @@ class Recorder:
             if first.t <= event.activation_t <= shots[-1].t:
                 marker = event.activation_t - first.t + self.b.marker_delay_s
             info = {"camera_start_utc": start_rtc.isoformat(timespec="milliseconds"), "event": number,
-                    "segment": index + 1, "segments": count, "event_pts_s": marker, "serial": self.profile.serial}
+                    "segment": index + 1, "segments": count, "event_pts_s": marker, "serial": self.cam.serial}
             last_file = index == count - 1 and event.stop_t is not None
             power_log = self.cam.power.log_for_file(event.stop_t if last_file else shots[-1].t)
             if power_log:

@@ -7,16 +7,19 @@ resource string and a storage folder. Only the Clock is shared, so virtual time 
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 from pathlib import Path
 
 from harness.clock import Clock
 from harness.emulator.camera import EmulatedCamera
+from harness.emulator.device_faults import DEVICE_FAULTS
 from harness.emulator.faults import Behaviour, apply_faults
 from harness.emulator.rig_controller import EmulatedRigController
 from harness.emulator.scpi import ScpiServer
 from harness.profile import CameraProfile
 from harness.scene import Scene
+from harness.timecode import RUN_ID_MODULUS
 
 
 class EmulatedRig:
@@ -28,17 +31,23 @@ class EmulatedRig:
         faults: tuple[str, ...] = (),
         refresh_hz: float = 60.0,
         seed: int = 1,
+        run_id: int | None = None,
     ) -> None:
+        """``faults``: camera faults and device faults by name; ``run_id``: the run id the scene
+        shows (default: a fresh one, so a clip filmed in another run is recognised)."""
         self.profile = profile
         self.clock = clock
         self.faults = tuple(faults)
-        behaviour = apply_faults(Behaviour.from_profile(profile), self.faults)
+        behaviour = apply_faults(Behaviour.from_profile(profile), [f for f in self.faults if f not in DEVICE_FAULTS])
         self._tmp = None
         if storage is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="bwc-camera-")
             storage = Path(self._tmp.name)
         self.storage = storage
-        self.scene = Scene(profile.video.width, profile.video.height, refresh_hz)
+        self.run_id = secrets.randbelow(RUN_ID_MODULUS) if run_id is None else run_id
+        # the display of this bench: the run id and the clock's UTC in the code's coarse slots
+        self.scene = Scene(profile.video.width, profile.video.height, refresh_hz, run_id=self.run_id,
+                           utc_origin=clock.utc(0.0).timestamp())
         self.camera = EmulatedCamera(profile, behaviour, clock, self.scene, storage / "DCIM", seed=seed)
         self.controller = EmulatedRigController(clock, profile.buttons, self.camera.button)
         # the supply's load is the camera's draw; the camera reads its supply (voltage, fuel gauge)
@@ -46,6 +55,9 @@ class EmulatedRig:
                                  on_change=self.camera.power.supply_changed)
         self.camera.power.attach(self.supply.instrument)
         self.supply.start()
+        for name in self.faults:
+            if name in DEVICE_FAULTS:
+                DEVICE_FAULTS[name].arm(self)
 
     @property
     def serial_url(self) -> str:

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Callable
+import logging
+from typing import Callable, Literal
 
 from harness.clock import Clock
 from harness.emulator.serial_port import PtyLineServer
 from harness.firmware.rigctl_core import RigControllerCore
+
+log = logging.getLogger(__name__)
+
+#: Commands that make the controller act (the moment a cable or a firmware is most likely to fail).
+ACTIONS = ("PRESS", "HOLD", "RELEASE", "FLASH")
+#: Line noise: not ASCII, but terminated, so the host reads it as one bad line.
+GARBAGE_LINE = b"\xfe\x81\x00\xff\x13~\x9c\xc3(\n"
+#: How long a hung controller stays silent before its watchdog restarts it (its own clock).
+SILENCE_S = 5.0
+
+Misbehaviour = Literal["vanish", "garbage", "silence"]
 
 
 class EmulatedRigController:
@@ -16,6 +28,11 @@ class EmulatedRigController:
     mapping is exercised as it is on a real board. ``stimulus`` receives the flash/beep
     switching (default: recorded in :attr:`stimuli` only); ``boot_ticks`` is the counter value
     at start (a board that has been up for a while).
+
+    Misbehaviour switch: :attr:`misbehave_at_action` makes the next action command (PRESS, HOLD,
+    RELEASE, FLASH) go wrong once instead of being done: ``vanish`` (the port is unplugged for
+    good), ``garbage`` (a line of noise comes back) or ``silence`` (the controller ignores the host
+    for :data:`SILENCE_S` of its clock, then answers again, as after a watchdog restart).
     """
 
     def __init__(
@@ -42,11 +59,31 @@ class EmulatedRigController:
             identity=f"BWC-RIG-EMU,1.1,{serial}",
             stimulus=self._stimulus,
         )
-        self.port = PtyLineServer(self.core.feed_line, name="rigctl")
+        self.misbehave_at_action: Misbehaviour | None = None
+        self._silent_until = float("-inf")
+        self.port = PtyLineServer(self._line, name="rigctl")
 
     @property
     def url(self) -> str:
         return self.port.path
+
+    def _line(self, line: str) -> None:
+        """One line from the host: to the firmware core, unless a misbehaviour takes it."""
+        if self.clock.now() < self._silent_until:
+            return
+        words = line.split()
+        kind = self.misbehave_at_action
+        if kind is None or not words or words[0].upper() not in ACTIONS:
+            self.core.feed_line(line)
+            return
+        self.misbehave_at_action = None
+        log.warning("emulated rig controller at %s: %s instead of %r", self.url, kind, line)
+        if kind == "vanish":
+            self.port.vanish()
+        elif kind == "garbage":
+            self.port.write_raw(GARBAGE_LINE)
+        else:
+            self._silent_until = self.clock.now() + SILENCE_S
 
     def _ticks(self) -> int:
         return round((self.clock.now() - self._boot) * self._rate)

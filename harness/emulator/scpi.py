@@ -772,7 +772,8 @@ class ScpiServer:
 
     One thread per connection; each connection's lines are executed in order and a reply is
     sent only after everything before it took effect, so a query round trip is a barrier.
-    Misbehaviour switches: ``mute`` (execute, never reply), ``garble`` (reply with
+    Misbehaviour switches: ``mute`` (execute, never reply), ``drop_replies`` (execute, but lose
+    the next N replies: a reply lost once, then normal service), ``garble`` (reply with
     :data:`GARBAGE_REPLY`), ``error_on_next`` (reject the next non-diagnostic command with
     that error; a rejected query gets no reply, as on real instruments).
     """
@@ -797,6 +798,7 @@ class ScpiServer:
         table = build_command_table(COMMAND_GROUPS if battery else PLAIN_SUPPLY_GROUPS)
         self.instrument = SupplyEmulator(identity, on_output, load_current, clock, table, on_change)
         self.mute = False
+        self.drop_replies = 0
         self.garble = False
         #: Last lines received (decoded), newest last: lets tests prove what was never sent.
         self.received: deque[str] = deque(maxlen=1000)
@@ -948,6 +950,10 @@ class ScpiServer:
             self.instrument.push_error(-300)
             reply = None
         if reply is None or self.mute:
+            return True
+        if self.drop_replies > 0:
+            self.drop_replies -= 1
+            log.warning("emulated supply drops its reply to %r", text)
             return True
         data = GARBAGE_REPLY if self.garble else reply.encode("ascii", errors="replace") + b"\n"
         try:

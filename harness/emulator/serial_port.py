@@ -16,7 +16,8 @@ class PtyLineServer:
     """Owns a pty pair; calls ``on_line`` for each line the harness writes to the slave side.
 
     The slave side stays open in this process so the port survives the harness closing and
-    reopening it, as a USB CDC device does.
+    reopening it, as a USB CDC device does. :meth:`vanish` unplugs it: both sides close, the
+    path disappears and the harness's reads and writes fail, as when a cable falls out.
     """
 
     def __init__(self, on_line: Callable[[str], None], name: str = "pty") -> None:
@@ -27,12 +28,24 @@ class PtyLineServer:
         self.path = os.ttyname(self._slave)
         self._write_lock = threading.Lock()
         self._stop_r, self._stop_w = os.pipe()
+        self._gone = False
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"{name}-reader", daemon=True)
         self._thread.start()
 
+    @property
+    def gone(self) -> bool:
+        """Whether the port has been unplugged (:meth:`vanish`) or closed."""
+        return self._gone
+
     def write_line(self, line: str) -> None:
-        data = (line + "\n").encode("ascii", "replace")
+        self.write_raw((line + "\n").encode("ascii", "replace"))
+
+    def write_raw(self, data: bytes) -> None:
+        """Bytes onto the line as they are (line noise is not ASCII)."""
         with self._write_lock:
+            if self._gone:
+                return
             try:
                 os.write(self._master, data)
             except OSError as exc:  # port closed while a timer fired
@@ -40,7 +53,7 @@ class PtyLineServer:
 
     def _run(self) -> None:
         buf = b""
-        while True:
+        while not self._gone:
             ready, _, _ = select.select([self._master, self._stop_r], [], [])
             if self._stop_r in ready:
                 return
@@ -49,7 +62,7 @@ class PtyLineServer:
             except OSError:
                 return
             buf += chunk
-            while b"\n" in buf:
+            while b"\n" in buf and not self._gone:
                 raw, buf = buf.split(b"\n", 1)
                 try:
                     self._on_line(raw.decode("ascii", "replace").rstrip("\r"))
@@ -59,10 +72,40 @@ class PtyLineServer:
                 buf = b""
                 self._on_line("\x00" * 200)
 
-    def close(self) -> None:
-        os.write(self._stop_w, b"x")
+    def vanish(self) -> None:
+        """Unplug the device: close both sides of the pty, so its path is removed and the
+        harness's port reports an I/O error. Callable from the line handler itself."""
+        if threading.current_thread() is not self._thread:
+            self._stop_reader()
+        self._close_pty()
+        log.warning("serial port %s vanished", self.path)
+
+    def _stop_reader(self) -> None:
+        try:
+            os.write(self._stop_w, b"x")
+        except OSError:
+            pass
         self._thread.join(timeout=2)
-        for fd in (self._master, self._slave, self._stop_r, self._stop_w):
+
+    def _close_pty(self) -> None:
+        with self._write_lock:
+            if self._gone:
+                return
+            self._gone = True  # before the close, so no one uses a number the OS may hand out again
+            for fd in (self._master, self._slave):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread.is_alive():
+            self._stop_reader()
+        self._close_pty()
+        for fd in (self._stop_r, self._stop_w):
             try:
                 os.close(fd)
             except OSError:
