@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,8 @@ class EmulatedRigSpec(Strict):
     camera: str = "emulated"
     faults: list[str] = []
     seed: int = 1
+    run_id: int | None = Field(None, ge=0, lt=1 << 16,
+                               description="run id the scene shows in the time code (default: a fresh one each run)")
     refresh_hz: float = Field(60.0, gt=0, le=480)
     time: Literal["virtual", "real"] = "virtual"
     power: PowerSpec = PowerSpec()
@@ -65,8 +68,31 @@ class EmulatedRigSpec(Strict):
 
 
 class SerialSpec(Strict):
+    """The rig controller: its port, whether it fires the A/V stimulus, its solenoids' latency."""
+
     url: str = Field(min_length=1)
     baudrate: int = Field(115200, gt=0, le=12_000_000)
+    stimulus: bool = Field(True, description="the controller's flash LED and speaker fire the A/V stimulus schedule")
+    press_latency_ms: float | dict[str, float] = Field(
+        0.0, description="calibrated solenoid latency, drive edge to button contact (ms): one figure, or one per button")
+
+    @field_validator("press_latency_ms", mode="before")
+    @classmethod
+    def _latency(cls, value: object) -> object:
+        """0..500 ms, as one number or as ``{button: ms}`` with the profile's lower-case button names."""
+        def figure(ms: object, where: str) -> float:
+            if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not 0 <= ms <= 500:
+                raise ValueError(f"{where}expected a latency of 0..500 ms" + (f", got {ms!r}" if where else ""))
+            return float(ms)
+
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("expected a latency in ms or {button: ms}, got an empty mapping")
+            for button in value:
+                if not isinstance(button, str) or not re.fullmatch(r"[a-z0-9_]{1,20}", button):
+                    raise ValueError(f"button {button!r}: expected a lower-case button name of the camera profile")
+            return {button: figure(ms, f"button {button!r}: ") for button, ms in value.items()}
+        return figure(value, "")
 
 
 class InstrumentSpec(Strict):
@@ -147,6 +173,8 @@ class Rig:
     speaker_distance_m: float = 0.0  # stimulus speaker to camera microphone, for the A/V correction
     display: Display | None = None  # the monitor and its present-time log (None: a player shows the scene)
     clip_wait_s: float = 10.0  # how long after the last step clips may still appear
+    run_id: int | None = None  # run id the display shows in the time code (None: unknown, not checked)
+    stimulus: bool = False  # the controller fires the A/V stimulus (a bench's flash LED and speaker)
 
     def safe_state(self) -> None:
         self.power.safe_state()
@@ -156,6 +184,25 @@ def load_rig_spec(path: Path | str | None) -> tuple[EmulatedRigSpec | BenchRigSp
     if path is None:
         return EmulatedRigSpec(kind="emulated"), None
     return load_model(path, RigFile).rig, Path(path).resolve().parent
+
+
+def press_latency_s(spec: BenchRigSpec, profile: CameraProfile) -> float | dict[str, float]:
+    """The rig file's solenoid latency in seconds: one figure, or one for each of the camera
+    profile's buttons (each has a solenoid on the bench), and for no other."""
+    value = spec.serial.press_latency_ms
+    if not isinstance(value, dict):
+        return value / 1000.0
+    buttons = list(profile.buttons)
+    field = "rig.bench.serial.press_latency_ms"
+    unknown = [b for b in value if b not in buttons]
+    if unknown:
+        raise ValueError(f"{field}.{unknown[0]}: camera profile {profile.model} has no button {unknown[0]!r} "
+                         f"(its buttons: {', '.join(buttons)})")
+    missing = [b for b in buttons if b not in value]
+    if missing:
+        raise ValueError(f"{field}: no latency for button {missing[0]!r} of camera profile {profile.model} "
+                         f"(give every button a figure, or one figure for all)")
+    return {button: ms / 1000.0 for button, ms in value.items()}
 
 
 @contextlib.contextmanager
@@ -168,6 +215,7 @@ def open_rig(
 ) -> Iterator[Rig]:
     """Open every part of the rig; on any exit the power output is switched off first."""
     profile = CameraProfile.load(camera_profile_path(camera or spec.camera, base_dir))
+    latency = press_latency_s(spec, profile) if isinstance(spec, BenchRigSpec) else 0.0  # before anything opens
     with contextlib.ExitStack() as stack:
         if isinstance(spec, EmulatedRigSpec):
             from harness.emulator.rig import EmulatedRig
@@ -179,7 +227,8 @@ def open_rig(
                 storage = workdir / "camera-storage"
                 shutil.rmtree(storage, ignore_errors=True)
             emu = stack.enter_context(
-                EmulatedRig(profile, clock, storage, tuple(spec.faults) + tuple(faults), spec.refresh_hz, spec.seed)
+                EmulatedRig(profile, clock, storage, tuple(spec.faults) + tuple(faults), spec.refresh_hz, spec.seed,
+                            run_id=spec.run_id)
             )
             serial_url, resource, folder, command_set = emu.serial_url, emu.visa_resource, emu.clip_folder, "keithley_2281s"
             clips = FolderClipSource(folder, profile.clip_suffix)
@@ -200,7 +249,7 @@ def open_rig(
         limits = PowerLimits(max_voltage=spec.power.max_voltage, max_current=spec.power.max_current)
         power = ScpiPowerSupply.open(resource, limits, command_set=COMMAND_SETS[command_set])
         stack.callback(power.close)
-        controller = SerialRigController(serial_url, clock)
+        controller = SerialRigController(serial_url, clock, press_latency_s=latency)
         stack.callback(controller.close)
         if display is not None:
             stack.enter_context(display)
@@ -222,6 +271,9 @@ def open_rig(
             else spec.distances.speaker_to_camera_m,
             display=display,
             clip_wait_s=spec.clips.wait_s if isinstance(spec, BenchRigSpec) else 10.0,
+            # a bench display that shows a run id says so with a ``run_id`` attribute
+            run_id=emu.run_id if emu is not None else getattr(display, "run_id", None),
+            stimulus=isinstance(spec, BenchRigSpec) and spec.serial.stimulus,
         )
         stack.callback(rig.safe_state)  # runs first on exit: output off before anything closes
         yield rig

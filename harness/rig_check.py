@@ -24,6 +24,7 @@ from harness.rig import BenchRigSpec, EmulatedRigSpec, load_rig_spec
 PING_EXCHANGES = 20
 DRIFT_SPAN_S = 1.0
 DISPLAY_CHECK_S = 1.0
+CHECK_FLASH_S = 0.05  # the flash-and-beep the check fires once on a bench that has one
 
 
 @dataclass(frozen=True)
@@ -55,18 +56,30 @@ def _probe(part: str, target: str, fn: Callable[[], tuple[str, str]]) -> CheckRo
     return CheckRow(part, target, status, detail)
 
 
-def probe_serial(url: str, baudrate: int, clock: Clock, max_uncertainty_s: float) -> tuple[str, str]:
-    from harness.devices.rig_controller import SerialRigController
+def probe_serial(url: str, baudrate: int, clock: Clock, max_uncertainty_s: float, stimulus: bool = False,
+                 press_latency: str = "") -> tuple[str, str]:
+    """Identity, ping, clock offset and drift; with ``stimulus``, one short flash-and-beep (no button moves)."""
+    from harness.devices.rig_controller import RigControllerError, SerialRigController
 
+    flash, flash_failed = "", False
     with SerialRigController(url, clock, baudrate=baudrate, timeout_s=1.0) as ctl:
         ident = ctl.identify()
         rtts = [ctl.exchange().rtt_s for _ in range(PING_EXCHANGES)]
         ctl.sync(8)
         clock.sleep(DRIFT_SPAN_S)
         m = ctl.sync(8)
+        if stimulus:
+            try:
+                fired = ctl.flash(CHECK_FLASH_S)
+                flash = f"; stimulus: flash and beep fired, {(fired.off_t - fired.on_t) * 1e3:.1f} ms"
+            except RigControllerError as exc:
+                flash, flash_failed = f"; stimulus: {exc}", True
     detail = (f"{ident}; ping min {min(rtts) * 1e3:.2f} ms, median {statistics.median(rtts) * 1e3:.2f} ms; "
               f"offset {m.offset_s:+.6f} s +/- {m.uncertainty_s * 1e6:.0f} us; "
-              f"drift {m.drift_ppm:+.0f} +/- {m.drift_uncertainty_ppm:.0f} ppm (over {DRIFT_SPAN_S:g} s)")
+              f"drift {m.drift_ppm:+.0f} +/- {m.drift_uncertainty_ppm:.0f} ppm (over {DRIFT_SPAN_S:g} s)"
+              + (f"; solenoid latency {press_latency}" if press_latency else "") + flash)
+    if flash_failed:
+        return "warn", detail + " (the A/V check needs the flash LED and speaker: flash the firmware of harness/firmware, check GP4 and GP5)"
     if m.uncertainty_s > max_uncertainty_s:
         return "warn", detail + f"; uncertainty above the rig limit {max_uncertainty_s * 1e6:.0f} us (USB latency timer?)"
     return "ok", detail
@@ -130,6 +143,18 @@ def probe_display(factory: Callable[[Clock], object], clock: Clock, max_dropped:
     return ("warn" if stats.late else "ok"), detail
 
 
+def _latency_text(spec: EmulatedRigSpec | BenchRigSpec, profile: CameraProfile) -> str:
+    """The calibrated solenoid latency as the run will use it (raises if it does not fit the profile)."""
+    if not isinstance(spec, BenchRigSpec):
+        return ""
+    from harness.rig import press_latency_s
+
+    value = press_latency_s(spec, profile)
+    if isinstance(value, dict):
+        return ", ".join(f"{button} {s * 1e3:g} ms" for button, s in value.items())
+    return f"{value * 1e3:g} ms" + ("" if value else " (not calibrated)")
+
+
 @contextlib.contextmanager
 def _parts(spec: EmulatedRigSpec | BenchRigSpec, base: Path | None, profile: CameraProfile,
            clock: Clock) -> Iterator[Parts]:
@@ -172,7 +197,9 @@ def check_rig(path: Path | str) -> tuple[str, list[CheckRow]]:
     try:
         with _parts(spec, base, profile, clock) as parts:
             rows.append(_probe("rig controller", parts.serial_url, lambda: probe_serial(
-                parts.serial_url, parts.baudrate, clock, spec.limits.max_sync_uncertainty_s)))
+                parts.serial_url, parts.baudrate, clock, spec.limits.max_sync_uncertainty_s,
+                stimulus=isinstance(spec, BenchRigSpec) and spec.serial.stimulus,
+                press_latency=_latency_text(spec, profile))))
             rows.append(_probe("power supply", parts.resource, lambda: probe_instrument(parts.resource)))
             if parts.display is None:
                 rows.append(CheckRow("display", parts.display_target, "ok",

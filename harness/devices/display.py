@@ -5,7 +5,8 @@ frame ``n`` was on screen, on the harness clock. On an emulated rig that instant
 ``n / refresh_hz``. A real display pipeline is late sometimes and skips frames when it falls
 behind, so the driver logs, for every frame it shows, when it handed the frame over, and which
 frames it never showed. :meth:`PresentLog.to_present` turns the analysis' nominal reference
-times into present times with that log (reference time = present time).
+times into present times with that log (reference time = present time); after each scenario the
+runner passes every clip's analysis through it (harness/analysis/present.py).
 
 All times come from the injected :class:`~harness.clock.Clock`; nothing here reads wall time.
 """
@@ -16,6 +17,7 @@ import bisect
 import csv
 import logging
 import math
+import secrets
 import subprocess
 import sys
 import threading
@@ -29,6 +31,7 @@ from typing import Self
 import numpy as np
 
 from harness.clock import Clock
+from harness.timecode import RUN_ID_MODULUS
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,10 @@ class PresentLog:
         """A nominal scene time (display frame ``n`` plus a fraction) as a time on the harness clock."""
         return ref_s + self.latency_s
 
+    def to_present_many(self, ref_s: np.ndarray) -> np.ndarray:
+        """:meth:`to_present` for many times at once (every frame of a long clip)."""
+        return np.asarray(ref_s, dtype=np.float64) + self.latency_s
+
     def dropped(self, t0: float = -math.inf, t1: float = math.inf) -> list[int]:
         """Frames due in [t0, t1) that the pipeline skipped."""
         return []
@@ -130,7 +137,8 @@ class RecordedPresentLog(PresentLog):
         """Nominal time within frame ``n`` -> the same fraction of the interval the screen held ``n``.
 
         A frame the pipeline dropped was never on screen: its nominal times map onto the frame
-        shown before it, which stayed up until the next one was presented.
+        shown before it, which stayed up until the next one was presented. Outside the log the
+        display is taken to keep its nominal pace from the nearest logged frame (slope 1).
         """
         with self._lock:
             if not self.n:
@@ -139,10 +147,39 @@ class RecordedPresentLog(PresentLog):
             i = bisect.bisect_right(self.n, n) - 1
             if i < 0:  # before the log: extrapolate from its first frame
                 return self.present[0] + (ref_s - self.n[0] / self.refresh_hz) + self.latency_s
+            into = (ref_s - self.n[i] / self.refresh_hz) * self.refresh_hz
             start = self.present[i]
-            end = self.present[i + 1] if i + 1 < len(self.n) else start + self.period_s
-            frac = min(1.0, max(0.0, (ref_s - self.n[i] / self.refresh_hz) * self.refresh_hz))
-            return start + frac * (end - start) + self.latency_s
+            if i + 1 == len(self.n):  # the last logged frame, or after the log: nominal pace
+                return start + max(0.0, into) * self.period_s + self.latency_s
+            end = self.present[i + 1]
+            return start + min(1.0, max(0.0, into)) * (end - start) + self.latency_s
+
+    def to_present_many(self, ref_s: np.ndarray) -> np.ndarray:
+        """:meth:`to_present` for many times at once; copies only the part of the log they span."""
+        ref = np.asarray(ref_s, dtype=np.float64)
+        if ref.size == 0:
+            return ref.copy()
+        frame = np.floor(ref * self.refresh_hz + 1e-9)
+        with self._lock:
+            if not self.n:
+                return ref + self.latency_s
+            lo = max(0, bisect.bisect_right(self.n, int(frame.min())) - 1)
+            hi = min(len(self.n), bisect.bisect_right(self.n, int(frame.max())) + 1)
+            n = np.array(self.n[lo:hi], dtype=np.int64)
+            present = np.array(self.present[lo:hi], dtype=np.float64)
+            first_n, first_p = self.n[0], self.present[0]
+        i = np.searchsorted(n, frame, side="right") - 1
+        before = (i < 0) & (lo == 0)
+        i = np.clip(i, 0, n.size - 1)
+        into = (ref - n[i] / self.refresh_hz) * self.refresh_hz
+        start = present[i]
+        has_next = i + 1 < n.size
+        end = np.where(has_next, present[np.minimum(i + 1, n.size - 1)], start + self.period_s)
+        out = start + np.clip(into, 0.0, 1.0) * (end - start)
+        tail = ~has_next & (hi == len(self.n))  # after the log's last frame: nominal pace
+        out = np.where(tail, start + np.maximum(into, 0.0) * self.period_s, out)
+        out = np.where(before, first_p + (ref - first_n / self.refresh_hz), out)
+        return out + self.latency_s
 
     def dropped(self, t0: float = -math.inf, t1: float = math.inf) -> list[int]:
         lo, hi = self._frame_range(t0, t1)
@@ -296,10 +333,13 @@ class OpenCVDisplay(Display):
     """
 
     def __init__(self, clock: Clock, monitor: Monitor, refresh_hz: float = 60.0, latency_s: float = 0.0,
-                 start_timeout_s: float = 20.0) -> None:
+                 start_timeout_s: float = 20.0, run_id: int | None = None) -> None:
+        """``run_id``: shown in the code's coarse slots with the UTC of each frame, so a clip filmed in
+        another run is recognised (default: a fresh one per display)."""
         self.clock = clock
         self.monitor = monitor
         self.refresh_hz = refresh_hz
+        self.run_id = secrets.randbelow(RUN_ID_MODULUS) if run_id is None else run_id
         self.log: RecordedPresentLog = RecordedPresentLog(refresh_hz, latency_s)
         self.start_timeout_s = start_timeout_s
         self.error: str | None = None
@@ -316,7 +356,8 @@ class OpenCVDisplay(Display):
             return
         m = self.monitor
         cmd = [sys.executable, "-m", "harness.devices.display_window", "--width", str(m.width), "--height",
-               str(m.height), "--refresh", repr(self.refresh_hz), "--left", str(m.left), "--top", str(m.top)]
+               str(m.height), "--refresh", repr(self.refresh_hz), "--left", str(m.left), "--top", str(m.top),
+               "--run-id", str(self.run_id), "--utc-origin", repr(self.clock.utc(0.0).timestamp())]
         self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, bufsize=1)
         self._stderr: deque[str] = deque(maxlen=20)  # drained, so Qt's chatter can never fill the pipe

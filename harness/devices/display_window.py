@@ -37,9 +37,10 @@ def _open(scene: Scene, left: int, top: int) -> tuple[int, int, int, int]:
     return tuple(int(v) for v in cv2.getWindowImageRect(WINDOW))  # type: ignore[return-value]
 
 
-def serve(width: int, height: int, refresh_hz: float, left: int, top: int) -> int:
+def serve(width: int, height: int, refresh_hz: float, left: int, top: int, run_id: int = 0,
+          utc_origin: float = 0.0) -> int:
     out = sys.stdout
-    scene = Scene(width, height, refresh_hz)
+    scene = Scene(width, height, refresh_hz, run_id=run_id, utc_origin=utc_origin)
     try:
         x, y, w, h = _open(scene, left, top)
     except Exception as exc:  # no X server, no Qt platform plugin
@@ -78,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--refresh", type=float, default=60.0)
     p.add_argument("--left", type=int, default=0)
     p.add_argument("--top", type=int, default=0)
+    p.add_argument("--run-id", type=int, default=0, help="run id carried in the code's coarse slots")
+    p.add_argument("--utc-origin", type=float, default=0.0, help="UTC (Unix seconds) of scene time 0")
     a = p.parse_args(argv)
-    return serve(a.width, a.height, a.refresh, a.left, a.top)
+    return serve(a.width, a.height, a.refresh, a.left, a.top, a.run_id, a.utc_origin)
 
 
 if __name__ == "__main__":

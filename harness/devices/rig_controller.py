@@ -9,16 +9,35 @@ at most half the round trip. A burst of exchanges keeps only its fastest one (qu
 on USB and in the OS only ever lengthen a round trip). The kept samples of successive bursts
 are fitted with a line: its level is the offset, its slope the controller crystal's drift.
 The reported uncertainty is a bound built from the half round trips, not a statistical guess.
+
+Solenoid latency. The controller stamps the instant it energises a solenoid; the button closes
+a few milliseconds later (stroke and spring). That calibrated figure, per button or one for
+all, is added to a gesture's effective time: the instant the camera acts is the contact.
+
+The driver is shared: the flash schedule of a bench tops up the controller's queue from its own
+thread while the runner performs gestures, so every exchange on the line holds a lock.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
+from typing import Mapping
 
 import serial
+
+try:
+    from termios import error as _TermiosError  # pyserial lets it through when a port vanishes mid-drain
+except ImportError:  # not a POSIX system
+    class _TermiosError(Exception):  # type: ignore[no-redef]
+        pass
+
+#: What a port that stops working raises (USB unplugged, pty closed).
+PORT_ERRORS = (serial.SerialException, OSError, _TermiosError)
 
 from harness.clock import Clock
 from harness.profile import Gesture
@@ -54,6 +73,7 @@ class GestureResult:
     name: str
     edges: tuple[Edge, ...]
     effective_t: float
+    latency_s: float = 0.0  # calibrated solenoid latency included in effective_t (edges are as driven)
 
 
 @dataclass(frozen=True)
@@ -163,17 +183,25 @@ class RigController(ABC):
 class SerialRigController(RigController):
     """Driver for protocol BWC-RIG/1 (see harness/firmware/rigctl_core.py and lab_setup.md)."""
 
-    LEAD_S = 0.05  # scheduling margin so the first edge is never in the controller's past
+    #: Scheduling margin so the first edge is never in the controller's past. A loaded PC (or a
+    #: busy USB hub) can hold a command back for tens of milliseconds; the margin costs no accuracy
+    #: (edges are timestamped by the controller), only this much extra time per gesture.
+    LEAD_S = 0.2
 
-    def __init__(self, url: str, clock: Clock, baudrate: int = 115200, timeout_s: float = 2.0) -> None:
+    def __init__(self, url: str, clock: Clock, baudrate: int = 115200, timeout_s: float = 2.0,
+                 press_latency_s: float | Mapping[str, float] = 0.0) -> None:
         self.url = url
         self.clock = clock
         self.timeout_s = timeout_s
+        self.press_latency_s = _check_latency(press_latency_s)
+        self._lock = threading.RLock()
         try:
             self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout_s)
         except (serial.SerialException, OSError) as exc:
             raise RigControllerError(f"rig controller at {url}: cannot open port ({exc})") from exc
         self._events: list[str] = []
+        self._lost: str | None = None  # why the port stopped working (unplugged, I/O error)
+        self._unsettled = False  # a failed exchange may have left stray bytes on the line
         self.samples: deque[SyncSample] = deque(maxlen=MAX_SAMPLES)
         self.mapping: TickMapping | None = None
         try:
@@ -184,18 +212,51 @@ class SerialRigController(RigController):
             raise
 
     # -- line layer -----------------------------------------------------------------------
+    def _port_failed(self, what: str, exc: Exception) -> RigControllerError:
+        """The port itself failed (cable out, device gone): close it, and fail every later use.
+
+        The port is not reopened behind the user's back: the path may by then belong to another
+        device, and pressing a stranger's buttons is worse than stopping.
+        """
+        self._lost = f"{what} failed ({exc})"
+        self.close()
+        return RigControllerError(f"rig controller at {self.url}: {self._lost}; the port is gone - "
+                                  "reconnect the controller and start the run again")
+
+    def _usable(self, line: str) -> None:
+        """Refuse to talk over a lost port; after a failed exchange, start from a clean line."""
+        if self._lost is not None:
+            raise RigControllerError(f"rig controller at {self.url}: cannot send {line!r}, the port was lost "
+                                     f"earlier ({self._lost})")
+        if self._unsettled:
+            self._unsettled = False
+            self._events.clear()  # lines of an action the failure interrupted are of no use now
+            try:
+                self._port.reset_input_buffer()
+            except PORT_ERRORS as exc:
+                raise self._port_failed("clearing the input", exc) from exc
+
     def _send(self, line: str) -> None:
+        self._usable(line)
         try:
             self._port.write((line + "\n").encode("ascii"))
             self._port.flush()
-        except (serial.SerialException, OSError) as exc:
-            raise RigControllerError(f"rig controller at {self.url}: write of {line!r} failed ({exc})") from exc
+        except PORT_ERRORS as exc:
+            raise self._port_failed(f"write of {line!r}", exc) from exc
 
     def _readline(self, waiting_for: str) -> str:
         try:
             raw = self._port.readline()
-        except (serial.SerialException, OSError) as exc:
-            raise RigControllerError(f"rig controller at {self.url}: read failed ({exc})") from exc
+        except PORT_ERRORS as exc:
+            raise self._port_failed(f"read while waiting for {waiting_for!r}", exc) from exc
+        try:
+            return self._decode(raw, waiting_for)
+        except RigControllerError:
+            self._unsettled = True  # a late or partial answer may still arrive
+            raise
+
+    def _decode(self, raw: bytes, waiting_for: str) -> str:
+        """A whole ASCII line, or an error saying what came instead (nothing, part of a line, noise)."""
         if not raw.endswith(b"\n"):
             raise RigControllerError(
                 f"rig controller at {self.url}: no answer to {waiting_for!r} within {self.timeout_s} s"
@@ -208,6 +269,10 @@ class SerialRigController(RigController):
 
     def _query(self, line: str, expect: str) -> str:
         """Send a command and return its synchronous reply; asynchronous lines are queued."""
+        with self._lock:
+            return self._query_locked(line, expect)
+
+    def _query_locked(self, line: str, expect: str) -> str:
         self._send(line)
         while True:
             reply = self._readline(line)
@@ -219,6 +284,7 @@ class SerialRigController(RigController):
             elif head == expect:
                 return reply[len(head):].strip()
             else:
+                self._unsettled = True
                 raise RigControllerError(
                     f"rig controller at {self.url}: unexpected line {reply!r} in answer to {line!r}"
                 )
@@ -233,21 +299,29 @@ class SerialRigController(RigController):
 
     def exchange(self) -> SyncSample:
         """One ``TIME?`` round trip, bracketed by two clock readings."""
-        t0 = self.clock.now()
-        ticks = self.ticks()
-        t1 = self.clock.now()
+        with self._lock:  # the bracket must not include another thread's exchange
+            t0 = self.clock.now()
+            ticks = self.ticks()
+            t1 = self.clock.now()
         return SyncSample(t=(t0 + t1) / 2, ticks_s=ticks / 1e6, rtt_s=t1 - t0)
 
     def sync(self, exchanges: int = 8) -> TickMapping:
         """Add the fastest of ``exchanges`` round trips to the samples and refit offset and drift."""
-        best = min((self.exchange() for _ in range(max(1, exchanges))), key=lambda s: s.rtt_s)
-        self.samples.append(best)
-        self.mapping = fit_mapping(list(self.samples), self.mapping)
-        return self.mapping
+        with self._lock:  # one burst and one refit at a time (the flash schedule resyncs too)
+            best = min((self.exchange() for _ in range(max(1, exchanges))), key=lambda s: s.rtt_s)
+            self.samples.append(best)
+            self.mapping = fit_mapping(list(self.samples), self.mapping)
+            return self.mapping
 
     # -- actions ------------------------------------------------------------------------
     def identify(self) -> str:
         return self._query("ID?", "ID")
+
+    def latency_for(self, button: str) -> float:
+        """Calibrated solenoid latency of ``button`` (s): drive edge to button contact."""
+        if isinstance(self.press_latency_s, float):
+            return self.press_latency_s
+        return self.press_latency_s.get(button, 0.0)
 
     def perform(self, name: str, gesture: Gesture) -> GestureResult:
         # Re-sync right before acting: the fit then holds at the gesture, and the drift only
@@ -263,7 +337,9 @@ class SerialRigController(RigController):
             end = max(end, start + offset_s + duration_s)
         self.clock.sleep_until(end + 0.01)
         edges = self._collect(set(seqs))
-        return GestureResult(name=name, edges=edges, effective_t=gesture.effective_time(edges))
+        latency = self.latency_for(gesture.button)
+        return GestureResult(name=name, edges=edges, effective_t=gesture.effective_time(edges) + latency,
+                             latency_s=latency)
 
     def flash(self, duration_s: float = 0.1, at_t: float | None = None) -> StimulusResult:
         """Fire the flash-and-beep at ``at_t`` (default: now plus the scheduling lead) and wait for it."""
@@ -297,6 +373,10 @@ class SerialRigController(RigController):
 
     def _collect(self, seqs: set[int], keep_seq: bool = False) -> tuple:
         """Read EDGE/DONE lines until every one of ``seqs`` is DONE; lines of other actions wait their turn."""
+        with self._lock:
+            return self._collect_locked(seqs, keep_seq)
+
+    def _collect_locked(self, seqs: set[int], keep_seq: bool) -> tuple:
         pending = set(seqs)
         edges: list[tuple[int, Edge]] = []
         others: list[str] = []
@@ -317,6 +397,7 @@ class SerialRigController(RigController):
                     else:
                         raise ValueError
                 except (ValueError, IndexError):
+                    self._unsettled = True
                     raise RigControllerError(f"rig controller at {self.url}: malformed event line {line!r}") from None
         finally:
             self._events[:0] = others
@@ -330,3 +411,13 @@ class SerialRigController(RigController):
             self._port.close()
         except Exception:  # closing must never mask the error that brought us here
             log.warning("closing rig controller port %s failed", self.url, exc_info=True)
+
+
+def _check_latency(value: float | Mapping[str, float]) -> float | dict[str, float]:
+    """A solenoid latency in seconds (one figure, or per button): finite, 0..0.5 s."""
+    figures = value.items() if isinstance(value, Mapping) else [("", value)]
+    for button, seconds in figures:
+        if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or not 0.0 <= seconds <= 0.5:
+            where = f" of button {button!r}" if button else ""
+            raise ValueError(f"solenoid press latency{where} must be 0..0.5 s, got {seconds!r}")
+    return {str(b): float(s) for b, s in value.items()} if isinstance(value, Mapping) else float(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -59,3 +60,39 @@ def test_a_bad_rig_file_is_one_clear_row(tmp_path: Path) -> None:
     assert proc.returncode == 1
     (line,) = [line for line in proc.stdout.splitlines() if line.startswith("FAIL ")]
     assert str(rig) in line and "rig.bench.serial: Field required" in line
+
+
+def test_bench_check_fires_the_stimulus_once_and_shows_the_solenoid_latency(tmp_path: Path) -> None:
+    """A bench file pointing at a running emulator: the controller row shows the calibrated solenoid
+    latency and one short flash-and-beep fired on the controller; a per-button latency that misses a
+    button of the camera profile fails that row with the field named."""
+    from harness.clock import RealClock
+    from harness.emulator.rig import EmulatedRig
+    from harness.paths import camera_profile_path
+    from harness.profile import CameraProfile
+    from harness.rig_check import check_rig
+
+    clock = RealClock()
+    profile = CameraProfile.load(camera_profile_path("emulated"))
+    try:
+        with EmulatedRig(profile, clock, tmp_path / "cam") as emu:
+            def rig_file(latency: str) -> Path:
+                path = tmp_path / "bench.yaml"
+                path.write_text(f"rig:\n  kind: bench\n  name: pty-bench\n  camera: emulated\n"
+                                f"  serial: {{url: {emu.serial_url}, press_latency_ms: {latency}}}\n"
+                                f"  instrument: {{resource: \"{emu.visa_resource}\"}}\n  clips: {tmp_path / 'cam'}\n")
+                return path
+
+            _, rows = check_rig(rig_file("{event: 12, power: 20}"))
+            (row,) = [r for r in rows if r.part == "rig controller"]
+            assert row.status == "ok", row.detail
+            assert "solenoid latency event 12 ms, power 20 ms" in row.detail
+            # 50 ms asked; the emulated controller's timers run late on a loaded machine, a board's do not
+            assert re.search(r"stimulus: flash and beep fired, \d+\.\d ms", row.detail), row.detail
+            assert [on for _, on in emu.controller.stimuli] == [True, False]
+            _, rows = check_rig(rig_file("{event: 12}"))
+            (row,) = [r for r in rows if r.part == "rig controller"]
+            assert row.status == "fail"
+            assert "rig.bench.serial.press_latency_ms: no latency for button 'power'" in row.detail
+    finally:
+        clock.close()

@@ -8,7 +8,7 @@ import pytest
 
 from harness.clock import RealClock, VirtualClock
 from harness.devices.rig_controller import RigControllerError, SerialRigController, SyncSample, fit_mapping
-from harness.emulator.rig_controller import EmulatedRigController
+from harness.emulator.rig_controller import SILENCE_S, EmulatedRigController
 from harness.profile import Gesture
 
 
@@ -146,3 +146,71 @@ def test_flash_is_timed_by_the_controller_and_kept_apart_from_gestures(bench) ->
     assert emu.stimuli == [(pytest.approx(at, abs=2e-6), True), (pytest.approx(at + 0.1, abs=2e-6), False)]
     now = driver.flash(0.05)
     assert now.off_t - now.on_t == pytest.approx(0.05, abs=2e-6)
+
+
+@pytest.mark.parametrize(("kind", "says"), [("garbage", r"garbled line b'\\xfe"), ("silence", r"no answer to 'PRESS event")])
+def test_a_controller_misbehaving_once_fails_that_gesture_and_answers_the_next(bench, kind, says) -> None:
+    """Noise or silence on the line fails the gesture with the port named; the line is cleared and
+    the next gesture works (once the hung controller's watchdog has restarted it)."""
+    clock, emu, driver, edges = bench
+    emu.misbehave_at_action = kind
+    gesture = Gesture(button="event", presses=2, press_s=0.15, gap_s=0.25)
+    with pytest.raises(RigControllerError, match=says) as info:
+        driver.perform("start", gesture)
+    assert emu.url in str(info.value) and edges == []
+    clock.sleep(SILENCE_S)
+    assert [(e.button, e.down) for e in driver.perform("start", gesture).edges] == [("event", True), ("event", False)] * 2
+
+
+def test_an_unplugged_controller_fails_now_and_on_every_later_command(bench) -> None:
+    """The port vanishes mid-gesture: its path is gone, and the driver says so, naming it, without
+    reopening a path that may by then belong to another device."""
+    _, emu, driver, _ = bench
+    emu.misbehave_at_action = "vanish"
+    with pytest.raises(RigControllerError, match="the port is gone") as info:
+        driver.perform("stop", Gesture(button="event", hold_s=3.0))
+    assert emu.url in str(info.value) and emu.port.gone
+    with pytest.raises(RigControllerError, match=r"cannot send 'ID\?', the port was lost earlier") as later:
+        driver.identify()
+    assert emu.url in str(later.value)
+
+
+def test_solenoid_latency_puts_the_effective_time_at_the_button_contact() -> None:
+    """Solenoids that close their button 12 ms (event) and 20 ms (power) after the controller drives
+    them: with the calibrated figures the gesture acts when the camera feels the contact; the edges
+    stay as the controller drove them."""
+    clock = VirtualClock()
+    lag = {"event": 0.012, "power": 0.020}
+    contacts: list[tuple[str, bool, float]] = []
+
+    def solenoid(button: str, down: bool) -> None:
+        clock.call_later(lag[button], lambda: contacts.append((button, down, clock.now())))
+
+    emu = EmulatedRigController(clock, ("event", "power"), solenoid)
+    driver = SerialRigController(emu.url, clock, timeout_s=1.0, press_latency_s=lag)
+    plain = SerialRigController(emu.url, clock, timeout_s=1.0)
+    try:
+        start = driver.perform("start", Gesture(button="event", presses=2, press_s=0.15, gap_s=0.25))
+        presses = [t for b, d, t in contacts if d]
+        assert start.latency_s == 0.012 and start.effective_t == pytest.approx(presses[-1], abs=2e-6)
+        assert start.edges[2].t == pytest.approx(presses[-1] - 0.012, abs=2e-6)
+        power = driver.perform("power_on", Gesture(button="power", hold_s=2.0))
+        power_down = next(t for b, d, t in contacts if b == "power" and d)
+        assert power.effective_t == pytest.approx(power_down + 2.0, abs=2e-6)  # contact + hold
+        uncorrected = plain.perform("start", Gesture(button="event", presses=2, press_s=0.15, gap_s=0.25))
+        assert [t for b, d, t in contacts if d][-1] - uncorrected.effective_t == pytest.approx(0.012, abs=2e-6)
+        assert plain.latency_for("event") == 0.0
+    finally:
+        driver.close()
+        plain.close()
+        emu.close()
+
+
+@pytest.mark.parametrize(("latency", "expected"), [
+    (-0.001, "must be 0..0.5 s, got -0.001"),
+    ({"event": 0.01, "power": 0.9}, "of button 'power' must be 0..0.5 s"),
+    (float("nan"), "must be 0..0.5 s"),
+])
+def test_bad_solenoid_latency_is_refused_before_the_port_opens(latency, expected) -> None:
+    with pytest.raises(ValueError, match=expected):
+        SerialRigController("/dev/does-not-exist", VirtualClock(), press_latency_s=latency)

@@ -1,0 +1,136 @@
+"""Reference time = present time: a clip's analysis moved from nominal scene time onto the bench.
+
+The analysis reads display frame numbers from the pixels and states every instant in *nominal*
+scene time (frame ``n`` at ``n / refresh``). On an emulated rig that is also when the frame was
+on screen. On a bench the display pipeline is a little late, now and then very late, and skips
+frames when the PC falls behind; its driver logs when each frame was really presented, on the
+harness clock (:class:`harness.devices.display.RecordedPresentLog`). The checks compare clip
+instants with press times from the same clock, so after a bench scenario every reference time of
+the analysis is passed through that log here: first and last frame, every frame's point
+estimate, gaps, repeats, and the stimuli.
+
+The A/V stimulus gets one more correction. The display's flash strip is on screen at the present
+time of its frame, the speaker sounds when the rig controller fired it (its own timestamp). The
+A/V check measures audio against where the video shows the stimulus, so each stimulus' video
+instant is moved to the pts at which the clip shows the instant the speaker actually fired:
+whatever the controller and the display disagreed by is the bench's, not the camera's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Iterable, Mapping, Protocol
+
+import numpy as np
+
+from harness.analysis.audio import AudioAnalysis
+from harness.analysis.clip import ClipAnalysis
+from harness.analysis.mapping import ClipMapping
+
+log = logging.getLogger(__name__)
+
+
+class PresentTimes(Protocol):
+    """What the conversion needs from a display's present log (see harness.devices.display)."""
+
+    refresh_hz: float
+    latency_s: float
+    ideal: bool
+
+    def to_present_many(self, ref_s: np.ndarray) -> np.ndarray: ...
+
+    def dropped(self, t0: float = -math.inf, t1: float = math.inf) -> list[int]: ...
+
+
+def fired_by_frame(fired: Iterable[tuple[float, float]], refresh_hz: float) -> dict[int, float]:
+    """(nominal stimulus time, harness time the controller fired it) -> {display frame: fire time}."""
+    return {round(event_s * refresh_hz): on_t for event_s, on_t in fired}
+
+
+def to_present_times(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[int, float] | None = None) -> None:
+    """Move every reference time of ``clip`` (nominal scene time) onto the display's present times.
+
+    ``fired`` maps the display frame of each stimulus the rig controller fired to the harness
+    time it fired it (``None``: the camera's stimuli come from elsewhere, as in emulation). The
+    ideal display without latency and without fired stimuli changes nothing. Display frames the
+    pipeline dropped while the clip was filmed become a finding on the clip.
+    """
+    if present.ideal and present.latency_s == 0.0 and fired is None:
+        return
+    if clip.first_ref_s is None or clip.last_ref_s is None:
+        return
+    first_nominal, last_nominal = clip.first_ref_s, clip.last_ref_s
+    known = [i for i, r in enumerate(clip.ref_s) if r is not None]
+    refs = present.to_present_many(np.array([clip.ref_s[i] for i in known], dtype=np.float64))
+    for i, r in zip(known, refs.tolist()):
+        clip.ref_s[i] = r
+    scalars = present.to_present_many(np.array(
+        [first_nominal, last_nominal] + [g.after_ref_s for g in clip.gaps] + [d.ref_s for d in clip.duplicates]))
+    clip.first_ref_s, clip.last_ref_s = float(scalars[0]), float(scalars[1])
+    for g, r in zip(clip.gaps, scalars[2:2 + len(clip.gaps)]):
+        g.after_ref_s = float(r)
+    for d, r in zip(clip.duplicates, scalars[2 + len(clip.gaps):]):
+        d.ref_s = float(r)
+    if clip.preroll_s is not None:
+        clip.preroll_s -= clip.first_ref_s - first_nominal
+    if not present.ideal:
+        dropped = present.dropped(first_nominal, last_nominal + 1.0 / present.refresh_hz)
+        if dropped:
+            shown = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
+            clip.findings.append(
+                f"the display pipeline dropped {len(dropped)} display frame(s) while this clip was filmed "
+                f"({shown}): the frame before each stayed on screen longer; not a fault of the camera")
+    _stimuli(clip, present, fired)
+
+
+def _stimuli(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[int, float] | None) -> None:
+    """Stimulus instants onto present time; with fired stimuli, video instants onto the fire times."""
+    audio = clip.audio
+    if not isinstance(audio, AudioAnalysis) or not audio.chirps:
+        return
+    frames = [round(c.ref_s * present.refresh_hz) for c in audio.chirps]
+    shown = present.to_present_many(np.array([c.ref_s for c in audio.chirps], dtype=np.float64))
+    for c, t in zip(audio.chirps, shown.tolist()):
+        c.ref_s = t
+    if fired is None:
+        return
+    try:
+        mapping = ClipMapping(clip)  # built from the present times set above
+    except ValueError:
+        return
+    kept = []
+    for c, frame in zip(audio.chirps, frames):
+        on_t = fired.get(frame)
+        if on_t is None:
+            continue  # the controller never fired this one: there was nothing to hear
+        c.video_pts_s = mapping.pts_at(on_t)
+        kept.append(c)
+    missed = len(audio.chirps) - len(kept)
+    if missed:
+        clip.findings.append(f"{missed} stimulus instant(s) in this clip were not fired by the rig controller; "
+                             "they are left out of the A/V measurement")
+    audio.chirps = kept
+    if clip.chirps_expected is not None:
+        clip.chirps_expected = len(kept)
+        clip.chirps_found = sum(c.audio_pts_s is not None for c in kept)
+
+
+def at_present_times(analyses: list[ClipAnalysis], display: object | None,
+                     fired: Iterable[tuple[float, float]] | None, refresh_hz: float) -> None:
+    """After a scenario: every clip onto the rig display's present times and the fired stimuli.
+
+    ``display`` is the rig's :class:`~harness.devices.display.Display` (``None``: a player shows
+    the scene, reference time stays nominal); ``fired`` the stimuli the rig controller fired as
+    (nominal time, fire time), or ``None`` when it fired none.
+    """
+    from harness.devices.display import PresentLog
+
+    present: PresentTimes = display.log if display is not None else PresentLog(refresh_hz)  # type: ignore[attr-defined]
+    by_frame = fired_by_frame(fired, present.refresh_hz) if fired is not None else None
+    for clip in analyses:
+        try:
+            to_present_times(clip, present, by_frame)
+        except Exception as exc:  # noqa: BLE001 - one odd clip must not lose the others' results
+            log.exception("present-time mapping failed for %s", clip.path)
+            clip.findings.append(f"reference times left nominal: present-time mapping failed ({exc})")
