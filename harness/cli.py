@@ -21,12 +21,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="verb", required=True)
 
     p = sub.add_parser("certify", help="run the certification suite on a rig (default: the emulated camera)")
-    p.add_argument("--rig", help="rig file; default: the built-in emulated camera")
+    p.add_argument("--rig", action="append", default=[],
+                   help="rig file; default: the built-in emulated camera (several benches: repeat, with --workers)")
     p.add_argument("--phase", default="unspecified", help="deployment phase this run certifies")
     p.add_argument("--out", default="out", help="output folder (Allure results, evidence, record.json)")
     p.add_argument("--profile", help="camera profile (name or file) for the emulated rig")
     p.add_argument("--fault", action="append", default=[], help="switch on an emulated fault (repeatable)")
     p.add_argument("--no-pdf", action="store_true", help="write the certification report as HTML only")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="run scenarios on N pytest-xdist workers, each with its own emulated rig "
+                        "(or one per --rig bench); default: one process")
     p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
     p.set_defaults(run=certify)
 
@@ -53,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--refresh", type=float, default=60.0, help="display refresh of the filmed scene (Hz)")
     p.add_argument("--json", action="store_true", help="print the analysis record as JSON")
     p.add_argument("--burned-in", choices=["bits"], help="also read the camera's burned-in timestamp with this reader")
+    p.add_argument("--timeout", type=float, help="time bound per clip in seconds (default: grows with the file size)")
     p.set_defaults(run=analyze)
 
     p = sub.add_parser("scene", help="the scene the display shows")
@@ -114,12 +119,14 @@ def certify(args: argparse.Namespace) -> int:
         "--bwc-out", str(out),
         "--phase", args.phase,
     ]
-    if args.rig:
-        pytest_args += ["--rig", args.rig]
+    for rig in args.rig:
+        pytest_args += ["--rig", rig]
     if args.profile:
         pytest_args += ["--camera-profile", args.profile]
     for fault in args.fault:
         pytest_args += ["--fault", fault]
+    if args.workers > 0:
+        pytest_args += ["-n", str(args.workers), "--dist", "load"]
     record_path = out / "record.json"
     if record_path.exists():
         record_path.unlink()
@@ -279,19 +286,22 @@ def requirements(args: argparse.Namespace) -> int:
 
 
 def analyze(args: argparse.Namespace) -> int:
-    from harness.analysis.findings import analyse_clip_fully
+    from harness.analysis.bounded import analyse_clip_bounded, clip_verdict
 
-    results = [analyse_clip_fully(c, args.refresh, args.burned_in, args.press_at) for c in args.clips]
+    # each clip in a child process with a time bound: a broken one gets its verdict, the next is analysed
+    results = [analyse_clip_bounded(c, args.refresh, args.burned_in, args.press_at, timeout_s=args.timeout)
+               for c in args.clips]
     if args.json:
-        print(json.dumps({"clips": [r.model_dump() for r in results]}, indent=2))
+        print(json.dumps({"clips": [{**r.model_dump(), "verdict": clip_verdict(r)} for r in results]}, indent=2))
     else:
         table = Table(title="clip analysis")
-        for col in ("clip", "frames", "decoded", "blended", "first ref s", "last ref s", "gaps", "dups", "pre-roll s", "error"):
+        for col in ("clip", "frames", "decoded", "blended", "first ref s", "last ref s", "gaps", "dups", "pre-roll s",
+                    "verdict"):
             table.add_column(col)
         for r in results:
             table.add_row(Path(r.path).name, _num(r.frames), _num(r.decoded), _num(r.blended), _num(r.first_ref_s),
                           _num(r.last_ref_s), str(r.missing_frames), str(r.duplicated_frames), _num(r.preroll_s),
-                          r.error or "")
+                          escape(clip_verdict(r)))
         console.print(table)
     return 0 if all(r.error is None for r in results) else 1
 
@@ -319,6 +329,7 @@ def emulate(args: argparse.Namespace) -> int:
         console.print(f"serial port (rig controller, BWC-RIG/1): {rig.serial_url}")
         console.print(f"VISA resource (power supply): {rig.visa_resource}")
         console.print(f"camera storage: {rig.clip_folder}")
+        console.print(f"run id in the time code: {rig.run_id}")
         console.print("power the camera with ':OUTP ON' on the VISA resource; press with 'PRESS event 150' on the port.")
         console.print("as a battery (2281S battery-simulator subset): ':ENTR:FUNC SIM;:BATT:MOD:RCL 1;:BATT:SIM:SOC 50;"
                       ":BATT:OUTP ON', then ':BATT:SIM:TVOL?', ':BATT:SIM:CURR?', ':BATT:SIM:SOC?'.", highlight=False)
@@ -350,6 +361,7 @@ def rig_check(args: argparse.Namespace) -> int:
 
 
 def faults(args: argparse.Namespace) -> int:
+    from harness.emulator.device_faults import DEVICE_FAULTS
     from harness.emulator.faults import FAULTS
 
     if args.matrix:
@@ -361,6 +373,12 @@ def faults(args: argparse.Namespace) -> int:
         p = f.proof
         table.add_row(f.name, f.breaks, f.caught_by, escape(f"{p.scenario}: {p.measurement} = {_num(p.expected)}"))
     console.print(table)
+    devices = Table(title="emulated device faults (each strikes once: the test it hits fails naming the device)")
+    for col in ("fault", "device", "what it does"):
+        devices.add_column(col)
+    for d in DEVICE_FAULTS.values():
+        devices.add_row(d.name, d.device, d.does)
+    console.print(devices)
     return 0
 
 

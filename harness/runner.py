@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Callable, ContextManager
 
 from harness.analysis.clip import ClipAnalysis
-from harness.analysis.findings import analyse_clip_fully
+from harness.analysis import bounded
+from harness.analysis.bounded import analyse_clip_bounded
+from harness.analysis.present import at_present_times
 from harness import power_steps, progress
 from harness.checks import CheckInput, run_checks
 from harness.devices.display import display_evidence
+from harness.devices.flash_schedule import FlashSchedule
 from harness.evidence import EvidenceFile
 from harness.measurement import Measurement
 from harness.rig import Rig
@@ -52,19 +55,36 @@ def run_scenario(
     step_hook: StepHook = _no_hook,
     result: ScenarioResult | None = None,
 ) -> ScenarioResult:
-    """Run ``scenario``; measurements land in ``result`` as they are made, so a crash keeps them."""
+    """Run ``scenario``; measurements land in ``result`` as they are made, so a crash keeps them.
+
+    When anything fails (a device, a step, an interruption) the power output is switched off
+    before the error goes on: the next test never meets a camera powered by one that is over.
+    """
+    try:
+        return _run_scenario(scenario, rig, evidence_dir, step_hook, result)
+    except BaseException:
+        rig.safe_state()
+        raise
+
+
+def _run_scenario(scenario: Scenario, rig: Rig, evidence_dir: Path, step_hook: StepHook,
+                  result: ScenarioResult | None) -> ScenarioResult:
     result = result or ScenarioResult(scenario)
     clock = rig.clock
+    if scenario.expect.collect:
+        bounded.prepare()  # the analysis process starts while the steps run
     with step_hook("prepare: power off and settle"):
         rig.power.output(False)
         clock.sleep(SETTLE_S)
     before = rig.clips.snapshot()
     mark = mark_start = clock.now()
-    with power_steps.session(rig, result.timeline) as power:  # battery simulator, power monitor, cuts
+    flashes = FlashSchedule.for_rig(rig)  # a bench's controller fires the A/V stimulus meanwhile
+    with power_steps.session(rig, result.timeline) as power, flashes:  # battery simulator, power monitor, cuts
         for step in scenario.steps:
             with step_hook(step.describe()):
                 mark = power.run(step) if power.handles(step) else _do_step(step, rig, result.timeline, mark)
     if not scenario.expect.collect:  # judged by the instrument alone: the footage stays on the camera
+        flashes.finish(result.timeline)
         with step_hook("check"):
             result.measurements += run_checks(scenario.expect.checks, CheckInput(
                 rig.profile, result.timeline, [], scenario.expect.clips, reference_utc=rig.clock.utc,
@@ -74,14 +94,20 @@ def run_scenario(
         with progress.reporter(clock, "collect clips", rig.clip_wait_s) as report:
             result.evidence = rig.clips.wait_for_new(before, evidence_dir, clock, rig.clip_wait_s, progress=report)
         display_evidence(rig.display, evidence_dir, mark_start, clock.now())
+        fired = flashes.finish(result.timeline)
     with step_hook("analyse clips"):
         burned_in = rig.profile.clock.burned_in
-        result.analyses = [analyse_clip_fully(e.path, rig.refresh_hz, burned_in) for e in result.evidence]
+        # in a child process with a time bound: a broken clip gets its verdict, the run goes on
+        result.analyses = [analyse_clip_bounded(e.path, rig.refresh_hz, burned_in, run_id=rig.run_id)
+                           for e in result.evidence]
         for ev, an in zip(result.evidence, result.analyses):
             an.sha256 = ev.sha256
+        result.measurements += bounded.verdict_measurements(result.analyses)  # per-clip verdict, kept
+        at_present_times(result.analyses, rig.display, fired, rig.refresh_hz)  # reference time = present time
     with step_hook("check"):
         inp = CheckInput(rig.profile, result.timeline, result.analyses, scenario.expect.clips,
-                         reference_utc=rig.clock.utc, speaker_distance_m=rig.speaker_distance_m)
+                         reference_utc=rig.clock.utc, speaker_distance_m=rig.speaker_distance_m,
+                         run_id=rig.run_id, clip_source=rig.clips.describe())
         result.measurements += run_checks(scenario.expect.checks, inp)
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -76,10 +77,10 @@ def test_analyze_json_reports_the_analysis_record_of_an_emulator_clip(healthy_ru
 
 
 def test_faults_verb_lists_each_fault_with_its_check() -> None:
-    """`bwc faults` names every fault and the check that catches it."""
+    """`bwc faults` names every fault and the check that catches it, and the device faults."""
     proc = run_bwc("faults")
     assert proc.returncode == 0
-    for name in ("short-buffer", "drop-at-join", "no-refill", "late-stop"):
+    for name in ("short-buffer", "drop-at-join", "no-refill", "late-stop", "serial-vanish", "foreign-serial"):
         assert name in proc.stdout
 
 
@@ -102,3 +103,24 @@ def test_scene_render_reads_back_exactly(tmp_path) -> None:
     assert data["frames"] == data["decoded"] == 60
     assert data["first_ref_s"] == pytest.approx(12 + 0.5 / 60)
     assert data["gaps"] == [] and data["duplicates"] == []
+
+
+def test_analyze_gives_each_broken_clip_its_verdict_and_goes_on(tmp_path) -> None:
+    """A clip cut short, an empty file and a good clip: a verdict each, in order, and exit status 1."""
+    from harness.analysis.bad_clips import CORPUS_TIMES, write_scene_clip
+
+    good = write_scene_clip(tmp_path / "good.mp4", CORPUS_TIMES[:30], size=(160, 120), faststart=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size * 3 // 4])
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    proc = run_bwc("analyze", str(cut), str(empty), str(good), "--json")
+    assert proc.returncode == 1, proc.stderr
+    clips = json.loads(proc.stdout)["clips"]
+    assert [Path(c["path"]).name for c in clips] == ["cut.mp4", "empty.mp4", "good.mp4"]
+    assert clips[0]["verdict"].startswith(f"partial: {clips[0]['frames']} frames analysed; decode error at pts ")
+    assert "truncated: the file ends inside its mdat box" in clips[0]["verdict"] and 0 < clips[0]["frames"] < 30
+    assert clips[1]["verdict"] == "unreadable: empty file (0 bytes)" and clips[1]["frames"] is None
+    assert clips[2]["verdict"] == "analysed" and clips[2]["frames"] == 30 and clips[2]["error"] is None
+    table = run_bwc("analyze", str(cut), str(good))
+    assert table.returncode == 1 and "partial:" in table.stdout and "analysed" in table.stdout
