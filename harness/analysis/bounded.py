@@ -9,7 +9,9 @@ written).
 
 The child is spawned once and reused for every clip (start-up costs a second or two; spawn, not
 fork, because the emulator and the instruments run threads). :func:`prepare` starts it early so
-that the start-up overlaps the scenario's own work.
+that the start-up overlaps the scenario's own work. Like any spawned process it imports the
+caller's main module: a script that runs scenarios keeps its work under
+``if __name__ == "__main__":`` (``bwc``, pytest and the benchmarks do).
 """
 
 from __future__ import annotations

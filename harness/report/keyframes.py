@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import av
 import cv2
@@ -82,7 +82,7 @@ def read_frames(path: Path | str, frames: Sequence[KeyFrame], max_width: int | N
             target = round(kf.pts_s / tb)
             if decoder is None or current is None or current.pts > target or target - current.pts > ahead:
                 container.seek(target, stream=stream, backward=True, any_frame=False)
-                decoder = container.decode(stream)
+                decoder = _decoded(container, stream)
                 current = None
             while current is None or current.pts < target:
                 current = next(decoder, None)
@@ -94,6 +94,20 @@ def read_frames(path: Path | str, frames: Sequence[KeyFrame], max_width: int | N
             if current.pts == target:
                 out.append((kf, _encode(current.to_ndarray(format="bgr24"), max_width)))
     return out
+
+
+def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
+    """Frames from the current position, packet by packet: a packet that does not decode costs only
+    its own frame (a damaged clip still gets its pictures; the analysis names what was lost)."""
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                continue
+            yield from frames
+    except (av.FFmpegError, OSError):  # the file cannot be read further: what was read stands
+        return
 
 
 def _encode(bgr: np.ndarray, max_width: int | None) -> bytes:

@@ -14,7 +14,8 @@ import pytest
 
 from harness.analysis.clip import analyze_clip, reference_time
 from harness.report.artifacts import audio_series, blended_flags, build_artifacts
-from harness.report.keyframes import read_frames, select_key_frames
+from harness.analysis.bad_clips import frame_span
+from harness.report.keyframes import KeyFrame, read_frames, select_key_frames
 from harness.report.plots import ClipTimeline, audio_envelope_png, timeline_png
 from harness.scene import Scene
 from harness.timeline import Action, Timeline
@@ -90,6 +91,21 @@ def test_read_frames_returns_exactly_the_chosen_frames(gap_clip: Path) -> None:
         assert np.array_equal(image, decoded[kf.index]), kf
     (_, small), *_ = read_frames(gap_clip, chosen[:1], max_width=320)
     assert cv2.imdecode(np.frombuffer(small, np.uint8), cv2.IMREAD_COLOR).shape[:2] == (180, 320)
+
+
+def test_a_frame_that_does_not_decode_costs_only_its_own_picture(gap_clip: Path, tmp_path: Path) -> None:
+    """One frame's coded data destroyed: the key frames before and after it are still read exactly."""
+    pos, size, _ = frame_span(gap_clip, 40)
+    data = gap_clip.read_bytes()
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(data[:pos + 4] + b"\xff" * (size - 4) + data[pos + size:])
+    decoded = _all_frames(gap_clip)
+    an = analyze_clip(gap_clip, 60.0)
+    chosen = [KeyFrame(f"frame {i}", i, an.pts_s[i], an.ref_s[i]) for i in (5, 30, 50, 120)]
+    pictures = read_frames(damaged, chosen)
+    assert [kf.index for kf, _ in pictures] == [5, 30, 50, 120]
+    for kf, png in pictures:
+        assert np.array_equal(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), decoded[kf.index]), kf
 
 
 def test_blended_flags_follow_the_reference_time_rule() -> None:
