@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--refresh", type=float, default=60.0, help="display refresh of the filmed scene (Hz)")
     p.add_argument("--json", action="store_true", help="print the analysis record as JSON")
     p.add_argument("--burned-in", choices=["bits"], help="also read the camera's burned-in timestamp with this reader")
+    p.add_argument("--present-log", metavar="CSV",
+                   help="a bench display's display_present_log.csv (run evidence): reference time = the time each "
+                        "frame was really shown, on the harness clock (--press-at then on that clock too)")
     p.add_argument("--timeout", type=float, help="time bound per clip in seconds (default: grows with the file size)")
     p.set_defaults(run=analyze)
 
@@ -291,6 +294,16 @@ def analyze(args: argparse.Namespace) -> int:
     # each clip in a child process with a time bound: a broken one gets its verdict, the next is analysed
     results = [analyse_clip_bounded(c, args.refresh, args.burned_in, args.press_at, timeout_s=args.timeout)
                for c in args.clips]
+    if args.present_log:
+        from harness.analysis.present import at_present_times
+        from harness.devices.display import read_present_log
+
+        try:
+            shown = read_present_log(Path(args.present_log), args.refresh)
+        except ValueError as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]")
+            return 2
+        at_present_times(results, shown, None, args.refresh)
     if args.json:
         print(json.dumps({"clips": [{**r.model_dump(), "verdict": clip_verdict(r)} for r in results]}, indent=2))
     else:

@@ -103,7 +103,7 @@ def _run_scenario(scenario: Scenario, rig: Rig, evidence_dir: Path, step_hook: S
         for ev, an in zip(result.evidence, result.analyses):
             an.sha256 = ev.sha256
         result.measurements += bounded.verdict_measurements(result.analyses)  # per-clip verdict, kept
-        at_present_times(result.analyses, rig.display, fired, rig.refresh_hz)  # reference time = present time
+        at_present_times(result.analyses, rig.display.log if rig.display else None, fired, rig.refresh_hz)  # reference time = present time
     with step_hook("check"):
         inp = CheckInput(rig.profile, result.timeline, result.analyses, scenario.expect.clips,
                          reference_utc=rig.clock.utc, speaker_distance_m=rig.speaker_distance_m,

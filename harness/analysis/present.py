@@ -116,17 +116,17 @@ def _stimuli(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[int, floa
         clip.chirps_found = sum(c.audio_pts_s is not None for c in kept)
 
 
-def at_present_times(analyses: list[ClipAnalysis], display: object | None,
+def at_present_times(analyses: list[ClipAnalysis], present: PresentTimes | None,
                      fired: Iterable[tuple[float, float]] | None, refresh_hz: float) -> None:
-    """After a scenario: every clip onto the rig display's present times and the fired stimuli.
+    """After a scenario (or offline): every clip onto a display's present times and the fired stimuli.
 
-    ``display`` is the rig's :class:`~harness.devices.display.Display` (``None``: a player shows
-    the scene, reference time stays nominal); ``fired`` the stimuli the rig controller fired as
-    (nominal time, fire time), or ``None`` when it fired none.
+    ``present`` is the rig display's present log (``None``: a player shows the scene, reference
+    time stays nominal); ``fired`` the stimuli the rig controller fired as (nominal time, fire
+    time), or ``None`` when it fired none.
     """
     from harness.devices.display import PresentLog
 
-    present: PresentTimes = display.log if display is not None else PresentLog(refresh_hz)  # type: ignore[attr-defined]
+    present = present if present is not None else PresentLog(refresh_hz)
     by_frame = fired_by_frame(fired, present.refresh_hz) if fired is not None else None
     for clip in analyses:
         try:

@@ -227,6 +227,27 @@ class RecordedPresentLog(PresentLog):
         return rows
 
 
+def read_present_log(path: Path, refresh_hz: float) -> RecordedPresentLog:
+    """A present log kept as evidence (:meth:`RecordedPresentLog.write_csv`), to re-analyse a clip
+    offline against the times its display really showed each frame. Errors name file and line."""
+    log_ = RecordedPresentLog(refresh_hz)  # the file's present times already include the latency
+    try:
+        with open(path, newline="") as fh:
+            rows = csv.reader(fh)
+            header = next(rows, None)
+            if header != ["frame", "due_s", "submit_s", "present_s"]:
+                raise ValueError(f"{path}: line 1: expected the header frame,due_s,submit_s,present_s, got {header}")
+            for line, row in enumerate(rows, 2):
+                try:
+                    n, _, submit, present = row
+                    log_.record(int(n), float(submit), float(present))
+                except ValueError as exc:
+                    raise ValueError(f"{path}: line {line}: {exc} ({','.join(row)!r})") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the present log: {exc.strerror}") from None
+    return log_
+
+
 def display_evidence(display: "Display | None", folder: Path, t0: float, t1: float) -> DisplayStats | None:
     """Keep a real display's present log for [t0, t1) beside a scenario's clips; warn about drops.
 

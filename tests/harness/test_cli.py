@@ -124,3 +124,29 @@ def test_analyze_gives_each_broken_clip_its_verdict_and_goes_on(tmp_path) -> Non
     assert clips[2]["verdict"] == "analysed" and clips[2]["frames"] == 30 and clips[2]["error"] is None
     table = run_bwc("analyze", str(cut), str(good))
     assert table.returncode == 1 and "partial:" in table.stdout and "analysed" in table.stdout
+
+
+def test_analyze_with_a_present_log_puts_reference_time_on_the_display(tmp_path) -> None:
+    """`--present-log`: the clip's reference times move onto the logged present times (here every
+    frame shown 30 ms late); a damaged log is refused naming its file and line."""
+    from harness.analysis.bad_clips import CORPUS_TIMES, write_scene_clip
+    from harness.devices.display import RecordedPresentLog
+
+    clip = write_scene_clip(tmp_path / "clip.mp4", CORPUS_TIMES[:30], size=(320, 240))
+    shown = RecordedPresentLog(60.0)
+    first = int(CORPUS_TIMES[0] * 60) - 120
+    for n in range(first, first + 400):
+        shown.record(n, n / 60 + 0.02, n / 60 + 0.03)
+    log_file = tmp_path / "display_present_log.csv"
+    shown.write_csv(log_file)
+    plain = json.loads(run_bwc("analyze", str(clip), "--json").stdout)["clips"][0]
+    proc = run_bwc("analyze", str(clip), "--json", "--present-log", str(log_file))
+    assert proc.returncode == 0, proc.stderr
+    moved = json.loads(proc.stdout)["clips"][0]
+    assert moved["first_ref_s"] - plain["first_ref_s"] == pytest.approx(0.03, abs=1e-6)
+    assert moved["last_ref_s"] - plain["last_ref_s"] == pytest.approx(0.03, abs=1e-6)
+    lines = log_file.read_text().splitlines()
+    lines[3] = lines[3].replace(",", ";", 1)
+    log_file.write_text("\n".join(lines) + "\n")
+    bad = run_bwc("analyze", str(clip), "--present-log", str(log_file))
+    assert bad.returncode == 2 and "display_present_log.csv: line 4" in " ".join(bad.stdout.split())

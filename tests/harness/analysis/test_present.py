@@ -55,7 +55,7 @@ def test_ideal_display_changes_nothing() -> None:
     """The emulated display (present time = n / refresh) leaves every figure exactly as analysed."""
     c = clip()
     before = copy.deepcopy(c)
-    at_present_times([c], EmulatedDisplay(VirtualClock(), R), None, R)
+    at_present_times([c], EmulatedDisplay(VirtualClock(), R).log, None, R)
     assert c.model_dump() == before.model_dump() and c.ref_s == before.ref_s
     assert [(x.ref_s, x.video_pts_s) for x in c.audio.chirps] == [(x.ref_s, x.video_pts_s) for x in before.audio.chirps]
 
@@ -153,9 +153,7 @@ def test_a_clip_without_time_code_is_left_alone() -> None:
     list of fired stimuli nothing was fired, so no stimulus is measured."""
     empty = ClipAnalysis(path="empty.mp4", error="no frame carries a readable time code")
     good = clip()
-    display = EmulatedDisplay(VirtualClock(), R)
-    display.log = bench_log(range(500, 900))
-    at_present_times([empty, good], display, [], R)
+    at_present_times([empty, good], bench_log(range(500, 900)), [], R)
     assert empty.first_ref_s is None and empty.findings == []
     assert good.first_ref_s > 10.0
     assert good.audio.chirps == [] and good.chirps_expected == 0
