@@ -72,8 +72,9 @@ def main() -> None:
         label = "1 process (no xdist)" if workers == 0 else f"{workers} xdist worker(s)"
         print(f"  {label:24s} {wall:7.1f} s   speed-up x{base / wall:.2f}")
     for workers, seen in verdicts.items():
-        summary = ", ".join(f"{v}: {sum(1 for x in seen.values() if x == v)}" for v in sorted(set(seen.values())))
-        print(f"  verdicts with {workers} worker(s): {summary}")
+        summary = seen["summary"] if args.tests else ", ".join(
+            f"{v}: {sum(1 for x in seen.values() if x == v)}" for v in sorted(set(seen.values())))
+        print(f"  {'outcome' if args.tests else 'verdicts'} with {workers} worker(s): {summary}")
     if not args.tests and len({json.dumps(v, sort_keys=True) for v in verdicts.values()}) > 1:
         print("  WARNING: the verdicts differ between worker counts")
 
