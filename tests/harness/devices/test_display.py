@@ -6,13 +6,16 @@ opens, so all live tests of this process share one server (module fixture).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import shutil
 import signal
 import subprocess
 import threading
+import warnings
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import mss
@@ -75,19 +78,52 @@ def clock():
     c.close()
 
 
-def _grab_while(display: OpenCVDisplay, clock: RealClock, seconds: float) -> list[tuple[float, float, object]]:
-    """Grab the screen repeatedly; each grab is bracketed by clock readings and decoded.
+def _on_screen(display: OpenCVDisplay, clock: RealClock, timeout_s: float) -> str | None:
+    """Wait until the screen shows the scene; None when it does, else what was seen instead."""
+    decoder = TimecodeDecoder(WIDTH, HEIGHT)
+    deadline = clock.now() + timeout_s
+    with mss.MSS() as screen:
+        while True:
+            gray = cv2.cvtColor(np.asarray(screen.grab({"left": 0, "top": 0, "width": WIDTH, "height": HEIGHT})),
+                                cv2.COLOR_BGRA2GRAY)
+            reading = decoder.decode(gray)
+            if reading.kind == "clean":
+                return None
+            if clock.now() > deadline:
+                return (f"{len(display.log)} frames acknowledged, error {display.error}, window process "
+                        f"{display.process.poll() if display.process else 'gone'}, screen mean {gray.mean():.1f} "
+                        f"std {gray.std():.1f}, last reading {reading.reason}, stderr {list(display._stderr)[-5:]}")
+            clock.sleep(0.02)
 
-    Grabbing starts once the window shows the code (a new window on a busy X server can take a
-    moment to be mapped); that start-up is not what the tests measure."""
+
+@contextlib.contextmanager
+def _live_display(clock: RealClock) -> Iterator[OpenCVDisplay]:
+    """An OpenCVDisplay on the test's X server, yielded once the scene is on screen.
+
+    On this shared, heavily loaded CI machine a fresh window has now and then never been drawn
+    (its frames acknowledged, the screen still empty). That is the X server's start-up, not what
+    these tests measure: such a window is replaced once, with a warning; a second failure fails."""
+    for attempt in (1, 2):
+        display = OpenCVDisplay(clock, find_monitor(1), REFRESH)
+        display.start()
+        problem = _on_screen(display, clock, 10.0)
+        if problem is None:
+            try:
+                yield display
+            finally:
+                display.stop()
+            return
+        display.stop()
+        assert attempt == 1, f"the window never showed the scene (twice): {problem}"
+        warnings.warn(f"a new window never showed the scene; started another: {problem}")
+
+
+def _grab_while(display: OpenCVDisplay, clock: RealClock, seconds: float) -> list[tuple[float, float, object]]:
+    """Grab the screen repeatedly; each grab is bracketed by clock readings and decoded."""
     decoder = TimecodeDecoder(WIDTH, HEIGHT)
     grabs = []
     with mss.MSS() as screen:
         region = {"left": 0, "top": 0, "width": WIDTH, "height": HEIGHT}
-        ready = clock.now() + 10.0
-        while decoder.decode(cv2.cvtColor(np.asarray(screen.grab(region)), cv2.COLOR_BGRA2GRAY)).kind != "clean":
-            assert clock.now() < ready, "the window never showed the scene on the X server"
-            clock.sleep(0.02)
         end = clock.now() + seconds
         while clock.now() < end:
             g0 = clock.now()
@@ -113,7 +149,7 @@ def test_live_window_is_decoded_from_the_screen_and_matches_the_present_log(xser
     frame numbers onto those present times."""
     monitor = find_monitor(1)
     assert (monitor.width, monitor.height) == (WIDTH, HEIGHT)
-    with OpenCVDisplay(clock, monitor, REFRESH) as display:
+    with _live_display(clock) as display:
         grabs = _grab_while(display, clock, 1.5)
         t0, t1 = grabs[0][0], clock.now()
     assert display.error is None
@@ -156,7 +192,7 @@ def test_live_window_is_decoded_from_the_screen_and_matches_the_present_log(xser
 def test_frames_the_pipeline_drops_are_logged_and_never_on_screen(xserver, clock) -> None:
     """The window process is stalled by the OS (as a busy machine would) for 3 refresh periods at a time:
     the driver skips to the frame now due and logs the skipped ones; no grab ever shows one of them."""
-    with OpenCVDisplay(clock, find_monitor(1), REFRESH) as display:
+    with _live_display(clock) as display:
         pid = display.process.pid
         stalls = []
 
