@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytest_plugins = ["pytester"]
 
@@ -20,6 +21,14 @@ def run_bwc(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
     """Run the ``bwc`` command line in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO)
+
+
+def bench_rig_file(path: Path, name: str, serial: dict, instrument: dict, **sections: object) -> Path:
+    """A bench rig file for the emulated camera profile, written from plain values as a lab writes one."""
+    rig = {"kind": "bench", "name": name, "camera": "emulated", "serial": serial, "instrument": instrument,
+           **sections}
+    path.write_text(yaml.safe_dump({"rig": rig}, sort_keys=False))
+    return path
 
 
 def load_json(path: Path) -> dict:

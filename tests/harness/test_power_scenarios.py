@@ -16,6 +16,7 @@ from harness.paths import SUITE_DIR
 from harness.rig import EmulatedRigSpec, open_rig
 from harness.runner import run_scenario
 from harness.scenario import Scenario
+from tests.conftest import bench_rig_file
 from tests.fixtures.test_interrupt import _scpi, _signal_certify, _start_emulator
 
 FRAME = 1 / 30
@@ -224,12 +225,9 @@ def test_terminating_a_battery_run_on_a_bench_leaves_the_simulator_off(tmp_path,
     storage = tmp_path / "camera"
     emu, serial, resource = _start_emulator(storage)
     try:
-        rig = tmp_path / "bench.yaml"
-        rig.write_text(f"rig:\n  kind: bench\n  name: bench-under-test\n  camera: emulated\n"
-                       f"  serial: {{url: {serial}}}\n"
-                       f"  instrument: {{resource: \"{resource}\", command_set: keithley_2281s}}\n"
-                       f"  power: {{battery_model: \"1\"}}\n"
-                       f"  clips: {{path: {storage / 'DCIM'}, settle_s: 0.5, wait_s: 5}}\n")
+        rig = bench_rig_file(tmp_path / "bench.yaml", "bench-under-test", {"url": serial},
+                             {"resource": resource, "command_set": "keithley_2281s"}, power={"battery_model": "1"},
+                             clips={"path": str(storage / "DCIM"), "settle_s": 0.5, "wait_s": 5})
         scenario = tmp_path / "scenarios" / "on_battery.yaml"
         scenario.parent.mkdir()
         scenario.write_text(BATTERY_RUN)

@@ -6,7 +6,7 @@ import re
 import socket
 from pathlib import Path
 
-from tests.conftest import run_bwc
+from tests.conftest import bench_rig_file, run_bwc
 
 
 def _closed_port() -> int:
@@ -32,16 +32,8 @@ def test_unreachable_serial_port_and_instrument_are_reported_plainly(tmp_path: P
     """A bench whose controller, supply and storage are all missing: each part fails with its own reason,
     the profile and display rows still appear, and the exit code says the rig is not ready."""
     port = _closed_port()
-    rig = tmp_path / "bench.yaml"
-    rig.write_text(f"""\
-rig:
-  kind: bench
-  name: unplugged-bench
-  camera: emulated
-  serial: {{url: /dev/ttyBWC-not-plugged-in}}
-  instrument: {{resource: "TCPIP::127.0.0.1::{port}::SOCKET"}}
-  clips: {tmp_path / "not-mounted"}
-""")
+    rig = bench_rig_file(tmp_path / "bench.yaml", "unplugged-bench", {"url": "/dev/ttyBWC-not-plugged-in"},
+                         {"resource": f"TCPIP::127.0.0.1::{port}::SOCKET"}, clips=str(tmp_path / "not-mounted"))
     proc = run_bwc("rig", "check", str(rig), timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("FAIL ")]
@@ -76,21 +68,19 @@ def test_bench_check_fires_the_stimulus_once_and_shows_the_solenoid_latency(tmp_
     profile = CameraProfile.load(camera_profile_path("emulated"))
     try:
         with EmulatedRig(profile, clock, tmp_path / "cam") as emu:
-            def rig_file(latency: str) -> Path:
-                path = tmp_path / "bench.yaml"
-                path.write_text(f"rig:\n  kind: bench\n  name: pty-bench\n  camera: emulated\n"
-                                f"  serial: {{url: {emu.serial_url}, press_latency_ms: {latency}}}\n"
-                                f"  instrument: {{resource: \"{emu.visa_resource}\"}}\n  clips: {tmp_path / 'cam'}\n")
-                return path
+            def rig_file(latency: dict[str, float]) -> Path:
+                return bench_rig_file(tmp_path / "bench.yaml", "pty-bench",
+                                      {"url": emu.serial_url, "press_latency_ms": latency},
+                                      {"resource": emu.visa_resource}, clips=str(tmp_path / "cam"))
 
-            _, rows = check_rig(rig_file("{event: 12, power: 20}"))
+            _, rows = check_rig(rig_file({"event": 12, "power": 20}))
             (row,) = [r for r in rows if r.part == "rig controller"]
             assert row.status == "ok", row.detail
             assert "solenoid latency event 12 ms, power 20 ms" in row.detail
             # 50 ms asked; the emulated controller's timers run late on a loaded machine, a board's do not
             assert re.search(r"stimulus: flash and beep fired, \d+\.\d ms", row.detail), row.detail
             assert [on for _, on in emu.controller.stimuli] == [True, False]
-            _, rows = check_rig(rig_file("{event: 12}"))
+            _, rows = check_rig(rig_file({"event": 12}))
             (row,) = [r for r in rows if r.part == "rig controller"]
             assert row.status == "fail"
             assert "rig.bench.serial.press_latency_ms: no latency for button 'power'" in row.detail

@@ -8,6 +8,7 @@ import pytest
 
 from harness.config import ConfigError
 from harness.rig import load_rig_spec
+from tests.conftest import bench_rig_file
 
 BENCH = """\
 rig:
@@ -105,17 +106,10 @@ def test_bench_rig_file_opens_real_transports_with_its_sections(tmp_path: Path) 
     profile = CameraProfile.load(camera_profile_path("emulated"))
     try:
         with EmulatedRig(profile, clock, tmp_path / "cam") as emu:
-            rig_file = tmp_path / "bench.yaml"
-            rig_file.write_text(f"""\
-rig:
-  kind: bench
-  name: pty-bench
-  camera: emulated
-  serial: {{url: {emu.serial_url}, press_latency_ms: 9.5, stimulus: false}}
-  instrument: {{resource: "{emu.visa_resource}"}}
-  clips: {{path: cam, recursive: true, settle_s: 0.5, wait_s: 1.0}}
-  distances: {{speaker_to_camera_m: 0.686}}
-""")
+            rig_file = bench_rig_file(
+                tmp_path / "bench.yaml", "pty-bench", {"url": emu.serial_url, "press_latency_ms": 9.5, "stimulus": False},
+                {"resource": emu.visa_resource}, clips={"path": "cam", "recursive": True, "settle_s": 0.5, "wait_s": 1.0},
+                distances={"speaker_to_camera_m": 0.686})
             spec, base = load_rig_spec(rig_file)
             with open_rig(spec, base) as rig:
                 assert rig.display is None and rig.instruments["display"] == "scene played by an external player"
