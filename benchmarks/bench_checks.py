@@ -18,11 +18,11 @@ from pathlib import Path
 
 import yaml
 
-from harness.emulator.matrix import healthy
-from harness.paths import CAMERAS_DIR, SUITE_DIR
-from harness.rig import EmulatedRigSpec, open_rig
-from harness.runner import run_scenario
-from harness.scenario import Scenario
+from harness.execution.matrix import healthy
+from harness.core.paths import CAMERAS_DIR, SUITE_DIR
+from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.execution.runner import run_scenario
+from harness.plan.scenario import Scenario
 
 
 def measure(scenario: str, name: str, seed: int, tmp: Path, emulation: dict | None = None,

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pyvisa
 
-from harness.clock import VirtualClock
+from harness.core.clock import VirtualClock
 from harness.devices.power import BatterySetup, PowerLimits, ScpiPowerSupply
 from harness.emulator.scpi import ScpiServer
-from harness.paths import SUITE_DIR
-from harness.rig import EmulatedRigSpec, open_rig
-from harness.runner import run_scenario
-from harness.scenario import Scenario
+from harness.core.paths import SUITE_DIR
+from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.execution.runner import run_scenario
+from harness.plan.scenario import Scenario
 
 OTHERS = ["power_cutoff.yaml", "power_cut.yaml", "power_draw.yaml"]
 

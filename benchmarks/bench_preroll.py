@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 import harness.emulator.recorder as recorder_module
-import harness.runner as runner_module
-from harness.paths import SUITE_DIR
-from harness.rig import EmulatedRigSpec, open_rig
-from harness.runner import run_scenario
-from harness.scenario import Scenario
+import harness.execution.runner as runner_module
+from harness.core.paths import SUITE_DIR
+from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.execution.runner import run_scenario
+from harness.plan.scenario import Scenario
 
 SCENARIOS = ["preroll_full_buffer.yaml", "preroll_early_activation.yaml", "preroll_two_events.yaml"]
 

@@ -27,7 +27,7 @@ import numpy as np
 from harness.report.html import build_report
 from harness.report.keyframes import read_frames, select_key_frames
 from harness.report.plots import ClipTimeline, audio_envelope_png, timeline_png
-from harness.scene_render import render_scene
+from harness.scene.movie import render_scene
 
 FPS = 30.0
 CLIP_S = 183.0  # pre-roll 120 s + a minute of event, as in preroll-full-buffer

@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 import sys
 
-from harness.clock import RealClock
+from harness.core.clock import RealClock
 from harness.devices.rig_controller import SerialRigController
 from harness.emulator.rig_controller import EmulatedRigController
 

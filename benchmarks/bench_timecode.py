@@ -40,9 +40,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.emulator.capture import DEGRADATIONS, IDEAL, MODERATE, SEVERE, CaptureLevel, CaptureModel, only  # noqa: E402
-from harness.scene import Scene  # noqa: E402
-from harness.timecode import COUNTER_MODULUS, TimecodeDecoder  # noqa: E402
-from harness.video import luma, yuv420_frame  # noqa: E402
+from harness.scene.compose import Scene  # noqa: E402
+from harness.scene.timecode import COUNTER_MODULUS, TimecodeDecoder  # noqa: E402
+from harness.scene.video import luma, yuv420_frame  # noqa: E402
 
 W, H, REFRESH = 1280, 720, 60.0
 FPS_CYCLE = (30.0, 30000 / 1001, 25.0)
@@ -140,11 +140,11 @@ def robustness(frames: int, pool: mp.pool.Pool) -> None:
 def _preroll_run(job: tuple[int, float, str]) -> tuple[float, float, float, float]:
     """Drive the emulated camera: boot, buffer, activate, stop; returns (fps, error s, uncertainty s, truth)."""
     from harness.analysis.clip import analyze_clip
-    from harness.clock import VirtualClock
+    from harness.core.clock import VirtualClock
     from harness.emulator.camera import EmulatedCamera
     from harness.emulator.faults import Behaviour
-    from harness.paths import CAMERAS_DIR
-    from harness.profile import CameraProfile
+    from harness.core.paths import CAMERAS_DIR
+    from harness.plan.profile import CameraProfile
 
     seed, fps, level = job
     rng = random.Random(seed)

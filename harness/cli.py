@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.paths import SUITE_DIR
+from harness.core.paths import SUITE_DIR
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -253,9 +253,9 @@ def verify_evidence(args: argparse.Namespace) -> int:
 
 
 def requirements(args: argparse.Namespace) -> int:
-    from harness.paths import CATALOGUE
+    from harness.core.paths import CATALOGUE
     from harness.report.coverage import suite_coverage
-    from harness.requirements import Catalogue
+    from harness.plan.requirements import Catalogue
 
     catalogue = Catalogue.load(CATALOGUE)
     folder = Path(args.scenarios) if args.scenarios else SUITE_DIR
@@ -320,7 +320,7 @@ def analyze(args: argparse.Namespace) -> int:
 
 
 def scene_render(args: argparse.Namespace) -> int:
-    from harness.scene_render import render_scene
+    from harness.scene.movie import render_scene
 
     count = render_scene(Path(args.out), args.fps, args.start, args.duration, args.width, args.height, args.refresh,
                          run_id=args.run_id, utc_origin=args.utc_origin, codec=args.codec, quality=args.quality)
@@ -329,10 +329,10 @@ def scene_render(args: argparse.Namespace) -> int:
 
 
 def emulate(args: argparse.Namespace) -> int:
-    from harness.clock import RealClock
+    from harness.core.clock import RealClock
     from harness.emulator.rig import EmulatedRig
-    from harness.paths import camera_profile_path
-    from harness.profile import CameraProfile
+    from harness.core.paths import camera_profile_path
+    from harness.plan.profile import CameraProfile
 
     clock = RealClock()
     profile = CameraProfile.load(camera_profile_path(args.profile, Path.cwd()))
@@ -356,7 +356,7 @@ def emulate(args: argparse.Namespace) -> int:
 
 
 def rig_check(args: argparse.Namespace) -> int:
-    from harness.rig_check import check_rig
+    from harness.rig.check import check_rig
 
     name, rows = check_rig(args.rig_file)
     table = Table(title=f"rig check: {name} ({args.rig_file})")
@@ -398,7 +398,7 @@ def faults(args: argparse.Namespace) -> int:
 def fault_matrix() -> int:
     """Healthy camera on every scenario, then every fault on its scenario: the tester, tested."""
     from harness.emulator.faults import FAULTS
-    from harness.emulator.matrix import healthy, prove
+    from harness.execution.matrix import healthy, prove
 
     failures = healthy()
     table = Table(title="fault matrix (emulated camera)")

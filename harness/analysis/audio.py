@@ -15,7 +15,7 @@ from typing import Iterator
 import av
 import numpy as np
 
-from harness.stimulus import chirp
+from harness.scene.stimulus import chirp
 
 BLOCK_S = 0.01  # envelope resolution
 SEARCH_S = 0.4  # a chirp is looked for this far either side of its video instant

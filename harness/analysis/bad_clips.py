@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 from harness.analysis.clip import ClipAnalysis
-from harness.scene import Scene
-from harness.video import yuv420_frame
+from harness.scene.compose import Scene
+from harness.scene.video import yuv420_frame
 
 TIME_BASE = Fraction(1, 90000)
 MUTATIONS = ("flip", "zero", "delete", "duplicate", "truncate")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis.clip import ClipAnalysis
-from harness.measurement import Measurement
+from harness.core.measurement import Measurement
 
 #: time allowed per clip: a floor for start-up and small files, plus a rate far below any bench
 #: PC's analysis speed (a 10 Mbit/s 1080p clip analyses at several times real time), so only a

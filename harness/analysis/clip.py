@@ -22,9 +22,9 @@ from pydantic import BaseModel, Field
 
 from harness.analysis.container import declared_picture_sizes, is_iso_media, layout_damage
 from harness.analysis.timeline import TimelineBuilder, TimelineFit
-from harness.evidence import sha256_file
-from harness.timecode import TimecodeDecoder
-from harness.video import luma
+from harness.core.evidence import sha256_file
+from harness.scene.timecode import TimecodeDecoder
+from harness.scene.video import luma
 
 COARSE_FIRST = 90  # frames (3 s at 30 fps): at least two UTC second boundaries
 COARSE_EVERY = 15

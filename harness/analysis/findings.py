@@ -12,7 +12,7 @@ from harness.analysis.audio import analyze_audio
 from harness.analysis.clip import ClipAnalysis, analyze_clip
 from harness.analysis.mapping import ClipMapping
 from harness.analysis.probes import BrightnessProbe, WatermarkProbe
-from harness.stimulus import event_times
+from harness.scene.stimulus import event_times
 
 EDGE_MARGIN_S = 0.3  # stimuli this close to a clip's ends are not looked for (may be cut)
 

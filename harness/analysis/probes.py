@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.watermark import READERS, TimestampReader
+from harness.scene.watermark import READERS, TimestampReader
 
 
 class WatermarkProbe:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.timecode import COUNTER_MODULUS, THREE_REFRESHES, Reading
+from harness.scene.timecode import COUNTER_MODULUS, THREE_REFRESHES, Reading
 
 KIND_CODE = {"undecodable": 0, "clean": 1, "blended": 2}
 WIDE_CLEAN = 3  # clean from a three-refresh exposure: its midpoint may sit a little outside n

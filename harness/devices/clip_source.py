@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from harness.clock import Clock
-from harness.evidence import EvidenceError, EvidenceFile, ingest
+from harness.core.clock import Clock
+from harness.core.evidence import EvidenceError, EvidenceFile, ingest
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ frames it never showed. :meth:`PresentLog.to_present` turns the analysis' nomina
 times into present times with that log (reference time = present time); after each scenario the
 runner passes every clip's analysis through it (harness/analysis/present.py).
 
-All times come from the injected :class:`~harness.clock.Clock`; nothing here reads wall time.
+All times come from the injected :class:`~harness.core.clock.Clock`; nothing here reads wall time.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from typing import Self
 
 import numpy as np
 
-from harness.clock import Clock
-from harness.timecode import RUN_ID_MODULUS
+from harness.core.clock import Clock
+from harness.scene.timecode import RUN_ID_MODULUS
 
 log = logging.getLogger(__name__)
 

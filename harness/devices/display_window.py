@@ -23,7 +23,7 @@ import sys
 import cv2  # first, before anything that could load another copy of FFmpeg or XCB
 import numpy as np
 
-from harness.scene import Scene
+from harness.scene.compose import Scene
 
 WINDOW = "bwc-scene"
 

@@ -23,14 +23,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from harness.clock import Clock, Timer, VirtualClock
+from harness.core.clock import Clock, Timer, VirtualClock
 from harness.devices.rig_controller import MIN_DRIFT_SPAN_S, RigControllerError
-from harness.stimulus import FLASH_S, event_times
-from harness.timeline import Action, Timeline
+from harness.scene.stimulus import FLASH_S, event_times
+from harness.core.timeline import Action, Timeline
 
 if TYPE_CHECKING:
     from harness.devices.rig_controller import SerialRigController
-    from harness.rig import Rig
+    from harness.rig.factory import Rig
 
 log = logging.getLogger(__name__)
 

@@ -39,8 +39,8 @@ except ImportError:  # not a POSIX system
 #: What a port that stops working raises (USB unplugged, pty closed).
 PORT_ERRORS = (serial.SerialException, OSError, _TermiosError)
 
-from harness.clock import Clock
-from harness.profile import Gesture
+from harness.core.clock import Clock
+from harness.plan.profile import Gesture
 
 log = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from typing import Literal
 
 import numpy as np
 
-from harness.clock import Clock, Timer
+from harness.core.clock import Clock, Timer
 from harness.emulator.camera_power import CameraPower
 from harness.emulator.capture import capture_model
 from harness.emulator.faults import Behaviour
 from harness.emulator.recorder import EventTruth, Recorder
-from harness.profile import CameraProfile
-from harness.scene import Scene
+from harness.plan.profile import CameraProfile
+from harness.scene.compose import Scene
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from harness.clock import Timer
+from harness.core.clock import Timer
 from harness.emulator.clip_writer import fragment_index
 
 if TYPE_CHECKING:

@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from harness.scene import Scene
-from harness.timecode import DEFAULT_LAYOUT, CodeLayout
+from harness.scene.compose import Scene
+from harness.scene.timecode import DEFAULT_LAYOUT, CodeLayout
 
 if TYPE_CHECKING:
-    from harness.profile import CameraProfile
+    from harness.plan.profile import CameraProfile
 
 DISPLAY_GAMMA = 2.2
 BEZEL_FRAC = 0.03  # dark bezel around the display, fraction of its width

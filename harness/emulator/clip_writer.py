@@ -13,7 +13,7 @@ import av
 import numpy as np
 from av.video.frame import PictureType
 
-from harness.video import yuv420_frame
+from harness.scene.video import yuv420_frame
 
 TIME_BASE = Fraction(1, 90000)
 AAC_FRAME = 1024

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from harness.emulator.device_faults import DEVICE_FAULTS
-from harness.profile import CameraProfile
+from harness.plan.profile import CameraProfile
 
 FRAME = 1 / 30  # the emulated camera's frame period, for proof tolerances
 #: early shutdown voltage that cuts the emulated camera's shift to about 9 h (its battery, its duty profile)

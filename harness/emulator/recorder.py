@@ -18,8 +18,8 @@ import numpy as np
 
 from harness.analysis.container import drop_index, keep_fragments
 from harness.emulator.clip_writer import AudioTrack, VideoFrame, fragment_index, write_clip
-from harness.stimulus import acoustic_delay_s, chirp, event_times
-from harness.watermark import READERS
+from harness.scene.stimulus import acoustic_delay_s, chirp, event_times
+from harness.scene.watermark import READERS
 
 if TYPE_CHECKING:
     from harness.emulator.camera import EmulatedCamera

@@ -11,15 +11,15 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from harness.clock import Clock
+from harness.core.clock import Clock
 from harness.emulator.camera import EmulatedCamera
 from harness.emulator.device_faults import DEVICE_FAULTS
 from harness.emulator.faults import Behaviour, apply_faults
 from harness.emulator.rig_controller import EmulatedRigController
 from harness.emulator.scpi import ScpiServer
-from harness.profile import CameraProfile
-from harness.scene import Scene
-from harness.timecode import RUN_ID_MODULUS
+from harness.plan.profile import CameraProfile
+from harness.scene.compose import Scene
+from harness.scene.timecode import RUN_ID_MODULUS
 
 
 class EmulatedRig:

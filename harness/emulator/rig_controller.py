@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Callable, Literal
 
-from harness.clock import Clock
+from harness.core.clock import Clock
 from harness.emulator.serial_port import PtyLineServer
 from harness.firmware.rigctl_core import RigControllerCore
 

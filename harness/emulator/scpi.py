@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from harness.emulator.battery import BatterySimulator, find_model
 
 if TYPE_CHECKING:  # only for annotations
-    from harness.clock import Clock
+    from harness.core.clock import Clock
 
 log = logging.getLogger(__name__)
 

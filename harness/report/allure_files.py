@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.requirements import Catalogue
+from harness.plan.requirements import Catalogue
 
 
 def _escape(text: str) -> str:

@@ -14,9 +14,9 @@ from typing import Iterable
 
 import allure
 
-from harness.measurement import Measurement
+from harness.core.measurement import Measurement
 from harness.report.artifacts import Artifact
-from harness.requirements import Requirement
+from harness.plan.requirements import Requirement
 
 REQUIREMENT_LINK = "requirement"
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from harness.report.compliance import requirement_results
-from harness.requirements import Catalogue
+from harness.plan.requirements import Catalogue
 
 MOVE_FRACTION = 0.1
 

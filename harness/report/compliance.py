@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from harness.requirements import Catalogue, Requirement
+from harness.plan.requirements import Catalogue, Requirement
 
 Status = Literal["pass", "fail", "inconclusive", "not tested"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "inconclusive", "not tested")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.config import ConfigError
-from harness.paths import CATALOGUE
-from harness.requirements import Catalogue, Coverage, coverage
-from harness.scenario import Scenario
+from harness.core.config import ConfigError
+from harness.core.paths import CATALOGUE
+from harness.plan.requirements import Catalogue, Coverage, coverage
+from harness.plan.scenario import Scenario
 
 
 def scenario_files(folder: Path) -> list[Path]:

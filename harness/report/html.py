@@ -18,14 +18,14 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from harness.clock import wall_utc
-from harness.paths import CATALOGUE
+from harness.core.clock import wall_utc
+from harness.core.paths import CATALOGUE
 from harness.report.compare import Comparison, compare
 from harness.report.compliance import RequirementResult, Verdict, requirement_results, summary_verdict
 from harness.report.manifest import (MANIFEST_NAME, EvidenceItem, evidence_items, evidence_problems, manifest_text,
                                      text_sha256)
 from harness.report.record import read_record
-from harness.requirements import Catalogue
+from harness.plan.requirements import Catalogue
 
 REPORT_NAME = "report.html"
 PDF_NAME = "report.pdf"

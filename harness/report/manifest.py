@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.evidence import sha256_file
+from harness.core.evidence import sha256_file
 
 MANIFEST_NAME = "manifest.sha256"
 

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.clock import wall_utc
+from harness.core.clock import wall_utc
 
 
 @dataclass

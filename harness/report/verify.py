@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from harness.evidence import sha256_file
+from harness.core.evidence import sha256_file
 from harness.report.manifest import MANIFEST_NAME
 
 LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")

@@ -10,7 +10,7 @@ import pytest
 from harness.analysis import audio as audio_mod
 from harness.analysis.audio import FLOOR_DBFS, SEARCH_S, analyze_audio
 from harness.emulator.clip_writer import AAC_FRAME, AudioTrack, VideoFrame, write_clip
-from harness.stimulus import CHIRP_AMPLITUDE, CHIRP_F0, CHIRP_F1, CHIRP_S, chirp
+from harness.scene.stimulus import CHIRP_AMPLITUDE, CHIRP_F0, CHIRP_F1, CHIRP_S, chirp
 
 RATE = 48000
 FPS = 30.0
@@ -26,7 +26,7 @@ N = round(CHIRP_S * RATE)
 def burst_at(start_s: float, idx: np.ndarray) -> np.ndarray:
     """The stimulus chirp starting at a continuous time ``start_s``, sampled at sample indices ``idx``.
 
-    The same formula as harness.stimulus.chirp with the sample grid shifted by a fraction of a sample.
+    The same formula as harness.scene.stimulus.chirp with the sample grid shifted by a fraction of a sample.
     """
     tau = idx / RATE - start_s
     inside = (tau >= 0) & (tau <= (N - 1) / RATE)
@@ -76,7 +76,7 @@ def expected():
 
 
 def test_fractional_sample_burst_matches_the_stimulus_chirp():
-    """The test's own burst generator reproduces harness.stimulus.chirp at a whole-sample start."""
+    """The test's own burst generator reproduces harness.scene.stimulus.chirp at a whole-sample start."""
     idx = np.arange(1000, 5000)
     assert np.abs(burst_at(1500 / RATE, idx)[500:500 + N] - chirp(RATE)).max() < 1e-6
 

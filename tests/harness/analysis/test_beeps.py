@@ -9,7 +9,7 @@ import pytest
 
 from harness.analysis.beeps import find_beeps
 from harness.emulator.clip_writer import AudioTrack, VideoFrame, write_clip
-from harness.stimulus import chirp
+from harness.scene.stimulus import chirp
 
 RATE = 48000
 

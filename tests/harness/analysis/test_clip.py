@@ -11,8 +11,8 @@ import pytest
 
 from harness.analysis.clip import analyze_clip, reference_time
 from harness.emulator.clip_writer import write_clip
-from harness.scene import Scene
-from harness.video import yuv420_frame
+from harness.scene.compose import Scene
+from harness.scene.video import yuv420_frame
 
 W, H, R, FPS = 640, 360, 60.0, 30.0
 PERIOD = 1 / FPS

@@ -13,14 +13,14 @@ import pytest
 from harness.analysis.audio import AudioAnalysis
 from harness.analysis.findings import analyse_clip_fully
 from harness.checks import CHECKS, CheckInput
-from harness.clock import VirtualClock
+from harness.core.clock import VirtualClock
 from harness.emulator.camera import CameraState, EmulatedCamera
 from harness.emulator.faults import Behaviour
-from harness.paths import CAMERAS_DIR
-from harness.profile import CameraProfile
-from harness.scene import Scene
-from harness.stimulus import FLASH_S, acoustic_delay_s, event_times
-from harness.timeline import Action, Timeline
+from harness.core.paths import CAMERAS_DIR
+from harness.plan.profile import CameraProfile
+from harness.scene.compose import Scene
+from harness.scene.stimulus import FLASH_S, acoustic_delay_s, event_times
+from harness.core.timeline import Action, Timeline
 from tests.harness.emulator.test_camera import press
 
 W, H, R = 640, 360, 60.0

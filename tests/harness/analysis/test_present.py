@@ -11,7 +11,7 @@ from harness.analysis.audio import AudioAnalysis, Chirp
 from harness.analysis.clip import ClipAnalysis, Duplicate, Gap
 from harness.analysis.mapping import ClipMapping
 from harness.analysis.present import at_present_times, fired_by_frame, to_present_times
-from harness.clock import VirtualClock
+from harness.core.clock import VirtualClock
 from harness.devices.display import EmulatedDisplay, PresentLog, RecordedPresentLog
 
 R = 60.0

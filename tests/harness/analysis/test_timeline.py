@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from harness.analysis.timeline import TimelineBuilder
-from harness.timecode import CODE_BITS, COUNTER_MODULUS, Coarse, Reading, code_bits, resolve_states
+from harness.scene.timecode import CODE_BITS, COUNTER_MODULUS, Coarse, Reading, code_bits, resolve_states
 
 R = 60.0
 

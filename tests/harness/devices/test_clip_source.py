@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.clock import VirtualClock
+from harness.core.clock import VirtualClock
 from harness.devices.clip_source import FolderClipSource
-from harness.evidence import EvidenceError, ingest, safe_name
+from harness.core.evidence import EvidenceError, ingest, safe_name
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import mss
 import numpy as np
 import pytest
 
-from harness.clock import RealClock, VirtualClock
+from harness.core.clock import RealClock, VirtualClock
 from harness.devices.display import (
     DisplayError,
     EmulatedDisplay,
@@ -32,7 +32,7 @@ from harness.devices.display import (
     RecordedPresentLog,
     find_monitor,
 )
-from harness.timecode import TimecodeDecoder
+from harness.scene.timecode import TimecodeDecoder
 
 WIDTH, HEIGHT, REFRESH = 640, 360, 60.0
 

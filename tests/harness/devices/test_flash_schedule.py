@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from harness.clock import RealClock, VirtualClock
+from harness.core.clock import RealClock, VirtualClock
 from harness.devices.flash_schedule import HORIZON_S, FlashSchedule
 from harness.devices.rig_controller import SerialRigController
 from harness.emulator.rig_controller import EmulatedRigController
 from harness.firmware.rigctl_core import MAX_PENDING
-from harness.profile import Gesture
-from harness.stimulus import FLASH_S, event_times
-from harness.timeline import Action, Timeline
+from harness.plan.profile import Gesture
+from harness.scene.stimulus import FLASH_S, event_times
+from harness.core.timeline import Action, Timeline
 
 R = 60.0
 START = Gesture(button="event", presses=2, press_s=0.15, gap_s=0.25)

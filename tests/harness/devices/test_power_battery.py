@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from harness.clock import VirtualClock
+from harness.core.clock import VirtualClock
 from harness.devices.power import (
     KEITHLEY_2281S,
     BatterySetup,

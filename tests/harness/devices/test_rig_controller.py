@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from harness.clock import RealClock, VirtualClock
+from harness.core.clock import RealClock, VirtualClock
 from harness.devices.rig_controller import RigControllerError, SerialRigController, SyncSample, fit_mapping
 from harness.emulator.rig_controller import SILENCE_S, EmulatedRigController
-from harness.profile import Gesture
+from harness.plan.profile import Gesture
 
 
 @pytest.fixture

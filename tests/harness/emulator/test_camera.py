@@ -6,12 +6,12 @@ import pytest
 
 from harness.analysis.clip import analyze_clip
 from harness.analysis.container import finalisation
-from harness.clock import VirtualClock
+from harness.core.clock import VirtualClock
 from harness.emulator.camera import CameraState, EmulatedCamera
 from harness.emulator.faults import Behaviour, apply_faults
-from harness.paths import CAMERAS_DIR
-from harness.profile import CameraProfile
-from harness.scene import Scene
+from harness.core.paths import CAMERAS_DIR
+from harness.plan.profile import CameraProfile
+from harness.scene.compose import Scene
 
 PERIOD = 1 / 30
 HALF = PERIOD / 2

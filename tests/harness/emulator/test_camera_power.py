@@ -12,12 +12,12 @@ import pytest
 from harness.analysis.beeps import find_beeps
 from harness.analysis.clip import analyze_clip
 from harness.analysis.container import finalisation
-from harness.clock import VirtualClock
+from harness.core.clock import VirtualClock
 from harness.devices.power import BatterySetup, PowerLimits, ScpiPowerSupply
 from harness.emulator.camera import CameraState
 from harness.emulator.rig import EmulatedRig
-from harness.paths import CAMERAS_DIR
-from harness.profile import CameraProfile
+from harness.core.paths import CAMERAS_DIR
+from harness.plan.profile import CameraProfile
 
 LIMITS = PowerLimits(max_voltage=4.4, max_current=3.0)
 BOOT = 8.0

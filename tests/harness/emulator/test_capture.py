@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from harness.emulator.capture import DEGRADATIONS, IDEAL, MODERATE, SEVERE, CaptureModel, capture_model, only
-from harness.paths import CAMERAS_DIR
-from harness.profile import CameraProfile, Capture
-from harness.scene import Scene
-from harness.timecode import COUNTER_MODULUS, DEFAULT_LAYOUT, TimecodeDecoder
-from harness.video import luma, yuv420_frame
+from harness.core.paths import CAMERAS_DIR
+from harness.plan.profile import CameraProfile, Capture
+from harness.scene.compose import Scene
+from harness.scene.timecode import COUNTER_MODULUS, DEFAULT_LAYOUT, TimecodeDecoder
+from harness.scene.video import luma, yuv420_frame
 
 W, H, R = 640, 360, 60.0
 

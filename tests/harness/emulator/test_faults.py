@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from harness.emulator.faults import FAULTS, Behaviour, UnknownFault, apply_faults
-from harness.emulator.matrix import prove
-from harness.paths import SUITE_DIR
-from harness.profile import CameraProfile
-from harness.scenario import Scenario
+from harness.execution.matrix import prove
+from harness.core.paths import SUITE_DIR
+from harness.plan.profile import CameraProfile
+from harness.plan.scenario import Scenario
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import pyvisa
 
-from harness.clock import VirtualClock
+from harness.core.clock import VirtualClock
 from harness.emulator.scpi import PLAIN_SUPPLY_GROUPS, ScpiServer, SupplyEmulator, build_command_table
 
 NO_ERROR = '0,"No error"'

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.paths import CATALOGUE
+from harness.core.paths import CATALOGUE
 from harness.report.allure_files import categories, environment_properties
-from harness.requirements import Catalogue
+from harness.plan.requirements import Catalogue
 
 from report_page import parse_report
 

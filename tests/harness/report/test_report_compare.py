@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.paths import CATALOGUE
+from harness.core.paths import CATALOGUE
 from harness.report.compare import compare, moved
-from harness.requirements import Catalogue
+from harness.plan.requirements import Catalogue
 
 from synthetic_runs import measurement, two_scenarios
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from harness.paths import CATALOGUE
+from harness.core.paths import CATALOGUE
 from harness.report.compliance import requirement_results, summary_verdict
-from harness.requirements import Catalogue
+from harness.plan.requirements import Catalogue
 
 from synthetic_runs import measurement, two_scenarios
 

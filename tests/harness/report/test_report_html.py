@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.paths import CATALOGUE
+from harness.core.paths import CATALOGUE
 from harness.report.html import build_report
-from harness.requirements import Catalogue
+from harness.plan.requirements import Catalogue
 
 from report_page import expected_status, parse_report
 from synthetic_runs import two_scenarios

@@ -17,9 +17,9 @@ from harness.report.artifacts import audio_series, blended_flags, build_artifact
 from harness.analysis.bad_clips import frame_span
 from harness.report.keyframes import KeyFrame, read_frames, select_key_frames
 from harness.report.plots import ClipTimeline, audio_envelope_png, timeline_png
-from harness.scene import Scene
-from harness.timeline import Action, Timeline
-from harness.video import yuv420_frame
+from harness.scene.compose import Scene
+from harness.core.timeline import Action, Timeline
+from harness.scene.video import yuv420_frame
 
 FPS = 30
 START_S = 10.0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import ConfigError
-from harness.paths import CATALOGUE, SUITE_DIR
+from harness.core.config import ConfigError
+from harness.core.paths import CATALOGUE, SUITE_DIR
 from harness.report.coverage import suite_coverage
-from harness.requirements import Catalogue, coverage
+from harness.plan.requirements import Catalogue, coverage
 
 EXPECTED_IDS = {
     "BWC-PRE-01", "BWC-PRE-02", "BWC-EVT-01", "BWC-ACT-01", "BWC-CONT-01", "BWC-CONT-02", "BWC-SEG-01",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.evidence import sha256_file
+from harness.core.evidence import sha256_file
 from harness.report.manifest import MANIFEST_NAME, evidence_items, manifest_text
 from harness.report.verify import verify_evidence
 from tests.conftest import run_bwc

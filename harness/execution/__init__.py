@@ -1,0 +1,1 @@
+"""execution: see docs/architecture.md."""

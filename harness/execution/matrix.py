@@ -1,0 +1,68 @@
+"""The fault matrix: each emulated fault run on the scenario that must catch it, and the healthy camera
+run on every scenario. A tester that cannot show this has not been tested."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.emulator.faults import FAULTS
+from harness.core.paths import SUITE_DIR
+from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.execution.runner import run_scenario
+from harness.plan.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class ProofResult:
+    fault: str
+    scenario: str
+    measurement: str
+    expected: float
+    tolerance: float
+    measured: float | None
+    outcome: str
+    failed_measurements: tuple[str, ...]
+
+    @property
+    def caught(self) -> bool:
+        """The right measurement failed, at the fault's size within the stated accuracy."""
+        return (
+            self.outcome == "fail"
+            and self.measured is not None
+            and abs(self.measured - self.expected) <= self.tolerance + 1e-9
+        )
+
+
+def prove(fault: str, workdir: Path | None = None) -> ProofResult:
+    """Run the fault's scenario on an emulated camera with only that fault switched on."""
+    proof = FAULTS[fault].proof
+    scenario = Scenario.load(SUITE_DIR / proof.scenario)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = workdir or Path(tmp)
+        with open_rig(EmulatedRigSpec(kind="emulated"), faults=(fault,), workdir=out) as rig:
+            result = run_scenario(scenario, rig, out / "evidence")
+    found = next((m for m in result.measurements if m.name == proof.measurement), None)
+    return ProofResult(
+        fault=fault,
+        scenario=scenario.id,
+        measurement=proof.measurement,
+        expected=proof.expected,
+        tolerance=proof.tolerance,
+        measured=None if found is None else found.value,
+        outcome="missing" if found is None else found.outcome,
+        failed_measurements=tuple(m.name for m in result.failed),
+    )
+
+
+def healthy(scenario_files: list[Path] | None = None) -> dict[str, list[str]]:
+    """Every scenario on the healthy camera: scenario id -> names of failed measurements (none expected)."""
+    files = scenario_files or sorted(p for p in SUITE_DIR.glob("*.yaml") if p.name != "requirements.yaml")
+    failures: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory() as tmp, open_rig(EmulatedRigSpec(kind="emulated"), workdir=Path(tmp)) as rig:
+        for path in files:
+            scenario = Scenario.load(path)
+            result = run_scenario(scenario, rig, Path(tmp) / scenario.id)
+            failures[scenario.id] = [str(m) for m in result.failed]
+    return failures

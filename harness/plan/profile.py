@@ -1,0 +1,226 @@
+"""Camera profile: what a camera model claims and how its buttons are worked.
+
+A profile is data (scenarios/cameras/*.yaml). The checks take their limits from it and the
+emulated camera takes its behaviour from it, so a real camera and its emulation are judged by
+the same numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harness.core.config import load_model
+
+if TYPE_CHECKING:
+    from harness.devices.rig_controller import Edge
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Gesture(Strict):
+    """A button gesture: ``presses`` short presses, or one press held for ``hold_s``."""
+
+    button: str = "event"
+    presses: int = Field(1, ge=1, le=5)
+    press_s: float = Field(0.15, gt=0, le=2)
+    gap_s: float = Field(0.25, gt=0, le=2)
+    hold_s: float | None = Field(None, gt=0, le=30)
+    release_margin_s: float = Field(0.5, ge=0, le=5, description="how long the rig holds past hold_s")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Gesture":
+        if self.hold_s is not None and self.presses != 1:
+            raise ValueError("a gesture is either several presses or one hold, not both")
+        return self
+
+    def schedule(self) -> list[tuple[float, float]]:
+        """(start offset, duration) of each press the rig makes, in seconds."""
+        if self.hold_s is not None:
+            return [(0.0, self.hold_s + self.release_margin_s)]
+        return [(i * (self.press_s + self.gap_s), self.press_s) for i in range(self.presses)]
+
+    def effective_time(self, edges: "tuple[Edge, ...]") -> float:
+        """The instant the camera acts: the last press going down, or the hold reaching hold_s."""
+        downs = [e.t for e in edges if e.down]
+        if not downs:
+            raise ValueError("gesture produced no press")
+        if self.hold_s is not None:
+            return downs[0] + self.hold_s
+        return downs[-1]
+
+
+class VideoSpec(Strict):
+    width: int = Field(640, ge=64, le=7680)
+    height: int = Field(360, ge=64, le=4320)
+    fps: float = Field(30.0, gt=0, le=240)
+    codec: Literal["h264"] = "h264"
+    bitrate_kbps: int = Field(1500, ge=100, le=100000)
+
+
+class AudioSpec(Strict):
+    """The camera's audio track and the agency's rule for audio in the pre-event buffer."""
+
+    enabled: bool = True
+    sample_rate: int = Field(48000, ge=8000, le=96000)
+    in_buffer: bool = Field(False, description="whether the pre-event buffer carries audio (off by default on many cameras)")
+    start_tolerance_s: float = Field(0.1, ge=0, le=5, description="audio must start this close to the activation")
+
+
+class AvSync(Strict):
+    """A/V offset limits, ms, positive = audio later than video (EBU R37 target, BT.1359 must)."""
+
+    target_ms: tuple[float, float] = (-40.0, 60.0)
+    must_ms: tuple[float, float] = (-45.0, 125.0)
+    drift_ppm: float = Field(50.0, gt=0, description="largest A/V drift over a recording")
+
+
+class ClockSpec(Strict):
+    """Where the camera states its time, and how well it must keep it."""
+
+    max_offset_s: float = Field(1.0, gt=0)
+    max_drift_ppm: float = Field(2.0 / 43200 * 1e6, gt=0, description="2 s over a 12-hour shift")
+    container_time: bool = Field(True, description="the MP4 creation time carries the camera clock (whole seconds)")
+    metadata_key: str | None = Field(None, description="container metadata tag holding a JSON object with start_utc")
+    burned_in: Literal["bits"] | None = Field(None, description="burned-in timestamp reader: 'bits' = machine-readable strip")
+
+
+class Capture(Strict):
+    """Capture realism of the emulated camera: how it films the display (harness/emulator/capture.py).
+
+    ``off`` gives the display image itself; ``moderate`` (CI's default) and ``severe`` draw
+    perspective, blur, noise, gain, gamma, exposure and rolling shutter from preset ranges.
+    """
+
+    level: Literal["off", "moderate", "severe"] = "off"
+    seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_off(cls, data: object) -> object:
+        """YAML reads an unquoted ``off`` as false: take it as the level it means."""
+        if isinstance(data, dict) and data.get("level") is False:
+            return {**data, "level": "off"}
+        return data
+
+
+class Emulation(Strict):
+    """How the emulated camera behaves where a real camera has no setting."""
+
+    exposure_s: float = Field(1 / 60, gt=0, le=0.1, description="exposure per frame; blends display frames")
+    frame_phase_seed: int = 0
+    clock_offset_s: float = Field(0.15, description="camera clock minus true UTC at power-on")
+    clock_drift_ppm: float = Field(3.0, description="camera clock rate error")
+    av_offset_ms: float = Field(8.0, description="audio later than video by this much")
+    av_drift_ppm: float = Field(0.0, description="audio clock slower than the video clock by this much")
+    speaker_distance_m: float = Field(0.5, ge=0, le=20, description="emulated speaker-to-microphone distance")
+    capture: Capture = Capture()
+    # Economy of power tests (harness/emulator/camera_power.py): on the battery simulator an event
+    # is written with at most this many of its sensor frames (all of its first and last two seconds,
+    # every k-th between), and with audio only if it is no longer than battery_audio_max_s. Power
+    # checks judge ends, files and beeps, which stay exact; a frame-counting check would see the
+    # thinned frames as gaps. None: all frames.
+    battery_footage_frames: int | None = Field(120, ge=10, description="frames per event on the battery simulator")
+    battery_audio_max_s: float = Field(600.0, ge=0, description="longest event written with audio on the battery simulator")
+
+
+class PowerDraw(Strict):
+    """Current the camera draws in each state (A), as its vendor states it or a lab measured it."""
+
+    off: float = Field(0.002, ge=0, le=20, description="switched off but connected (quiescent)")
+    booting: float = Field(0.45, ge=0, le=20)
+    buffering: float = Field(0.32, ge=0, le=20)
+    recording: float = Field(0.52, ge=0, le=20)
+    writing: float = Field(0.60, ge=0, le=20, description="finishing a file after a recording ends")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _off_key(cls, data: object) -> object:
+        """YAML reads a bare ``off:`` key as the boolean false."""
+        if isinstance(data, dict) and False in data:
+            data = {("off" if k is False else k): v for k, v in data.items()}
+        return data
+
+    def of(self, state: str) -> float:
+        return float(getattr(self, state))
+
+
+class DutyProfile(Strict):
+    """The shift a runtime claim is made for (BWC-PWR-01: 9 h buffering + 3 h recording)."""
+
+    buffering_h: float = Field(9.0, ge=0, le=48)
+    recording_h: float = Field(3.0, ge=0, le=48)
+
+    @property
+    def hours(self) -> float:
+        return self.buffering_h + self.recording_h
+
+
+class PowerProfile(Strict):
+    """How the camera uses its battery, what it does when the battery runs low, and its vendor's claim."""
+
+    capacity_ah: float = Field(5.0, gt=0, le=100, description="the camera's battery; the simulator is set to it")
+    draw_a: PowerDraw = PowerDraw()
+    draw_tolerance: float = Field(0.15, gt=0, le=1, description="measured draw may differ from draw_a by this fraction")
+    cutoff_v: float = Field(3.30, gt=0, le=60, description="below this the camera browns out")
+    shutdown_reserve_s: float = Field(10.0, ge=0, le=600,
+                                      description="it shuts down gracefully this long before the cut-off (finishing the open file)")
+    warning_lead_s: float = Field(900.0, ge=0, le=7200, description="low-battery warning when this much time is left")
+    warning_repeat_s: float = Field(20.0, gt=0, le=600, description="the warning beep repeats this often")
+    warning_beep_hz: float = Field(5000.0, ge=200, le=16000, description="pitch of the warning beep")
+    warning_beep_s: float = Field(0.2, gt=0, le=2, description="length of one warning beep")
+    claimed_runtime_h: float = Field(12.0, gt=0, le=100, description="vendor's runtime on the duty profile")
+    duty: DutyProfile = DutyProfile()
+    fragment_s: float | None = Field(1.0, gt=0, le=600,
+                                     description="a recording is made durable in fragments this long; None: only when finalised")
+    finalise_s: float = Field(3.0, ge=0, le=60, description="time at the writing draw after a file is closed")
+
+
+class CameraProfile(Strict):
+    vendor: str
+    model: str
+    firmware: str
+    serial: str
+    video: VideoSpec = VideoSpec()
+    boot_s: float = Field(8.0, ge=0, le=600, description="power-on to buffering")
+    boot_tolerance_s: float = Field(0.0, ge=0, le=60, description="how far a real boot may vary")
+    pre_event_buffer_s: float = Field(120.0, ge=0, le=600)
+    buffer_after_stop: Literal["refill", "continuous"] = "refill"
+    post_record_s: float = Field(0.0, ge=0, le=600)
+    segment_s: float | None = Field(None, gt=0, description="a long event is split into files of this length")
+    activation_latency_s: float = Field(0.1, gt=0, le=10, description="event marker within this of the press")
+    event_marker_key: str | None = Field(None, description="container metadata tag (JSON) with the event marker")
+    buttons: tuple[str, ...] = ("event", "power")
+    gestures: dict[str, Gesture]
+    clip_suffix: str = ".mp4"
+    audio: AudioSpec = AudioSpec()
+    av_sync: AvSync = AvSync()
+    clock: ClockSpec = ClockSpec()
+    emulation: Emulation = Emulation()
+    power: PowerProfile = PowerProfile()
+
+    @model_validator(mode="after")
+    def _gestures(self) -> "CameraProfile":
+        for needed in ("start", "stop"):
+            if needed not in self.gestures:
+                raise ValueError(f"gestures must define '{needed}'")
+        for name, g in self.gestures.items():
+            if g.button not in self.buttons:
+                raise ValueError(f"gesture '{name}' uses button '{g.button}', not one of {list(self.buttons)}")
+        return self
+
+    @property
+    def frame_period_s(self) -> float:
+        return 1.0 / self.video.fps
+
+    @property
+    def identity(self) -> dict[str, str]:
+        return {"vendor": self.vendor, "model": self.model, "serial": self.serial, "firmware": self.firmware}
+
+    @classmethod
+    def load(cls, path: Path | str) -> "CameraProfile":
+        return load_model(path, cls)

@@ -1,0 +1,110 @@
+"""Scenario files: a certification test written as a test plan (steps and expectations)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from harness.checks import CHECKS
+from harness.core.config import ConfigError, load_model, read_yaml
+from harness.plan.profile import Strict
+from harness.plan.requirements import Catalogue
+
+
+class Wait(Strict):
+    seconds: float = Field(ge=0, le=48 * 3600)
+    since: Literal["previous", "power_on", "buffering"] = Field(
+        "previous", description="count from the end of the previous step, from power-on, or from when buffering began"
+    )
+    until: Literal["shutdown"] | None = Field(
+        None, description="'shutdown': end as soon as the camera has switched itself off (seconds = the most to wait)"
+    )
+
+
+class BatteryStep(Strict):
+    """Power the camera from the battery simulator (harness/power_steps.py): the camera's battery at
+    a state of charge. The next ``power: on`` switches the simulated battery on."""
+
+    soc: float = Field(ge=0, le=100, description="state of charge, percent")
+    method: Literal["dynamic", "static"] = Field("dynamic", description="static: the charge does not run down")
+    monitor_s: float = Field(1.0, gt=0, le=600, description="how often the harness reads the current to see a shutdown")
+
+
+class MeasureStep(Strict):
+    """Read the supply current for a while; the camera should be in ``state`` meanwhile."""
+
+    state: Literal["off", "booting", "buffering", "recording", "writing"]
+    seconds: float = Field(gt=0, le=3600)
+    interval_s: float = Field(0.5, gt=0, le=60)
+
+
+class Step(Strict):
+    """Exactly one action: switch power, wait, perform a named gesture of the camera profile, select
+    the battery simulator, or measure the current (``power: cut`` = a hard cut while the camera runs)."""
+
+    power: Literal["on", "off", "cut"] | None = None
+    wait: Wait | None = None
+    gesture: str | None = None
+    battery: BatteryStep | None = None
+    measure: MeasureStep | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_action(cls, data: object) -> object:
+        if isinstance(data, dict):
+            keys = [k for k in ("power", "wait", "gesture", "battery", "measure") if k in data]
+            if len(keys) != 1:
+                raise ValueError(
+                    f"a step needs exactly one of power, wait, gesture, battery, measure (got {sorted(data)})")
+            if isinstance(data.get("power"), bool):  # YAML reads a bare on/off as a boolean
+                data = {**data, "power": "on" if data["power"] else "off"}
+        return data
+
+    def describe(self) -> str:
+        if self.power:
+            return f"power {self.power}"
+        if self.wait:
+            if self.wait.until:
+                return f"wait until {self.wait.until} (at most {self.wait.seconds:g} s)"
+            since = "" if self.wait.since == "previous" else f" since {self.wait.since.replace('_', ' ')}"
+            return f"wait {self.wait.seconds:g} s{since}"
+        if self.battery:
+            return f"battery simulator at {self.battery.soc:g} % ({self.battery.method})"
+        if self.measure:
+            return f"measure current for {self.measure.seconds:g} s ({self.measure.state})"
+        return f"gesture {self.gesture}"
+
+
+class Expect(Strict):
+    clips: int = Field(ge=0, le=1000)
+    checks: list[str] = Field(min_length=1)
+    collect: bool = Field(True, description="take in and analyse the clips; false for a test judged by the "
+                          "instrument alone (a 12-hour runtime test leaves its footage on the camera)")
+
+    @field_validator("checks")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in CHECKS]
+        if unknown:
+            raise ValueError(f"unknown check(s) {unknown}; known: {sorted(CHECKS)}")
+        return names
+
+
+class Scenario(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    requirements: list[str] = Field(min_length=1)
+    description: str = ""
+    steps: list[Step] = Field(min_length=1)
+    expect: Expect
+
+    @classmethod
+    def load(cls, path: Path | str, catalogue: Catalogue | None = None) -> "Scenario":
+        scenario = load_model(path, cls, read_yaml(path))
+        if catalogue is not None:
+            unknown = [r for r in scenario.requirements if r not in catalogue.ids]
+            if unknown:
+                raise ConfigError(path, [f"requirements: unknown requirement id(s) {unknown}; see {catalogue.path}"])
+        return scenario

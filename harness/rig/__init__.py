@@ -1,0 +1,1 @@
+"""rig: see docs/architecture.md."""

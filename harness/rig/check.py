@@ -1,0 +1,213 @@
+"""``bwc rig check``: probe each part of a bench before a certification run, and say what is wrong.
+
+Each probe is read-only (the supply's output is never switched, no button is pressed) and
+fails alone with a reason a lab engineer can act on, so one unplugged cable does not hide the
+state of the other parts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from harness.core.clock import Clock, RealClock
+from harness.core.config import ConfigError
+from harness.core.paths import camera_profile_path
+from harness.plan.profile import CameraProfile
+from harness.rig.factory import BenchRigSpec, EmulatedRigSpec, load_rig_spec
+
+PING_EXCHANGES = 20
+DRIFT_SPAN_S = 1.0
+DISPLAY_CHECK_S = 1.0
+CHECK_FLASH_S = 0.05  # the flash-and-beep the check fires once on a bench that has one
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    part: str
+    target: str
+    status: str  # "ok" | "warn" | "fail"
+    detail: str
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Where the bench's parts are reached (for an emulated rig: its running emulator)."""
+
+    serial_url: str
+    baudrate: int
+    resource: str
+    clips: Path
+    clip_suffix: str
+    display: Callable[[Clock], object] | None  # factory of a Display, or None when a player shows the scene
+    display_target: str
+
+
+def _probe(part: str, target: str, fn: Callable[[], tuple[str, str]]) -> CheckRow:
+    try:
+        status, detail = fn()
+    except Exception as exc:  # every failure becomes a row; the check goes on
+        status, detail = "fail", f"{type(exc).__name__}: {exc}"
+    return CheckRow(part, target, status, detail)
+
+
+def probe_serial(url: str, baudrate: int, clock: Clock, max_uncertainty_s: float, stimulus: bool = False,
+                 press_latency: str = "") -> tuple[str, str]:
+    """Identity, ping, clock offset and drift; with ``stimulus``, one short flash-and-beep (no button moves)."""
+    from harness.devices.rig_controller import RigControllerError, SerialRigController
+
+    flash, flash_failed = "", False
+    with SerialRigController(url, clock, baudrate=baudrate, timeout_s=1.0) as ctl:
+        ident = ctl.identify()
+        rtts = [ctl.exchange().rtt_s for _ in range(PING_EXCHANGES)]
+        ctl.sync(8)
+        clock.sleep(DRIFT_SPAN_S)
+        m = ctl.sync(8)
+        if stimulus:
+            try:
+                fired = ctl.flash(CHECK_FLASH_S)
+                flash = f"; stimulus: flash and beep fired, {(fired.off_t - fired.on_t) * 1e3:.1f} ms"
+            except RigControllerError as exc:
+                flash, flash_failed = f"; stimulus: {exc}", True
+    detail = (f"{ident}; ping min {min(rtts) * 1e3:.2f} ms, median {statistics.median(rtts) * 1e3:.2f} ms; "
+              f"offset {m.offset_s:+.6f} s +/- {m.uncertainty_s * 1e6:.0f} us; "
+              f"drift {m.drift_ppm:+.0f} +/- {m.drift_uncertainty_ppm:.0f} ppm (over {DRIFT_SPAN_S:g} s)"
+              + (f"; solenoid latency {press_latency}" if press_latency else "") + flash)
+    if flash_failed:
+        return "warn", detail + " (the A/V check needs the flash LED and speaker: flash the firmware of harness/firmware, check GP4 and GP5)"
+    if m.uncertainty_s > max_uncertainty_s:
+        return "warn", detail + f"; uncertainty above the rig limit {max_uncertainty_s * 1e6:.0f} us (USB latency timer?)"
+    return "ok", detail
+
+
+def probe_instrument(resource: str) -> tuple[str, str]:
+    """``*IDN?`` and the error queue, nothing else: the output state is left as it is."""
+    import pyvisa
+
+    rm = pyvisa.ResourceManager("@py")
+    try:
+        kwargs = {"read_termination": "\n", "write_termination": "\n"} if resource.upper().endswith("::SOCKET") else {}
+        try:
+            inst = rm.open_resource(resource, open_timeout=2000, **kwargs)
+        except Exception as exc:
+            raise RuntimeError(f"cannot connect ({exc}): is the instrument on, reachable, and is the SCPI port "
+                               "in the resource right (usually 5025)?") from exc
+        try:
+            inst.timeout = 2000
+            try:
+                ident = inst.query("*IDN?").strip()
+            except OSError as exc:
+                raise RuntimeError(f"cannot connect ({exc}): is the instrument on, reachable, and is the SCPI port "
+                                   "in the resource right (usually 5025)?") from exc
+            except Exception as exc:
+                raise RuntimeError(f"connected, but no answer to *IDN? ({exc}): wrong port or termination?") from exc
+            error = inst.query(":SYST:ERR?").strip()
+        finally:
+            inst.close()
+    finally:
+        rm.close()
+    if not ident:
+        return "fail", "empty answer to *IDN?"
+    if error and not error.lstrip("+").startswith("0"):
+        return "warn", f"{ident}; error queue holds {error!r}"
+    return "ok", ident
+
+
+def probe_storage(folder: Path, suffix: str) -> tuple[str, str]:
+    if not folder.exists():
+        return "fail", f"{folder} does not exist (camera not docked or storage not mounted?)"
+    if not folder.is_dir():
+        return "fail", f"{folder} is not a folder"
+    if not os.access(folder, os.R_OK | os.X_OK):
+        return "fail", f"{folder} is not readable by this user"
+    clips = [p for p in folder.rglob(f"*{suffix}") if p.is_file() and not p.is_symlink()]
+    free = shutil.disk_usage(folder).free
+    return "ok", f"readable; {len(clips)} {suffix} clip(s) present; {free / 1e9:.1f} GB free"
+
+
+def probe_display(factory: Callable[[Clock], object], clock: Clock, max_dropped: int) -> tuple[str, str]:
+    display = factory(clock)
+    with display:  # type: ignore[attr-defined]
+        t0 = clock.now()
+        clock.sleep(DISPLAY_CHECK_S)
+        t1 = clock.now()
+    stats = display.log.stats(t0, t1)  # type: ignore[attr-defined]
+    detail = f"{display.describe()}: {stats.describe()}"  # type: ignore[attr-defined]
+    if stats.missing > max_dropped:
+        return "fail", detail + f" (rig limit {max_dropped})"
+    return ("warn" if stats.late else "ok"), detail
+
+
+def _latency_text(spec: EmulatedRigSpec | BenchRigSpec, profile: CameraProfile) -> str:
+    """The calibrated solenoid latency as the run will use it (raises if it does not fit the profile)."""
+    if not isinstance(spec, BenchRigSpec):
+        return ""
+    from harness.rig.factory import press_latency_s
+
+    value = press_latency_s(spec, profile)
+    if isinstance(value, dict):
+        return ", ".join(f"{button} {s * 1e3:g} ms" for button, s in value.items())
+    return f"{value * 1e3:g} ms" + ("" if value else " (not calibrated)")
+
+
+@contextlib.contextmanager
+def _parts(spec: EmulatedRigSpec | BenchRigSpec, base: Path | None, profile: CameraProfile,
+           clock: Clock) -> Iterator[Parts]:
+    if isinstance(spec, EmulatedRigSpec):
+        from harness.devices.display import EmulatedDisplay
+        from harness.emulator.rig import EmulatedRig
+
+        with EmulatedRig(profile, clock, None, tuple(spec.faults), spec.refresh_hz, spec.seed) as emu:
+            yield Parts(emu.serial_url, 115200, emu.visa_resource, emu.clip_folder, profile.clip_suffix,
+                        lambda c: EmulatedDisplay(c, spec.refresh_hz), "emulated")
+        return
+    from harness.devices.display import OpenCVDisplay, find_monitor
+
+    folder = spec.clips.path if spec.clips.path.is_absolute() or base is None else base / spec.clips.path
+    factory = None
+    if spec.display.kind == "opencv":
+        def factory(c: Clock) -> object:
+            return OpenCVDisplay(c, find_monitor(spec.display.monitor), spec.refresh_hz, spec.display.latency_s)
+    yield Parts(spec.serial.url, spec.serial.baudrate, spec.instrument.resource, folder,
+                spec.clips.suffix or profile.clip_suffix, factory,
+                f"monitor {spec.display.monitor}" if factory else "external player")
+
+
+def check_rig(path: Path | str) -> tuple[str, list[CheckRow]]:
+    """Probe every part of the rig in ``path``; returns the rig's name and one row per part."""
+    try:
+        spec, base = load_rig_spec(path)
+    except ConfigError as exc:
+        return str(path), [CheckRow("rig file", str(path), "fail", str(exc))]
+    rows: list[CheckRow] = []
+    profile_path = camera_profile_path(spec.camera, base)
+    try:
+        profile = CameraProfile.load(profile_path)
+        rows.append(CheckRow("camera profile", str(profile_path), "ok",
+                             f"{profile.vendor} {profile.model} fw {profile.firmware}, "
+                             f"pre-event buffer {profile.pre_event_buffer_s:g} s"))
+    except ConfigError as exc:
+        return spec.name, [CheckRow("camera profile", str(profile_path), "fail", str(exc))]
+    clock = RealClock()
+    try:
+        with _parts(spec, base, profile, clock) as parts:
+            rows.append(_probe("rig controller", parts.serial_url, lambda: probe_serial(
+                parts.serial_url, parts.baudrate, clock, spec.limits.max_sync_uncertainty_s,
+                stimulus=isinstance(spec, BenchRigSpec) and spec.serial.stimulus,
+                press_latency=_latency_text(spec, profile))))
+            rows.append(_probe("power supply", parts.resource, lambda: probe_instrument(parts.resource)))
+            if parts.display is None:
+                rows.append(CheckRow("display", parts.display_target, "ok",
+                                     "not driven by the harness: play `bwc scene render` output full screen"))
+            else:
+                rows.append(_probe("display", parts.display_target, lambda: probe_display(
+                    parts.display, clock, spec.limits.max_display_dropped_frames)))
+            rows.append(_probe("camera storage", str(parts.clips), lambda: probe_storage(parts.clips, parts.clip_suffix)))
+    finally:
+        clock.close()
+    return spec.name, rows

@@ -1,0 +1,1 @@
+"""scene: see docs/architecture.md."""

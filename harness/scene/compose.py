@@ -1,0 +1,65 @@
+"""The scene the display shows: a pure function of time.
+
+Display frame ``n`` is presented at ``n / refresh_hz`` seconds of scene reference time and
+shows the time code for ``n``. Because the scene is a function, an emulated camera renders
+only the frames that end up in a clip, and a lab can render the same scene to a file.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from harness.scene.stimulus import flash_on
+from harness.scene.timecode import SceneRenderer
+
+FLASH_BAND = (0.0, 0.08)  # top strip of the display: black, white while the A/V stimulus flashes
+
+
+class Scene:
+    def __init__(self, width: int, height: int, refresh_hz: float = 60.0, run_id: int = 0,
+                 utc_origin: float = 0.0) -> None:
+        """``run_id`` and ``utc_origin`` (UTC seconds at scene time 0) go into the code's coarse slots."""
+        self.width = width
+        self.height = height
+        self.refresh_hz = refresh_hz
+        self.run_id = run_id
+        self.utc_origin = utc_origin
+        self._renderer = SceneRenderer(width, height, run_id=run_id, utc_origin=utc_origin)
+        self.frame = lru_cache(maxsize=8)(self._render)
+
+    def _render(self, n: int) -> np.ndarray:
+        image = self._renderer.render(n, self.refresh_hz)
+        y0, y1 = (round(f * self.height) for f in FLASH_BAND)
+        image[y0:y1] = 255 if flash_on(self.present_time(n), self.refresh_hz) else 0
+        return image
+
+    def flash_band(self) -> tuple[int, int]:
+        """Rows of the flash strip at this scene's size."""
+        return round(FLASH_BAND[0] * self.height), round(FLASH_BAND[1] * self.height)
+
+    def index_at(self, t: float) -> int:
+        """Display frame on screen at reference time ``t``."""
+        return math.floor(t * self.refresh_hz + 1e-9)
+
+    def present_time(self, n: int) -> float:
+        return n / self.refresh_hz
+
+    def expose(self, t0: float, t1: float) -> np.ndarray:
+        """What a sensor integrates from ``t0`` to ``t1``: display frames weighted by time on screen."""
+        first, last = self.index_at(t0), self.index_at(max(t0, t1 - 1e-9))
+        if first == last:
+            return self.frame(first)
+        span = t1 - t0
+        weights = [
+            (n, (min(t1, self.present_time(n + 1)) - max(t0, self.present_time(n))) / span)
+            for n in range(first, last + 1)
+        ]
+        image, seen = self.frame(weights[0][0]), weights[0][1]
+        for n, w in weights[1:]:  # running weighted mean in uint8 arithmetic (cv2 rounds and saturates)
+            seen += w
+            image = cv2.addWeighted(image, 1.0 - w / seen, self.frame(n), w / seen, 0.0)
+        return image
