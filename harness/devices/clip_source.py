@@ -21,7 +21,8 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from harness.core.clock import Clock
-from harness.core.evidence import EvidenceError, EvidenceFile, ingest
+from harness.core.evidence import (EvidenceError, EvidenceFile, ChunkHook, copy_fd, open_below, open_dir,
+                                   safe_parts, walk_fd)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class WaitOutcome:
     waited_s: float = 0.0
     still_writing: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: files that could not be taken (odd name, unreadable, a link on the way): one line each
+    untaken: list[str] = field(default_factory=list)
 
 
 class ClipSource(ABC):
@@ -88,6 +91,8 @@ class FolderClipSource(ClipSource):
         self.recursive = recursive
         self.settle_s = settle_s
         self.last_wait = WaitOutcome()
+        #: called after every chunk copied (tests change a clip mid-copy through it)
+        self.chunk_hook: ChunkHook | None = None
 
     def describe(self) -> str:
         return str(self.folder)
@@ -98,30 +103,43 @@ class FolderClipSource(ClipSource):
         return not name.startswith(".") and low.endswith(self.suffix) and not low.endswith(PARTIAL_SUFFIXES)
 
     def _scan(self, skipped: list[str] | None = None) -> list[_Entry]:
-        """Regular files of the clip suffix, never through a link, sorted by relative path."""
+        """Regular files of the clip suffix, never through a link, sorted by relative path.
+
+        The walk goes through folder descriptors opened without following links, so a folder
+        swapped for a link while it runs is never entered.
+        """
         out: list[_Entry] = []
-        pending = [PurePosixPath()]
-        while pending:
-            rel_dir = pending.pop()
-            try:
-                entries = list(os.scandir(self.folder / rel_dir))
-            except OSError:
-                continue  # storage unmounted or folder vanished: nothing to take now
-            for entry in entries:
-                rel = str(rel_dir / entry.name)
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                if stat.S_ISLNK(st.st_mode):
-                    if skipped is not None and (entry.name.lower().endswith(self.suffix) or self.recursive):
-                        skipped.append(f"{rel}: symbolic link, not followed")
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    if self.recursive and not entry.name.startswith("."):
-                        pending.append(rel_dir / entry.name)
-                elif stat.S_ISREG(st.st_mode) and self._wanted(entry.name):
-                    out.append(_Entry(rel, st.st_size, st.st_mtime_ns))
+        try:
+            root = open_dir(self.folder)
+        except OSError:
+            return out  # storage unmounted or folder vanished: nothing to take now
+        try:
+            if self.recursive:
+                entries = list(walk_fd(root))
+            else:
+                entries = []
+                for name in sorted(os.listdir(root)):
+                    try:
+                        entries.append((name, os.stat(name, dir_fd=root, follow_symlinks=False)))
+                    except OSError:
+                        continue
+        except OSError:
+            return out
+        finally:
+            os.close(root)
+        hidden_dirs: list[str] = []
+        for rel, st in entries:
+            name = rel.rpartition("/")[2]
+            if any(rel.startswith(h + "/") for h in hidden_dirs):
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                if skipped is not None and (name.lower().endswith(self.suffix) or self.recursive):
+                    skipped.append(f"{rel}: symbolic link, not followed")
+            elif stat.S_ISDIR(st.st_mode):
+                if name.startswith("."):
+                    hidden_dirs.append(rel)
+            elif stat.S_ISREG(st.st_mode) and self._wanted(name):
+                out.append(_Entry(rel, st.st_size, st.st_mtime_ns))
         return sorted(out, key=lambda e: e.rel)
 
     def _finished(self) -> list[Path]:
@@ -151,11 +169,54 @@ class FolderClipSource(ClipSource):
         return path
 
     def fetch(self, name: str, evidence_dir: Path) -> EvidenceFile:
-        """Take one named clip (e.g. listed by a vendor's export manifest)."""
-        return ingest(self.resolve(name), evidence_dir, name=name.replace("\\", "/").replace("/", "_"))
+        """Take one named clip (e.g. listed by a vendor's export manifest), kept under the same relative name.
+
+        The clip is opened component by component through descriptors, never following a link,
+        and copied from the descriptor that was checked (see :mod:`harness.core.evidence`).
+        """
+        rel = name.replace("\\", "/")
+        try:
+            parts = safe_parts(rel)
+        except EvidenceError:
+            raise EvidenceError(f"refusing clip name {name!r}: it leads out of {self.folder}") from None
+        try:
+            root = open_dir(self.folder)
+        except OSError as exc:
+            raise EvidenceError(f"cannot open {self.folder}: {exc.strerror or exc}") from None
+        try:
+            try:
+                src = open_below(root, parts)
+            except EvidenceError as exc:
+                raise EvidenceError(f"refusing clip name {name!r}: {exc}") from None
+            except OSError as exc:  # a camera file that cannot be opened is the camera's problem, not the run's
+                raise EvidenceError(f"cannot open clip {name!r}: {exc.strerror or exc}") from None
+        finally:
+            os.close(root)
+        try:
+            return copy_fd(src, evidence_dir, rel, str(self.folder / rel), self.chunk_hook)
+        finally:
+            os.close(src)
+
+    def take(self, rels: list[str], evidence_dir: Path, untaken: list[str] | None = None) -> list[EvidenceFile]:
+        """Take each of ``rels``; one that cannot be taken (odd name, unreadable, a link on the way,
+        vanished) is named in ``untaken`` and logged, and the others are still taken. An error
+        writing the evidence folder (a full disk) is not the camera's and is raised."""
+        taken = []
+        for rel in rels:
+            try:
+                taken.append(self.fetch(rel, evidence_dir))
+            except EvidenceError as exc:  # an OSError here is the evidence folder's: the run must stop
+                line = f"{rel!r}: not taken ({exc})"
+                log.warning("%s: %s", self.folder, line)
+                if untaken is not None:
+                    untaken.append(line)
+        return taken
 
     def take_new(self, before: frozenset[str], evidence_dir: Path) -> list[EvidenceFile]:
-        return [self.fetch(e.rel, evidence_dir) for e in self._scan() if e.identity not in before]
+        untaken: list[str] = []
+        taken = self.take([e.rel for e in self._scan() if e.identity not in before], evidence_dir, untaken)
+        self.last_wait = WaitOutcome(untaken=untaken)
+        return taken
 
     def wait_for_new(self, before: frozenset[str], evidence_dir: Path, clock: Clock, timeout_s: float,
                      progress: Progress | None = None) -> list[EvidenceFile]:
@@ -195,4 +256,4 @@ class FolderClipSource(ClipSource):
         for note in outcome.skipped:
             log.warning("%s: %s", self.folder, note)
         ready = [rel for rel in sorted(seen) if rel not in outcome.still_writing]
-        return [self.fetch(rel, evidence_dir) for rel in ready]
+        return self.take(ready, evidence_dir, outcome.untaken)

@@ -209,7 +209,7 @@ class PowerSession:
         out: dict[str, str] = {}
         for identity in sorted(self.rig.clips.snapshot() - self._baseline):
             rel = identity.rsplit(":", 2)[0]
-            out[rel.replace("/", "_")] = sha256_file(resolve(rel))
+            out[rel.rpartition("/")[2]] = sha256_file(resolve(rel))  # as the checks match clips: by file name
         return out
 
     def _wait_for_shutdown(self, most_s: float) -> None:

@@ -50,7 +50,7 @@ def test_links_on_the_storage_are_never_followed(storage: Path, tmp_path: Path) 
     _write(storage / "100MEDIA" / "CLIP0001.MP4", b"real")
     source = FolderClipSource(storage, ".mp4", recursive=True)
     taken = source.take_new(frozenset(), tmp_path / "evidence")
-    assert [e.path.name for e in taken] == ["100MEDIA_CLIP0001.MP4"]
+    assert [e.camera_path for e in taken] == ["100MEDIA/CLIP0001.MP4"]
     with pytest.raises(EvidenceError, match="link"):
         ingest(storage / "LINK.MP4", tmp_path / "evidence")
 
