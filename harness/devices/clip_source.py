@@ -16,13 +16,21 @@ import logging
 import os
 import stat
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Callable
+from pathlib import Path
 
 from harness.core.clock import Clock
-from harness.core.evidence import (EvidenceError, EvidenceFile, ChunkHook, copy_fd, open_below, open_dir,
-                                   safe_parts, walk_fd)
+from harness.core.evidence import (
+    ChunkHook,
+    EvidenceError,
+    EvidenceFile,
+    copy_fd,
+    open_below,
+    open_dir,
+    safe_parts,
+    walk_fd,
+)
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.core.evidence import (CHANGED_DURING_COPY, CHUNK, EvidenceError, ingest, open_below, open_dir,
-                                   write_atomic)
+from harness.core.evidence import CHANGED_DURING_COPY, CHUNK, EvidenceError, ingest, open_below, open_dir, write_atomic
 from harness.devices.clip_source import FolderClipSource
 
 
