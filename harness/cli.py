@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -233,7 +236,8 @@ def print_comparison(comparison: object) -> None:
 
 def verify_evidence(args: argparse.Namespace) -> int:
     """0: every listed file intact and nothing new; 1: something changed, vanished or appeared; 2: no manifest."""
-    from harness.report.verify import ManifestError, verify_evidence as verify
+    from harness.report.verify import ManifestError
+    from harness.report.verify import verify_evidence as verify
 
     try:
         findings = verify(Path(args.folder))
@@ -254,8 +258,8 @@ def verify_evidence(args: argparse.Namespace) -> int:
 
 def requirements(args: argparse.Namespace) -> int:
     from harness.core.paths import CATALOGUE
-    from harness.report.coverage import suite_coverage
     from harness.plan.requirements import Catalogue
+    from harness.report.coverage import suite_coverage
 
     catalogue = Catalogue.load(CATALOGUE)
     folder = Path(args.scenarios) if args.scenarios else SUITE_DIR
@@ -330,29 +334,46 @@ def scene_render(args: argparse.Namespace) -> int:
 
 def emulate(args: argparse.Namespace) -> int:
     from harness.core.clock import RealClock
-    from harness.emulator.rig import EmulatedRig
     from harness.core.paths import camera_profile_path
+    from harness.emulator.rig import EmulatedRig
     from harness.plan.profile import CameraProfile
 
     clock = RealClock()
     profile = CameraProfile.load(camera_profile_path(args.profile, Path.cwd()))
     storage = Path(args.storage).resolve() if args.storage else None
-    with EmulatedRig(profile, clock, storage, tuple(args.fault)) as rig:
-        console.print(f"emulated camera: {profile.vendor} {profile.model} (serial {profile.serial})")
-        console.print(f"serial port (rig controller, BWC-RIG/1): {rig.serial_url}")
-        console.print(f"VISA resource (power supply): {rig.visa_resource}")
-        console.print(f"camera storage: {rig.clip_folder}")
-        console.print(f"run id in the time code: {rig.run_id}")
-        console.print("power the camera with ':OUTP ON' on the VISA resource; press with 'PRESS event 150' on the port.")
-        console.print("as a battery (2281S battery-simulator subset): ':ENTR:FUNC SIM;:BATT:MOD:RCL 1;:BATT:SIM:SOC 50;"
-                      ":BATT:OUTP ON', then ':BATT:SIM:TVOL?', ':BATT:SIM:CURR?', ':BATT:SIM:SOC?'.", highlight=False)
-        console.print("Ctrl-C stops the rig.", highlight=False)
-        try:
+    try:
+        with _stop_on_signals(), EmulatedRig(profile, clock, storage, tuple(args.fault)) as rig:
+            console.print(f"emulated camera: {profile.vendor} {profile.model} (serial {profile.serial})")
+            console.print(f"serial port (rig controller, BWC-RIG/1): {rig.serial_url}")
+            console.print(f"VISA resource (power supply): {rig.visa_resource}")
+            console.print(f"camera storage: {rig.clip_folder}")
+            console.print(f"run id in the time code: {rig.run_id}")
+            console.print("power the camera with ':OUTP ON' on the VISA resource; press with 'PRESS event 150' on the port.")
+            console.print("as a battery (2281S battery-simulator subset): ':ENTR:FUNC SIM;:BATT:MOD:RCL 1;:BATT:SIM:SOC 50;"
+                          ":BATT:OUTP ON', then ':BATT:SIM:TVOL?', ':BATT:SIM:CURR?', ':BATT:SIM:SOC?'.", highlight=False)
+            console.print("Ctrl-C (or SIGTERM, SIGHUP) stops the rig.", highlight=False)
             clock.sleep(args.duration if args.duration is not None else float("inf"))
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:
+        pass
     clock.close()
     return 0
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop like Ctrl-C, so the ``with`` blocks around still clean up
+    (the emulated camera's temporary storage is removed, its ports closed)."""
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {sig: signal.signal(sig, _interrupt) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def rig_check(args: argparse.Namespace) -> int:

@@ -11,19 +11,21 @@ import contextlib
 import logging
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from os.path import realpath as os_path_realpath
 from pathlib import Path
-from typing import Annotated, Iterator, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from harness.core.clock import Clock, RealClock, VirtualClock
 from harness.core.config import load_model
+from harness.core.paths import camera_profile_path
 from harness.devices.clip_source import ClipSource, FolderClipSource
 from harness.devices.display import Display, EmulatedDisplay, OpenCVDisplay, find_monitor
 from harness.devices.power import COMMAND_SETS, PowerLimits, PowerSupply, ScpiPowerSupply
 from harness.devices.rig_controller import RigController, SerialRigController
-from harness.core.paths import camera_profile_path
 from harness.plan.profile import CameraProfile, Strict
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ class PowerSpec(Strict):
                                description="battery simulator: stored model (slot or name) of the camera's battery")
 
     @model_validator(mode="after")
-    def _within_limits(self) -> "PowerSpec":
+    def _within_limits(self) -> PowerSpec:
         if self.voltage > self.max_voltage:
             raise ValueError(f"voltage {self.voltage:g} V is above max_voltage {self.max_voltage:g} V")
         if self.current_limit > self.max_current:
@@ -124,6 +126,38 @@ class ClipSourceSpec(Strict):
     recursive: bool = False
     settle_s: float = Field(2.0, ge=0, le=600, description="a clip must stay unchanged this long to be taken")
     wait_s: float = Field(10.0, gt=0, le=3600, description="how long after a scenario's last step clips may appear")
+
+    @field_validator("path")
+    @classmethod
+    def _a_clip_folder(cls, value: Path) -> Path:
+        """Refused at load, with the reason: every file of the folder is taken in as the camera's."""
+        reason = clip_folder_problem(value)
+        if reason is not None:
+            raise ValueError(f"{value} cannot be a clip folder: {reason}")
+        return value
+
+
+#: folders that are never a camera's storage or an export folder: the folder itself or anything below
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
+                "/sys", "/usr", "/var")
+#: folders that hold many others (mount points, homes): refused themselves, a folder below them is fine
+SYSTEM_PARENTS = ("/", "/home", "/media", "/mnt", "/opt", "/root", "/srv", "/tmp", "/run/media")
+RUN_MARKERS = ("record.json", "manifest.sha256")
+
+
+def clip_folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be a clip folder (None: it can). Checked without following it anywhere
+    unexpected: the real path is compared, so a link to ``/`` is refused like ``/``."""
+    real = Path(os_path_realpath(folder))
+    text = real.as_posix()
+    if text in SYSTEM_PARENTS or real == Path.home():
+        return "it holds far more than one camera's files (the whole disk, a home or a mount folder)"
+    if any(text == tree or text.startswith(tree + "/") for tree in SYSTEM_TREES):
+        return "it is a system folder, not a camera's storage or an export folder"
+    for parent in (real, *real.parents):
+        if any((parent / marker).is_file() for marker in RUN_MARKERS):
+            return f"it is inside the harness run folder {parent} (another run's evidence, not the camera)"
+    return None
 
 
 class DistancesSpec(Strict):

@@ -79,3 +79,28 @@ def test_emulate_prints_its_parts_and_can_be_driven_by_hand(tmp_path: Path) -> N
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_emulate_removes_its_temporary_storage_on_sigterm_and_sighup(tmp_path: Path) -> None:
+    """Stopped by a service manager (SIGTERM) or a closed terminal (SIGHUP), as by Ctrl-C: no storage left."""
+    import signal
+
+    profile = tmp_path / "quick.yaml"
+    profile.write_text(PROFILE)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "emulate", "--profile", str(profile), "--duration", "60"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            storage = Path(_read_until(proc, r"camera storage: (\S+)").group(1))
+            _read_until(proc, r"stops the rig")
+            assert storage.exists()
+            proc.send_signal(sig)
+            assert proc.wait(timeout=20) == 0
+            assert not storage.exists() and not storage.parent.exists(), f"{sig.name} left {storage.parent}"
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

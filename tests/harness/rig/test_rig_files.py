@@ -97,8 +97,8 @@ def test_bench_rig_file_opens_real_transports_with_its_sections(tmp_path: Path) 
     """A bench rig file pointing at a running emulator (as at a lab bench: a serial port, a VISA
     resource, a folder) opens through the bench path, with its clip source and distances applied."""
     from harness.core.clock import RealClock
-    from harness.emulator.rig import EmulatedRig
     from harness.core.paths import camera_profile_path
+    from harness.emulator.rig import EmulatedRig
     from harness.plan.profile import CameraProfile
     from harness.rig.factory import open_rig
 
@@ -123,3 +123,31 @@ def test_bench_rig_file_opens_real_transports_with_its_sections(tmp_path: Path) 
             assert emu.supply.state.output is False  # safe on the way out
     finally:
         clock.close()
+
+
+@pytest.mark.parametrize(("folder", "why"), [
+    ("/", "far more than one camera's files"),
+    ("/etc", "system folder"),
+    ("/usr/share", "system folder"),
+    ("/home", "far more than one camera's files"),
+    ("/tmp", "far more than one camera's files"),
+])
+def test_system_clip_folders_are_refused_at_load(tmp_path: Path, folder: str, why: str) -> None:
+    """A clip folder of '/' once made a run take in every video of the disk, another run's clip too."""
+    with pytest.raises(ConfigError) as err:
+        _load(tmp_path, f"  clips: {folder}\n")
+    assert "rig.bench.clips.path" in str(err.value) and why in str(err.value), str(err.value)
+
+
+def test_a_clip_folder_inside_a_run_folder_or_through_a_link_to_root_is_refused(tmp_path: Path) -> None:
+    run = tmp_path / "out"
+    (run / "evidence").mkdir(parents=True)
+    (run / "record.json").write_text("{}")
+    with pytest.raises(ConfigError, match="inside the harness run folder"):
+        _load(tmp_path, f"  clips: {run / 'evidence'}\n")
+    (tmp_path / "root").symlink_to("/")
+    with pytest.raises(ConfigError, match="far more than one camera's files"):
+        _load(tmp_path, f"  clips: {tmp_path / 'root'}\n")
+    storage = tmp_path / "camera" / "DCIM"
+    storage.mkdir(parents=True)
+    assert _load(tmp_path, f"  clips: {storage}\n").clips.path == storage
