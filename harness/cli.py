@@ -236,8 +236,7 @@ def print_comparison(comparison: object) -> None:
 
 def verify_evidence(args: argparse.Namespace) -> int:
     """0: every listed file intact and nothing new; 1: something changed, vanished or appeared; 2: no manifest."""
-    from harness.report.verify import ManifestError
-    from harness.report.verify import verify_evidence as verify
+    from harness.report.verify import ManifestError, verify_evidence as verify
 
     try:
         findings = verify(Path(args.folder))
@@ -258,8 +257,8 @@ def verify_evidence(args: argparse.Namespace) -> int:
 
 def requirements(args: argparse.Namespace) -> int:
     from harness.core.paths import CATALOGUE
-    from harness.plan.requirements import Catalogue
     from harness.report.coverage import suite_coverage
+    from harness.plan.requirements import Catalogue
 
     catalogue = Catalogue.load(CATALOGUE)
     folder = Path(args.scenarios) if args.scenarios else SUITE_DIR
@@ -334,8 +333,8 @@ def scene_render(args: argparse.Namespace) -> int:
 
 def emulate(args: argparse.Namespace) -> int:
     from harness.core.clock import RealClock
-    from harness.core.paths import camera_profile_path
     from harness.emulator.rig import EmulatedRig
+    from harness.core.paths import camera_profile_path
     from harness.plan.profile import CameraProfile
 
     clock = RealClock()

@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from os.path import realpath as os_path_realpath
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Iterator, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from harness.core.clock import Clock, RealClock, VirtualClock
 from harness.core.config import load_model
-from harness.core.paths import camera_profile_path
 from harness.devices.clip_source import ClipSource, FolderClipSource
 from harness.devices.display import Display, EmulatedDisplay, OpenCVDisplay, find_monitor
 from harness.devices.power import COMMAND_SETS, PowerLimits, PowerSupply, ScpiPowerSupply
 from harness.devices.rig_controller import RigController, SerialRigController
+from harness.core.paths import camera_profile_path
 from harness.plan.profile import CameraProfile, Strict
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,7 @@ class PowerSpec(Strict):
                                description="battery simulator: stored model (slot or name) of the camera's battery")
 
     @model_validator(mode="after")
-    def _within_limits(self) -> PowerSpec:
+    def _within_limits(self) -> "PowerSpec":
         if self.voltage > self.max_voltage:
             raise ValueError(f"voltage {self.voltage:g} V is above max_voltage {self.max_voltage:g} V")
         if self.current_limit > self.max_current:
@@ -148,7 +147,7 @@ RUN_MARKERS = ("record.json", "manifest.sha256")
 def clip_folder_problem(folder: Path) -> str | None:
     """Why ``folder`` cannot be a clip folder (None: it can). Checked without following it anywhere
     unexpected: the real path is compared, so a link to ``/`` is refused like ``/``."""
-    real = Path(os_path_realpath(folder))
+    real = Path(os.path.realpath(folder))
     text = real.as_posix()
     if text in SYSTEM_PARENTS or real == Path.home():
         return "it holds far more than one camera's files (the whole disk, a home or a mount folder)"
@@ -158,6 +157,7 @@ def clip_folder_problem(folder: Path) -> str | None:
         if any((parent / marker).is_file() for marker in RUN_MARKERS):
             return f"it is inside the harness run folder {parent} (another run's evidence, not the camera)"
     return None
+
 
 
 class DistancesSpec(Strict):
