@@ -235,7 +235,8 @@ def print_comparison(comparison: object) -> None:
 
 
 def verify_evidence(args: argparse.Namespace) -> int:
-    """0: every listed file intact and nothing new; 1: something changed, vanished or appeared; 2: no manifest."""
+    """0: every file intact and nothing new; 1: any finding (changed, vanished, appeared, a link, a FIFO or
+    device, a name leading out of the run, a damaged manifest line); 2: no manifest at all."""
     from harness.report.verify import ManifestError, verify_evidence as verify
 
     try:
@@ -248,7 +249,8 @@ def verify_evidence(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": not problems, "files": [f.__dict__ for f in findings]}, indent=2))
     else:
         for f in problems:  # whole lines: easy to read in a log, easy to search
-            console.print(f"{f.status.upper()} {f.path}", highlight=False, markup=False, soft_wrap=True)
+            console.print(f"{f.status.upper()} {f.path}" + (f" ({f.detail})" if f.detail else ""),
+                          highlight=False, markup=False, soft_wrap=True)
         intact = len(findings) - len(problems)
         console.print(f"{intact} file(s) intact, " + (f"{len(problems)} problem(s)" if problems else "no problem"),
                       highlight=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from harness.core.evidence import write_atomic
 from harness.plan.requirements import Catalogue
 
 
@@ -94,8 +95,8 @@ def write_allure_files(alluredir: Path, record: dict, catalogue: Catalogue, conf
     alluredir.mkdir(parents=True, exist_ok=True)
     cats = categories(catalogue)
     # every character above 0x7e is \u-escaped, so the file is ASCII: Latin-1 for Allure 2, UTF-8 for Allure 3
-    (alluredir / "environment.properties").write_text(environment_properties(record), encoding="ascii")
-    (alluredir / "categories.json").write_text(json.dumps(cats, indent=2), encoding="utf-8")
+    write_atomic(alluredir / "environment.properties", environment_properties(record).encode("ascii"))
+    write_atomic(alluredir / "categories.json", json.dumps(cats, indent=2))
     if config_dir is not None:
         config = {"name": report_name(record), "categories": cats}
-        (config_dir / "allurerc.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+        write_atomic(config_dir / "allurerc.json", json.dumps(config, indent=2))

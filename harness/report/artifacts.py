@@ -15,6 +15,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from harness.core.evidence import write_atomic
 from harness.report.keyframes import read_frames, select_key_frames
 from harness.report.plots import ClipTimeline, audio_envelope_png, timeline_png
 
@@ -39,8 +40,7 @@ class Artifact:
 
 
 def _write(path: Path, data: bytes) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    write_atomic(path, data)
     return hashlib.sha256(data).hexdigest()
 
 

@@ -1,16 +1,23 @@
 """The certification report: one self-contained HTML file (and a PDF of it where possible).
 
 Everything the sign-off needs is in the one file: device and bench identities, the compliance
-matrix with measured values and limits, the summary verdict, pictures (embedded as base64 PNG),
-the evidence list with hashes and the manifest hash, and the sign-off block. It loads no script,
-font or image from anywhere, so it opens the same on an air-gapped machine years later.
+matrix with measured values and limits, the summary verdict, pictures (plots embedded as base64
+PNG, key frames as small JPEG thumbnails linked to the full frames kept beside the evidence), the
+evidence list with hashes and the manifest hash, and the sign-off block. It loads no script, font
+or image from anywhere, so it opens the same on an air-gapped machine years later.
+
+Everything is computed in memory first and then each file is written to a temporary name and
+renamed into place: a failure half-way never leaves a truncated report or a manifest that no
+longer matches the report quoting it.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
+import os
 import platform
 from dataclasses import dataclass
 from importlib import metadata
@@ -19,11 +26,13 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from harness.core.clock import wall_utc
+from harness.core.evidence import write_atomic
 from harness.core.paths import CATALOGUE
 from harness.report.compare import Comparison, compare
 from harness.report.compliance import RequirementResult, Verdict, requirement_results, summary_verdict
-from harness.report.manifest import (MANIFEST_NAME, EvidenceItem, evidence_items, evidence_problems, manifest_text,
-                                     text_sha256)
+from harness.report.keyframes import thumbnail_jpeg
+from harness.report.manifest import (MANIFEST_NAME, MAP_NAME, REPORT_SUMS_NAME, EvidenceItem, evidence_items,
+                                     evidence_map, evidence_problems, manifest_text, run_files, text_sha256)
 from harness.report.record import read_record
 from harness.plan.requirements import Catalogue
 
@@ -91,14 +100,30 @@ def _harness_version() -> str:
         return "unknown"
 
 
-def _tests(record: dict, record_dir: Path) -> list[dict]:
+def _thumb_uri(path: Path) -> str | None:
+    try:
+        jpeg = thumbnail_jpeg(path.read_bytes())
+    except OSError:
+        return None
+    return None if jpeg is None else "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+
+
+def _tests(record: dict, record_dir: Path, out_dir: Path | None = None) -> list[dict]:
+    """Tests with their pictures: plots embedded whole, key frames as thumbnails with a link
+    (relative to the report's folder) to the full frame."""
     tests = []
+    out_dir = out_dir or record_dir
     for test in record["tests"]:
         pictures = []
         for art in test.get("artifacts") or []:
             path = Path(art["path"])
-            uri = _data_uri(path if path.is_absolute() else record_dir / path)
-            pictures.append({**art, "uri": uri})
+            full = path if path.is_absolute() else record_dir / path
+            if art.get("kind") == "keyframe":
+                uri = _thumb_uri(full)
+                href = Path(os.path.relpath(full, out_dir)).as_posix()
+            else:
+                uri, href = _data_uri(full), None
+            pictures.append({**art, "uri": uri, "href": href})
         tests.append({**test, "pictures": pictures})
     return tests
 
@@ -112,6 +137,7 @@ def render_html(
     evidence: list[EvidenceItem],
     manifest_sha256: str,
     comparison: Comparison | None,
+    out_dir: Path | None = None,
 ) -> str:
     record_dir = record_path.parent
     recorded_cat = (record.get("catalogue") or {}).get("sha256")
@@ -128,7 +154,7 @@ def render_html(
         "groups": groups,
         "rows": rows,
         "verdict": verdict,
-        "tests": _tests(record, record_dir),
+        "tests": _tests(record, record_dir, out_dir),
         "evidence": evidence,
         "manifest_name": MANIFEST_NAME,
         "manifest_sha256": manifest_sha256,
@@ -142,17 +168,24 @@ def render_html(
     return _environment().get_template("report.html.j2").render(**context)
 
 
-def write_pdf(html_path: Path, pdf_path: Path) -> str | None:
-    """Render the same HTML to PDF with WeasyPrint; returns why not, when it cannot."""
+def render_pdf(html: str, base: Path) -> tuple[bytes | None, str | None]:
+    """The same HTML as PDF bytes with WeasyPrint, or why not."""
     try:
         import weasyprint  # needs the Pango library (Debian: libpango-1.0-0, libpangoft2-1.0-0)
     except (ImportError, OSError) as exc:
-        return f"PDF not written: WeasyPrint is not usable here ({type(exc).__name__}: {str(exc)[:200]})"
+        return None, f"PDF not written: WeasyPrint is not usable here ({type(exc).__name__}: {str(exc)[:200]})"
     try:
-        weasyprint.HTML(filename=str(html_path)).write_pdf(str(pdf_path))
+        return weasyprint.HTML(string=html, base_url=str(base)).write_pdf(), None
     except Exception as exc:  # a PDF is a convenience; the HTML is the report
-        return f"PDF not written: {type(exc).__name__}: {exc}"
-    return None
+        return None, f"PDF not written: {type(exc).__name__}: {exc}"
+
+
+def write_pdf(html_path: Path, pdf_path: Path) -> str | None:
+    """Render ``html_path`` to ``pdf_path`` (written atomically); returns why not, when it cannot."""
+    data, note = render_pdf(html_path.read_text(encoding="utf-8"), html_path.parent)
+    if data is not None:
+        write_atomic(pdf_path, data)
+    return note
 
 
 def build_report(
@@ -163,26 +196,43 @@ def build_report(
     pdf: bool = True,
     verify: bool = True,
 ) -> ReportFiles:
-    """Write report.html, manifest.sha256 (and report.pdf) for the run record at ``record_path``."""
+    """Write report.html, manifest.sha256, evidence-map.json, report.sha256 (and report.pdf).
+
+    The manifest and the evidence map belong to the run: they are written in the record's folder
+    and list every file of it. The report's own files go to ``out_dir`` (default: the same folder)
+    and are listed, with the manifest, in ``report.sha256`` there. Nothing is written until all of
+    it has been computed; then each file is written atomically, the manifest before the report
+    that quotes its hash.
+    """
     record_path = Path(record_path).resolve()
     record = read_record(record_path)
-    out = Path(out_dir).resolve() if out_dir is not None else record_path.parent
-    out.mkdir(parents=True, exist_ok=True)
+    run_dir = record_path.parent
+    out = Path(out_dir).resolve() if out_dir is not None else run_dir
     catalogue = Catalogue.load(catalogue_path)
     rows = requirement_results(record, catalogue)
-    evidence = evidence_items(record, record_path.parent, verify=verify)
+    evidence = evidence_items(record, run_dir, verify=verify)
     verdict = summary_verdict(record, rows, evidence_problems(evidence))
-    manifest = manifest_text(evidence, record_path, out)
-    manifest_path = out / MANIFEST_NAME
-    manifest_path.write_text(manifest, encoding="utf-8")
+    mapping = evidence_map(evidence, run_dir)
+    others = run_files(run_dir)
+    others[MAP_NAME] = text_sha256(mapping)
+    manifest = manifest_text(evidence, record_path, run_dir, others)
     manifest_sha = text_sha256(manifest)
     comparison = compare(read_record(compare_with), record, catalogue) if compare_with is not None else None
+    html = render_html(record, record_path, catalogue, rows, verdict, evidence, manifest_sha, comparison, out)
+    pdf_bytes, note = render_pdf(html, out) if pdf else (None, None)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = run_dir / MANIFEST_NAME
+    write_atomic(run_dir / MAP_NAME, mapping)
+    write_atomic(manifest_path, manifest)
     html_path = out / REPORT_NAME
-    html_path.write_text(
-        render_html(record, record_path, catalogue, rows, verdict, evidence, manifest_sha, comparison), encoding="utf-8"
-    )
-    pdf_path, note = None, None
-    if pdf:
-        note = write_pdf(html_path, out / PDF_NAME)
-        pdf_path = None if note else out / PDF_NAME
+    write_atomic(html_path, html)
+    sums = {REPORT_NAME: text_sha256(html)}
+    pdf_path = None
+    if pdf_bytes is not None:
+        pdf_path = out / PDF_NAME
+        write_atomic(pdf_path, pdf_bytes)
+        sums[PDF_NAME] = hashlib.sha256(pdf_bytes).hexdigest()
+    if out == run_dir:
+        sums[MANIFEST_NAME] = manifest_sha
+    write_atomic(out / REPORT_SUMS_NAME, "".join(f"{sha}  {name}\n" for name, sha in sorted(sums.items())))
     return ReportFiles(html_path, manifest_path, manifest_sha, pdf_path, note, verdict, comparison)

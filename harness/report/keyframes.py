@@ -118,3 +118,19 @@ def _encode(bgr: np.ndarray, max_width: int | None) -> bytes:
     if not ok:
         raise ValueError("PNG encoding failed")
     return buf.tobytes()
+
+
+THUMB_WIDTH = 320
+
+
+def thumbnail_jpeg(png: bytes, max_width: int = THUMB_WIDTH, quality: int = 80) -> bytes | None:
+    """A small JPEG of a key frame for the report page (the full frame stays an evidence file,
+    linked from the page); None when the picture cannot be decoded."""
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return None
+    if image.shape[1] > max_width:
+        h = max(1, round(image.shape[0] * max_width / image.shape[1]))
+        image = cv2.resize(image, (max_width, h), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes() if ok else None

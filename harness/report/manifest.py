@@ -9,13 +9,19 @@ manifest itself is the one number the sign-off block quotes.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.core.evidence import sha256_file
+from harness.core.evidence import EvidenceError, open_below, open_dir, safe_parts, sha256_fd, sha256_file, walk_fd
 
 MANIFEST_NAME = "manifest.sha256"
+REPORT_SUMS_NAME = "report.sha256"
+MAP_NAME = "evidence-map.json"
+#: written by ``bwc report`` after the manifest; listed in report.sha256 instead
+REPORT_FILES = frozenset({"report.html", "report.pdf", MANIFEST_NAME, REPORT_SUMS_NAME})
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,8 @@ class EvidenceItem:
     sha256: str  # as recorded at ingest
     size: int | None
     status: str  # "intact" | "changed" | "missing" | "not checked"
+    camera_path: str | None = None  # where it was on the camera (relative to the clip folder)
+    finding: str | None = None  # e.g. clip_changed_during_copy
 
     @property
     def name(self) -> str:
@@ -59,7 +67,8 @@ def evidence_items(record: dict, record_dir: Path, verify: bool = True) -> list[
                 status = "not checked"
             else:
                 status = "intact" if sha256_file(path) == clip["sha256"] else "changed"
-            items.append(EvidenceItem(test["scenario"], clip["path"], path, clip["sha256"], size, status))
+            items.append(EvidenceItem(test["scenario"], clip["path"], path, clip["sha256"], size, status,
+                                      clip.get("camera_path"), clip.get("finding")))
     return items
 
 
@@ -68,18 +77,62 @@ def evidence_problems(items: list[EvidenceItem]) -> list[str]:
             for i in items if i.status in ("changed", "missing")]
 
 
-def manifest_text(items: list[EvidenceItem], record_path: Path, manifest_dir: Path) -> str:
-    """Lines of ``<sha256>  <path>``: the recorded hash of each clip, then the run record's."""
+def manifest_text(items: list[EvidenceItem], record_path: Path, manifest_dir: Path,
+                  others: dict[str, str] | None = None) -> str:
+    """Lines of ``<sha256>  <path>``: the recorded hash of each clip, then ``others`` (path relative
+    to ``manifest_dir`` -> SHA-256 now: the run's other files), then the run record's."""
 
     def rel(path: Path) -> str:
         return Path(os.path.relpath(path.resolve(), manifest_dir.resolve())).as_posix()
 
     lines = []
+    shown_clips = set()
     for item in sorted(items, key=lambda i: (i.scenario, i.recorded_path)):
         shown = rel(item.path) if item.path is not None else item.recorded_path
+        shown_clips.add(shown)
         lines.append(f"{item.sha256}  {shown}")
-    lines.append(f"{sha256_file(record_path)}  {rel(record_path)}")
+    record_rel = rel(record_path)
+    for name, sha in sorted((others or {}).items()):
+        if name not in shown_clips and name != record_rel:
+            lines.append(f"{sha}  {name}")
+    lines.append(f"{sha256_file(record_path)}  {record_rel}")
     return "\n".join(lines) + "\n"
+
+
+def run_files(run_dir: Path, skip: frozenset[str] = REPORT_FILES) -> dict[str, str]:
+    """SHA-256 of every regular file under ``run_dir`` (relative '/'-path -> hash), links not followed.
+
+    The report's own top-level files (``skip``) are left out; so is any name a manifest line could
+    not carry (a newline in it): such a file is later reported by ``bwc verify-evidence`` as appeared.
+    """
+    out: dict[str, str] = {}
+    root = open_dir(run_dir)
+    try:
+        for rel, st in walk_fd(root):
+            if not stat.S_ISREG(st.st_mode) or rel in skip or "\n" in rel or "\r" in rel:
+                continue
+            try:
+                fd = open_below(root, safe_parts(rel))
+            except (EvidenceError, OSError):
+                continue
+            try:
+                out[rel] = sha256_fd(fd)
+            finally:
+                os.close(fd)
+    finally:
+        os.close(root)
+    return out
+
+
+def evidence_map(items: list[EvidenceItem], manifest_dir: Path) -> str:
+    """JSON: per clip, the camera-side path, the evidence file (relative to the manifest) and its hash."""
+    rows = []
+    for item in sorted(items, key=lambda i: (i.scenario, i.recorded_path)):
+        shown = (Path(os.path.relpath(item.path.resolve(), manifest_dir.resolve())).as_posix()
+                 if item.path is not None else item.recorded_path)
+        rows.append({"scenario": item.scenario, "camera_path": item.camera_path, "evidence": shown,
+                     "sha256": item.sha256, "finding": item.finding})
+    return json.dumps({"clips": rows}, indent=2) + "\n"
 
 
 def text_sha256(text: str) -> str:

@@ -7,11 +7,11 @@ the record of every test that had finished.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.core.clock import wall_utc
+from harness.core.evidence import write_atomic
 
 
 @dataclass
@@ -56,13 +56,7 @@ class RunRecord:
         }
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.as_dict(), fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(self.as_dict(), indent=2))
 
 
 class RecordError(ValueError):

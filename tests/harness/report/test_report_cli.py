@@ -57,7 +57,9 @@ def test_report_with_compare_prints_what_changed_and_writes_the_files(run_factor
     assert f"certification report: {out / 'report.html'}" in text and "summary verdict FAIL" in text
     assert "changes since Phase 1" in text and "NEW FAILURE" in text and "join_missing_frames" in text
     assert "requirement BWC-CONT-01: pass -> fail" in text
-    assert (out / "report.html").exists() and (out / "manifest.sha256").exists()
+    # the report goes to --out; the manifest of the run's files stays with the run
+    assert (out / "report.html").exists() and (out / "report.sha256").exists()
+    assert (new.parent / "manifest.sha256").exists() and not (out / "manifest.sha256").exists()
     assert not (out / "report.pdf").exists()
 
 
