@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", help="camera profile (name or file) for the emulated rig")
     p.add_argument("--fault", action="append", default=[], help="switch on an emulated fault (repeatable)")
     p.add_argument("--no-pdf", action="store_true", help="write the certification report as HTML only")
+    p.add_argument("--keep-camera-storage", action="store_true",
+                   help="keep the emulated camera's storage under --out (default: removed once the evidence is verified)")
     p.add_argument("--workers", type=int, default=0, metavar="N",
                    help="run scenarios on N pytest-xdist workers, each with its own emulated rig "
                         "(or one per --rig bench); default: one process")
@@ -112,6 +114,10 @@ def certify(args: argparse.Namespace) -> int:
     from harness.report.record import load_record
 
     out = Path(args.out).resolve()
+    problem = _unwritable(out)
+    if problem is not None:
+        console.print(f"--out {out}: {problem}", highlight=False, markup=False, soft_wrap=True)
+        return 2
     targets = args.scenarios or [str(SUITE_DIR)]
     pytest_args = [
         *targets,
@@ -133,6 +139,8 @@ def certify(args: argparse.Namespace) -> int:
         pytest_args += ["--fault", fault]
     if args.workers > 0:
         pytest_args += ["-n", str(args.workers), "--dist", "load"]
+    if args.keep_camera_storage:
+        pytest_args.append("--keep-camera-storage")
     record_path = out / "record.json"
     if record_path.exists():
         record_path.unlink()
@@ -141,11 +149,30 @@ def certify(args: argparse.Namespace) -> int:
         console.print(f"[red]no run record was written (pytest exit code {int(code)})[/red]")
         return int(code) or 2
     record = load_record(record_path)
+    if str(record.get("status", "")).startswith("aborted"):
+        console.print(f"run {record['status']} ({len(record['tests'])} scenario(s) recorded in {record_path})",
+                      highlight=False, markup=False, soft_wrap=True)
+        return 2
     print_verdicts(record)
     console.print(f"run record: {record_path}\nAllure results: {out / 'allure-results'}")
     write_report(record_path, None, None, not args.no_pdf)
     verdicts = [t["verdict"] for t in record["tests"]]
     return 0 if verdicts and all(v == "pass" for v in verdicts) else 1
+
+
+def _unwritable(out: Path) -> str | None:
+    """Why the output folder cannot take a run (None: it can), found before anything starts."""
+    import tempfile
+
+    if out.exists() and not out.is_dir():
+        return "is a file, not a folder"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror or exc})"
+    return None
 
 
 def print_verdicts(record: dict) -> None:

@@ -33,6 +33,12 @@ DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 CHANGED_DURING_COPY = "clip_changed_during_copy"
 CHANGED_MARK = ".changed-during-copy"
 
+#: errors that mean the harness's own output cannot be written (not a fault of the camera): the run stops
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+
+_UMASK = os.umask(0o22)
+os.umask(_UMASK)
+
 #: called after every chunk copied (bytes copied so far); a test uses it to change the source mid-copy
 ChunkHook = Callable[[int], None]
 
@@ -167,6 +173,17 @@ def walk_fd(root_fd: int) -> Iterator[tuple[str, os.stat_result]]:
 
 
 # -- writing ------------------------------------------------------------------------------------
+def output_failure(exc: BaseException | None) -> str | None:
+    """Why the run must stop, if ``exc`` (or what caused it) says the output folder cannot be
+    written (a full disk, a read-only file system); None for any other error."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRNOS:
+            where = f" ({exc.filename})" if exc.filename else ""
+            return f"{exc.strerror or os.strerror(exc.errno or 0)}{where}"
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def write_atomic(path: Path, data: bytes | str, mode: int | None = None) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it into place.
 
@@ -182,8 +199,7 @@ def write_atomic(path: Path, data: bytes | str, mode: int | None = None) -> None
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_UMASK)  # mkstemp made it 0600
         os.replace(tmp, path)
     except BaseException:
         try:

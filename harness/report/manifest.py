@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,3 +138,17 @@ def evidence_map(items: list[EvidenceItem], manifest_dir: Path) -> str:
 
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def drop_camera_storage(record: dict, record_dir: Path, storage: Path) -> str:
+    """Remove an emulated camera's storage once every clip of ``record`` is verified in the evidence.
+
+    The evidence copies (hashed at ingest) are what the report rests on; the camera-side copies
+    are only kept when asked. Returns what was done, for the run's notes.
+    """
+    items = evidence_items(record, record_dir)
+    bad = [i for i in items if i.status != "intact"]
+    if bad:
+        return f"camera storage kept at {storage}: {len(bad)} evidence file(s) not intact"
+    shutil.rmtree(storage, ignore_errors=True)
+    return f"camera storage removed ({len(items)} clip(s) verified in the evidence)"

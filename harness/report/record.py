@@ -34,6 +34,14 @@ class RunRecord:
         self.tests.append(entry)
         self.save()
 
+    def abort(self, reason: str) -> None:
+        """The run stopped because its output cannot be written: say so, keeping every test measured so far.
+
+        Saving may itself fail on a full disk (the previous record then stays whole)."""
+        self.end_utc = wall_utc().isoformat()
+        self.status = f"aborted: {reason}"
+        self.save()
+
     def finish(self, status: str = "complete") -> None:
         self.end_utc = wall_utc().isoformat()
         self.status = status
