@@ -58,3 +58,19 @@ def test_manifest_hash_changes_with_any_recorded_hash(run_factory) -> None:
     record_path.write_text(json.dumps(record))
     after = text_sha256(manifest_text(_items(record_path), record_path, record_path.parent))
     assert before != after
+
+
+def test_camera_storage_is_dropped_only_once_the_evidence_is_verified(run_factory, tmp_path) -> None:
+    from harness.report.manifest import drop_camera_storage
+
+    record_path = run_factory()
+    record = json.loads(record_path.read_text())
+    storage = record_path.parent / "camera-storage"
+    (storage / "DCIM").mkdir(parents=True)
+    (storage / "DCIM" / "CAM_0001.mp4").write_bytes(b"camera side")
+    clip = sorted((record_path.parent / "evidence").rglob("*.mp4"))[0]
+    original = clip.read_bytes()
+    clip.write_bytes(original + b"x")
+    assert "kept" in drop_camera_storage(record, record_path.parent, storage) and storage.is_dir()
+    clip.write_bytes(original)
+    assert "removed" in drop_camera_storage(record, record_path.parent, storage) and not storage.exists()
