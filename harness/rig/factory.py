@@ -145,8 +145,11 @@ RUN_MARKERS = ("record.json", "manifest.sha256")
 
 
 def clip_folder_problem(folder: Path) -> str | None:
-    """Why ``folder`` cannot be a clip folder (None: it can). Checked without following it anywhere
-    unexpected: the real path is compared, so a link to ``/`` is refused like ``/``."""
+    """Why ``folder`` cannot be a clip folder (None: it can). The real path is compared, so a link to
+    ``/`` is refused like ``/``. A relative folder is checked once it is resolved against the rig
+    file's folder (here only its text: it may not climb out with ``..``)."""
+    if not folder.is_absolute():
+        return "it climbs out of the rig file's folder" if ".." in folder.parts else None
     real = Path(os.path.realpath(folder))
     text = real.as_posix()
     if text in SYSTEM_PARENTS or real == Path.home():
