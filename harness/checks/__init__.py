@@ -520,3 +520,4 @@ def run_checks(names: list[str], inp: CheckInput) -> list[Measurement]:
 
 # power checks register themselves into CHECKS (shift runtime, warning, cut-off, power cut, draw)
 import harness.checks.power  # noqa: E402,F401  (after CHECKS and @check exist)
+import harness.checks.evidence  # noqa: E402,F401  (BWC-EVD-01 in every scenario that takes clips)

@@ -1,0 +1,67 @@
+"""BWC-EVD-01, measured in every scenario that takes clips: the chain of custody of its evidence.
+
+The harness hashes each clip while copying it in and keeps the copy read-only; this check proves
+it did, at the end of the scenario: every clip has the SHA-256 taken at ingest, no evidence file
+can be written, re-hashing finds every file unchanged, and no clip changed while it was copied.
+
+Registered into :data:`harness.checks.CHECKS` by importing this module (harness/checks does).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from harness.checks import CheckInput, check
+from harness.core.evidence import CHANGED_MARK, NOFOLLOW, NONBLOCK, sha256_fd
+from harness.core.measurement import Measurement
+
+REQUIREMENT = "BWC-EVD-01"
+
+
+def _rehash(path: Path) -> tuple[str | None, int | None, str]:
+    """(SHA-256 now, st_mode, why not) of the evidence file, never through a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | NONBLOCK)
+    except OSError as exc:
+        return None, None, exc.strerror or str(exc)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, st.st_mode, "not a regular file"
+        return sha256_fd(fd), st.st_mode, ""
+    except OSError as exc:
+        return None, None, exc.strerror or str(exc)
+    finally:
+        os.close(fd)
+
+
+@check("evidence")
+def evidence(inp: CheckInput) -> list[Measurement]:
+    """Hashed at ingest, read-only, unchanged at the end of the scenario, not changed while copied."""
+    unhashed, writable, changed, during = [], [], [], []
+    for clip in inp.clips:
+        path = Path(clip.path)
+        if not clip.sha256:
+            unhashed.append(path.name)
+        if CHANGED_MARK in path.name:
+            during.append(path.name)
+        now, mode, why = _rehash(path)
+        if now is None:
+            changed.append(f"{path.name}: {why}")
+        elif clip.sha256 and now != clip.sha256:
+            changed.append(f"{path.name}: SHA-256 {clip.sha256[:12]}... at ingest, {now[:12]}... now")
+        if mode is not None and mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+            writable.append(f"{path.name} ({stat.filemode(mode)})")
+    n = len(inp.clips)
+    return [
+        Measurement("evidence_not_hashed_at_ingest", len(unhashed), "files", 0, 0, REQUIREMENT,
+                    note="; ".join(unhashed) or f"all {n} clip(s) hashed (SHA-256) as they were taken in"),
+        Measurement("evidence_writable", len(writable), "files", 0, 0, REQUIREMENT,
+                    note="; ".join(writable) or f"all {n} evidence file(s) read-only"),
+        Measurement("evidence_changed", len(changed), "files", 0, 0, REQUIREMENT,
+                    note="; ".join(changed) or f"all {n} evidence file(s) re-hashed at the end of the scenario: unchanged"),
+        Measurement("evidence_changed_during_copy", len(during), "files", 0, 0, REQUIREMENT,
+                    note="; ".join(during) or "no clip changed on the camera while it was copied"),
+    ]
