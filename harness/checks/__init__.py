@@ -520,4 +520,6 @@ def run_checks(names: list[str], inp: CheckInput) -> list[Measurement]:
 
 # power checks register themselves into CHECKS (shift runtime, warning, cut-off, power cut, draw)
 import harness.checks.power  # noqa: E402,F401  (after CHECKS and @check exist)
-import harness.checks.evidence  # noqa: E402,F401  (BWC-EVD-01 in every scenario that takes clips)
+from harness.checks.evidence import evidence as _evidence  # noqa: E402
+
+CHECKS["evidence"] = lambda inp: _evidence(inp.clips)  # BWC-EVD-01 in every scenario that takes clips

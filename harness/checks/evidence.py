@@ -4,7 +4,8 @@ The harness hashes each clip while copying it in and keeps the copy read-only; t
 it did, at the end of the scenario: every clip has the SHA-256 taken at ingest, no evidence file
 can be written, re-hashing finds every file unchanged, and no clip changed while it was copied.
 
-Registered into :data:`harness.checks.CHECKS` by importing this module (harness/checks does).
+Registered into :data:`harness.checks.CHECKS` by harness/checks (this module imports nothing of it
+at run time, so the two do not form a cycle).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from collections.abc import Sequence
 
-from harness.checks import CheckInput, check
+from harness.analysis.clip import ClipAnalysis
 from harness.core.evidence import CHANGED_MARK, NOFOLLOW, NONBLOCK, sha256_fd
 from harness.core.measurement import Measurement
 
@@ -37,11 +39,10 @@ def _rehash(path: Path) -> tuple[str | None, int | None, str]:
         os.close(fd)
 
 
-@check("evidence")
-def evidence(inp: CheckInput) -> list[Measurement]:
+def evidence(clips: Sequence[ClipAnalysis]) -> list[Measurement]:
     """Hashed at ingest, read-only, unchanged at the end of the scenario, not changed while copied."""
     unhashed, writable, changed, during = [], [], [], []
-    for clip in inp.clips:
+    for clip in clips:
         path = Path(clip.path)
         if not clip.sha256:
             unhashed.append(path.name)
@@ -54,7 +55,7 @@ def evidence(inp: CheckInput) -> list[Measurement]:
             changed.append(f"{path.name}: SHA-256 {clip.sha256[:12]}... at ingest, {now[:12]}... now")
         if mode is not None and mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
             writable.append(f"{path.name} ({stat.filemode(mode)})")
-    n = len(inp.clips)
+    n = len(clips)
     return [
         Measurement("evidence_not_hashed_at_ingest", len(unhashed), "files", 0, 0, REQUIREMENT,
                     note="; ".join(unhashed) or f"all {n} clip(s) hashed (SHA-256) as they were taken in"),
