@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 from harness.analysis.clip import ClipAnalysis
 from harness.core.evidence import CHANGED_MARK, NOFOLLOW, NONBLOCK, sha256_fd
