@@ -195,6 +195,8 @@ def test_a_report_that_fails_half_way_leaves_the_previous_files_whole(run_factor
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError(28, "No space left on device")
 
+    record = folder / "record.json"
+    record.write_text(record.read_text().replace('"complete"', '"interrupted"', 1))  # a new manifest would differ
     monkeypatch.setattr(html_module, "render_html", broken)
     with pytest.raises(OSError):
         html_module.build_report(folder / "record.json", pdf=False)
