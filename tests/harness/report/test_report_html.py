@@ -14,6 +14,7 @@ from harness.plan.requirements import Catalogue
 
 from report_page import expected_status, parse_report
 from synthetic_runs import two_scenarios
+from tests.conftest import run_bwc
 
 
 def check_matrix_against_record(html_path: Path, record: dict) -> None:
@@ -97,6 +98,10 @@ def test_certify_writes_a_report_whose_matrix_matches_record_json(healthy_run) -
     pictures = sum(len(t["artifacts"]) for t in record["tests"])
     assert pictures >= 3 * len(record["tests"]) and len(page.srcs) == pictures
     assert page.device["serial"] == record["camera"]["serial"] and "emulated" in page.ids
+    # small but self-contained: thumbnails in the page, full frames linked (was 24 MB with full PNGs)
+    assert (out / "report.html").stat().st_size <= 5_000_000
+    assert not (out / "camera-storage").exists()  # dropped once the evidence was verified
+    assert run_bwc("verify-evidence", str(out)).returncode == 0
     catalogue = Catalogue.load(CATALOGUE)
     must = [rid for rid in page.rows if rid not in catalogue.by_id or catalogue.by_id[rid].level == "must"]
     statuses = {expected_status(record, rid) for rid in must}
@@ -113,3 +118,26 @@ def test_certify_writes_the_pdf_when_weasyprint_can_run(healthy_run) -> None:
         pytest.skip(f"WeasyPrint cannot run here ({exc}); the HTML report is the deliverable")
     pdf = out / "report.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
+
+
+def test_key_frames_are_thumbnails_linked_to_the_full_frames(run_factory) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+    import numpy as np
+
+    record_path = run_factory()
+    folder = record_path.parent
+    frame = folder / "artifacts" / "stop" / "clip1-frame000010.png"
+    frame.parent.mkdir(parents=True)
+    noise = np.random.default_rng(1).integers(0, 255, (720, 1280, 3), dtype=np.uint8)
+    frame.write_bytes(cv2.imencode(".png", noise)[1].tobytes())
+    record = json.loads(record_path.read_text())
+    record["tests"][1]["artifacts"] = [{"kind": "keyframe", "title": "clip 1 first frame", "path": "artifacts/stop/clip1-frame000010.png",
+                                        "clip": "CAM_0001.mp4", "sha256": hashlib.sha256(frame.read_bytes()).hexdigest()}]
+    record_path.write_text(json.dumps(record))
+    files = build_report(record_path, pdf=False)
+    html = files.html.read_text()
+    check_self_contained(html, folder)
+    page = parse_report(html)
+    assert [src[:23] for src in page.srcs] == ["data:image/jpeg;base64,"]
+    assert "artifacts/stop/clip1-frame000010.png" in page.hrefs
+    assert len(html) < frame.stat().st_size / 4  # the full frame is not in the page
