@@ -202,14 +202,10 @@ class PowerSession:
 
     def _saved_files(self) -> dict[str, str]:
         """SHA-256 of every clip saved since the scenario began, by its evidence name."""
-        resolve = getattr(self.rig.clips, "resolve", None)
-        if resolve is None:
-            log.warning("clip source %s cannot be read before the cut; earlier files are not hashed", self.rig.clips)
-            return {}
         out: dict[str, str] = {}
         for identity in sorted(self.rig.clips.snapshot() - self._baseline):
             rel = identity.rsplit(":", 2)[0]
-            out[rel.replace("/", "_")] = sha256_file(resolve(rel))
+            out[rel.replace("/", "_")] = sha256_file(self.rig.clips.resolve(rel))
         return out
 
     def _wait_for_shutdown(self, most_s: float) -> None:
