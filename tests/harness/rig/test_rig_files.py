@@ -85,9 +85,9 @@ def test_per_button_latency_must_match_the_camera_profile(tmp_path: Path, latenc
     with pytest.raises(ValueError) as err:
         press_latency_s(spec, profile)
     assert expected in str(err.value)
-    with pytest.raises(ValueError, match="press_latency_ms"):  # refused before any port or instrument is opened
-        with open_rig(spec):
-            pass
+    # refused before any port or instrument is opened
+    with pytest.raises(ValueError, match="press_latency_ms"), open_rig(spec):
+        pass
     spec = _load(tmp_path, "  clips: /m\n  serial: {url: /dev/ttyACM0, press_latency_ms: {event: 12, power: 20.5}}\n")
     assert press_latency_s(spec, profile) == {"event": 0.012, "power": 0.0205}
     assert spec.serial.stimulus is True  # a bench's controller fires the A/V stimulus unless told otherwise
@@ -97,8 +97,8 @@ def test_bench_rig_file_opens_real_transports_with_its_sections(tmp_path: Path) 
     """A bench rig file pointing at a running emulator (as at a lab bench: a serial port, a VISA
     resource, a folder) opens through the bench path, with its clip source and distances applied."""
     from harness.core.clock import RealClock
-    from harness.emulator.rig import EmulatedRig
     from harness.core.paths import camera_profile_path
+    from harness.emulator.rig import EmulatedRig
     from harness.plan.profile import CameraProfile
     from harness.rig.factory import open_rig
 
