@@ -442,7 +442,7 @@ def lot_plan(args: argparse.Namespace) -> int:
     if args.severity not in SEVERITIES:
         return bad(f"--severity {args.severity!r}: expected one of {', '.join(SEVERITIES)}")
     try:
-        plan = standard_tables().plan(int(args.size), args.aql, args.level, args.severity)
+        plan = standard_tables().plan(int(args.size), args.aql, args.level.strip().upper(), args.severity)
     except SamplingError as exc:
         return bad(str(exc))
     if args.json:
@@ -450,9 +450,9 @@ def lot_plan(args: argparse.Namespace) -> int:
         return 0
     via = "" if plan.code_letter == plan.table_letter else f" (Table I gives {plan.table_letter}; arrow to {plan.code_letter})"
     units = f"{plan.units} units (100 % inspection)" if plan.hundred_percent else f"{plan.units} units"
+    accept = "no nonconforming unit" if plan.ac == 0 else f"{plan.ac} or fewer nonconforming"
     print(f"lot {plan.lot_size}, AQL {plan.aql}, level {plan.level}, {plan.severity}: code letter {plan.code_letter}{via}, "
-          f"test {units}; accept with {plan.ac} or fewer nonconforming (Ac {plan.ac}), "
-          f"reject with {plan.re} or more (Re {plan.re})")
+          f"test {units}; accept with {accept} (Ac {plan.ac}), reject with {plan.re} or more (Re {plan.re})")
     if plan.ac + 1 < plan.re:
         print(f"between {plan.ac} and {plan.re}: accept the lot, but return to normal inspection")
     for note in plan.unverified:
