@@ -112,6 +112,7 @@ def certify(args: argparse.Namespace) -> int:
     targets = args.scenarios or [str(SUITE_DIR)]
     pytest_args = [
         *targets,
+        "--bwc-certify",  # the plugin collects scenarios and keeps the record only when asked
         "-p", "no:cacheprovider",
         "--rootdir", str(SUITE_DIR.parent if not args.scenarios else Path.cwd()),
         "-o", "testpaths=",
