@@ -122,6 +122,7 @@ def certify(args: argparse.Namespace) -> int:
     targets = args.scenarios or [str(SUITE_DIR)]
     pytest_args = [
         *targets,
+        "--bwc-certify",  # the plugin collects scenarios and keeps the record only when asked
         "-p", "no:cacheprovider",
         "--rootdir", str(SUITE_DIR.parent if not args.scenarios else Path.cwd()),
         "-o", "testpaths=",
@@ -193,7 +194,8 @@ def write_report(record_path: Path, out: Path | None, compare_with: Path | None,
     try:
         files = build_report(record_path, out, compare_with, pdf=pdf)
     except (RecordError, OSError, ValueError) as exc:  # ValueError: e.g. a catalogue that does not validate
-        console.print(f"[red]no certification report: {exc}[/red]", highlight=False)
+        # one line however long the path: soft_wrap keeps rich from breaking it at the console width
+        console.print(f"[red]no certification report: {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         return 2
     colour = {"pass": "green", "fail": "red"}.get(files.verdict.word, "yellow")
     console.print(f"certification report: {files.html} (summary verdict [{colour}]{files.verdict.word.upper()}[/])",
