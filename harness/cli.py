@@ -104,6 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("rig_file", metavar="RIG.yaml")
     r.set_defaults(run=rig_check)
 
+    p = sub.add_parser("lot", help="incoming lots: sampling plans of ISO 2859-1 / ANSI/ASQ Z1.4")
+    lot_sub = p.add_subparsers(dest="lot_verb", required=True)
+    r = lot_sub.add_parser("plan", help="how many units of a lot to test, and how many may fail (single sampling)")
+    r.add_argument("--size", required=True, help="lot size (units)")
+    r.add_argument("--aql", required=True, help="acceptance quality limit, one of the standard's values (e.g. 1.0)")
+    r.add_argument("--level", default="II", help="inspection level: I, II, III, S-1..S-4 (default II)")
+    r.add_argument("--severity", default="normal", help="normal, tightened or reduced (default normal)")
+    r.add_argument("--json", action="store_true", help="print the plan as JSON")
+    r.set_defaults(run=lot_plan)
+
     args = parser.parse_args(argv)
     return args.run(args)
 
@@ -121,6 +131,7 @@ def certify(args: argparse.Namespace) -> int:
     targets = args.scenarios or [str(SUITE_DIR)]
     pytest_args = [
         *targets,
+        "--bwc-certify",  # the plugin collects scenarios and keeps the record only when asked
         "-p", "no:cacheprovider",
         "--rootdir", str(SUITE_DIR.parent if not args.scenarios else Path.cwd()),
         "-o", "testpaths=",
@@ -213,7 +224,8 @@ def write_report(record_path: Path, out: Path | None, compare_with: Path | None,
     try:
         files = build_report(record_path, out, compare_with, pdf=pdf)
     except (RecordError, OSError, ValueError) as exc:  # ValueError: e.g. a catalogue that does not validate
-        console.print(f"[red]no certification report: {exc}[/red]", highlight=False)
+        # one line however long the path: soft_wrap keeps rich from breaking it at the console width
+        console.print(f"[red]no certification report: {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         return 2
     colour = {"pass": "green", "fail": "red"}.get(files.verdict.word, "yellow")
     console.print(f"certification report: {files.html} (summary verdict [{colour}]{files.verdict.word.upper()}[/])",
@@ -466,6 +478,37 @@ def fault_matrix() -> int:
                       "yes" if r.caught else "[red]NO[/]")
     console.print(table)
     return 0 if caught_all else 1
+
+
+def lot_plan(args: argparse.Namespace) -> int:
+    """Print the sampling plan for one lot; bad numbers are one line on stderr and exit code 2."""
+    from harness.fleet.sampling import SEVERITIES, SamplingError, standard_tables
+
+    def bad(message: str) -> int:
+        print(f"bwc lot plan: {message}", file=sys.stderr)
+        return 2
+
+    if not args.size.strip().isdigit() or int(args.size) < 1:
+        return bad(f"--size {args.size!r}: expected a positive whole number of units")
+    if args.severity not in SEVERITIES:
+        return bad(f"--severity {args.severity!r}: expected one of {', '.join(SEVERITIES)}")
+    try:
+        plan = standard_tables().plan(int(args.size), args.aql, args.level.strip().upper(), args.severity)
+    except SamplingError as exc:
+        return bad(str(exc))
+    if args.json:
+        print(json.dumps(plan.as_dict(), indent=2))
+        return 0
+    via = "" if plan.code_letter == plan.table_letter else f" (Table I gives {plan.table_letter}; arrow to {plan.code_letter})"
+    units = f"{plan.units} units (100 % inspection)" if plan.hundred_percent else f"{plan.units} units"
+    accept = "no nonconforming unit" if plan.ac == 0 else f"{plan.ac} or fewer nonconforming"
+    print(f"lot {plan.lot_size}, AQL {plan.aql}, level {plan.level}, {plan.severity}: code letter {plan.code_letter}{via}, "
+          f"test {units}; accept with {accept} (Ac {plan.ac}), reject with {plan.re} or more (Re {plan.re})")
+    if plan.ac + 1 < plan.re:
+        print(f"between {plan.ac} and {plan.re}: accept the lot, but return to normal inspection")
+    for note in plan.unverified:
+        print(f"note: table cell not verified against the printed standard: {note}")
+    return 0
 
 
 if __name__ == "__main__":

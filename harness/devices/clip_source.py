@@ -63,6 +63,11 @@ class ClipSource(ABC):
     def take_new(self, before: frozenset[str], evidence_dir: Path) -> list[EvidenceFile]:
         """Copy clips that appeared since ``before`` into the evidence folder, oldest name first."""
 
+    @abstractmethod
+    def resolve(self, name: str) -> Path:
+        """The local file a clip name of :meth:`snapshot` stands for (to hash a clip before it is
+        taken, e.g. at a power cut), refusing any name that leads out of the source."""
+
     def describe(self) -> str:
         """Where the clips come from, for messages that must name the camera's storage."""
         return type(self).__name__

@@ -248,7 +248,7 @@ def read_present_log(path: Path, refresh_hz: float) -> RecordedPresentLog:
     return log_
 
 
-def display_evidence(display: "Display | None", folder: Path, t0: float, t1: float) -> DisplayStats | None:
+def display_evidence(display: Display | None, folder: Path, t0: float, t1: float) -> DisplayStats | None:
     """Keep a real display's present log for [t0, t1) beside a scenario's clips; warn about drops.
 
     A frame the display pipeline dropped shows up in a clip like a frame the camera lost; the
@@ -268,6 +268,9 @@ class Display(ABC):
 
     refresh_hz: float
     log: PresentLog
+    #: The run id the scene shows in its time code; None when this display does not show one
+    #: (an emulated display: the emulated bench draws its own scene), so the run id is not checked.
+    run_id: int | None = None
 
     @abstractmethod
     def start(self) -> None:
@@ -379,12 +382,15 @@ class OpenCVDisplay(Display):
         cmd = [sys.executable, "-m", "harness.devices.display_window", "--width", str(m.width), "--height",
                str(m.height), "--refresh", repr(self.refresh_hz), "--left", str(m.left), "--top", str(m.top),
                "--run-id", str(self.run_id), "--utc-origin", repr(self.clock.utc(0.0).timestamp())]
-        self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, bufsize=1)
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, bufsize=1)
+        self.process = proc
+        stdout = proc.stdout
+        assert stdout is not None and proc.stdin is not None  # all three streams are pipes
         self._stderr: deque[str] = deque(maxlen=20)  # drained, so Qt's chatter can never fill the pipe
-        threading.Thread(target=self._drain, args=(self.process.stderr,), daemon=True).start()
+        threading.Thread(target=self._drain, args=(proc.stderr,), daemon=True).start()
         ready: list[str] = []
-        reader = threading.Thread(target=lambda: ready.append(self.process.stdout.readline()), daemon=True)
+        reader = threading.Thread(target=lambda: ready.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(self.start_timeout_s)
         line = ready[0].strip() if ready else ""
@@ -413,7 +419,7 @@ class OpenCVDisplay(Display):
         if proc is None:
             return
         try:
-            if proc.poll() is None:
+            if proc.poll() is None and proc.stdin is not None:
                 proc.stdin.write("QUIT\n")
                 proc.stdin.flush()
             proc.wait(timeout=5.0)
@@ -423,7 +429,8 @@ class OpenCVDisplay(Display):
         finally:
             for stream in (proc.stdin, proc.stdout, proc.stderr):
                 try:
-                    stream.close()
+                    if stream is not None:
+                        stream.close()
                 except OSError:
                     pass
 
@@ -436,6 +443,7 @@ class OpenCVDisplay(Display):
 
     def _pace(self) -> None:
         proc = self.process
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None  # started by start()
         period = 1.0 / self.refresh_hz
         n = math.floor(self.clock.now() * self.refresh_hz) + 1
         try:

@@ -21,16 +21,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from harness.core.clock import Clock, Timer, VirtualClock
-from harness.devices.rig_controller import MIN_DRIFT_SPAN_S, RigControllerError
-from harness.scene.stimulus import FLASH_S, event_times
 from harness.core.timeline import Action, Timeline
-
-if TYPE_CHECKING:
-    from harness.devices.rig_controller import SerialRigController
-    from harness.rig.factory import Rig
+from harness.devices.display import Display
+from harness.devices.rig_controller import MIN_DRIFT_SPAN_S, RigController, RigControllerError
+from harness.scene.stimulus import FLASH_S, event_times
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +42,21 @@ REFILL_S = 1.0
 RESYNC_S = 5.0
 #: a flash is read back this long after it ended (its report lines are surely in by then)
 REPORT_MARGIN_S = 0.3
+
+
+class StimulusRig(Protocol):
+    """What the schedule reads of a rig (harness/rig's ``Rig``): whether and through what it fires."""
+
+    @property
+    def controller(self) -> RigController: ...
+    @property
+    def stimulus(self) -> bool: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def refresh_hz(self) -> float: ...
+    @property
+    def display(self) -> Display | None: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ class FlashSchedule:
     fires nothing; the runner uses one for rigs whose camera gets its stimulus elsewhere.
     """
 
-    controller: "SerialRigController | None"
+    controller: RigController | None
     clock: Clock
     refresh_hz: float = 60.0
     lead_s: float = 0.0
@@ -86,12 +98,12 @@ class FlashSchedule:
         self._wake = threading.Event()
 
     @classmethod
-    def for_rig(cls, rig: "Rig") -> "FlashSchedule":
+    def for_rig(cls, rig: StimulusRig) -> FlashSchedule:
         """The rig's schedule: live when its controller fires the stimulus, inert otherwise."""
-        controller = rig.controller if getattr(rig, "stimulus", False) else None
+        controller = rig.controller if rig.stimulus else None
         display = rig.display
         lead = display.log.latency_s if display is not None else 0.0
-        return cls(controller, rig.clock, rig.refresh_hz, lead)  # type: ignore[arg-type]
+        return cls(controller, rig.clock, rig.refresh_hz, lead)
 
     @property
     def live(self) -> bool:
@@ -141,7 +153,7 @@ class FlashSchedule:
                                                                    "planned_t": f.planned_t}) for f in self.fired])
         return [(f.event_s, f.on_t) for f in self.fired]
 
-    def __enter__(self) -> "FlashSchedule":
+    def __enter__(self) -> FlashSchedule:
         self.start()
         return self
 
@@ -180,7 +192,7 @@ class FlashSchedule:
                     seq = self.controller.schedule_flash(planned, FLASH_S)
                     self._queued[seq] = (e, planned)
                 self._next_from = max(self._next_from, until - self.lead_s)
-            except Exception as exc:  # noqa: BLE001 - the stimulus must never end the scenario
+            except Exception as exc:
                 # A refusal (queue full, an instant already past) costs one refill: the A/V check
                 # reports the stimuli that are missing. No stimulus hardware, or a controller that
                 # stopped answering properly: stop asking (a gesture will report the controller).

@@ -25,10 +25,14 @@ import math
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
+from typing import ClassVar, Self
 
 import serial
+
+from harness.core.clock import Clock
+from harness.plan.profile import Gesture
 
 try:
     from termios import error as _TermiosError  # pyserial lets it through when a port vanishes mid-drain
@@ -38,9 +42,6 @@ except ImportError:  # not a POSIX system
 
 #: What a port that stops working raises (USB unplugged, pty closed).
 PORT_ERRORS = (serial.SerialException, OSError, _TermiosError)
-
-from harness.core.clock import Clock
-from harness.plan.profile import Gesture
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,16 @@ def fit_mapping(samples: list[SyncSample], previous: TickMapping | None = None) 
 
 
 class RigController(ABC):
-    """What a scenario needs from the button rig."""
+    """What a scenario needs from the button rig: gestures, the A/V stimulus and the tick mapping.
+
+    A controller without stimulus hardware answers the stimulus methods with
+    :class:`RigControllerError` (the rig file then says ``stimulus: false``).
+    """
+
+    #: Scheduling margin so an action is never asked for in the controller's past (s).
+    LEAD_S: ClassVar[float] = 0.2
+    #: The kept sync samples (newest last) behind the present tick mapping.
+    samples: deque[SyncSample]
 
     @abstractmethod
     def identify(self) -> str: ...
@@ -167,13 +177,29 @@ class RigController(ABC):
         """Carry out a gesture now and return its edges on the harness clock."""
 
     @abstractmethod
+    def latency_for(self, button: str) -> float:
+        """Calibrated solenoid latency of ``button`` (s): drive edge to button contact."""
+
+    @abstractmethod
+    def sync(self, exchanges: int = 8) -> TickMapping:
+        """Refresh the mapping of controller ticks onto the harness clock."""
+
+    @abstractmethod
+    def flash(self, duration_s: float = 0.1, at_t: float | None = None) -> StimulusResult:
+        """Fire the flash-and-beep stimulus (at harness time ``at_t``, default now) and wait for it."""
+
+    @abstractmethod
+    def schedule_flash(self, at_t: float, duration_s: float = 0.1) -> int:
+        """Queue one flash-and-beep at harness time ``at_t``; returns its sequence number."""
+
+    @abstractmethod
+    def collect_flashes(self, seqs: list[int]) -> list[StimulusResult]:
+        """Wait for the reports of queued flashes, in the order of ``seqs``."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
-    def flash(self, duration_s: float = 0.1, at_t: float | None = None) -> StimulusResult:
-        """Fire the flash-and-beep stimulus (at harness time ``at_t``, default now)."""
-        raise NotImplementedError(f"{type(self).__name__} has no flash/beep stimulus")
-
-    def __enter__(self) -> "RigController":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -186,17 +212,20 @@ class SerialRigController(RigController):
     #: Scheduling margin so the first edge is never in the controller's past. A loaded PC (or a
     #: busy USB hub) can hold a command back for tens of milliseconds; the margin costs no accuracy
     #: (edges are timestamped by the controller), only this much extra time per gesture.
-    LEAD_S = 0.2
+    LEAD_S: ClassVar[float] = 0.2
 
     def __init__(self, url: str, clock: Clock, baudrate: int = 115200, timeout_s: float = 2.0,
-                 press_latency_s: float | Mapping[str, float] = 0.0) -> None:
+                 press_latency_s: float | Mapping[str, float] = 0.0, write_timeout_s: float | None = None) -> None:
+        """``timeout_s`` bounds the wait for one reply line; ``write_timeout_s`` (None: no bound)
+        the wait for a command to leave the port."""
         self.url = url
         self.clock = clock
         self.timeout_s = timeout_s
         self.press_latency_s = _check_latency(press_latency_s)
         self._lock = threading.RLock()
         try:
-            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout_s)
+            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout_s,
+                                               write_timeout=write_timeout_s)
         except (serial.SerialException, OSError) as exc:
             raise RigControllerError(f"rig controller at {url}: cannot open port ({exc})") from exc
         self._events: list[str] = []
@@ -265,7 +294,8 @@ class SerialRigController(RigController):
         try:
             return raw.decode("ascii").strip()
         except UnicodeDecodeError:
-            raise RigControllerError(f"rig controller at {self.url}: garbled line {raw!r} while waiting for {waiting_for!r}")
+            raise RigControllerError(
+                f"rig controller at {self.url}: garbled line {raw!r} while waiting for {waiting_for!r}") from None
 
     def _query(self, line: str, expect: str) -> str:
         """Send a command and return its synchronous reply; asynchronous lines are queued."""
@@ -295,7 +325,7 @@ class SerialRigController(RigController):
         try:
             return int(value)
         except ValueError:
-            raise RigControllerError(f"rig controller at {self.url}: TIME reply {value!r} is not an integer")
+            raise RigControllerError(f"rig controller at {self.url}: TIME reply {value!r} is not an integer") from None
 
     def exchange(self) -> SyncSample:
         """One ``TIME?`` round trip, bracketed by two clock readings."""
@@ -351,7 +381,7 @@ class SerialRigController(RigController):
     def schedule_flash(self, at_t: float, duration_s: float = 0.1) -> int:
         """Queue one flash-and-beep on the controller (it times it); returns its sequence number."""
         ms = max(1, round(duration_s * 1000))
-        return self._seq(self._query(f"FLASH {ms} AT {self.mapping.to_ticks(at_t)}", "OK"))
+        return self._seq(self._query(f"FLASH {ms} AT {self._mapping().to_ticks(at_t)}", "OK"))
 
     def collect_flashes(self, seqs: list[int]) -> list[StimulusResult]:
         """Wait for the reports of queued flashes, in the order of ``seqs``."""
@@ -364,6 +394,12 @@ class SerialRigController(RigController):
                 raise RigControllerError(f"rig controller at {self.url}: flash {seq} reported no ON/OFF edges")
             out.append(StimulusResult(on_t=on[0].t, off_t=off[0].t, on_ticks_us=on[0].ticks_us))
         return out
+
+    def _mapping(self) -> TickMapping:
+        """The present tick mapping (there is one from the first sync in the constructor on)."""
+        if self.mapping is None:
+            raise RigControllerError(f"rig controller at {self.url}: its clock was never synchronised")
+        return self.mapping
 
     def _seq(self, text: str) -> int:
         try:
@@ -390,7 +426,7 @@ class SerialRigController(RigController):
                         others.append(line)
                     elif parts[0] == "EDGE" and len(parts) == 5 and parts[3] in ("DOWN", "UP", "ON", "OFF"):
                         ticks = int(parts[4])
-                        edge = Edge(parts[2], parts[3] in ("DOWN", "ON"), self.mapping.to_clock(ticks), ticks)
+                        edge = Edge(parts[2], parts[3] in ("DOWN", "ON"), self._mapping().to_clock(ticks), ticks)
                         edges.append((seq, edge))
                     elif parts[0] == "DONE" and len(parts) == 2:
                         pending.discard(seq)

@@ -9,21 +9,21 @@ encoded, so an hour of buffering costs nothing and a clip costs only its own fra
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 import random
 from datetime import datetime, timedelta
-from enum import Enum
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from harness.core.clock import Clock, Timer
+from harness.emulator.camera_parts import CameraState, EventTruth, NextEvent
 from harness.emulator.camera_power import CameraPower
 from harness.emulator.capture import capture_model
 from harness.emulator.faults import Behaviour
-from harness.emulator.recorder import EventTruth, Recorder
+from harness.emulator.recorder import Recorder
 from harness.plan.profile import CameraProfile
 from harness.scene.compose import Scene
 
@@ -31,14 +31,7 @@ log = logging.getLogger(__name__)
 
 #: What a clip of another camera says it is (misbehaviour ``foreign-serial``).
 FOREIGN_SERIAL = "EMU-9999"
-NextEvent = Literal["no-clip", "two-clips", "foreign-serial"]
-
-
-class CameraState(Enum):
-    OFF = "off"
-    BOOTING = "booting"
-    BUFFERING = "buffering"
-    RECORDING = "recording"
+__all__ = ["FOREIGN_SERIAL", "CameraState", "EmulatedCamera", "EventTruth", "NextEvent"]
 
 
 class EmulatedCamera:
@@ -114,7 +107,7 @@ class EmulatedCamera:
             self._on_press(name, now)
             for gname, g in self.profile.gestures.items():
                 if g.button == name and g.hold_s is not None:
-                    self.clock.call_at(now + g.hold_s, lambda g=gname, n=name, t=now: self._hold_reached(g, n, t))
+                    self.clock.call_at(now + g.hold_s, functools.partial(self._hold_reached, gname, name, now))
         else:
             self._down_since[name] = None
 

@@ -31,16 +31,16 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 import numpy as np
 
-from harness.core.clock import Timer
+from harness.core.clock import Clock, Timer
+from harness.emulator.camera_parts import CameraState, EventTruth, Shot
 from harness.emulator.clip_writer import fragment_index
-
-if TYPE_CHECKING:
-    from harness.emulator.camera import CameraState, EmulatedCamera
-    from harness.emulator.recorder import EventTruth, Shot
+from harness.emulator.faults import Behaviour
+from harness.plan.profile import CameraProfile
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,25 @@ class Shutdown:
     voltage: float | None = None
 
 
+class PoweredCamera(Protocol):
+    """What the power circuit reads of its camera, and the one thing it does to it: switch it off."""
+
+    @property
+    def profile(self) -> CameraProfile: ...
+    @property
+    def behaviour(self) -> Behaviour: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def state(self) -> CameraState: ...
+
+    def power_down(self, now: float, cut: bool) -> None: ...
+
+    def rtc(self, t: float) -> datetime: ...
+
+
 class CameraPower:
-    def __init__(self, camera: "EmulatedCamera") -> None:
+    def __init__(self, camera: PoweredCamera) -> None:
         self.cam = camera
         self.spec = camera.profile.power
         self.b = camera.behaviour
@@ -130,7 +147,7 @@ class CameraPower:
         if self.input is not None:
             self.input.settle()
 
-    def entered(self, old: "CameraState", new: "CameraState", now: float) -> None:
+    def entered(self, old: CameraState, new: CameraState, now: float) -> None:
         """After a state change: start/stop the writing draw, keep the warning periods, look again."""
         if new.value == "booting":
             self._log(now, "power_on", voltage=self._voltage())
@@ -234,6 +251,7 @@ class CameraPower:
         out: list[float] = []
         repeat = self.spec.warning_repeat_s
         for start, end in self.warning_periods:
+            assert start is not None  # a period always has its first warning
             stop = t1 if end is None else min(t1, end)
             k = max(0, math.ceil((t0 - self.spec.warning_beep_s - start) / repeat))
             while (t := start + k * repeat) <= stop:
@@ -272,12 +290,12 @@ class CameraPower:
         stride = -(-len(middle) // max(1, budget - 2 * edge))  # ceil
         return times[:edge] + middle[::stride] + times[-edge:]
 
-    def audio_wanted(self, event: "EventTruth") -> bool:
+    def audio_wanted(self, event: EventTruth) -> bool:
         if not self.economy or event.stop_t is None:
             return True
         return event.stop_t - event.clip_start_t <= self.cam.profile.emulation.battery_audio_max_s
 
-    def durable_fragments(self, shots: list["Shot"], event: "EventTruth") -> int:
+    def durable_fragments(self, shots: list[Shot], event: EventTruth) -> int:
         """How many fragments of the interrupted file ``shots`` were finished before the cut.
 
         Fragment k holds the frames whose pts (from the file's first frame) fall in

@@ -16,12 +16,30 @@ for an unplugged port). They are switched on like camera faults: ``--fault NAME`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from harness.emulator.rig import EmulatedRig
-    from harness.emulator.scpi import ScpiServer
+from harness.emulator.camera_parts import NextEvent
+from harness.emulator.rig_controller import EmulatedRigController, Misbehaviour
+from harness.emulator.scpi import ScpiServer
+
+
+class FaultyCamera(Protocol):
+    """The camera's misbehaviour switch, all a device fault touches of it."""
+
+    misbehave_next_event: NextEvent | None
+
+
+class FaultTarget(Protocol):
+    """The emulated bench as a device fault arms it: its controller, camera and supply."""
+
+    @property
+    def controller(self) -> EmulatedRigController: ...
+    @property
+    def camera(self) -> FaultyCamera: ...
+    @property
+    def supply(self) -> ScpiServer: ...
 
 #: The error the supply reports for fault ``instrument-error`` (SCPI standard error -240).
 INSTRUMENT_ERROR = (-240, "Hardware error")
@@ -32,24 +50,24 @@ class DeviceFault:
     name: str
     device: str
     does: str
-    arm: Callable[["EmulatedRig"], None]
+    arm: Callable[[FaultTarget], None]
 
 
-def _controller(kind: str) -> Callable[["EmulatedRig"], None]:
-    def arm(rig: "EmulatedRig") -> None:
-        rig.controller.misbehave_at_action = kind  # type: ignore[assignment]
+def _controller(kind: Misbehaviour) -> Callable[[FaultTarget], None]:
+    def arm(rig: FaultTarget) -> None:
+        rig.controller.misbehave_at_action = kind
     return arm
 
 
-def _camera(kind: str) -> Callable[["EmulatedRig"], None]:
-    def arm(rig: "EmulatedRig") -> None:
-        rig.camera.misbehave_next_event = kind  # type: ignore[assignment]
+def _camera(kind: NextEvent) -> Callable[[FaultTarget], None]:
+    def arm(rig: FaultTarget) -> None:
+        rig.camera.misbehave_next_event = kind
     return arm
 
 
-def _after_output_on(action: Callable[["ScpiServer"], None]) -> Callable[["EmulatedRig"], None]:
+def _after_output_on(action: Callable[[ScpiServer], None]) -> Callable[[FaultTarget], None]:
     """Do ``action`` to the supply once, when its output is next switched on (the camera is powered)."""
-    def arm(rig: "EmulatedRig") -> None:
+    def arm(rig: FaultTarget) -> None:
         instrument = rig.supply.instrument
         before = instrument.on_output
 
@@ -64,11 +82,11 @@ def _after_output_on(action: Callable[["ScpiServer"], None]) -> Callable[["Emula
     return arm
 
 
-def _lose_reply(server: "ScpiServer") -> None:
+def _lose_reply(server: ScpiServer) -> None:
     server.drop_replies = 1
 
 
-def _report_error(server: "ScpiServer") -> None:
+def _report_error(server: ScpiServer) -> None:
     server.error_on_next = INSTRUMENT_ERROR
 
 

@@ -6,8 +6,8 @@ healthy camera is simply ``Behaviour.from_profile(profile)`` with no fault appli
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from harness.emulator.device_faults import DEVICE_FAULTS
 from harness.plan.profile import CameraProfile
@@ -48,7 +48,7 @@ class Behaviour:
     buffering_draw_scale: float = 1.0
 
     @classmethod
-    def from_profile(cls, profile: CameraProfile) -> "Behaviour":
+    def from_profile(cls, profile: CameraProfile) -> Behaviour:
         emu = profile.emulation
         return cls(
             buffer_s=profile.pre_event_buffer_s,

@@ -10,73 +10,56 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Protocol
 
 import numpy as np
 
 from harness.analysis.container import drop_index, keep_fragments
+from harness.emulator.camera_parts import EventTruth, SegmentTruth, Shot
+from harness.emulator.camera_power import CameraPower
 from harness.emulator.clip_writer import AudioTrack, VideoFrame, fragment_index, write_clip
+from harness.emulator.faults import Behaviour
+from harness.plan.profile import CameraProfile
+from harness.scene.compose import Scene
 from harness.scene.stimulus import acoustic_delay_s, chirp, event_times
 from harness.scene.watermark import READERS
-
-if TYPE_CHECKING:
-    from harness.emulator.camera import EmulatedCamera
 
 log = logging.getLogger(__name__)
 
 NOISE_RMS = 0.001  # microphone noise floor, about -60 dBFS
 
 
-@dataclass
-class SegmentTruth:
-    path: Path
-    first_frame_t: float
-    last_frame_t: float
-    frames: int
+__all__ = ["EventTruth", "Recorder", "RecordingCamera", "SegmentTruth", "Shot"]
 
 
-@dataclass
-class EventTruth:
-    """Ground truth of one saved event (for tests and benchmarks; never used by the checks)."""
-
-    activation_t: float
-    clip_start_t: float
-    stop_t: float | None = None
-    segments: list[SegmentTruth] = field(default_factory=list)
-    dropped: list[float] = field(default_factory=list)
-    duplicated: list[float] = field(default_factory=list)
-    #: set when power was lost during the event: the last file keeps only its durable fragments
-    cut_t: float | None = None
+class RecordingCamera(Protocol):
+    """What the recorder reads of its camera: settings, sensor, clock, storage and power circuit."""
 
     @property
-    def path(self) -> Path | None:
-        return self.segments[0].path if self.segments else None
-
+    def profile(self) -> CameraProfile: ...
     @property
-    def first_frame_t(self) -> float | None:
-        return self.segments[0].first_frame_t if self.segments else None
-
+    def behaviour(self) -> Behaviour: ...
     @property
-    def last_frame_t(self) -> float | None:
-        return self.segments[-1].last_frame_t if self.segments else None
-
+    def power(self) -> CameraPower: ...
     @property
-    def frames(self) -> int:
-        return sum(s.frames for s in self.segments)
+    def scene(self) -> Scene: ...
+    @property
+    def storage(self) -> Path: ...
+    @property
+    def serial(self) -> str: ...
 
+    def frame_times(self, start: float, end: float) -> list[float]: ...
 
-@dataclass(frozen=True)
-class Shot:
-    """One frame the camera writes: the scene instant it shows and its pts within the event."""
+    def capture(self, t: float) -> np.ndarray: ...
 
-    t: float
-    pts_s: float
+    def rtc(self, t: float) -> datetime: ...
 
 
 class Recorder:
-    def __init__(self, camera: "EmulatedCamera") -> None:
+    def __init__(self, camera: RecordingCamera) -> None:
         self.cam = camera
         self.profile = camera.profile
         self.b = camera.behaviour
@@ -187,12 +170,13 @@ class Recorder:
                 marker = event.activation_t - first.t + self.b.marker_delay_s
             info = {"camera_start_utc": start_rtc.isoformat(timespec="milliseconds"), "event": number,
                     "segment": index + 1, "segments": count, "event_pts_s": marker, "serial": self.cam.serial}
-            last_file = index == count - 1 and event.stop_t is not None
-            power_log = self.cam.power.log_for_file(event.stop_t if last_file else shots[-1].t)
+            end_t = event.stop_t if index == count - 1 and event.stop_t is not None else shots[-1].t
+            power_log = self.cam.power.log_for_file(end_t)
             if power_log:
                 info["power_log"] = power_log
-            for key in {self.profile.event_marker_key, self.profile.clock.metadata_key} - {None}:
-                metadata[key] = json.dumps(info)
+            for key in {self.profile.event_marker_key, self.profile.clock.metadata_key}:
+                if key is not None:
+                    metadata[key] = json.dumps(info)
         write_clip(path, self._frames(shots), self.profile.video.fps, self.profile.video.bitrate_kbps, start_rtc,
                    audio=self._audio(event, first), metadata=metadata, fragment_s=fragment_s)
         log.info("camera wrote %s (%d frames)", path.name, len(shots))

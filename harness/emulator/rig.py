@@ -77,7 +77,7 @@ class EmulatedRig:
         if self._tmp is not None:
             self._tmp.cleanup()
 
-    def __enter__(self) -> "EmulatedRig":
+    def __enter__(self) -> EmulatedRig:
         return self
 
     def __exit__(self, *exc: object) -> None:

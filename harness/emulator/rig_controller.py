@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 from harness.core.clock import Clock
 from harness.emulator.serial_port import PtyLineServer

@@ -1,6 +1,7 @@
 """Power steps of a scenario: the battery simulator, a power monitor, current readings, hard cuts.
 
-The runner hands a step to :class:`PowerSession` when :meth:`PowerSession.handles` says so:
+The step dispatcher (:mod:`harness.execution.dispatch`) hands :class:`PowerSession` every power,
+battery and measure step and every ``wait: {until: ...}``:
 
 * ``battery: {soc: 100}`` selects the battery simulator with the camera's battery (the rig file's
   ``power.battery_model``, the profile's ``power.capacity_ah``, the rig's current limit) at that
@@ -141,29 +142,25 @@ class PowerSession:
         if self.monitor is not None:
             self.monitor.raise_if_failed()
 
-    # -- dispatch
-    def handles(self, step: "Step") -> bool:
-        if step.battery is not None or step.measure is not None or step.power == "cut":
-            return True
-        if step.wait is not None and step.wait.until is not None:
-            return True
-        return step.power is not None and (self.rig.power.battery is not None or self.monitor is not None)
+    # -- step handlers: the step dispatcher's table maps step kinds to these
+    def power(self, step: "Step") -> None:
+        assert step.power is not None
+        self._power(step.power)
 
-    def run(self, step: "Step") -> float:
-        """Do ``step``; returns the clock time when it is done."""
+    def battery(self, step: "Step") -> None:
+        self._battery(step)
+
+    def measure(self, step: "Step") -> None:
+        self._measure(step)
+
+    def wait_until(self, step: "Step") -> None:
+        assert step.wait is not None
+        self._wait_for_shutdown(step.wait.seconds)
+
+    def raise_if_failed(self) -> None:
+        """An instrument failure inside the power monitor, raised in the harness thread."""
         if self.monitor is not None:
             self.monitor.raise_if_failed()
-        if step.battery is not None:
-            self._battery(step)
-        elif step.measure is not None:
-            self._measure(step)
-        elif step.power is not None:
-            self._power(step.power)
-        elif step.wait is not None:
-            self._wait_for_shutdown(step.wait.seconds)
-        if self.monitor is not None:
-            self.monitor.raise_if_failed()
-        return self.rig.clock.now()
 
     # -- steps
     def _battery(self, step: "Step") -> None:
@@ -202,14 +199,10 @@ class PowerSession:
 
     def _saved_files(self) -> dict[str, str]:
         """SHA-256 of every clip saved since the scenario began, by its evidence name."""
-        resolve = getattr(self.rig.clips, "resolve", None)
-        if resolve is None:
-            log.warning("clip source %s cannot be read before the cut; earlier files are not hashed", self.rig.clips)
-            return {}
         out: dict[str, str] = {}
         for identity in sorted(self.rig.clips.snapshot() - self._baseline):
             rel = identity.rsplit(":", 2)[0]
-            out[rel.rpartition("/")[2]] = sha256_file(resolve(rel))  # as the checks match clips: by file name
+            out[rel.rpartition("/")[2]] = sha256_file(self.rig.clips.resolve(rel))  # as the checks match clips: by name
         return out
 
     def _wait_for_shutdown(self, most_s: float) -> None:

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ContextManager
 
-from harness.analysis.clip import ClipAnalysis
 from harness.analysis import bounded
 from harness.analysis.bounded import analyse_clip_bounded
+from harness.analysis.clip import ClipAnalysis
 from harness.analysis.present import at_present_times
-from harness.execution import power_steps
-from harness.core import progress
 from harness.checks import CheckInput, run_checks
-from harness.devices.display import display_evidence
-from harness.devices.flash_schedule import FlashSchedule
+from harness.core import progress
 from harness.core.evidence import EvidenceFile
 from harness.core.measurement import Measurement
-from harness.rig.factory import Rig
+from harness.core.timeline import Timeline
+from harness.devices.display import display_evidence
+from harness.devices.flash_schedule import FlashSchedule
+from harness.execution import power_steps
+from harness.execution.dispatch import StepDispatcher
 from harness.plan.scenario import Scenario, Step
-from harness.core.timeline import Action, Timeline
+from harness.rig.factory import Rig
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ CLIP_WAIT_S = 10.0  # how long after the last step clips may still appear
 
 @dataclass
 class ScenarioResult:
-    scenario: Scenario
+    scenario: Scenario | None = None  # None: a scenario written in Python
     timeline: Timeline = field(default_factory=Timeline)
     evidence: list[EvidenceFile] = field(default_factory=list)
     analyses: list[ClipAnalysis] = field(default_factory=list)
@@ -42,11 +44,100 @@ class ScenarioResult:
         return [m for m in self.measurements if not m.passed]
 
 
-StepHook = Callable[[str], ContextManager[object]]
+StepHook = Callable[[str], AbstractContextManager[object]]
 
 
-def _no_hook(_: str) -> ContextManager[object]:
+def _no_hook(_: str) -> AbstractContextManager[object]:
     return contextlib.nullcontext()
+
+
+class Take:
+    """One scenario run on a rig, in its two phases: the steps, then the clips and the checks.
+
+    :func:`run_scenario` drives it from a scenario file; the pytest fixtures let a Python scenario
+    drive it step by step (``with take.steps(): take.do(step)`` then :meth:`check`). Every step goes
+    through the one step dispatcher.
+    """
+
+    def __init__(self, rig: Rig, evidence_dir: Path, result: ScenarioResult | None = None,
+                 step_hook: StepHook = _no_hook, scenario: Scenario | None = None) -> None:
+        self.rig = rig
+        self.evidence_dir = evidence_dir
+        self.result = result or ScenarioResult(scenario)
+        self.step_hook = step_hook
+        self._dispatcher: StepDispatcher | None = None
+        self._flashes: FlashSchedule | None = None
+        self._before: frozenset[str] = frozenset()
+        self._start = 0.0
+
+    @contextlib.contextmanager
+    def steps(self, collect: bool = True) -> Iterator[Take]:
+        """Start from a cold camera, then hold the power session and the A/V stimulus open while
+        the steps run (``collect``: start the analysis process meanwhile)."""
+        rig, clock = self.rig, self.rig.clock
+        if collect:
+            bounded.prepare()  # the analysis process starts while the steps run
+        with self.step_hook("prepare: power off and settle"):
+            rig.power.output(False)
+            clock.sleep(SETTLE_S)
+        self._before = rig.clips.snapshot()
+        self._start = clock.now()
+        self._flashes = FlashSchedule.for_rig(rig)  # a bench's controller fires the A/V stimulus meanwhile
+        # battery simulator, power monitor, cuts
+        with power_steps.session(rig, self.result.timeline) as power, self._flashes:
+            self._dispatcher = StepDispatcher(rig, self.result.timeline, power)
+            try:
+                yield self
+            finally:
+                self._dispatcher = None
+
+    def do(self, step: Step | dict) -> float:
+        """Do one step (a :class:`Step` or its YAML form as a dict); returns when it was done."""
+        if self._dispatcher is None:
+            raise RuntimeError("steps run inside 'with take.steps():'")
+        step = step if isinstance(step, Step) else Step.model_validate(step)
+        with self.step_hook(step.describe()):
+            return self._dispatcher.run(step)
+
+    def check(self, checks: list[str], clips: int, collect: bool = True) -> list[Measurement]:
+        """After the steps: take in and analyse the clips (``collect``), run ``checks`` expecting
+        ``clips`` clips; returns the new measurements (also kept in the result)."""
+        if self._flashes is None:
+            raise RuntimeError("check() follows the steps")
+        rig, result = self.rig, self.result
+        if not collect:  # judged by the instrument alone: the footage stays on the camera
+            self._flashes.finish(result.timeline)
+            with self.step_hook("check"):
+                found = run_checks(checks, CheckInput(
+                    rig.profile, result.timeline, [], clips, reference_utc=rig.clock.utc,
+                    speaker_distance_m=rig.speaker_distance_m))
+            result.measurements += found
+            return found
+        clock = rig.clock
+        with self.step_hook("collect clips"):
+            with progress.reporter(clock, "collect clips", rig.clip_wait_s) as report:
+                result.evidence = rig.clips.wait_for_new(self._before, self.evidence_dir, clock, rig.clip_wait_s,
+                                                         progress=report)
+            display_evidence(rig.display, self.evidence_dir, self._start, clock.now())
+            fired = self._flashes.finish(result.timeline)
+        with self.step_hook("analyse clips"):
+            burned_in = rig.profile.clock.burned_in
+            # in a child process with a time bound: a broken clip gets its verdict, the run goes on
+            result.analyses = [analyse_clip_bounded(e.path, rig.refresh_hz, burned_in, run_id=rig.run_id)
+                               for e in result.evidence]
+            for ev, an in zip(result.evidence, result.analyses):
+                an.sha256 = ev.sha256
+            verdicts = bounded.verdict_measurements(result.analyses)  # per-clip verdict, kept
+            result.measurements += verdicts
+            # reference time = present time
+            at_present_times(result.analyses, rig.display.log if rig.display else None, fired, rig.refresh_hz)
+        with self.step_hook("check"):
+            inp = CheckInput(rig.profile, result.timeline, result.analyses, clips,
+                             reference_utc=rig.clock.utc, speaker_distance_m=rig.speaker_distance_m,
+                             run_id=rig.run_id, clip_source=rig.clips.describe())
+            found = run_checks(checks, inp)
+            result.measurements += found
+        return verdicts + found
 
 
 def run_scenario(
@@ -62,80 +153,12 @@ def run_scenario(
     before the error goes on: the next test never meets a camera powered by one that is over.
     """
     try:
-        return _run_scenario(scenario, rig, evidence_dir, step_hook, result)
+        take = Take(rig, evidence_dir, result or ScenarioResult(scenario), step_hook)
+        with take.steps(collect=scenario.expect.collect):
+            for step in scenario.steps:
+                take.do(step)
+        take.check(scenario.expect.checks, scenario.expect.clips, collect=scenario.expect.collect)
+        return take.result
     except BaseException:
         rig.safe_state()
         raise
-
-
-def _run_scenario(scenario: Scenario, rig: Rig, evidence_dir: Path, step_hook: StepHook,
-                  result: ScenarioResult | None) -> ScenarioResult:
-    result = result or ScenarioResult(scenario)
-    clock = rig.clock
-    if scenario.expect.collect:
-        bounded.prepare()  # the analysis process starts while the steps run
-    with step_hook("prepare: power off and settle"):
-        rig.power.output(False)
-        clock.sleep(SETTLE_S)
-    before = rig.clips.snapshot()
-    mark = mark_start = clock.now()
-    flashes = FlashSchedule.for_rig(rig)  # a bench's controller fires the A/V stimulus meanwhile
-    with power_steps.session(rig, result.timeline) as power, flashes:  # battery simulator, power monitor, cuts
-        for step in scenario.steps:
-            with step_hook(step.describe()):
-                mark = power.run(step) if power.handles(step) else _do_step(step, rig, result.timeline, mark)
-    if not scenario.expect.collect:  # judged by the instrument alone: the footage stays on the camera
-        flashes.finish(result.timeline)
-        with step_hook("check"):
-            result.measurements += run_checks(scenario.expect.checks, CheckInput(
-                rig.profile, result.timeline, [], scenario.expect.clips, reference_utc=rig.clock.utc,
-                speaker_distance_m=rig.speaker_distance_m))
-        return result
-    with step_hook("collect clips"):
-        with progress.reporter(clock, "collect clips", rig.clip_wait_s) as report:
-            result.evidence = rig.clips.wait_for_new(before, evidence_dir, clock, rig.clip_wait_s, progress=report)
-        display_evidence(rig.display, evidence_dir, mark_start, clock.now())
-        fired = flashes.finish(result.timeline)
-    with step_hook("analyse clips"):
-        burned_in = rig.profile.clock.burned_in
-        # in a child process with a time bound: a broken clip gets its verdict, the run goes on
-        result.analyses = [analyse_clip_bounded(e.path, rig.refresh_hz, burned_in, run_id=rig.run_id)
-                           for e in result.evidence]
-        for ev, an in zip(result.evidence, result.analyses):
-            an.sha256 = ev.sha256
-        result.measurements += bounded.verdict_measurements(result.analyses)  # per-clip verdict, kept
-        at_present_times(result.analyses, rig.display.log if rig.display else None, fired, rig.refresh_hz)  # reference time = present time
-    with step_hook("check"):
-        inp = CheckInput(rig.profile, result.timeline, result.analyses, scenario.expect.clips,
-                         reference_utc=rig.clock.utc, speaker_distance_m=rig.speaker_distance_m,
-                         run_id=rig.run_id, clip_source=rig.clips.describe())
-        result.measurements += run_checks(scenario.expect.checks, inp)
-    return result
-
-
-def _do_step(step: Step, rig: Rig, timeline: Timeline, mark: float) -> float:
-    clock = rig.clock
-    if step.power == "on":
-        rig.power.set_voltage(rig.power_spec.voltage)
-        rig.power.set_current_limit(rig.power_spec.current_limit)
-        rig.power.output(True)
-        timeline.add(Action(clock.now(), "power", "on", {"voltage": rig.power_spec.voltage}))
-    elif step.power == "off":
-        rig.power.output(False)
-        timeline.add(Action(clock.now(), "power", "off"))
-    elif step.wait is not None:
-        origin = mark
-        if step.wait.since != "previous":
-            on = timeline.last_before(clock.now(), "power", "on")
-            if on is None:
-                raise ValueError(f"'wait since {step.wait.since}' needs an earlier 'power: on' step")
-            origin = on.t + (rig.profile.boot_s if step.wait.since == "buffering" else 0.0)
-        progress.wait_until(clock, origin + step.wait.seconds, step.describe())
-    elif step.gesture is not None:
-        gesture = rig.profile.gestures.get(step.gesture)
-        if gesture is None:
-            raise ValueError(f"gesture '{step.gesture}' is not in camera profile {rig.profile.model}")
-        done = rig.controller.perform(step.gesture, gesture)
-        timeline.add(Action(done.effective_t, "gesture", step.gesture,
-                            {"edges": [(e.button, "down" if e.down else "up", e.t) for e in done.edges]}))
-    return clock.now()

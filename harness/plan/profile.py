@@ -7,15 +7,22 @@ the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.core.config import load_model
 
-if TYPE_CHECKING:
-    from harness.devices.rig_controller import Edge
+
+class ButtonEdge(Protocol):
+    """A solenoid edge as a gesture reads it (the rig controller's ``Edge``): down or up, at ``t``."""
+
+    @property
+    def down(self) -> bool: ...
+    @property
+    def t(self) -> float: ...
 
 
 class Strict(BaseModel):
@@ -33,7 +40,7 @@ class Gesture(Strict):
     release_margin_s: float = Field(0.5, ge=0, le=5, description="how long the rig holds past hold_s")
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "Gesture":
+    def _one_kind(self) -> Gesture:
         if self.hold_s is not None and self.presses != 1:
             raise ValueError("a gesture is either several presses or one hold, not both")
         return self
@@ -44,7 +51,7 @@ class Gesture(Strict):
             return [(0.0, self.hold_s + self.release_margin_s)]
         return [(i * (self.press_s + self.gap_s), self.press_s) for i in range(self.presses)]
 
-    def effective_time(self, edges: "tuple[Edge, ...]") -> float:
+    def effective_time(self, edges: Sequence[ButtonEdge]) -> float:
         """The instant the camera acts: the last press going down, or the hold reaching hold_s."""
         downs = [e.t for e in edges if e.down]
         if not downs:
@@ -204,7 +211,7 @@ class CameraProfile(Strict):
     power: PowerProfile = PowerProfile()
 
     @model_validator(mode="after")
-    def _gestures(self) -> "CameraProfile":
+    def _gestures(self) -> CameraProfile:
         for needed in ("start", "stop"):
             if needed not in self.gestures:
                 raise ValueError(f"gestures must define '{needed}'")
@@ -222,5 +229,5 @@ class CameraProfile(Strict):
         return {"vendor": self.vendor, "model": self.model, "serial": self.serial, "firmware": self.firmware}
 
     @classmethod
-    def load(cls, path: Path | str) -> "CameraProfile":
+    def load(cls, path: Path | str) -> CameraProfile:
         return load_model(path, cls)

@@ -40,6 +40,10 @@ class MeasureStep(Strict):
     interval_s: float = Field(0.5, gt=0, le=60)
 
 
+StepKind = Literal["power", "wait", "gesture", "battery", "measure"]
+STEP_KINDS: tuple[StepKind, ...] = ("power", "wait", "gesture", "battery", "measure")
+
+
 class Step(Strict):
     """Exactly one action: switch power, wait, perform a named gesture of the camera profile, select
     the battery simulator, or measure the current (``power: cut`` = a hard cut while the camera runs)."""
@@ -54,13 +58,18 @@ class Step(Strict):
     @classmethod
     def _one_action(cls, data: object) -> object:
         if isinstance(data, dict):
-            keys = [k for k in ("power", "wait", "gesture", "battery", "measure") if k in data]
+            keys = [k for k in STEP_KINDS if k in data]
             if len(keys) != 1:
                 raise ValueError(
                     f"a step needs exactly one of power, wait, gesture, battery, measure (got {sorted(data)})")
             if isinstance(data.get("power"), bool):  # YAML reads a bare on/off as a boolean
                 data = {**data, "power": "on" if data["power"] else "off"}
         return data
+
+    @property
+    def kind(self) -> StepKind:
+        """Which action this step is: the key the step dispatcher looks its handler up by."""
+        return next(k for k in STEP_KINDS if getattr(self, k) is not None)
 
     def describe(self) -> str:
         if self.power:

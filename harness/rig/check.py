@@ -7,19 +7,23 @@ state of the other parts.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+
+import pyvisa
 
 from harness.core.clock import Clock, RealClock
 from harness.core.config import ConfigError
 from harness.core.paths import camera_profile_path
+from harness.devices.display import Display
+from harness.devices.rig_controller import RigControllerError
 from harness.plan.profile import CameraProfile
-from harness.rig.factory import BenchRigSpec, EmulatedRigSpec, load_rig_spec
+from harness.rig.kinds import BuildContext, load_rig_spec, rig_kind
+from harness.rig.parts import InstrumentSettings, SerialSettings
 
 PING_EXCHANGES = 20
 DRIFT_SPAN_S = 1.0
@@ -35,19 +39,6 @@ class CheckRow:
     detail: str
 
 
-@dataclass(frozen=True)
-class Parts:
-    """Where the bench's parts are reached (for an emulated rig: its running emulator)."""
-
-    serial_url: str
-    baudrate: int
-    resource: str
-    clips: Path
-    clip_suffix: str
-    display: Callable[[Clock], object] | None  # factory of a Display, or None when a player shows the scene
-    display_target: str
-
-
 def _probe(part: str, target: str, fn: Callable[[], tuple[str, str]]) -> CheckRow:
     try:
         status, detail = fn()
@@ -56,19 +47,17 @@ def _probe(part: str, target: str, fn: Callable[[], tuple[str, str]]) -> CheckRo
     return CheckRow(part, target, status, detail)
 
 
-def probe_serial(url: str, baudrate: int, clock: Clock, max_uncertainty_s: float, stimulus: bool = False,
-                 press_latency: str = "") -> tuple[str, str]:
-    """Identity, ping, clock offset and drift; with ``stimulus``, one short flash-and-beep (no button moves)."""
-    from harness.devices.rig_controller import RigControllerError, SerialRigController
-
+def probe_serial(settings: SerialSettings, clock: Clock, max_uncertainty_s: float) -> tuple[str, str]:
+    """Identity, ping, clock offset and drift; with a stimulus, one short flash-and-beep (no button moves)."""
     flash, flash_failed = "", False
-    with SerialRigController(url, clock, baudrate=baudrate, timeout_s=1.0) as ctl:
+    press_latency = _latency_text(settings)
+    with settings.open(clock) as ctl:
         ident = ctl.identify()
         rtts = [ctl.exchange().rtt_s for _ in range(PING_EXCHANGES)]
         ctl.sync(8)
         clock.sleep(DRIFT_SPAN_S)
         m = ctl.sync(8)
-        if stimulus:
+        if settings.stimulus:
             try:
                 fired = ctl.flash(CHECK_FLASH_S)
                 flash = f"; stimulus: flash and beep fired, {(fired.off_t - fired.on_t) * 1e3:.1f} ms"
@@ -85,20 +74,16 @@ def probe_serial(url: str, baudrate: int, clock: Clock, max_uncertainty_s: float
     return "ok", detail
 
 
-def probe_instrument(resource: str) -> tuple[str, str]:
+def probe_instrument(settings: InstrumentSettings) -> tuple[str, str]:
     """``*IDN?`` and the error queue, nothing else: the output state is left as it is."""
-    import pyvisa
-
     rm = pyvisa.ResourceManager("@py")
     try:
-        kwargs = {"read_termination": "\n", "write_termination": "\n"} if resource.upper().endswith("::SOCKET") else {}
         try:
-            inst = rm.open_resource(resource, open_timeout=2000, **kwargs)
+            inst = settings.open_resource(rm)
         except Exception as exc:
             raise RuntimeError(f"cannot connect ({exc}): is the instrument on, reachable, and is the SCPI port "
                                "in the resource right (usually 5025)?") from exc
         try:
-            inst.timeout = 2000
             try:
                 ident = inst.query("*IDN?").strip()
             except OSError as exc:
@@ -130,52 +115,28 @@ def probe_storage(folder: Path, suffix: str) -> tuple[str, str]:
     return "ok", f"readable; {len(clips)} {suffix} clip(s) present; {free / 1e9:.1f} GB free"
 
 
-def probe_display(factory: Callable[[Clock], object], clock: Clock, max_dropped: int) -> tuple[str, str]:
+def probe_display(factory: Callable[[Clock], Display], clock: Clock, max_dropped: int) -> tuple[str, str]:
     display = factory(clock)
-    with display:  # type: ignore[attr-defined]
+    with display:
         t0 = clock.now()
         clock.sleep(DISPLAY_CHECK_S)
         t1 = clock.now()
-    stats = display.log.stats(t0, t1)  # type: ignore[attr-defined]
-    detail = f"{display.describe()}: {stats.describe()}"  # type: ignore[attr-defined]
+    stats = display.log.stats(t0, t1)
+    detail = f"{display.describe()}: {stats.describe()}"
     if stats.missing > max_dropped:
         return "fail", detail + f" (rig limit {max_dropped})"
     return ("warn" if stats.late else "ok"), detail
 
 
-def _latency_text(spec: EmulatedRigSpec | BenchRigSpec, profile: CameraProfile) -> str:
-    """The calibrated solenoid latency as the run will use it (raises if it does not fit the profile)."""
-    if not isinstance(spec, BenchRigSpec):
+def _latency_text(settings: SerialSettings) -> str:
+    """The calibrated solenoid latency as the run will use it (raises if the rig file's does not fit the profile)."""
+    settings.validate()
+    value = settings.press_latency_s
+    if value is None:
         return ""
-    from harness.rig.factory import press_latency_s
-
-    value = press_latency_s(spec, profile)
     if isinstance(value, dict):
         return ", ".join(f"{button} {s * 1e3:g} ms" for button, s in value.items())
     return f"{value * 1e3:g} ms" + ("" if value else " (not calibrated)")
-
-
-@contextlib.contextmanager
-def _parts(spec: EmulatedRigSpec | BenchRigSpec, base: Path | None, profile: CameraProfile,
-           clock: Clock) -> Iterator[Parts]:
-    if isinstance(spec, EmulatedRigSpec):
-        from harness.devices.display import EmulatedDisplay
-        from harness.emulator.rig import EmulatedRig
-
-        with EmulatedRig(profile, clock, None, tuple(spec.faults), spec.refresh_hz, spec.seed) as emu:
-            yield Parts(emu.serial_url, 115200, emu.visa_resource, emu.clip_folder, profile.clip_suffix,
-                        lambda c: EmulatedDisplay(c, spec.refresh_hz), "emulated")
-        return
-    from harness.devices.display import OpenCVDisplay, find_monitor
-
-    folder = spec.clips.path if spec.clips.path.is_absolute() or base is None else base / spec.clips.path
-    factory = None
-    if spec.display.kind == "opencv":
-        def factory(c: Clock) -> object:
-            return OpenCVDisplay(c, find_monitor(spec.display.monitor), spec.refresh_hz, spec.display.latency_s)
-    yield Parts(spec.serial.url, spec.serial.baudrate, spec.instrument.resource, folder,
-                spec.clips.suffix or profile.clip_suffix, factory,
-                f"monitor {spec.display.monitor}" if factory else "external player")
 
 
 def check_rig(path: Path | str) -> tuple[str, list[CheckRow]]:
@@ -193,21 +154,23 @@ def check_rig(path: Path | str) -> tuple[str, list[CheckRow]]:
                              f"pre-event buffer {profile.pre_event_buffer_s:g} s"))
     except ConfigError as exc:
         return spec.name, [CheckRow("camera profile", str(profile_path), "fail", str(exc))]
-    clock = RealClock()
+    clock = RealClock()  # a check probes in real time, whatever clock a run on this rig would use
     try:
-        with _parts(spec, base, profile, clock) as parts:
-            rows.append(_probe("rig controller", parts.serial_url, lambda: probe_serial(
-                parts.serial_url, parts.baudrate, clock, spec.limits.max_sync_uncertainty_s,
-                stimulus=isinstance(spec, BenchRigSpec) and spec.serial.stimulus,
-                press_latency=_latency_text(spec, profile))))
-            rows.append(_probe("power supply", parts.resource, lambda: probe_instrument(parts.resource)))
+        kind = rig_kind(spec)
+        with kind.build(spec, BuildContext(profile, clock, base)) as parts:
+            rows.append(_probe("rig controller", parts.serial.url, lambda: probe_serial(
+                parts.serial, clock, spec.limits.max_sync_uncertainty_s)))
+            rows.append(_probe("power supply", parts.instrument.resource,
+                               lambda: probe_instrument(parts.instrument)))
             if parts.display is None:
                 rows.append(CheckRow("display", parts.display_target, "ok",
                                      "not driven by the harness: play `bwc scene render` output full screen"))
             else:
+                display = parts.display
                 rows.append(_probe("display", parts.display_target, lambda: probe_display(
-                    parts.display, clock, spec.limits.max_display_dropped_frames)))
-            rows.append(_probe("camera storage", str(parts.clips), lambda: probe_storage(parts.clips, parts.clip_suffix)))
+                    display, clock, spec.limits.max_display_dropped_frames)))
+            rows.append(_probe("camera storage", str(parts.clips.folder),
+                               lambda: probe_storage(parts.clips.folder, parts.clips.suffix)))
     finally:
         clock.close()
     return spec.name, rows

@@ -18,7 +18,7 @@ from harness.plan.requirements import Catalogue
 
 from report_page import parse_report
 
-FAILURE = "fixtures.plugin.ScenarioFailed: 1 measurement(s) out of limits: join_missing_frames[event 1] (BWC-CONT-01)"
+FAILURE = "bwc_fixtures.certification.ScenarioFailed: 1 measurement(s) out of limits: join_missing_frames[event 1] (BWC-CONT-01)"
 
 
 def _matching(message: str, status: str = "failed") -> list[str]:

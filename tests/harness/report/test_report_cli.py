@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import run_bwc
-
 from synthetic_runs import two_scenarios
+
+from tests.conftest import run_bwc
 
 SCENARIO = """\
 id: {id}
@@ -70,3 +70,21 @@ def test_report_on_a_bad_record_is_a_clear_error(tmp_path) -> None:
     bad.write_text(json.dumps({"tests": [{"scenario": "x", "verdict": "pass", "measurements": [{"name": "m"}]}]}))
     proc = run_bwc("report", "--record", str(bad))
     assert proc.returncode == 2 and "tests#1.measurements#1: missing" in " ".join(proc.stdout.split())
+
+
+def test_report_refuses_a_record_schema_it_cannot_read_in_one_line(tmp_path) -> None:
+    """A record of another major schema version, or a garbled version, is named and refused (exit 2)."""
+    from synthetic_runs import write_run
+
+    path = write_run(tmp_path / "run", two_scenarios())
+    record = json.loads(path.read_text())
+    for version, says in (("2.0", "written by a newer harness"), ("0.9", "written by an older harness"),
+                          ("one", "is not MAJOR.MINOR"), (1, "is not MAJOR.MINOR")):
+        path.write_text(json.dumps({**record, "schema_version": version}))
+        proc = run_bwc("report", "--record", str(path), "--no-pdf")
+        lines = [line for line in proc.stdout.splitlines() if line.strip()]
+        assert proc.returncode == 2 and len(lines) == 1, proc.stdout + proc.stderr
+        assert says in " ".join(proc.stdout.split()) and str(path) in " ".join(proc.stdout.split())
+        assert "Traceback" not in proc.stdout + proc.stderr
+    path.write_text(json.dumps({**record, "schema_version": "1.7"}))  # a newer minor only adds fields
+    assert run_bwc("report", "--record", str(path), "--no-pdf").returncode == 0

@@ -43,13 +43,12 @@ def test_rig_reaches_the_emulator_through_real_transports() -> None:
 @pytest.mark.parametrize("exc", [RuntimeError("test failed"), KeyboardInterrupt()])
 def test_power_output_is_off_after_any_exit(exc: BaseException) -> None:
     """A failing test or Ctrl-C inside the rig leaves the supply output off and the camera unpowered."""
-    with pytest.raises(type(exc)):
-        with open_rig(EmulatedRigSpec(kind="emulated")) as rig:
-            rig.power.set_voltage(3.85)
-            rig.power.output(True)
-            emulator = rig.emulator
-            assert emulator.supply.state.output is True
-            raise exc
+    with pytest.raises(type(exc)), open_rig(EmulatedRigSpec(kind="emulated")) as rig:
+        rig.power.set_voltage(3.85)
+        rig.power.output(True)
+        emulator = rig.emulator
+        assert emulator.supply.state.output is True
+        raise exc
     assert emulator.supply.state.output is False
     assert emulator.camera.state.value == "off"
 
@@ -57,6 +56,6 @@ def test_power_output_is_off_after_any_exit(exc: BaseException) -> None:
 def test_rig_limits_refuse_an_unsafe_voltage() -> None:
     """A voltage above the rig's limit for this camera's battery never reaches the instrument."""
     with open_rig(EmulatedRigSpec(kind="emulated")) as rig:
-        with pytest.raises(ValueError, match="4.4"):
+        with pytest.raises(ValueError, match=r"4\.4"):
             rig.power.set_voltage(5.0)
         assert rig.emulator.supply.state.voltage_set != 5.0

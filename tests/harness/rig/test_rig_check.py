@@ -59,8 +59,8 @@ def test_bench_check_fires_the_stimulus_once_and_shows_the_solenoid_latency(tmp_
     latency and one short flash-and-beep fired on the controller; a per-button latency that misses a
     button of the camera profile fails that row with the field named."""
     from harness.core.clock import RealClock
-    from harness.emulator.rig import EmulatedRig
     from harness.core.paths import camera_profile_path
+    from harness.emulator.rig import EmulatedRig
     from harness.plan.profile import CameraProfile
     from harness.rig.check import check_rig
 

@@ -85,9 +85,9 @@ def test_per_button_latency_must_match_the_camera_profile(tmp_path: Path, latenc
     with pytest.raises(ValueError) as err:
         press_latency_s(spec, profile)
     assert expected in str(err.value)
-    with pytest.raises(ValueError, match="press_latency_ms"):  # refused before any port or instrument is opened
-        with open_rig(spec):
-            pass
+    # refused before any port or instrument is opened
+    with pytest.raises(ValueError, match="press_latency_ms"), open_rig(spec):
+        pass
     spec = _load(tmp_path, "  clips: /m\n  serial: {url: /dev/ttyACM0, press_latency_ms: {event: 12, power: 20.5}}\n")
     assert press_latency_s(spec, profile) == {"event": 0.012, "power": 0.0205}
     assert spec.serial.stimulus is True  # a bench's controller fires the A/V stimulus unless told otherwise

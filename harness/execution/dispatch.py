@@ -1,0 +1,73 @@
+"""The step dispatcher: one table from a scenario step's kind to the code that does it.
+
+Every step of a scenario, from a YAML file or from a Python scenario, goes through
+:meth:`StepDispatcher.run`, so a step kind is handled in exactly one place: the power, battery
+and measure steps and the waits for a shutdown by the scenario's power session
+(:mod:`harness.execution.power_steps`), plain waits and gestures here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from harness.core import progress
+from harness.core.timeline import Action, Timeline
+from harness.plan.scenario import StepKind
+
+if TYPE_CHECKING:
+    from harness.execution.power_steps import PowerSession
+    from harness.plan.scenario import Step
+    from harness.rig.factory import Rig
+
+Handler = Callable[["Step"], None]
+
+
+class StepDispatcher:
+    """Does the steps of one scenario run on ``rig``; actions land in ``timeline``."""
+
+    def __init__(self, rig: Rig, timeline: Timeline, power: PowerSession) -> None:
+        self.rig = rig
+        self.timeline = timeline
+        self.power = power
+        self.mark = rig.clock.now()  # when the previous step ended: the origin of 'wait since previous'
+        self.handlers: dict[StepKind, Handler] = {
+            "power": power.power,
+            "battery": power.battery,
+            "measure": power.measure,
+            "wait": self._wait,
+            "gesture": self._gesture,
+        }
+
+    def run(self, step: Step) -> float:
+        """Do ``step``; returns the clock time when it is done. A failure of the power monitor
+        meanwhile is raised here, at the step it happened in."""
+        self.power.raise_if_failed()
+        self.handlers[step.kind](step)
+        self.power.raise_if_failed()
+        self.mark = self.rig.clock.now()
+        return self.mark
+
+    def _wait(self, step: Step) -> None:
+        wait, clock = step.wait, self.rig.clock
+        assert wait is not None
+        if wait.until is not None:  # ends on an event the power monitor sees
+            self.power.wait_until(step)
+            return
+        origin = self.mark
+        if wait.since != "previous":
+            on = self.timeline.last_before(clock.now(), "power", "on")
+            if on is None:
+                raise ValueError(f"'wait since {wait.since}' needs an earlier 'power: on' step")
+            origin = on.t + (self.rig.profile.boot_s if wait.since == "buffering" else 0.0)
+        progress.wait_until(clock, origin + wait.seconds, step.describe())
+
+    def _gesture(self, step: Step) -> None:
+        name = step.gesture
+        assert name is not None
+        gesture = self.rig.profile.gestures.get(name)
+        if gesture is None:
+            raise ValueError(f"gesture '{name}' is not in camera profile {self.rig.profile.model}")
+        done = self.rig.controller.perform(name, gesture)
+        self.timeline.add(Action(done.effective_t, "gesture", name,
+                                 {"edges": [(e.button, "down" if e.down else "up", e.t) for e in done.edges]}))

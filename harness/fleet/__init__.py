@@ -1,0 +1,1 @@
+"""fleet: acceptance of many units (lot sampling plans, switching rules); see docs/architecture.md."""

@@ -1,0 +1,141 @@
+"""Rig kinds: each turns its kind of rig file into the parts of one bench.
+
+A kind is its rig-file model (``kind: <name>`` selects it) and a builder that resolves the file
+into :class:`~harness.rig.parts.RigParts` for as long as the rig is in use (an emulated kind
+starts its emulator for that time). ``open_rig`` and ``bwc rig check`` both go through
+:data:`RIG_KINDS`, so they cannot read a rig file differently. A new kind (a fixed installation
+at an agency, say) is one more :class:`RigKind` given to :func:`register_rig_kind`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Union
+
+from pydantic import Field, create_model
+
+from harness.core.clock import Clock, RealClock, VirtualClock
+from harness.core.config import load_model
+from harness.devices.display import EmulatedDisplay, OpenCVDisplay, find_monitor
+from harness.emulator.rig import EmulatedRig
+from harness.plan.profile import CameraProfile, Strict
+from harness.rig.parts import ClipSettings, InstrumentSettings, RigParts, SerialSettings
+from harness.rig.specs import BenchRigSpec, EmulatedRigSpec, RigSpecBase, press_latency_s
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a builder needs besides the rig file's section."""
+
+    profile: CameraProfile
+    clock: Clock
+    base_dir: Path | None = None  # the rig file's folder: relative paths in it start here
+    faults: tuple[str, ...] = ()  # faults asked for on the command line (emulated kinds)
+    workdir: Path | None = None  # a run's work folder (None: a rig check, nothing is kept)
+
+
+#: builder(spec, context) -> the resolved parts, valid until the context manager exits
+Builder = Callable[[Any, BuildContext], AbstractContextManager[RigParts]]
+
+
+@dataclass(frozen=True)
+class RigKind:
+    name: str
+    spec: type[RigSpecBase]  # with ``kind: Literal[name]``
+    build: Builder
+    run_clock: Callable[[Any], Clock]  # the clock a certification on this kind runs on
+
+
+RIG_KINDS: dict[str, RigKind] = {}
+
+
+def register_rig_kind(kind: RigKind) -> None:
+    """Make ``kind: <name>`` valid in rig files, for ``open_rig`` and ``bwc rig check`` alike."""
+    if kind.name in RIG_KINDS:
+        raise ValueError(f"rig kind {kind.name!r} is already registered")
+    RIG_KINDS[kind.name] = kind
+
+
+def rig_kind(spec: RigSpecBase) -> RigKind:
+    try:
+        return RIG_KINDS[spec.kind]
+    except KeyError:
+        raise ValueError(f"rig kind {spec.kind!r} has no builder (known: {', '.join(sorted(RIG_KINDS))})") from None
+
+
+def load_rig_spec(path: Path | str | None) -> tuple[RigSpecBase, Path | None]:
+    """The rig file's ``rig`` section as its kind's model (None: the built-in emulated bench),
+    and the folder its relative paths start from."""
+    if path is None:
+        return EmulatedRigSpec(kind="emulated"), None
+    models = tuple(k.spec for k in RIG_KINDS.values())
+    union: Any = Annotated[Union[models], Field(discriminator="kind")]  # noqa: UP007 - built at run time
+    rig_file = create_model("RigFile", __base__=Strict, rig=(union, ...))
+    return load_model(path, rig_file).rig, Path(path).resolve().parent  # type: ignore[attr-defined]
+
+
+# -- emulated: the built-in bench, reached through its pty, TCP socket and storage folder ------------
+
+@contextlib.contextmanager
+def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
+    storage = None
+    if ctx.workdir is not None:  # a fresh camera: its storage starts empty on every run
+        storage = ctx.workdir / "camera-storage"
+        shutil.rmtree(storage, ignore_errors=True)
+    faults = tuple(spec.faults) + tuple(ctx.faults)
+    with EmulatedRig(ctx.profile, ctx.clock, storage, faults, spec.refresh_hz, spec.seed, run_id=spec.run_id) as emu:
+        def display(clock: Clock) -> EmulatedDisplay:
+            return EmulatedDisplay(clock, spec.refresh_hz)
+
+        yield RigParts(
+            name=spec.name, refresh_hz=spec.refresh_hz,
+            serial=SerialSettings(emu.serial_url),
+            instrument=InstrumentSettings(emu.visa_resource),
+            clips=ClipSettings(emu.clip_folder, ctx.profile.clip_suffix),
+            power=spec.power, limits=spec.limits, display=display, display_target="emulated",
+            faults=faults, speaker_distance_m=ctx.profile.emulation.speaker_distance_m,
+            run_id=emu.run_id, emulator=emu)
+
+
+def _emulated_clock(spec: EmulatedRigSpec) -> Clock:
+    return VirtualClock() if spec.time == "virtual" else RealClock()
+
+
+# -- bench: hardware at a lab -------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def build_bench(spec: BenchRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
+    try:
+        latency: float | dict[str, float] = press_latency_s(spec, ctx.profile)
+        problem = None
+    except ValueError as exc:  # reported when the controller is opened (a rig check goes on probing)
+        latency, problem = 0.0, str(exc)
+    s, i, c = spec.serial, spec.instrument, spec.clips
+    folder = c.path if c.path.is_absolute() or ctx.base_dir is None else ctx.base_dir / c.path
+    display = None
+    if spec.display.kind == "opencv":
+        def display(clock: Clock) -> OpenCVDisplay:
+            return OpenCVDisplay(clock, find_monitor(spec.display.monitor), spec.refresh_hz, spec.display.latency_s)
+
+    yield RigParts(
+        name=spec.name, refresh_hz=spec.refresh_hz,
+        serial=SerialSettings(s.url, s.baudrate, s.timeout_s, s.write_timeout_s, latency, s.stimulus, problem),
+        instrument=InstrumentSettings(i.resource, i.command_set, i.timeout_ms, i.read_termination,
+                                      i.write_termination),
+        clips=ClipSettings(folder, c.suffix or ctx.profile.clip_suffix, c.recursive, c.settle_s, c.wait_s),
+        power=spec.power, limits=spec.limits, display=display,
+        display_target=f"monitor {spec.display.monitor}" if display is not None else "external player",
+        faults=tuple(ctx.faults), speaker_distance_m=spec.distances.speaker_to_camera_m)
+
+
+def _bench_clock(spec: BenchRigSpec) -> Clock:
+    return RealClock()
+
+
+register_rig_kind(RigKind("emulated", EmulatedRigSpec, build_emulated, _emulated_clock))
+register_rig_kind(RigKind("bench", BenchRigSpec, build_bench, _bench_clock))

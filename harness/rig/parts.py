@@ -1,0 +1,114 @@
+"""The parts of one rig as a rig kind resolves them, and the one way each part is opened.
+
+A rig kind (harness/rig/kinds.py) turns its section of a rig file into :class:`RigParts`:
+plain settings for the serial line, the instrument, the clip folder and the display. Both
+``open_rig`` and ``bwc rig check`` open the parts from these settings with the functions here,
+so a field of the rig file reaches its part the same way in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.core.clock import Clock
+from harness.devices.clip_source import FolderClipSource
+from harness.devices.display import Display
+from harness.devices.power import COMMAND_SETS, PowerLimits, ScpiPowerSupply
+from harness.devices.protocols import GroundTruth
+from harness.devices.rig_controller import SerialRigController
+from harness.rig.specs import LimitsSpec, PowerSpec
+
+
+@dataclass(frozen=True)
+class SerialSettings:
+    """The rig controller's serial line and what it is calibrated for."""
+
+    url: str
+    baudrate: int = 115200
+    timeout_s: float = 2.0
+    write_timeout_s: float | None = None
+    press_latency_s: float | dict[str, float] | None = None  # None: no solenoids to calibrate (emulated)
+    stimulus: bool = False  # the controller fires the A/V stimulus (flash LED and speaker)
+    problem: str | None = None  # a rig-file error that keeps the controller from being opened
+
+    def validate(self) -> None:
+        """Raise the rig file's error for this part (ValueError naming the field), if it has one."""
+        if self.problem is not None:
+            raise ValueError(self.problem)
+
+    def open(self, clock: Clock) -> SerialRigController:
+        self.validate()
+        return SerialRigController(self.url, clock, baudrate=self.baudrate, timeout_s=self.timeout_s,
+                                   press_latency_s=self.press_latency_s or 0.0, write_timeout_s=self.write_timeout_s)
+
+
+@dataclass(frozen=True)
+class InstrumentSettings:
+    """The power supply's VISA resource and how to talk to it."""
+
+    resource: str
+    command_set: str = "keithley_2281s"
+    timeout_ms: int = 2000
+    read_termination: str | None = None  # None: the driver's default ("\n" on a SOCKET resource)
+    write_termination: str | None = None
+
+    def resource_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``ResourceManager.open_resource`` (besides the open timeout)."""
+        kwargs: dict[str, Any] = {"timeout": self.timeout_ms}
+        if self.resource.upper().endswith("::SOCKET"):  # raw sockets have no END signal
+            kwargs.update(read_termination="\n", write_termination="\n")
+        if self.read_termination is not None:
+            kwargs["read_termination"] = self.read_termination
+        if self.write_termination is not None:
+            kwargs["write_termination"] = self.write_termination
+        return kwargs
+
+    def open_supply(self, limits: PowerLimits) -> ScpiPowerSupply:
+        """The driver, set up (error queue drained, setup commands sent)."""
+        return ScpiPowerSupply.open(self.resource, limits, command_set=COMMAND_SETS[self.command_set],
+                                    timeout_ms=self.timeout_ms, **self.resource_kwargs())
+
+    def open_resource(self, rm: Any) -> Any:
+        """The bare pyvisa resource, for a read-only probe that must not run the driver's setup."""
+        return rm.open_resource(self.resource, open_timeout=self.timeout_ms, **self.resource_kwargs())
+
+
+@dataclass(frozen=True)
+class ClipSettings:
+    """Where the camera's clips appear and how they are taken."""
+
+    folder: Path
+    suffix: str
+    recursive: bool = False
+    settle_s: float = 2.0
+    wait_s: float = 10.0
+
+    def open(self) -> FolderClipSource:
+        return FolderClipSource(self.folder, self.suffix, self.recursive, self.settle_s)
+
+
+@dataclass(frozen=True)
+class RigParts:
+    """Everything a rig file says about one bench, resolved (paths, defaults, the emulator's addresses)."""
+
+    name: str
+    refresh_hz: float
+    serial: SerialSettings
+    instrument: InstrumentSettings
+    clips: ClipSettings
+    power: PowerSpec
+    limits: LimitsSpec
+    #: makes the display on a clock; None when a player shows a rendered scene
+    display: Callable[[Clock], Display] | None = None
+    display_target: str = "external player"
+    faults: tuple[str, ...] = ()
+    speaker_distance_m: float = 0.0
+    run_id: int | None = None  # the run id the scene shows, when the rig kind knows it
+    emulator: GroundTruth | None = None
+
+    @property
+    def power_limits(self) -> PowerLimits:
+        return PowerLimits(max_voltage=self.power.max_voltage, max_current=self.power.max_current)

@@ -1,0 +1,216 @@
+"""The rig file's sections, as validated models: what a lab writes about its bench.
+
+Only data lives here. Which code turns a section into an open part is the business of the rig
+kinds (harness/rig/kinds.py), so the file's fields and the parts they configure are read in one
+place for both ``bwc certify`` and ``bwc rig check``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from harness.devices.power import COMMAND_SETS
+from harness.plan.profile import CameraProfile, Strict
+
+#: Line ends an instrument may use (YAML: "\n", "\r", "\r\n" in double quotes).
+Termination = Literal["\n", "\r", "\r\n"]
+
+class PowerSpec(Strict):
+    voltage: float = Field(3.85, gt=0, le=60, description="supply voltage for the camera (V)")
+    current_limit: float = Field(2.0, gt=0, le=20, description="current limit (A)")
+    max_voltage: float = Field(4.4, gt=0, le=60, description="rig limit: never set above this (V)")
+    max_current: float = Field(3.0, gt=0, le=20, description="rig limit: never set above this (A)")
+    battery_model: str = Field("1", pattern=r"^[A-Za-z0-9_\-]{1,32}$",
+                               description="battery simulator: stored model (slot or name) of the camera's battery")
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> PowerSpec:
+        if self.voltage > self.max_voltage:
+            raise ValueError(f"voltage {self.voltage:g} V is above max_voltage {self.max_voltage:g} V")
+        if self.current_limit > self.max_current:
+            raise ValueError(f"current_limit {self.current_limit:g} A is above max_current {self.max_current:g} A")
+        return self
+
+
+class LimitsSpec(Strict):
+    """What ``bwc rig check`` accepts from the bench's own parts."""
+
+    max_sync_uncertainty_s: float = Field(0.001, gt=0, le=1, description="rig controller clock mapping bound")
+    max_display_dropped_frames: int = Field(0, ge=0, description="frames the display pipeline may drop in the check")
+
+
+class RigSpecBase(Strict):
+    """What every kind of rig file says: its kind and name, the camera, the display rate, power and limits.
+
+    Each kind subclasses it with ``kind: Literal["<name>"]`` and the sections of its own.
+    """
+
+    kind: str
+    name: str
+    camera: str
+    refresh_hz: float = Field(60.0, gt=0, le=480)
+    power: PowerSpec = PowerSpec()
+    limits: LimitsSpec = LimitsSpec()
+
+
+class EmulatedRigSpec(RigSpecBase):
+    kind: Literal["emulated"]
+    name: str = "emulated"
+    camera: str = "emulated"
+    faults: list[str] = Field(default_factory=list)
+    seed: int = 1
+    run_id: int | None = Field(None, ge=0, lt=1 << 16,
+                               description="run id the scene shows in the time code (default: a fresh one each run)")
+    time: Literal["virtual", "real"] = "virtual"
+
+
+class SerialSpec(Strict):
+    """The rig controller: its port, whether it fires the A/V stimulus, its solenoids' latency."""
+
+    url: str = Field(min_length=1)
+    baudrate: int = Field(115200, gt=0, le=12_000_000)
+    timeout_s: float = Field(2.0, gt=0, le=60, description="longest wait for one reply line from the controller")
+    write_timeout_s: float | None = Field(None, gt=0, le=60,
+                                          description="longest wait for a command to leave the port (default: none)")
+    stimulus: bool = Field(True, description="the controller's flash LED and speaker fire the A/V stimulus schedule")
+    press_latency_ms: float | dict[str, float] = Field(
+        0.0, description="calibrated solenoid latency, drive edge to button contact (ms): one figure, or one per button")
+
+    @field_validator("press_latency_ms", mode="before")
+    @classmethod
+    def _latency(cls, value: object) -> object:
+        """0..500 ms, as one number or as ``{button: ms}`` with the profile's lower-case button names."""
+        def figure(ms: object, where: str) -> float:
+            if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not 0 <= ms <= 500:
+                raise ValueError(f"{where}expected a latency of 0..500 ms" + (f", got {ms!r}" if where else ""))
+            return float(ms)
+
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("expected a latency in ms or {button: ms}, got an empty mapping")
+            for button in value:
+                if not isinstance(button, str) or not re.fullmatch(r"[a-z0-9_]{1,20}", button):
+                    raise ValueError(f"button {button!r}: expected a lower-case button name of the camera profile")
+            return {button: figure(ms, f"button {button!r}: ") for button, ms in value.items()}
+        return figure(value, "")
+
+
+class InstrumentSpec(Strict):
+    """The power supply: its VISA resource, command set, reply timeout and line terminations."""
+
+    resource: str = Field(min_length=1)
+    command_set: str = "keithley_2281s"
+    timeout_ms: int = Field(2000, ge=100, le=600_000, description="longest wait for a reply (ms)")
+    read_termination: Termination | None = Field(None,
+                                         description="end of a reply (default: \\n on a SOCKET resource)")
+    write_termination: Termination | None = Field(None,
+                                          description="end of a command (default: \\n on a SOCKET resource)")
+
+    @field_validator("command_set")
+    @classmethod
+    def _known_command_set(cls, value: str) -> str:
+        if value.lower() not in COMMAND_SETS:
+            raise ValueError(f"unknown command set {value!r}; known: {', '.join(sorted(COMMAND_SETS))}")
+        return value.lower()
+
+
+class DisplaySpec(Strict):
+    """The monitor the camera films: ``opencv`` shows the scene full screen; ``none`` means a
+    player shows a rendered scene (``bwc scene render``) and reference time is nominal."""
+
+    kind: Literal["opencv", "none"] = "none"
+    monitor: int = Field(1, ge=1, le=16, description="monitor number as the desktop counts them, from 1")
+    latency_s: float = Field(0.0, ge=0, le=0.5, description="calibrated frame handed over -> light on the panel")
+
+
+class ClipSourceSpec(Strict):
+    """Where the camera's clips appear (mounted storage or a vendor export folder)."""
+
+    path: Path
+    suffix: str | None = Field(None, pattern=r"^\.[A-Za-z0-9]{1,8}$", description="default: the camera profile's")
+    recursive: bool = False
+    settle_s: float = Field(2.0, ge=0, le=600, description="a clip must stay unchanged this long to be taken")
+    wait_s: float = Field(10.0, gt=0, le=3600, description="how long after a scenario's last step clips may appear")
+
+    @field_validator("path")
+    @classmethod
+    def _a_clip_folder(cls, value: Path) -> Path:
+        """Refused at load, with the reason: every file of the folder is taken in as the camera's."""
+        reason = clip_folder_problem(value)
+        if reason is not None:
+            raise ValueError(f"{value} cannot be a clip folder: {reason}")
+        return value
+
+
+#: folders that are never a camera's storage or an export folder: the folder itself or anything below
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
+                "/sys", "/usr", "/var")
+#: folders that hold many others (mount points, homes): refused themselves, a folder below them is fine
+SYSTEM_PARENTS = ("/", "/home", "/media", "/mnt", "/opt", "/root", "/srv", "/tmp", "/run/media")
+RUN_MARKERS = ("record.json", "manifest.sha256")
+
+
+def clip_folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be a clip folder (None: it can). The real path is compared, so a link to
+    ``/`` is refused like ``/``. A relative folder is checked once it is resolved against the rig
+    file's folder (here only its text: it may not climb out with ``..``)."""
+    if not folder.is_absolute():
+        return "it climbs out of the rig file's folder" if ".." in folder.parts else None
+    real = Path(os.path.realpath(folder))
+    text = real.as_posix()
+    if text in SYSTEM_PARENTS or real == Path.home():
+        return "it holds far more than one camera's files (the whole disk, a home or a mount folder)"
+    if any(text == tree or text.startswith(tree + "/") for tree in SYSTEM_TREES):
+        return "it is a system folder, not a camera's storage or an export folder"
+    for parent in (real, *real.parents):
+        if any((parent / marker).is_file() for marker in RUN_MARKERS):
+            return f"it is inside the harness run folder {parent} (another run's evidence, not the camera)"
+    return None
+
+
+
+
+class DistancesSpec(Strict):
+    """Distances on the bench that delay a stimulus (sound at 343 m/s) before the camera sees or hears it."""
+
+    speaker_to_camera_m: float = Field(0.0, ge=0, le=20, description="stimulus speaker to camera microphone")
+    display_to_camera_m: float | None = Field(None, gt=0, le=20, description="for the record; light needs no correction")
+
+
+class BenchRigSpec(RigSpecBase):
+    kind: Literal["bench"]
+    serial: SerialSpec
+    instrument: InstrumentSpec
+    clips: ClipSourceSpec
+    display: DisplaySpec = DisplaySpec()
+    distances: DistancesSpec = DistancesSpec()
+
+    @field_validator("clips", mode="before")
+    @classmethod
+    def _clips_as_path(cls, value: object) -> object:
+        """``clips: /media/bwc/DCIM`` is short for ``clips: {path: /media/bwc/DCIM}``."""
+        return {"path": value} if isinstance(value, (str, Path)) else value
+
+
+def press_latency_s(spec: BenchRigSpec, profile: CameraProfile) -> float | dict[str, float]:
+    """The rig file's solenoid latency in seconds: one figure, or one for each of the camera
+    profile's buttons (each has a solenoid on the bench), and for no other."""
+    value = spec.serial.press_latency_ms
+    if not isinstance(value, dict):
+        return value / 1000.0
+    buttons = list(profile.buttons)
+    field = "rig.bench.serial.press_latency_ms"
+    unknown = [b for b in value if b not in buttons]
+    if unknown:
+        raise ValueError(f"{field}.{unknown[0]}: camera profile {profile.model} has no button {unknown[0]!r} "
+                         f"(its buttons: {', '.join(buttons)})")
+    missing = [b for b in buttons if b not in value]
+    if missing:
+        raise ValueError(f"{field}: no latency for button {missing[0]!r} of camera profile {profile.model} "
+                         f"(give every button a figure, or one figure for all)")
+    return {button: ms / 1000.0 for button, ms in value.items()}
