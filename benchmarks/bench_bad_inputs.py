@@ -42,7 +42,7 @@ def sources(kind: str) -> list[tuple[Path, Callable[[Path], object]]]:
 
 
 def row(label: str, counts: Counter) -> str:
-    return f"  {label:16s} " + "  ".join(f"{counts[o]:6d}" for o in OUTCOMES)
+    return f"  {label:16s} " + "".join(f"{counts[o]:9d} " for o in OUTCOMES)
 
 
 def main() -> None:
@@ -69,7 +69,7 @@ def main() -> None:
     slowest = max(reports.values(), key=lambda r: r.slowest_s)
     print(f"inputs: {sum(r.iterations for r in reports.values())} (seeds {args.seed}..{args.seed + 2}; "
           f"1-3 kinds of damage each), wall time {wall:.1f} s")
-    print(f"  {'':16s} " + "  ".join(f"{o.split()[0]:>6s}" for o in OUTCOMES) + "   (loaded / rejected / violation)")
+    print(f"  {'':16s}   loaded  rejected  violation   ({' / '.join(OUTCOMES)})")
     print(row("all", outcomes))
     print("by file:")
     for kind, r in reports.items():
