@@ -4,6 +4,7 @@ names the file and the line or field, and every kind of user file goes through i
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -79,7 +80,12 @@ def test_bytes_and_numbers_yaml_cannot_take_name_the_line(tmp_path: Path, data: 
 def test_a_fifo_or_folder_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
-    assert _refused(fifo).endswith("not a regular file")
+    answers: list[str] = []
+    reader = threading.Thread(target=lambda: answers.append(_refused(fifo)), daemon=True)
+    reader.start()
+    reader.join(10)
+    assert not reader.is_alive(), "reading a FIFO blocked"
+    assert answers and answers[0].endswith("not a regular file")
     assert _refused(tmp_path).endswith("a folder, not a file")
 
 
