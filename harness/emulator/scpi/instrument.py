@@ -256,6 +256,3 @@ class SupplyEmulator:
         argtext = argtext.strip()
         args = [a.strip() for a in split_outside_quotes(argtext, ",")] if argtext else []
         return handler(self, args), new_path
-
-
-# --------------------------------------------------------------------------- command set

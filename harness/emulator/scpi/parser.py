@@ -54,7 +54,7 @@ def as_scpi_error(error: ScpiError | int | tuple[int, str]) -> ScpiError:
     return ScpiError(code, message)
 
 
-# --------------------------------------------------------------------------- parser
+# --------------------------------------------------------------------------- headers and command table
 
 
 @dataclass(frozen=True)
@@ -226,6 +226,7 @@ def parse_bool(arg: str) -> bool:
 
 
 def one_arg(args: list[str]) -> str:
+    """The single argument of a command that takes exactly one (-109 missing, -108 too many)."""
     if not args or not args[0].strip():
         raise ScpiError(-109)
     if len(args) > 1:
@@ -234,14 +235,17 @@ def one_arg(args: list[str]) -> str:
 
 
 def no_args(args: list[str]) -> None:
+    """Refuse arguments to a command that takes none (-108)."""
     if args:
         raise ScpiError(-108)
 
 
 def format_real(value: float) -> str:
+    """A numeric reply in the instrument's NR3 form, e.g. ``3.850000E+00``."""
     return f"{value:.6E}"
 
 
+#: What a program header may look like (common ``*XXX`` or a path of mnemonics, ``?`` for a query).
 HEADER_SYNTAX = re.compile(r"^(?:\*[A-Za-z]+|:?[A-Za-z][A-Za-z0-9]*(?::[A-Za-z][A-Za-z0-9]*)*)\??$")
 
 
