@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -17,6 +18,35 @@ from rich.table import Table
 from harness.core.paths import SUITE_DIR
 
 console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def number(low: float | None = None, high: float | None = None, *, above: bool = False,
+           integer: bool = False) -> Callable[[str], float]:
+    """An argparse ``type`` for a finite number within ``[low, high]`` (``above``: strictly above
+    ``low``): a bad figure is one argparse error line and exit code 2, never a division by zero,
+    a NaN in the record or a traceback further on."""
+    kind = "a whole number" if integer else "a finite number"
+    bounds = [f"> {low:g}" if above else f">= {low:g}"] if low is not None else []
+    bounds += [f"<= {high:g}"] if high is not None else []
+    wanted = kind + (f" {' and '.join(bounds)}" if bounds else "")
+
+    def parse(text: str) -> float:
+        try:
+            value: float = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if not math.isfinite(value) or (low is not None and (value <= low if above else value < low)) \
+                or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+
+    parse.__name__ = kind  # what argparse names when it reports the type
+    return parse
+
+
+FINITE = number()
+POSITIVE = number(0, above=True)
+REFRESH = number(0, 1000, above=True)  # Hz: a display refreshes at most this fast
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-pdf", action="store_true", help="write the certification report as HTML only")
     p.add_argument("--keep-camera-storage", action="store_true",
                    help="keep the emulated camera's storage under --out (default: removed once the evidence is verified)")
-    p.add_argument("--workers", type=int, default=0, metavar="N",
+    p.add_argument("--workers", type=number(0, 256, integer=True), default=0, metavar="N",
                    help="run scenarios on N pytest-xdist workers, each with its own emulated rig "
                         "(or one per --rig bench); default: one process")
     p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
@@ -58,31 +88,31 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("analyze", help="analyse clips without a rig")
     p.add_argument("clips", nargs="+", metavar="CLIP")
-    p.add_argument("--press-at", type=float, help="activation time, seconds of scene reference time")
-    p.add_argument("--refresh", type=float, default=60.0, help="display refresh of the filmed scene (Hz)")
+    p.add_argument("--press-at", type=FINITE, help="activation time, seconds of scene reference time")
+    p.add_argument("--refresh", type=REFRESH, default=60.0, help="display refresh of the filmed scene (Hz)")
     p.add_argument("--json", action="store_true", help="print the analysis record as JSON")
     p.add_argument("--burned-in", choices=["bits"], help="also read the camera's burned-in timestamp with this reader")
     p.add_argument("--present-log", metavar="CSV",
                    help="a bench display's display_present_log.csv (run evidence): reference time = the time each "
                         "frame was really shown, on the harness clock (--press-at then on that clock too)")
-    p.add_argument("--timeout", type=float, help="time bound per clip in seconds (default: grows with the file size)")
+    p.add_argument("--timeout", type=POSITIVE, help="time bound per clip in seconds (default: grows with the file size)")
     p.set_defaults(run=analyze)
 
     p = sub.add_parser("scene", help="the scene the display shows")
     scene_sub = p.add_subparsers(dest="scene_verb", required=True)
     r = scene_sub.add_parser("render", help="render the ideal scene to a video file or PNG folder")
-    r.add_argument("--fps", type=float, required=True, help="frames per second of the output")
-    r.add_argument("--start", type=float, default=0.0, help="scene time of the first frame (s)")
-    r.add_argument("--duration", type=float, required=True, help="seconds to render")
+    r.add_argument("--fps", type=number(0, 1000, above=True), required=True, help="frames per second of the output")
+    r.add_argument("--start", type=FINITE, default=0.0, help="scene time of the first frame (s)")
+    r.add_argument("--duration", type=POSITIVE, required=True, help="seconds to render")
     r.add_argument("--out", required=True, help="FILE.mp4 (lossless H.264) or a folder for PNG frames")
-    r.add_argument("--width", type=int, default=1920)
-    r.add_argument("--height", type=int, default=1080)
-    r.add_argument("--refresh", type=float, default=60.0, help="display refresh the time code counts (Hz)")
+    r.add_argument("--width", type=number(16, 8192, integer=True), default=1920)
+    r.add_argument("--height", type=number(16, 8192, integer=True), default=1080)
+    r.add_argument("--refresh", type=REFRESH, default=60.0, help="display refresh the time code counts (Hz)")
     r.add_argument("--codec", choices=["h264", "hevc", "mjpeg"], default="h264", help="video encoder (default h264)")
     r.add_argument("--quality", choices=["lossless", "high"], default="lossless",
                    help="lossless (default) or high quality (wider player support)")
-    r.add_argument("--run-id", type=int, default=0, help="run id carried in the code's coarse slots (0-65535)")
-    r.add_argument("--utc-origin", type=float, default=0.0,
+    r.add_argument("--run-id", type=number(0, 65535, integer=True), default=0, help="run id carried in the code's coarse slots (0-65535)")
+    r.add_argument("--utc-origin", type=number(0), default=0.0,
                    help="UTC (Unix seconds) of scene time 0, carried in the coarse slots")
     r.set_defaults(run=scene_render)
 
@@ -90,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", default="emulated", help="camera profile (name or file)")
     p.add_argument("--fault", action="append", default=[], help="switch on an emulated fault (repeatable)")
     p.add_argument("--storage", help="folder for the camera's storage (default: a temporary folder)")
-    p.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    p.add_argument("--duration", type=POSITIVE, help="stop after this many seconds (default: until Ctrl-C)")
     p.set_defaults(run=emulate)
 
     p = sub.add_parser("faults", help="list the emulated camera's faults and what each breaks")
@@ -165,7 +195,7 @@ def certify(args: argparse.Namespace) -> int:
                       highlight=False, markup=False, soft_wrap=True)
         return 2
     print_verdicts(record)
-    console.print(f"run record: {record_path}\nAllure results: {out / 'allure-results'}")
+    console.print(escape(f"run record: {record_path}\nAllure results: {out / 'allure-results'}"), highlight=False)
     write_report(record_path, None, None, not args.no_pdf)
     verdicts = [t["verdict"] for t in record["tests"]]
     return 0 if verdicts and all(v == "pass" for v in verdicts) else 1
@@ -191,7 +221,7 @@ def print_verdicts(record: dict) -> None:
     title = f"{cam.get('vendor', '?')} {cam.get('model', '?')} fw {cam.get('firmware', '?')} - phase {record['phase']}"
     if record.get("faults"):
         title += f" - faults: {', '.join(record['faults'])}"
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for col in ("scenario", "requirements", "verdict", "key measurements"):
         table.add_column(col)
     colours = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow"}
@@ -204,7 +234,8 @@ def print_verdicts(record: dict) -> None:
         if t.get("error"):
             text = (text + "\n" if text else "") + escape(t["error"].splitlines()[0][:200])
         v = t["verdict"]
-        table.add_row(t["scenario"], ", ".join(t["requirements"]), f"[{colours.get(v, 'white')}]{v.upper()}[/]", text)
+        table.add_row(escape(str(t["scenario"])), escape(", ".join(t["requirements"])),
+                      f"[{colours.get(v, 'white')}]{escape(str(v).upper())}[/]", text)
     console.print(table)
 
 
@@ -228,13 +259,14 @@ def write_report(record_path: Path, out: Path | None, compare_with: Path | None,
         console.print(f"[red]no certification report: {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         return 2
     colour = {"pass": "green", "fail": "red"}.get(files.verdict.word, "yellow")
-    console.print(f"certification report: {files.html} (summary verdict [{colour}]{files.verdict.word.upper()}[/])",
+    console.print(f"certification report: {escape(str(files.html))} "
+                  f"(summary verdict [{colour}]{escape(files.verdict.word.upper())}[/])",
                   highlight=False)
-    console.print(f"evidence manifest: {files.manifest} (SHA-256 {files.manifest_sha256})", highlight=False)
+    console.print(escape(f"evidence manifest: {files.manifest} (SHA-256 {files.manifest_sha256})"), highlight=False)
     if files.pdf is not None:
-        console.print(f"PDF: {files.pdf}", highlight=False)
+        console.print(escape(f"PDF: {files.pdf}"), highlight=False)
     elif files.pdf_note and pdf:
-        console.print(files.pdf_note, highlight=False)
+        console.print(escape(files.pdf_note), highlight=False)
     if files.comparison is not None:
         print_comparison(files.comparison)
     return 0
@@ -249,22 +281,22 @@ def print_comparison(comparison: object) -> None:
     from harness.report.compare import Comparison
 
     assert isinstance(comparison, Comparison)
-    console.print(f"changes since {comparison.old_label}:", highlight=False)
+    console.print(escape(f"changes since {comparison.old_label}:"), highlight=False)
     if comparison.quiet:
         console.print("  nothing changed")
         return
     for rid, before, now in comparison.requirements:
-        console.print(f"  requirement {rid}: {before} -> {now}", highlight=False)
-    for scenario, before, now in comparison.verdicts:
-        console.print(f"  scenario {scenario}: {before or 'absent'} -> {now or 'absent'}", highlight=False)
+        console.print(escape(f"  requirement {rid}: {before} -> {now}"), highlight=False)
+    for scenario, was, verdict in comparison.verdicts:
+        console.print(escape(f"  scenario {scenario}: {was or 'absent'} -> {verdict or 'absent'}"), highlight=False)
     table = Table(title="measurements")
     for col in ("change", "scenario", "measurement", "before", "now", "limits"):
         table.add_column(col)
     for kind, items in (("NEW FAILURE", comparison.new_failures), ("fixed", comparison.fixed),
                         ("moved", comparison.moved)):
         for c in items:
-            table.add_row(kind, c.scenario, escape(c.name), f"{_num(c.old)} {c.unit} {c.old_outcome or ''}".strip(),
-                          f"{_num(c.new)} {c.unit} {c.new_outcome or ''}".strip(),
+            table.add_row(kind, escape(c.scenario), escape(c.name), escape(f"{_num(c.old)} {c.unit} {c.old_outcome or ''}".strip()),
+                          escape(f"{_num(c.new)} {c.unit} {c.new_outcome or ''}".strip()),
                           escape(f"[{_num(c.low)}, {_num(c.high)}]"))
     if table.row_count:
         console.print(table)
@@ -281,7 +313,7 @@ def verify_evidence(args: argparse.Namespace) -> int:
     try:
         findings = verify(Path(args.folder))
     except ManifestError as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
+        console.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
         return 2
     problems = [f for f in findings if not f.ok]
     if args.json:
@@ -304,7 +336,7 @@ def requirements(args: argparse.Namespace) -> int:
     catalogue = Catalogue.load(CATALOGUE)
     folder = Path(args.scenarios) if args.scenarios else SUITE_DIR
     if not folder.is_dir():
-        console.print(f"[red]{folder}: not a folder of scenario files[/red]", highlight=False)
+        console.print(f"[red]{escape(str(folder))}: not a folder of scenario files[/red]", highlight=False)
         return 2
     cov = suite_coverage(folder, catalogue)
     if args.json:
@@ -314,21 +346,21 @@ def requirements(args: argparse.Namespace) -> int:
             "uncovered": cov.uncovered, "unknown": cov.unknown, "errors": cov.errors,
         }, indent=2))
     else:
-        table = Table(title=f"requirement coverage of {folder}")
+        table = Table(title=escape(f"requirement coverage of {folder}"))
         for col in ("requirement", "group", "scenarios"):
             table.add_column(col)
         for r in catalogue.requirements:
             names = cov.by_requirement[r.id]
-            table.add_row(r.id + (" (target)" if r.level == "target" else ""), r.group,
-                          "\n".join(names) if names else "[yellow]not covered[/]")
+            table.add_row(escape(r.id + (" (target)" if r.level == "target" else "")), escape(r.group),
+                          escape("\n".join(names)) if names else "[yellow]not covered[/]")
         console.print(table)
         covered = len(catalogue.requirements) - len(cov.uncovered)
-        console.print(f"{covered} of {len(catalogue.requirements)} requirements covered"
-                      + (f"; not covered: {', '.join(cov.uncovered)}" if cov.uncovered else ""), highlight=False)
+        console.print(escape(f"{covered} of {len(catalogue.requirements)} requirements covered"
+                             + (f"; not covered: {', '.join(cov.uncovered)}" if cov.uncovered else "")), highlight=False)
         for name, ids in cov.unknown.items():
-            console.print(f"[red]{name}: unknown requirement id(s) {ids}; see {CATALOGUE}[/red]", highlight=False)
+            console.print(f"[red]{escape(f'{name}: unknown requirement id(s) {ids}; see {CATALOGUE}')}[/red]", highlight=False)
         for name, problem in cov.errors.items():
-            console.print(f"[red]{name}: cannot be read: {problem}[/red]", highlight=False)
+            console.print(f"[red]{escape(f'{name}: cannot be read: {problem}')}[/red]", highlight=False)
     return 0 if cov.ok else 1
 
 
@@ -356,7 +388,7 @@ def analyze(args: argparse.Namespace) -> int:
                     "verdict"):
             table.add_column(col)
         for r in results:
-            table.add_row(Path(r.path).name, _num(r.frames), _num(r.decoded), _num(r.blended), _num(r.first_ref_s),
+            table.add_row(escape(Path(r.path).name), _num(r.frames), _num(r.decoded), _num(r.blended), _num(r.first_ref_s),
                           _num(r.last_ref_s), str(r.missing_frames), str(r.duplicated_frames), _num(r.preroll_s),
                           escape(clip_verdict(r)))
         console.print(table)
@@ -368,7 +400,7 @@ def scene_render(args: argparse.Namespace) -> int:
 
     count = render_scene(Path(args.out), args.fps, args.start, args.duration, args.width, args.height, args.refresh,
                          run_id=args.run_id, utc_origin=args.utc_origin, codec=args.codec, quality=args.quality)
-    console.print(f"wrote {count} frames to {args.out}")
+    console.print(escape(f"wrote {count} frames to {args.out}"), highlight=False)
     return 0
 
 
@@ -383,10 +415,10 @@ def emulate(args: argparse.Namespace) -> int:
     storage = Path(args.storage).resolve() if args.storage else None
     try:
         with _stop_on_signals(), EmulatedRig(profile, clock, storage, tuple(args.fault)) as rig:
-            console.print(f"emulated camera: {profile.vendor} {profile.model} (serial {profile.serial})")
-            console.print(f"serial port (rig controller, BWC-RIG/1): {rig.serial_url}")
-            console.print(f"VISA resource (power supply): {rig.visa_resource}")
-            console.print(f"camera storage: {rig.clip_folder}")
+            console.print(escape(f"emulated camera: {profile.vendor} {profile.model} (serial {profile.serial})"))
+            console.print(escape(f"serial port (rig controller, BWC-RIG/1): {rig.serial_url}"))
+            console.print(escape(f"VISA resource (power supply): {rig.visa_resource}"))
+            console.print(escape(f"camera storage: {rig.clip_folder}"))
             console.print(f"run id in the time code: {rig.run_id}")
             console.print("power the camera with ':OUTP ON' on the VISA resource; press with 'PRESS event 150' on the port.")
             console.print("as a battery (2281S battery-simulator subset): ':ENTR:FUNC SIM;:BATT:MOD:RCL 1;:BATT:SIM:SOC 50;"
@@ -420,12 +452,12 @@ def rig_check(args: argparse.Namespace) -> int:
     from harness.rig.check import check_rig
 
     name, rows = check_rig(args.rig_file)
-    table = Table(title=f"rig check: {name} ({args.rig_file})")
+    table = Table(title=escape(f"rig check: {name} ({args.rig_file})"))
     for col in ("part", "where", "status", "detail"):
         table.add_column(col, overflow="fold")
     colours = {"ok": "green", "warn": "yellow", "fail": "red"}
     for row in rows:
-        table.add_row(row.part, row.target, f"[{colours[row.status]}]{row.status.upper()}[/]", row.detail)
+        table.add_row(escape(row.part), escape(row.target), f"[{colours[row.status]}]{row.status.upper()}[/]", escape(row.detail))
     console.print(table)
     for row in rows:  # problems again as whole lines: easy to read in a log, easy to search
         if row.status != "ok":
@@ -445,13 +477,13 @@ def faults(args: argparse.Namespace) -> int:
         table.add_column(col)
     for f in FAULTS.values():
         p = f.proof
-        table.add_row(f.name, f.breaks, f.caught_by, escape(f"{p.scenario}: {p.measurement} = {_num(p.expected)}"))
+        table.add_row(escape(f.name), escape(f.breaks), escape(f.caught_by), escape(f"{p.scenario}: {p.measurement} = {_num(p.expected)}"))
     console.print(table)
     devices = Table(title="emulated device faults (each strikes once: the test it hits fails naming the device)")
     for col in ("fault", "device", "what it does"):
         devices.add_column(col)
     for d in DEVICE_FAULTS.values():
-        devices.add_row(d.name, d.device, d.does)
+        devices.add_row(escape(d.name), escape(d.device), escape(d.does))
     console.print(devices)
     return 0
 
@@ -467,7 +499,7 @@ def fault_matrix() -> int:
         table.add_column(col)
     clean = all(not f for f in failures.values())
     table.add_row("(healthy)", f"{len(failures)} scenarios", "all", "every measurement", "pass",
-                  "pass" if clean else "; ".join(x for f in failures.values() for x in f)[:200],
+                  "pass" if clean else escape("; ".join(x for f in failures.values() for x in f)[:200]),
                   "PASS" if clean else "FAIL", "no false alarm" if clean else "[red]FALSE ALARM[/]")
     caught_all = clean
     for name, fault in FAULTS.items():

@@ -78,7 +78,8 @@ def mono_samples(path: Path | str) -> Iterator[tuple[int, float, np.ndarray]]:
         for frame in container.decode(stream):
             for out in resampler.resample(frame):
                 if start is None:
-                    start = float(out.pts * out.time_base) if out.pts is not None else 0.0
+                    base = out.time_base
+                    start = float(out.pts * base) if out.pts is not None and base is not None else 0.0
                 yield rate, start, out.to_ndarray().reshape(-1).astype(np.float32)
 
 

@@ -262,6 +262,8 @@ def frame_span(path: Path, index: int) -> tuple[int, int, int]:
     with av.open(str(path)) as container:
         packets = [p for p in container.demux(video=0) if p.size]
     packet = packets[index]
+    if packet.pos is None or packet.pts is None:
+        raise ValueError(f"{path}: video packet {index} has no byte position or pts")
     return packet.pos, packet.size, packet.pts
 
 

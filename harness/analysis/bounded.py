@@ -158,8 +158,9 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 def unreadable(path: Path | str, reason: str) -> ClipAnalysis:
     """A record for a clip nothing could be read from, with the reason."""
-    result = ClipAnalysis(path=str(path), error=f"unreadable: {reason}")
-    result.findings.append(result.error)
+    error = f"unreadable: {reason}"
+    result = ClipAnalysis(path=str(path), error=error)
+    result.findings.append(error)
     return result
 
 

@@ -166,7 +166,8 @@ def analyze_clip(
     if truncation:
         lost.append(truncation)
     if iso:
-        result.findings += _declared_size_findings(path, reading.size or (result.width, result.height))
+        header = (result.width, result.height) if result.width and result.height else None
+        result.findings += _declared_size_findings(path, reading.size or header)
     result.findings += lost
     result.frames = len(result.pts_s)
     result.decoded = reading.counts["clean"] + reading.counts["blended"]
@@ -242,6 +243,7 @@ class _Pass:
                  refresh_hz: float) -> None:
         self.result = result
         self.probes = probes
+        assert stream.time_base is not None  # _video_stream refuses a stream without one
         self.time_base = float(stream.time_base)
         self.builder = TimelineBuilder(refresh_hz)
         self.counts = {"clean": 0, "blended": 0, "undecodable": 0}
@@ -406,7 +408,7 @@ def _apply_fit(result: ClipAnalysis, fit: TimelineFit, run_id: int | None) -> No
     result.duration_s = pts[-1] - pts[0] + (period or 0.0)
     result.counter_wraps = fit.counter_wraps
     if fit.run_ids:
-        result.run_id = max(fit.run_ids, key=fit.run_ids.get)
+        result.run_id = max(fit.run_ids, key=fit.run_ids.__getitem__)
     if fit.error:
         result.error = fit.error
         result.findings.append(fit.error)

@@ -23,6 +23,7 @@ Memory: three numbers a frame (pts, kind, counter) in growable arrays; no images
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,7 +47,7 @@ class _Growable:
     """A numpy array that doubles when full (amortised O(1) appends, compact storage)."""
 
     def __init__(self, dtype: type, capacity: int = 1024) -> None:
-        self._data = np.empty(capacity, dtype=dtype)
+        self._data: np.ndarray = np.empty(capacity, dtype=dtype)
         self.size = 0
 
     def append(self, value: float | int) -> None:
@@ -212,23 +213,25 @@ class TimelineBuilder:
         return fit
 
     @staticmethod
-    def _events(fit: TimelineFit, dec: np.ndarray, k: np.ndarray, pts: np.ndarray, at) -> None:
+    def _events(fit: TimelineFit, dec: np.ndarray, k: np.ndarray, pts: np.ndarray,
+                at: Callable[[int], float]) -> None:
         """Gaps, repeats and backward jumps between consecutive decoded frames."""
         dk = np.diff(k)
         steps = np.diff(dec)
+        runs: list[tuple[float, int, int]] = []  # (ref s, extra copies, index of the run's last step)
         for i in np.flatnonzero((dk != steps) | (dk <= 0)):
             ka, kb = int(k[i]), int(k[i + 1])
             if dk[i] < 0:
                 fit.backwards.append((float(pts[dec[i + 1]]), at(ka), at(kb)))
             elif dk[i] == 0:
-                if fit.duplicates and fit.duplicates[-1][0] == at(ka) and fit.duplicates[-1][2] == i - 1:
-                    ref, count, _ = fit.duplicates[-1]
-                    fit.duplicates[-1] = (ref, count + 1, i)
+                if runs and runs[-1][0] == at(ka) and runs[-1][2] == i - 1:
+                    ref, count, _ = runs[-1]
+                    runs[-1] = (ref, count + 1, int(i))
                 else:
-                    fit.duplicates.append((at(ka), 1, i))
+                    runs.append((at(ka), 1, int(i)))
             elif dk[i] > steps[i]:
                 fit.gaps.append((at(ka), int(dk[i] - steps[i])))
-        fit.duplicates = [(ref, count) for ref, count, _ in fit.duplicates]
+        fit.duplicates += [(ref, count) for ref, count, _ in runs]
 
     @staticmethod
     def _drift(fit: TimelineFit, dec: np.ndarray, k: np.ndarray, pts: np.ndarray, slope: float,

@@ -75,8 +75,9 @@ class PhaseProgress:
                                    force_terminal=terminal if isinstance(terminal, bool) else None)
             self.live = self.console.is_terminal
             self._last_line = -LINE_EVERY_S
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                TextColumn("{task.fields[times]}  {task.fields[detail]}"),
+            # phase and detail carry scenario and file names: shown as written, never read as markup
+            self.bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                TextColumn("{task.fields[times]}  {task.fields[detail]}", markup=False),
                                 console=self.console, auto_refresh=False, transient=False,
                                 redirect_stdout=False, redirect_stderr=False, get_time=clock.now)
             self.task = self.bar.add_task(phase, total=self.total_s, times="", detail="")
@@ -92,7 +93,8 @@ class PhaseProgress:
                 self.bar.refresh()
             elif elapsed - self._last_line >= LINE_EVERY_S or elapsed >= self.total_s:
                 self._last_line = elapsed
-                self.console.print(f"{self.phase}: {times}" + (f" - {detail}" if detail else ""), highlight=False)
+                self.console.print(f"{self.phase}: {times}" + (f" - {detail}" if detail else ""), highlight=False,
+                                   markup=False, soft_wrap=True)  # one whole line per report in a log
 
     def close(self) -> None:
         with self._suspend():

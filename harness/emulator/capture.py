@@ -269,7 +269,8 @@ class CaptureModel:
         cached = self._linear_cache.get(n)
         if cached is not None:
             return cached
-        image = cv2.copyMakeBorder(self._display.frame(n), *([self._pad] * 4), cv2.BORDER_CONSTANT, value=8)
+        pad = self._pad
+        image = cv2.copyMakeBorder(self._display.frame(n), pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=8)
         linear = cv2.LUT(image, self._eotf)
         if len(self._linear_cache) >= 6:
             self._linear_cache.pop(next(iter(self._linear_cache)))
@@ -314,7 +315,7 @@ class CaptureModel:
             for n, w in weights:
                 display += w.astype(np.float32)[:, None] * self._linear(n)
         x0, y0, x1, y1 = self._roi
-        roi = cv2.remap(display, self._maps[0], self._maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+        roi: np.ndarray = cv2.remap(display, self._maps[0], self._maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                         borderValue=0)
         roi += self._room_outside
         gain = self.gain_at(t)

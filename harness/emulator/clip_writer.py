@@ -69,7 +69,7 @@ def write_clip(
         stream.bit_rate = bitrate_kbps * 1000
         # one encoder thread: the same bytes for the same frames on any machine, and a quarter less
         # CPU per frame than x264's thread pool at this size (what matters when workers fill every core)
-        x264 = {"preset": "ultrafast", "threads": "1"}
+        x264: dict[str, object] = {"preset": "ultrafast", "threads": "1"}  # the type av gives options
         stream.options = x264
         if fragment_s:  # key frames (hence fragments) only where fragment_index() changes
             stream.options = {**x264, "x264-params": "scenecut=0"}

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from harness.checks import CHECKS
 from harness.core.config import ConfigError, load_model, read_yaml
-from harness.plan.profile import Strict
+from harness.plan.profile import CameraProfile, Strict
 from harness.plan.requirements import Catalogue
 
 
@@ -109,11 +109,33 @@ class Scenario(Strict):
     steps: list[Step] = Field(min_length=1)
     expect: Expect
 
+    def unresolved(self, profile: CameraProfile) -> list[str]:
+        """What the steps name that ``profile`` does not have ('steps#3.gesture: ...'): found when the
+        file is loaded, so a typo fails before the camera is powered and waited on."""
+        problems = []
+        for number, step in enumerate(self.steps, 1):
+            if step.gesture is not None and step.gesture not in profile.gestures:
+                problems.append(f"steps#{number}.gesture: camera profile {profile.model} has no gesture "
+                                f"{step.gesture!r} (its gestures: {', '.join(profile.gestures)})")
+            button = getattr(step, "button", None)  # a step that presses a button by name
+            if isinstance(button, str) and button not in profile.buttons:
+                problems.append(f"steps#{number}.button: camera profile {profile.model} has no button "
+                                f"{button!r} (its buttons: {', '.join(profile.buttons)})")
+        return problems
+
     @classmethod
-    def load(cls, path: Path | str, catalogue: Catalogue | None = None) -> "Scenario":
+    def load(cls, path: Path | str, catalogue: Catalogue | None = None,
+             profile: CameraProfile | None = None) -> Scenario:
+        """Read and validate a scenario file; with ``catalogue`` and ``profile``, also resolve its
+        requirement ids and the gestures its steps name."""
         scenario = load_model(path, cls, read_yaml(path))
+        problems = []
         if catalogue is not None:
             unknown = [r for r in scenario.requirements if r not in catalogue.ids]
             if unknown:
-                raise ConfigError(path, [f"requirements: unknown requirement id(s) {unknown}; see {catalogue.path}"])
+                problems.append(f"requirements: unknown requirement id(s) {unknown}; see {catalogue.path}")
+        if profile is not None:
+            problems += scenario.unresolved(profile)
+        if problems:
+            raise ConfigError(path, problems)
         return scenario

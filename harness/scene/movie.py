@@ -10,9 +10,9 @@ for frame, also after it has been re-encoded by another encoder (:func:`transcod
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable
 
 import av
 import cv2
@@ -43,6 +43,7 @@ def _write(out: Path, frames: Iterable[np.ndarray], rate: Fraction, codec: str, 
     count = 0
     with av.open(str(out), "w") as container:
         stream = container.add_stream(name, rate=rate)
+        assert isinstance(stream, av.VideoStream)  # every encoder of ENCODERS is a video codec
         stream.pix_fmt = pix_fmt
         stream.options = dict(options)
         if codec == "mjpeg":

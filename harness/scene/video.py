@@ -14,7 +14,8 @@ def luma(frame: av.VideoFrame) -> np.ndarray:
     """The Y plane as an HxW uint8 view (no copy) for planar YUV; converted otherwise."""
     if frame.format.name in LUMA_FORMATS:
         plane = frame.planes[0]
-        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        # av's stubs omit the buffer protocol VideoPlane implements
+        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)  # type: ignore[call-overload]
         return rows[: frame.height, : frame.width]
     return frame.to_ndarray(format="gray")
 
@@ -35,10 +36,11 @@ def yuv420_frame(gray: np.ndarray) -> av.VideoFrame:
         planar[:h] = gray
         planar[h:] = 128
         return av.VideoFrame.from_ndarray(planar, format="yuv420p")
-    luma_plane.update(np.ascontiguousarray(gray))
+    # av's stubs type Plane.update as bytes; it takes any buffer, and an array saves a copy
+    luma_plane.update(np.ascontiguousarray(gray))  # type: ignore[arg-type]
     neutral = _neutral_chroma(h // 2, w // 2)
     for plane in chroma:
-        plane.update(neutral)
+        plane.update(neutral)  # type: ignore[arg-type]  # as above: any buffer
     return frame
 
 

@@ -150,3 +150,105 @@ def test_analyze_with_a_present_log_puts_reference_time_on_the_display(tmp_path)
     log_file.write_text("\n".join(lines) + "\n")
     bad = run_bwc("analyze", str(clip), "--present-log", str(log_file))
     assert bad.returncode == 2 and "display_present_log.csv: line 4" in " ".join(bad.stdout.split())
+
+
+# folders whose joined path reads "run [red]x[/red] [/] [bold": markup, a closing tag with nothing
+# to close, an open bracket
+ODD = Path("run [red]x[", "red] [", "] [bold")
+
+
+@pytest.mark.parametrize("argv", [
+    ["analyze", "clip.mp4", "--refresh", "0"],
+    ["analyze", "clip.mp4", "--refresh", "-60"],
+    ["analyze", "clip.mp4", "--refresh", "nan"],
+    ["analyze", "clip.mp4", "--refresh", "inf"],
+    ["analyze", "clip.mp4", "--press-at", "nan"],
+    ["analyze", "clip.mp4", "--press-at", "inf"],
+    ["analyze", "clip.mp4", "--timeout", "0"],
+    ["analyze", "clip.mp4", "--timeout", "nan"],
+    ["certify", "--workers", "-1"],
+    ["scene", "render", "--duration", "1", "--out", "x.mp4", "--fps", "0"],
+    ["scene", "render", "--fps", "30", "--duration", "nan", "--out", "x.mp4"],
+    ["scene", "render", "--fps", "30", "--duration", "1", "--start", "inf", "--out", "x.mp4"],
+    ["scene", "render", "--fps", "30", "--duration", "1", "--width", "0", "--out", "x.mp4"],
+    ["scene", "render", "--fps", "30", "--duration", "1", "--height", "-1080", "--out", "x.mp4"],
+    ["scene", "render", "--fps", "30", "--duration", "1", "--refresh", "0", "--out", "x.mp4"],
+    ["scene", "render", "--fps", "30", "--duration", "1", "--run-id", "65536", "--out", "x.mp4"],
+    ["scene", "render", "--fps", "30", "--duration", "1", "--utc-origin", "nan", "--out", "x.mp4"],
+    ["emulate", "--duration", "nan"],
+    ["emulate", "--duration", "-5"],
+])
+def test_every_cli_number_is_checked_with_one_clear_line(argv: list[str], capsys, tmp_path, monkeypatch) -> None:
+    """A figure that is not finite, or out of its range, stops the verb at once: exit code 2 and
+    one error line naming the option and the value, before any clip, camera or file is touched."""
+    from harness.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    option = next(a for a in reversed(argv) if a.startswith("--") and a != "--out")
+    value = argv[argv.index(option) + 1]
+    assert f"error: argument {option}: expected a " in err and f"got '{value}'" in err, err
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_numbers_in_range_are_taken() -> None:
+    from harness.cli import FINITE, POSITIVE, REFRESH, number
+
+    assert FINITE("-1.5") == -1.5 and POSITIVE("1e-3") == 0.001 and REFRESH("1000") == 1000.0
+    assert number(0, 65535, integer=True)("65535") == 65535
+
+
+def _printed(capsys) -> str:
+    """What the command printed, lines joined: rich wraps long lines at the console width."""
+    return "".join(capsys.readouterr().out.splitlines())
+
+
+def test_verify_evidence_prints_an_odd_folder_name_as_it_is(tmp_path, capsys) -> None:
+    """Brackets in a path are text, not rich markup: no MarkupError, the name is not altered."""
+    from harness.cli import main
+
+    folder = tmp_path / ODD
+    folder.mkdir(parents=True)
+    assert main(["verify-evidence", str(folder)]) == 2
+    assert str(folder) in _printed(capsys)
+
+
+def test_report_prints_odd_folder_and_scenario_names_as_they_are(tmp_path, capsys) -> None:
+    from harness.cli import main
+    from tests.harness.report.synthetic_runs import two_scenarios, write_run
+
+    tests = two_scenarios()
+    tests[1]["scenario"] = "stop [red]x[/red]"
+    record = write_run(tmp_path / ODD, tests)
+    assert main(["report", "--record", str(record), "--no-pdf"]) == 0
+    printed = _printed(capsys)
+    assert str(tmp_path / ODD / "report.html") in printed and str(tmp_path / ODD / "manifest.sha256") in printed
+    assert main(["report", "--record", str(tmp_path / ODD / "missing [b].json"), "--no-pdf"]) == 2
+    assert str(tmp_path / ODD / "missing [b].json") in _printed(capsys)
+
+
+def test_requirements_prints_odd_scenario_file_names_as_they_are(tmp_path, capsys) -> None:
+    from harness.cli import main
+
+    folder = tmp_path / ODD
+    folder.mkdir(parents=True)
+    (folder / "[red]bad [i].yaml").write_text("id: [\n")
+    assert main(["requirements", "--scenarios", str(folder)]) == 1
+    printed = _printed(capsys)
+    assert "[red]bad [i].yaml: cannot be read: line 2" in printed
+    assert main(["requirements", "--scenarios", str(folder / "none [b]")]) == 2
+    assert f"{folder / 'none [b]'}: not a folder of scenario files" in _printed(capsys)
+
+
+def test_certify_table_prints_odd_camera_and_scenario_names_as_they_are(capsys) -> None:
+    from harness.cli import print_verdicts
+
+    record = {"phase": "Phase [/] 1", "camera": {"vendor": "Acme [red]", "model": "[/red]", "firmware": "1"},
+              "faults": [], "tests": [{"scenario": "stop [b]x[/b]", "requirements": ["BWC-STOP-01"],
+                                       "verdict": "pass", "measurements": [], "error": None}]}
+    print_verdicts(record)
+    printed = _printed(capsys)
+    assert "Acme [red] [/red] fw 1 - phase Phase [/] 1" in printed and "stop [b]x[/b]" in printed

@@ -70,3 +70,24 @@ def test_terminal_draws_a_bar(monkeypatch) -> None:
         clock.close()
         progress.configure()
     assert "collect clips" in buf.getvalue() and "0:00:00 elapsed" in buf.getvalue() and "1 clip(s) ready" in buf.getvalue()
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_phase_and_detail_with_brackets_are_shown_as_written(monkeypatch, terminal: bool) -> None:
+    """A phase or detail naming a file like 'CAM [red]1[/red] [/].mp4' is text, not rich markup:
+    it is neither altered nor a MarkupError in the middle of a wait."""
+    monkeypatch.setenv("BWC_PROGRESS", "1")
+    buf = io.StringIO()
+    progress.configure(terminal=terminal, file=buf)
+    clock = RealClock()
+    try:
+        with progress.reporter(clock, "collect [red]clips[/red] [/]", 1.0) as report:
+            assert report is not None
+            report(1.0, 1.0, "CAM [red]1[/red] [/].mp4")
+    finally:
+        clock.close()
+        progress.configure()
+    text = buf.getvalue()
+    assert "collect [red]clips[/red] [/]" in text  # the bar cuts a long line short on a narrow terminal
+    if not terminal:
+        assert "collect [red]clips[/red] [/]: 0:00:01 elapsed, 0:00:00 remaining - CAM [red]1[/red] [/].mp4\n" in text

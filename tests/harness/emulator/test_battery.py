@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from harness.emulator.battery import (
+from harness.emulator.scpi.battery import (
     LI_ION_4V2,
     TABLE_POINTS,
     BatteryModel,

@@ -21,8 +21,11 @@ rig:
 
 
 def _load(tmp_path: Path, extra: str):
+    """BENCH with the sections of ``extra``, each replacing BENCH's section of the same name (a key
+    given twice is an error in a rig file)."""
+    given = {line.split(":")[0] for line in extra.splitlines()}
     path = tmp_path / "rig.yaml"
-    path.write_text(BENCH + extra)
+    path.write_text("".join(line for line in BENCH.splitlines(keepends=True) if line.split(":")[0] not in given) + extra)
     return load_rig_spec(path)[0]
 
 

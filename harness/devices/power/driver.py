@@ -1,370 +1,27 @@
-"""Bench power supply driver: the same code drives a real instrument and the emulator.
+"""The VISA driver: a SCPI supply behind a pyvisa message-based resource, real or emulated.
 
-A certification run powers the camera from a supply standing in for its battery. The
-driver's duties, in order of importance:
-
-1. never exceed the rig's limits for this camera's battery (:class:`PowerLimits`): requests
-   beyond them are refused *before* anything is sent;
-2. never let an instrument error pass silently: after every configuration step the SCPI
-   error queue is drained and any entry becomes an :class:`InstrumentError` carrying the
-   instrument's own text;
-3. leave the rig safe: the context manager switches the output off on every exit path,
-   and :meth:`PowerSupply.safe_state` never raises.
-
-Vendor differences live only in :class:`ScpiCommandSet` templates, chosen by name from
-:data:`COMMAND_SETS`. Instruments with a battery simulator (Keithley 2281S) also carry
-:class:`BatteryCommands`: :meth:`PowerSupply.select_battery` loads a battery model at a state of
-charge, after which output and readings use the simulator's commands until a voltage is set again
-(or :meth:`PowerSupply.select_supply`); on other families it raises :class:`NotSupported` before
-anything is sent.
+Every configuration step is error-checked against the instrument's error queue; timeouts and
+transport failures become :class:`InstrumentError` with the instrument's own words where it has any.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import re
 import socket
 import threading
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import pyvisa
 from pyvisa import constants
 from pyvisa import errors as visa_errors
 
+from harness.devices.power.commands import KEITHLEY_2281S, BatteryCommands, ScpiCommandSet, resolve_command_set
+from harness.devices.power.errors import InstrumentError, NotSupported, PowerLimitError
+from harness.devices.power.limits import PowerLimits
+from harness.devices.power.protocol import BatterySetup, PowerSupply
+from harness.devices.power.replies import ERROR_CODE, QUEUED_ERROR, parse_reading
+
 log = logging.getLogger(__name__)
-
-
-class PowerLimitError(ValueError):
-    """A request beyond the rig's limits for this battery; nothing was sent."""
-
-
-@dataclass(frozen=True)
-class BatterySetup:
-    """What to simulate: a stored model (slot '1'..'9' or its name) at a state of charge.
-
-    ``capacity_ah`` overrides the model's capacity (the camera's own battery), ``current_limit``
-    the simulator's limit; ``dynamic`` False holds the state of charge still (STATIC method).
-    """
-
-    model: str
-    soc_percent: float
-    capacity_ah: float | None = None
-    current_limit: float | None = None
-    dynamic: bool = True
-
-
-class InstrumentError(RuntimeError):
-    """The instrument refused, failed or did not answer a command.
-
-    ``detail`` is the instrument's own error text (e.g. '-222,"Data out of range"') or a
-    description of the transport failure.
-    """
-
-    def __init__(self, instrument: str, command: str, detail: str, message: str | None = None) -> None:
-        self.instrument = instrument
-        self.command = command
-        self.detail = detail
-        super().__init__(message or f"{instrument}: {command!r} failed: {detail}")
-
-
-class NotSupported(InstrumentError):
-    """The instrument family has no such function (e.g. no battery simulator); nothing was sent."""
-
-
-@dataclass(frozen=True)
-class PowerLimits:
-    """Rig limits for the battery this supply replaces (e.g. 4.35 V, 3 A for a 1S Li-ion)."""
-
-    max_voltage: float
-    max_current: float
-
-    def __post_init__(self) -> None:
-        for field_name in ("max_voltage", "max_current"):
-            value = getattr(self, field_name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"PowerLimits.{field_name} must be a positive number, got {value!r}")
-
-
-class PowerSupply(ABC):
-    """What a test needs from a supply. Limits are enforced here, once, for every driver."""
-
-    def __init__(self, name: str, limits: PowerLimits) -> None:
-        self.name = name
-        self.limits = limits
-
-    # -- checked setters (template methods: drivers implement the _apply_* steps)
-    def set_voltage(self, volts: float) -> None:
-        """Set the output voltage; refused above ``limits.max_voltage``."""
-        self._check("voltage", volts, self.limits.max_voltage, "V")
-        self._apply_voltage(float(volts))
-
-    def set_current_limit(self, amps: float) -> None:
-        """Set the current limit; refused above ``limits.max_current``."""
-        self._check("current limit", amps, self.limits.max_current, "A")
-        self._apply_current_limit(float(amps))
-
-    def _check(self, what: str, value: float, limit: float, unit: str) -> None:
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise PowerLimitError(f"refusing {what} {value!r} on {self.name}: not a finite number")
-        if value < 0:
-            raise PowerLimitError(f"refusing {what} {value:g} {unit} on {self.name}: negative")
-        if value > limit:
-            raise PowerLimitError(
-                f"refusing {what} {value:g} {unit} on {self.name}: "
-                f"rig limit for this battery is {limit:g} {unit}"
-            )
-
-    @abstractmethod
-    def _apply_voltage(self, volts: float) -> None: ...
-
-    @abstractmethod
-    def _apply_current_limit(self, amps: float) -> None: ...
-
-    # -- the rest of the protocol
-    @abstractmethod
-    def identify(self) -> str:
-        """The instrument's identity string (``*IDN?``), for the report."""
-
-    @abstractmethod
-    def output(self, on: bool) -> None:
-        """Switch the output; when this returns, the instrument has switched."""
-
-    @abstractmethod
-    def measure_voltage(self) -> float:
-        """Measured output voltage in volts."""
-
-    @abstractmethod
-    def measure_current(self) -> float:
-        """Measured output current in amps."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release the connection (does not touch the output)."""
-
-    # -- battery simulation (instruments that have one)
-    _MODEL_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
-
-    @property
-    def battery(self) -> BatterySetup | None:
-        """The battery being simulated, or None in power-supply mode."""
-        return None
-
-    def select_battery(self, setup: BatterySetup) -> None:
-        """Present ``setup`` at the terminals (output switched off first). Checked before anything
-        is sent: the state of charge must be 0..100 %, the capacity positive, the current limit
-        within the rig's limit, the model a plain slot number or name."""
-        model = str(setup.model)
-        if not self._MODEL_TOKEN.match(model):
-            raise PowerLimitError(f"refusing battery model {setup.model!r} on {self.name}: not a slot number or name")
-        soc = setup.soc_percent
-        if not isinstance(soc, (int, float)) or not math.isfinite(soc) or not 0 <= soc <= 100:
-            raise PowerLimitError(f"refusing state of charge {soc!r} % on {self.name}: must be 0..100 %")
-        if setup.capacity_ah is not None and not (math.isfinite(setup.capacity_ah) and setup.capacity_ah > 0):
-            raise PowerLimitError(f"refusing battery capacity {setup.capacity_ah!r} Ah on {self.name}: must be > 0")
-        if setup.current_limit is not None:
-            self._check("battery current limit", setup.current_limit, self.limits.max_current, "A")
-        self._apply_battery(setup)
-
-    def _apply_battery(self, setup: BatterySetup) -> None:
-        raise NotSupported(self.name, "select battery", f"{type(self).__name__} has no battery simulator")
-
-    def select_supply(self) -> None:
-        """Back to power-supply mode (output off first); nothing to do if already there."""
-
-    def state_of_charge(self) -> float | None:
-        """The simulated battery's state of charge in percent, or None in power-supply mode."""
-        return None
-
-    def safe_state(self) -> None:
-        """Output off. Never raises: it runs on failure paths, where a second error would
-        hide the first one; a failure is logged loudly instead."""
-        try:
-            self.output(False)
-        except Exception:
-            log.exception("%s: could not switch the output off - check the rig by hand", self.name)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            self.safe_state()
-        finally:
-            self.close()
-
-
-# --------------------------------------------------------------------------- command sets
-
-
-@dataclass(frozen=True)
-class BatteryCommands:
-    """SCPI templates of a battery simulator. ``{model}``, ``{soc}`` percent, ``{ah}``, ``{a}``,
-    ``{method}`` (DYN or STAT)."""
-
-    enter: str
-    leave: str
-    recall: str
-    soc: str
-    capacity: str
-    current_limit: str
-    method: str
-    output_on: str
-    output_off: str
-    measure_voltage: str
-    measure_current: str
-    soc_query: str
-    voc_query: str
-
-
-KEITHLEY_2281S_BATTERY = BatteryCommands(
-    enter=":ENTR:FUNC SIMULATOR",
-    leave=":ENTR:FUNC POWER",
-    recall=":BATT:MOD:RCL {model}",
-    soc=":BATT:SIM:SOC {soc:.2f}",
-    capacity=":BATT:SIM:CAP:LIM {ah:.4f}",
-    current_limit=":BATT:SIM:CURR:LIM {a:.4f}",
-    method=":BATT:SIM:METH {method}",
-    output_on=":BATT:OUTP ON",
-    output_off=":BATT:OUTP OFF",
-    measure_voltage=":BATT:SIM:TVOL?",
-    measure_current=":BATT:SIM:CURR?",
-    soc_query=":BATT:SIM:SOC?",
-    voc_query=":BATT:SIM:VOC?",
-)
-
-
-@dataclass(frozen=True)
-class ScpiCommandSet:
-    """SCPI templates for one instrument family. ``{v}`` volts, ``{a}`` amps, ``{ch}`` channel."""
-
-    name: str
-    set_voltage: str
-    set_current: str
-    output_on: str
-    output_off: str
-    measure_voltage: str
-    measure_current: str
-    #: Sent once after connecting (each one error-checked), e.g. selecting power-supply mode.
-    setup: tuple[str, ...] = ()
-    identify: str = "*IDN?"
-    error_query: str = ":SYST:ERR?"
-    channel: int = 1
-    #: Battery-simulator commands, for families that have one.
-    battery: BatteryCommands | None = None
-
-    def voltage(self, volts: float) -> str:
-        return self.set_voltage.format(v=volts, ch=self.channel)
-
-    def current(self, amps: float) -> str:
-        return self.set_current.format(a=amps, ch=self.channel)
-
-    def output(self, on: bool) -> str:
-        return (self.output_on if on else self.output_off).format(ch=self.channel)
-
-    def measure(self, quantity: str) -> str:
-        template = {"voltage": self.measure_voltage, "current": self.measure_current}[quantity]
-        return template.format(ch=self.channel)
-
-
-KEITHLEY_2281S = ScpiCommandSet(
-    name="keithley_2281s",
-    set_voltage=":VOLT {v:.4f}",
-    set_current=":CURR {a:.4f}",
-    output_on=":OUTP:STAT ON",
-    output_off=":OUTP:STAT OFF",
-    measure_voltage=":MEAS:VOLT?",
-    measure_current=":MEAS:CURR?",
-    setup=(":ENTR:FUNC POWER",),
-    battery=KEITHLEY_2281S_BATTERY,
-)
-
-#: E36300 series (also N6705-style channel lists). Use dataclasses.replace(..., channel=2).
-KEYSIGHT_E36300 = ScpiCommandSet(
-    name="keysight_e36300",
-    set_voltage="VOLT {v:.4f},(@{ch})",
-    set_current="CURR {a:.4f},(@{ch})",
-    output_on="OUTP 1,(@{ch})",
-    output_off="OUTP 0,(@{ch})",
-    measure_voltage="MEAS:VOLT? (@{ch})",
-    measure_current="MEAS:CURR? (@{ch})",
-    error_query="SYST:ERR?",
-)
-
-RIGOL_DP800 = ScpiCommandSet(
-    name="rigol_dp800",
-    set_voltage=":SOUR{ch}:VOLT {v:.4f}",
-    set_current=":SOUR{ch}:CURR {a:.4f}",
-    output_on=":OUTP CH{ch},ON",
-    output_off=":OUTP CH{ch},OFF",
-    measure_voltage=":MEAS:VOLT? CH{ch}",
-    measure_current=":MEAS:CURR? CH{ch}",
-)
-
-COMMAND_SETS: dict[str, ScpiCommandSet] = {
-    cs.name: cs for cs in (KEITHLEY_2281S, KEYSIGHT_E36300, RIGOL_DP800)
-}
-
-
-def resolve_command_set(name_or_set: str | ScpiCommandSet) -> ScpiCommandSet:
-    """Resolve a rig-file name such as ``"keithley_2281s"``; unknown names list the choices."""
-    if isinstance(name_or_set, ScpiCommandSet):
-        return name_or_set
-    try:
-        return COMMAND_SETS[name_or_set.lower()]
-    except KeyError:
-        raise ValueError(
-            f"unknown power command set {name_or_set!r}; known: {', '.join(sorted(COMMAND_SETS))}"
-        ) from None
-
-
-# --------------------------------------------------------------------------- reply parsing
-
-_READING = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)$")
-_SCALE = {"": 1.0, "M": 1e-3, "U": 1e-6, "K": 1e3}
-_ERROR_CODE = re.compile(r"^\s*([+-]?\d+)")
-_QUEUED_ERROR = re.compile(r'^[+-]?[1-9]\d*,"')  # a non-zero error-queue entry, e.g. -113,"Undefined header"
-#: SCPI's "overflow" (9.9E37) and "not a number" (9.91E37) readings.
-_SCPI_SPECIAL = 9.9e37
-
-
-def parse_reading(reply: str, unit: str) -> float:
-    """A numeric reply such as '3.850000E+00', '+3.85V', '3850 mV' or '0.5 ADC'.
-
-    With FORMat:ELEMents the reading is the first data element, so further comma-separated
-    elements (units, timestamps) are ignored - unless one of them is a bare number: then the
-    reply is ambiguous (a second reading, or a decimal comma as in '3,85') and refused.
-    Raises ValueError with the reason; the driver adds the instrument and command.
-    """
-    text, *elements = (part.strip() for part in reply.strip().split(","))
-    if any((m := _READING.match(e)) and not m.group(2) for e in elements):
-        raise ValueError("ambiguous: more than one number")
-    m = _READING.match(text)
-    if not m:
-        raise ValueError("not a number")
-    suffix = m.group(2).upper()
-    if suffix.endswith("DC"):
-        suffix = suffix[:-2]
-    scale = 1.0
-    if suffix:
-        if not suffix.endswith(unit) or suffix[: -len(unit)] not in _SCALE:
-            raise ValueError(f"unexpected unit {m.group(2)!r} (expected {unit})")
-        scale = _SCALE[suffix[: -len(unit)]]
-    value = float(m.group(1))
-    if not math.isfinite(value) or abs(value) >= _SCPI_SPECIAL:
-        raise ValueError("instrument reported overflow / not-a-number")
-    return value * scale
-
-
-# --------------------------------------------------------------------------- SCPI driver
 
 
 def _disable_nagle(handle: Any) -> None:
@@ -431,7 +88,7 @@ class ScpiPowerSupply(PowerSupply):
         name: str | None = None,
         resource_manager: Any = None,
         **resource_kwargs: Any,
-    ) -> "ScpiPowerSupply":
+    ) -> ScpiPowerSupply:
         """Open ``resource`` (e.g. 'TCPIP::10.0.0.5::5025::SOCKET'), then run :meth:`setup`.
 
         Raw sockets have no END signal, so SOCKET resources get "\\n" terminations
@@ -616,7 +273,7 @@ class ScpiPowerSupply(PowerSupply):
         with self._lock:
             for _ in range(self.max_error_reads):
                 reply = self._query(query)
-                m = _ERROR_CODE.match(reply)
+                m = ERROR_CODE.match(reply)
                 if not m:
                     raise InstrumentError(self.name, query, f"unreadable error-queue reply {reply!r}")
                 if int(m.group(1)) == 0:
@@ -691,4 +348,4 @@ class ScpiPowerSupply(PowerSupply):
         except Exception:
             self._clear()
             return ""
-        return f"; error queue: {reply}" if _QUEUED_ERROR.match(reply) else ""
+        return f"; error queue: {reply}" if QUEUED_ERROR.match(reply) else ""

@@ -18,7 +18,7 @@ from itertools import permutations
 import cv2
 import numpy as np
 
-from harness.scene.timecode import CodeLayout
+from harness.scene.timecode.layout import CodeLayout
 
 #: frames wider than this are searched at half resolution first
 DOWNSCALE_ABOVE_PX = 800
@@ -162,12 +162,13 @@ def match_finders(finders: list[Finder], layout: CodeLayout) -> tuple[np.ndarray
                 best = (count, error, assigned)
     if best is None or best[0] < 3:
         return None
-    src, dst = [], []
-    for j, k in enumerate(best[2]):
-        if k is not None:
-            src.append(model[j])
-            dst.append(finders[k].corners)
-    return np.concatenate(src), np.concatenate(dst)
+    matched_model: list[np.ndarray] = []
+    matched_image: list[np.ndarray] = []
+    for j, found in enumerate(best[2]):
+        if found is not None:
+            matched_model.append(model[j])
+            matched_image.append(finders[found].corners)
+    return np.concatenate(matched_model), np.concatenate(matched_image)
 
 
 def _refine(gray: np.ndarray, corners: np.ndarray, size: float) -> np.ndarray:
@@ -186,7 +187,7 @@ def _refine(gray: np.ndarray, corners: np.ndarray, size: float) -> np.ndarray:
 
 def locate(gray: np.ndarray, layout: CodeLayout) -> np.ndarray | None:
     """Homography from the layout's normalized display coordinates to ``gray``'s pixels, or None."""
-    h, w = gray.shape
+    w = gray.shape[1]
     scales = (0.5, 1.0) if w > DOWNSCALE_ABOVE_PX else (1.0,)
     for scale in scales:
         image = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
