@@ -20,8 +20,9 @@ from harness.devices.flash_schedule import FlashSchedule
 from harness.core.evidence import EvidenceFile
 from harness.core.measurement import Measurement
 from harness.rig.factory import Rig
+from harness.plan.requirements import Catalogue
 from harness.plan.scenario import Scenario, Step
-from harness.core.timeline import Action, Timeline
+from harness.core.timeline import Action, PowerOn, Timeline
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +56,23 @@ def run_scenario(
     evidence_dir: Path,
     step_hook: StepHook = _no_hook,
     result: ScenarioResult | None = None,
+    catalogue: Catalogue | None = None,
 ) -> ScenarioResult:
     """Run ``scenario``; measurements land in ``result`` as they are made, so a crash keeps them.
 
     When anything fails (a device, a step, an interruption) the power output is switched off
     before the error goes on: the next test never meets a camera powered by one that is over.
+    ``catalogue`` holds the limits the checks judge against (None: the built-in catalogue).
     """
     try:
-        return _run_scenario(scenario, rig, evidence_dir, step_hook, result)
+        return _run_scenario(scenario, rig, evidence_dir, step_hook, result, catalogue)
     except BaseException:
         rig.safe_state()
         raise
 
 
 def _run_scenario(scenario: Scenario, rig: Rig, evidence_dir: Path, step_hook: StepHook,
-                  result: ScenarioResult | None) -> ScenarioResult:
+                  result: ScenarioResult | None, catalogue: Catalogue | None = None) -> ScenarioResult:
     result = result or ScenarioResult(scenario)
     clock = rig.clock
     if scenario.expect.collect:
@@ -89,7 +92,7 @@ def _run_scenario(scenario: Scenario, rig: Rig, evidence_dir: Path, step_hook: S
         with step_hook("check"):
             result.measurements += run_checks(scenario.expect.checks, CheckInput(
                 rig.profile, result.timeline, [], scenario.expect.clips, reference_utc=rig.clock.utc,
-                speaker_distance_m=rig.speaker_distance_m))
+                speaker_distance_m=rig.speaker_distance_m, catalogue=catalogue))
         return result
     with step_hook("collect clips"):
         with progress.reporter(clock, "collect clips", rig.clip_wait_s) as report:
@@ -108,7 +111,7 @@ def _run_scenario(scenario: Scenario, rig: Rig, evidence_dir: Path, step_hook: S
     with step_hook("check"):
         inp = CheckInput(rig.profile, result.timeline, result.analyses, scenario.expect.clips,
                          reference_utc=rig.clock.utc, speaker_distance_m=rig.speaker_distance_m,
-                         run_id=rig.run_id, clip_source=rig.clips.describe())
+                         run_id=rig.run_id, clip_source=rig.clips.describe(), catalogue=catalogue)
         result.measurements += run_checks(scenario.expect.checks, inp)
     return result
 
@@ -119,7 +122,7 @@ def _do_step(step: Step, rig: Rig, timeline: Timeline, mark: float) -> float:
         rig.power.set_voltage(rig.power_spec.voltage)
         rig.power.set_current_limit(rig.power_spec.current_limit)
         rig.power.output(True)
-        timeline.add(Action(clock.now(), "power", "on", {"voltage": rig.power_spec.voltage}))
+        timeline.add(Action(clock.now(), "power", "on", PowerOn(voltage=rig.power_spec.voltage)))
     elif step.power == "off":
         rig.power.output(False)
         timeline.add(Action(clock.now(), "power", "off"))
