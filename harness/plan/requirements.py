@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from harness.core.config import load_model
 from harness.plan.profile import Strict
@@ -74,6 +74,11 @@ class Requirement(Strict):
         "must", description="'target': missing it is reported, but does not fail the certification"
     )
     limits: dict[str, Limit] = Field(default_factory=dict, description="the criterion's figures, by name")
+
+    @field_validator("limits", mode="before")
+    @classmethod
+    def _empty(cls, value: object) -> object:
+        return {} if value is None else value  # 'limits:' with every figure left out
 
 
 class CatalogueFile(Strict):

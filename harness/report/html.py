@@ -62,6 +62,8 @@ def fmt(x: object) -> str:
 
 
 def limits(m: dict) -> str:
+    if m.get("kind") == "info":
+        return "informative"
     lo, hi = m.get("low"), m.get("high")
     if lo is not None and hi is not None and lo == hi:
         return f"= {fmt(lo)}"
@@ -124,7 +126,8 @@ def render_html(
         "rig": record.get("rig") or {},
         "instruments": record.get("instruments") or {},
         "emulated": (record.get("rig") or {}).get("kind") == "emulated" or bool(record.get("faults")),
-        "catalogue": {"path": str(catalogue.path), "sha256": catalogue.sha256(), "recorded": recorded_cat},
+        "catalogue": {"path": str(catalogue.path), "sha256": catalogue.sha256(), "recorded": recorded_cat,
+                      "recorded_path": (record.get("catalogue") or {}).get("path")},
         "groups": groups,
         "rows": rows,
         "verdict": verdict,
@@ -140,6 +143,12 @@ def render_html(
         "python": platform.python_version(),
     }
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def recorded_catalogue(record: dict) -> Path:
+    """The catalogue file the record names, if it is still there; else the built-in catalogue."""
+    named = (record.get("catalogue") or {}).get("path")
+    return Path(named) if named and Path(named).is_file() else CATALOGUE
 
 
 def write_pdf(html_path: Path, pdf_path: Path) -> str | None:
@@ -159,16 +168,20 @@ def build_report(
     record_path: Path | str,
     out_dir: Path | str | None = None,
     compare_with: Path | str | None = None,
-    catalogue_path: Path | str = CATALOGUE,
+    catalogue_path: Path | str | None = None,
     pdf: bool = True,
     verify: bool = True,
 ) -> ReportFiles:
-    """Write report.html, manifest.sha256 (and report.pdf) for the run record at ``record_path``."""
+    """Write report.html, manifest.sha256 (and report.pdf) for the run record at ``record_path``.
+
+    ``catalogue_path`` None: the catalogue the run was judged against (the record names it), when
+    that file is still there; else the built-in one (the report then warns if the hashes differ).
+    """
     record_path = Path(record_path).resolve()
     record = read_record(record_path)
     out = Path(out_dir).resolve() if out_dir is not None else record_path.parent
     out.mkdir(parents=True, exist_ok=True)
-    catalogue = Catalogue.load(catalogue_path)
+    catalogue = Catalogue.load(catalogue_path if catalogue_path is not None else recorded_catalogue(record))
     rows = requirement_results(record, catalogue)
     evidence = evidence_items(record, record_path.parent, verify=verify)
     verdict = summary_verdict(record, rows, evidence_problems(evidence))
