@@ -120,7 +120,7 @@ def certify(args: argparse.Namespace) -> int:
         try:
             Catalogue.load(args.requirements)
         except ConfigError as exc:
-            console.print(f"[red]requirement catalogue {escape(str(exc))}[/red]", highlight=False)
+            console.print(f"[red]requirement catalogue {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
             return 2
     targets = args.scenarios or [str(SUITE_DIR)]
     pytest_args = [

@@ -17,8 +17,8 @@ from harness.checks import (
     stitch,
 )
 from harness.core.paths import CAMERAS_DIR
-from harness.plan.profile import CameraProfile
 from harness.core.timeline import Action, Timeline
+from harness.plan.profile import CameraProfile
 
 PERIOD = 1 / 30
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)

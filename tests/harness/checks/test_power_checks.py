@@ -12,9 +12,7 @@ import pytest
 
 from harness.analysis.clip import ClipAnalysis
 from harness.checks import CHECKS, CheckInput
-from harness.core.paths import CAMERAS_DIR
-from harness.plan.profile import CameraProfile
-from harness.core.paths import CATALOGUE
+from harness.core.paths import CAMERAS_DIR, CATALOGUE
 from harness.core.timeline import (
     Action,
     BatterySelected,
@@ -24,6 +22,7 @@ from harness.core.timeline import (
     Shutdown,
     Timeline,
 )
+from harness.plan.profile import CameraProfile
 from harness.plan.requirements import Catalogue
 
 PROFILE = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
