@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-pdf", action="store_true", help="write the certification report as HTML only")
     p.add_argument("--keep-camera-storage", action="store_true",
                    help="keep the emulated camera's storage under --out (default: removed once the evidence is verified)")
+    p.add_argument("--requirements", metavar="FILE",
+                   help="the agency's own requirement catalogue: its limits decide the verdicts (default: the "
+                        "built-in catalogue)")
     p.add_argument("--workers", type=number(0, 256, integer=True), default=0, metavar="N",
                    help="run scenarios on N pytest-xdist workers, each with its own emulated rig "
                         "(or one per --rig bench); default: one process")
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare", metavar="OLD_RECORD", help="an earlier run record: show what changed since")
     p.add_argument("--out", help="folder for the report (default: the record's folder)")
     p.add_argument("--no-pdf", action="store_true", help="write HTML only")
+    p.add_argument("--requirements", metavar="FILE",
+                   help="requirement catalogue to report against (default: the one the record names, if present)")
     p.set_defaults(run=report)
 
     p = sub.add_parser("verify-evidence", help="re-hash a run's evidence against its manifest; name what changed")
@@ -151,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
 def certify(args: argparse.Namespace) -> int:
     import pytest
 
+    from harness.core.config import ConfigError
+    from harness.plan.requirements import Catalogue
     from harness.report.record import load_record
 
     out = Path(args.out).resolve()
@@ -158,6 +165,12 @@ def certify(args: argparse.Namespace) -> int:
     if problem is not None:
         console.print(f"--out {out}: {problem}", highlight=False, markup=False, soft_wrap=True)
         return 2
+    if args.requirements:
+        try:
+            Catalogue.load(args.requirements)
+        except ConfigError as exc:
+            console.print(f"[red]requirement catalogue {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
+            return 2
     targets = args.scenarios or [str(SUITE_DIR)]
     pytest_args = [
         *targets,
@@ -178,6 +191,8 @@ def certify(args: argparse.Namespace) -> int:
         pytest_args += ["--camera-profile", args.profile]
     for fault in args.fault:
         pytest_args += ["--fault", fault]
+    if args.requirements:
+        pytest_args += ["--requirements", str(Path(args.requirements).resolve())]
     if args.workers > 0:
         pytest_args += ["-n", str(args.workers), "--dist", "load"]
     if args.keep_camera_storage:
@@ -247,13 +262,14 @@ def _num(x: object) -> str:
     return str(x)
 
 
-def write_report(record_path: Path, out: Path | None, compare_with: Path | None, pdf: bool) -> int:
+def write_report(record_path: Path, out: Path | None, compare_with: Path | None, pdf: bool,
+                 catalogue: Path | None = None) -> int:
     """Build the certification report and say where it is; a bad record is a clear error, not a trace."""
     from harness.report.html import build_report
     from harness.report.record import RecordError
 
     try:
-        files = build_report(record_path, out, compare_with, pdf=pdf)
+        files = build_report(record_path, out, compare_with, catalogue_path=catalogue, pdf=pdf)
     except (RecordError, OSError, ValueError) as exc:  # ValueError: e.g. a catalogue that does not validate
         # one line however long the path: soft_wrap keeps rich from breaking it at the console width
         console.print(f"[red]no certification report: {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
@@ -274,7 +290,8 @@ def write_report(record_path: Path, out: Path | None, compare_with: Path | None,
 
 def report(args: argparse.Namespace) -> int:
     return write_report(Path(args.record), Path(args.out) if args.out else None,
-                        Path(args.compare) if args.compare else None, not args.no_pdf)
+                        Path(args.compare) if args.compare else None, not args.no_pdf,
+                        Path(args.requirements) if args.requirements else None)
 
 
 def print_comparison(comparison: object) -> None:

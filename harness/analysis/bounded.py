@@ -231,6 +231,6 @@ def verdict_measurements(analyses: list[ClipAnalysis]) -> list[Measurement]:
         verdict = clip_verdict(analysis)
         if verdict != "analysed":
             name = Path(analysis.path).name
-            out.append(Measurement(f"clip_analysed[{name}]", 0, "clips", 1, 1, VERDICT_REQUIREMENT,
-                                   note=f"{name}: {verdict}"))
+            out.append(Measurement("clip_analysed", 0, "clips", 1, 1, VERDICT_REQUIREMENT,
+                                   note=f"{name}: {verdict}", dimensions={"clip": name}))
     return out

@@ -18,8 +18,9 @@ from typing import Protocol, Sequence
 
 import av
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, InstanceOf
 
+from harness.analysis.audio import AudioAnalysis
 from harness.analysis.container import declared_picture_sizes, is_iso_media, layout_damage
 from harness.analysis.timeline import TimelineBuilder, TimelineFit
 from harness.core.evidence import sha256_file
@@ -100,7 +101,8 @@ class ClipAnalysis(BaseModel):
     # readings of other analyses of the same file (see harness.analysis.findings), not serialised
     camera_utc: list[tuple[int, float]] = Field(default_factory=list, exclude=True, repr=False)
     brightness: list[float] = Field(default_factory=list, exclude=True, repr=False)
-    audio: object | None = Field(None, exclude=True, repr=False)
+    # the audio track's envelope and chirps (harness.analysis.audio), not serialised
+    audio: InstanceOf[AudioAnalysis] | None = Field(None, exclude=True, repr=False)
 
     @property
     def missing_frames(self) -> int:

@@ -4,22 +4,25 @@ The harness hashes each clip while copying it in and keeps the copy read-only; t
 it did, at the end of the scenario: every clip has the SHA-256 taken at ingest, no evidence file
 can be written, re-hashing finds every file unchanged, and no clip changed while it was copied.
 
-Registered into :data:`harness.checks.CHECKS` by harness/checks (this module imports nothing of it
-at run time, so the two do not form a cycle).
+Each count's limit is a figure of BWC-EVD-01 in the requirement catalogue (none allowed).
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
 from pathlib import Path
 
-from harness.analysis.clip import ClipAnalysis
+from harness.checks.common import CheckInput
 from harness.core.evidence import CHANGED_MARK, NOFOLLOW, NONBLOCK, sha256_fd
-from harness.core.measurement import Measurement
+from harness.core.measurement import Declared, Measurement
 
 REQUIREMENT = "BWC-EVD-01"
+UNHASHED = Declared("evidence_not_hashed_at_ingest", "files", REQUIREMENT, "catalogue")
+WRITABLE = Declared("evidence_writable", "files", REQUIREMENT, "catalogue")
+CHANGED = Declared("evidence_changed", "files", REQUIREMENT, "catalogue")
+CHANGED_DURING_COPY = Declared("evidence_changed_during_copy", "files", REQUIREMENT, "catalogue")
+MEASUREMENTS = (UNHASHED, WRITABLE, CHANGED, CHANGED_DURING_COPY)
 
 
 def _rehash(path: Path) -> tuple[str | None, int | None, str]:
@@ -39,8 +42,9 @@ def _rehash(path: Path) -> tuple[str | None, int | None, str]:
         os.close(fd)
 
 
-def evidence(clips: Sequence[ClipAnalysis]) -> list[Measurement]:
+def evidence(inp: CheckInput) -> list[Measurement]:
     """Hashed at ingest, read-only, unchanged at the end of the scenario, not changed while copied."""
+    clips = inp.clips
     unhashed, writable, changed, during = [], [], [], []
     for clip in clips:
         path = Path(clip.path)
@@ -56,13 +60,17 @@ def evidence(clips: Sequence[ClipAnalysis]) -> list[Measurement]:
         if mode is not None and mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
             writable.append(f"{path.name} ({stat.filemode(mode)})")
     n = len(clips)
+
+    def bounds(figure: str) -> tuple[float | None, float | None]:
+        return inp.limits.bounds(REQUIREMENT, figure, "files")
+
     return [
-        Measurement("evidence_not_hashed_at_ingest", len(unhashed), "files", 0, 0, REQUIREMENT,
-                    note="; ".join(unhashed) or f"all {n} clip(s) hashed (SHA-256) as they were taken in"),
-        Measurement("evidence_writable", len(writable), "files", 0, 0, REQUIREMENT,
-                    note="; ".join(writable) or f"all {n} evidence file(s) read-only"),
-        Measurement("evidence_changed", len(changed), "files", 0, 0, REQUIREMENT,
-                    note="; ".join(changed) or f"all {n} evidence file(s) re-hashed at the end of the scenario: unchanged"),
-        Measurement("evidence_changed_during_copy", len(during), "files", 0, 0, REQUIREMENT,
-                    note="; ".join(during) or "no clip changed on the camera while it was copied"),
+        UNHASHED(len(unhashed), *bounds("unhashed"),
+                 note="; ".join(unhashed) or f"all {n} clip(s) hashed (SHA-256) as they were taken in"),
+        WRITABLE(len(writable), *bounds("writable"),
+                 note="; ".join(writable) or f"all {n} evidence file(s) read-only"),
+        CHANGED(len(changed), *bounds("changed"),
+                note="; ".join(changed) or f"all {n} evidence file(s) re-hashed at the end of the scenario: unchanged"),
+        CHANGED_DURING_COPY(len(during), *bounds("changed_during_copy"),
+                            note="; ".join(during) or "no clip changed on the camera while it was copied"),
     ]

@@ -1,53 +1,60 @@
 """Power checks: shift runtime, low-battery warning, graceful cut-off, hard power cut, draw per state.
 
-They read the ``power`` actions the power steps put in the done-timeline (harness/power_steps.py:
-``on``, ``battery``, ``shutdown`` seen by the power monitor, ``cut`` with the SHA-256 of the files
-saved before it, ``current`` readings), the clips (last frames by time code, box layout, beeps
-in the audio, the camera's power log in its metadata) and the camera profile's ``power`` block.
-Registered into :data:`harness.checks.CHECKS` by importing this module (harness/checks.py does).
-
-Figures from the requirement catalogue: runtime >= 12 h on the duty profile (and the vendor's
-claim, if higher); warning 5-30 min before shutdown; at cut-off and at a hard cut, footage up to
-2 s before the end.
+They read the typed ``power`` actions the power steps put in the done-timeline
+(:mod:`harness.core.timeline`: power-on, battery set-up, the shutdown the power monitor saw, the
+cut with the SHA-256 of the files saved before it, current readings), the clips (last frames by
+time code, box layout, beeps in the audio, the camera's power log in its metadata) and the camera
+profile's ``power`` block. Figures come from the requirement catalogue: the shift length, the
+warning lead window, how close to the end footage must reach, the full-charge start.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from harness.analysis.beeps import find_beeps
 from harness.analysis.clip import ClipAnalysis
 from harness.analysis.container import finalisation
 from harness.analysis.mapping import ClipMapping
-from harness.checks import CheckInput, Event, Recording, check, metadata
-from harness.core.measurement import Measurement
-from harness.core.timeline import Action
+from harness.checks.common import CheckInput, Event, Recording, metadata, utc_seconds
+from harness.checks.preroll import buffer_s
+from harness.core.measurement import Declared, Measurement
+from harness.core.timeline import Action, BatterySelected, CurrentReading, PowerCut, PowerOn, Shutdown
 
-SHIFT_H = 12.0  # BWC-PWR-01: a shift
-WARNING_MIN = (5.0, 30.0)  # BWC-PWR-02: first warning this many minutes before shutdown
-END_LOSS_S = 2.0  # BWC-PWR-03/04: footage must reach this close to the end
-SOC_FULL = 99.5  # a runtime claim is judged from a full battery (percent)
+START_CHARGE = Declared("shift_start_soc", "%", "BWC-PWR-01", "catalogue")
+RUNTIME = Declared("shift_runtime_h", "h", "BWC-PWR-01", "catalogue")  # or the profile's claim, if higher
+RECORDING_H = Declared("shift_recording_h", "h", "BWC-PWR-01", "profile")
+WARNING_LEAD = Declared("warning_lead_min", "min", "BWC-PWR-02", "catalogue")
+WARNING_LOGGED = Declared("warning_logged", "entries", "BWC-PWR-02", "catalogue")
+BEEPS_HEARD = Declared("warning_beeps_heard", "beeps", "BWC-PWR-02", "profile", ("event",))
+CUTOFF_FINALISED = Declared("cutoff_file_finalised", "files", "BWC-PWR-03", "catalogue")
+CUTOFF_LAST_FRAME = Declared("cutoff_last_frame_s", "s", "BWC-PWR-03", "catalogue", ("event",))
+CUT_NO_RECORDING = Declared("cut_recovered_s", "s", "BWC-PWR-04", "catalogue")
+CUT_RECOVERED = Declared("cut_recovered_s", "s", "BWC-PWR-04", "catalogue", ("event",))
+CUT_UNREADABLE = Declared("cut_unreadable_files", "files", "BWC-PWR-04", "catalogue", ("event",))
+EARLIER_DAMAGED = Declared("earlier_files_damaged", "files", "BWC-PWR-04", "catalogue")
+REBUFFERED = Declared("rebuffered_preroll_s", "s", "BWC-PWR-04", "catalogue", ("event",))
+CURRENT = Declared("current_a", "A", "BWC-PWR-01", "profile", ("state",))
+RUNTIME_ESTIMATE = Declared("runtime_estimate_h", "h", "BWC-PWR-01", "catalogue")
+MEASUREMENTS = (START_CHARGE, RUNTIME, RECORDING_H, WARNING_LEAD, WARNING_LOGGED, BEEPS_HEARD, CUTOFF_FINALISED,
+                CUTOFF_LAST_FRAME, CUT_NO_RECORDING, CUT_RECOVERED, CUT_UNREADABLE, EARLIER_DAMAGED, REBUFFERED,
+                CURRENT, RUNTIME_ESTIMATE)
 
 
 # -- timeline helpers ------------------------------------------------------------------------
-def _power(inp: CheckInput, name: str) -> list[Action]:
-    return [a for a in inp.timeline.actions if a.kind == "power" and a.name == name]
-
-
 def _first_after(actions: list[Action], t: float) -> Action | None:
     return next((a for a in sorted(actions, key=lambda a: a.t) if a.t >= t), None)
 
 
 def _battery_on(inp: CheckInput) -> Action | None:
     """The first power-on from the battery simulator."""
-    return next((a for a in _power(inp, "on") if "battery" in a.detail), None)
+    return next((a for a in inp.timeline.power("on") if isinstance(a.detail, PowerOn) and a.detail.battery), None)
 
 
 def _shutdown(inp: CheckInput) -> tuple[Action | None, Action | None]:
     """(the battery power-on, the first shutdown the monitor saw after it)."""
     on = _battery_on(inp)
-    return on, None if on is None else _first_after(_power(inp, "shutdown"), on.t)
+    return on, None if on is None else _first_after(inp.timeline.power("shutdown"), on.t)
 
 
 def _recording_at(inp: CheckInput, t: float) -> Event | None:
@@ -62,35 +69,42 @@ def _recording_at(inp: CheckInput, t: float) -> Event | None:
 
 def _monitor_note(shutdown: Action) -> str:
     d = shutdown.detail
-    return (f"shutdown seen by the power monitor between {d.get('last_running_t', shutdown.t):.1f} s and "
-            f"{d.get('first_off_t', shutdown.t):.1f} s (current {d.get('amps_before', 0):.3f} A -> "
-            f"{d.get('amps_after', 0):.3f} A)")
+    if not isinstance(d, Shutdown):
+        return f"shutdown at {shutdown.t:.1f} s"
+    return (f"shutdown seen by the power monitor between {d.last_running_t:.1f} s and "
+            f"{d.first_off_t:.1f} s (current {d.amps_before:.3f} A -> {d.amps_after:.3f} A)")
+
+
+def _shift_h(inp: CheckInput) -> float:
+    """The shortest runtime accepted: the catalogue's shift, or the vendor's claim if higher."""
+    low, _ = inp.limits.bounds("BWC-PWR-01", "shift", "h")
+    return max(low or 0.0, inp.profile.power.claimed_runtime_h)
 
 
 # -- BWC-PWR-01: shift runtime ------------------------------------------------------------------
-@check("shift_runtime")
 def shift_runtime(inp: CheckInput) -> list[Measurement]:
     """Runtime from full charge on the duty profile, from the power monitor's shutdown."""
     p = inp.profile.power
-    low = max(SHIFT_H, p.claimed_runtime_h)
+    low = _shift_h(inp)
     on, shutdown = _shutdown(inp)
-    battery = next((a for a in _power(inp, "battery")), None)
-    out = [Measurement("shift_start_soc", None if battery is None else float(battery.detail["soc"]), "%",
-                       SOC_FULL, 100.0, "BWC-PWR-01", note="the runtime is judged from a full battery")]
+    battery = next((a.detail for a in inp.timeline.power("battery") if isinstance(a.detail, BatterySelected)), None)
+    out = [START_CHARGE(None if battery is None else float(battery.soc),
+                        *inp.limits.bounds("BWC-PWR-01", "start_charge", "%"),
+                        note="the runtime is judged from a full battery")]
     if on is None:
-        return out + [Measurement("shift_runtime_h", None, "h", low, None, "BWC-PWR-01",
-                                  note="the camera was never powered from the battery simulator")]
+        return [*out, RUNTIME(None, low, None, note="the camera was never powered from the battery simulator")]
     end = shutdown.t if shutdown is not None else inp.timeline.actions[-1].t
-    value = (end - on.t) / 3600
+    hours = (end - on.t) / 3600
+    value: float | None = hours
     if shutdown is not None:
         note = f"power-on to shutdown; {_monitor_note(shutdown)}; claim {p.claimed_runtime_h:g} h"
-    elif value >= low:
+    elif hours >= low:
         note = f"still running when the scenario ended: a lower bound; claim {p.claimed_runtime_h:g} h"
     else:
-        value, note = None, f"no shutdown seen, and the scenario ended after {value:.2f} h"
-    out.append(Measurement("shift_runtime_h", value, "h", low, None, "BWC-PWR-01", note=note))
+        value, note = None, f"no shutdown seen, and the scenario ended after {hours:.2f} h"
+    out.append(RUNTIME(value, low, None, note=note))
     recording = _recording_hours(inp, on.t, end)
-    out.append(Measurement("shift_recording_h", recording, "h", p.duty.recording_h * 0.99, None, "BWC-PWR-01",
+    out.append(RECORDING_H(recording, p.duty.recording_h * 0.99, None,
                            note=f"recording hours of the duty profile ({p.duty.buffering_h:g} h buffering + "
                            f"{p.duty.recording_h:g} h recording) done before the end"))
     return out
@@ -107,19 +121,12 @@ def _recording_hours(inp: CheckInput, t0: float, t1: float) -> float:
 
 
 # -- BWC-PWR-02: low-battery warning ----------------------------------------------------------
-def _utc_s(text: str) -> float | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 def _camera_offset_s(inp: CheckInput, clip: ClipAnalysis) -> float | None:
     """Camera clock minus reference UTC, from the clip's own start time in its metadata."""
     meta = metadata(clip, inp.profile.clock.metadata_key or inp.profile.event_marker_key)
     if meta is None or inp.reference_utc is None or clip.first_ref_s is None:
         return None
-    start = _utc_s(meta.get("camera_start_utc", ""))
+    start = utc_seconds(meta.get("camera_start_utc", ""))
     return None if start is None else start - inp.reference_utc(clip.first_ref_s).timestamp()
 
 
@@ -138,7 +145,7 @@ def logged_warnings(inp: CheckInput) -> list[tuple[float, str]]:
             continue
         for entry in meta["power_log"]:
             if isinstance(entry, dict) and entry.get("event") == "low_battery":
-                utc = _utc_s(entry.get("utc", ""))
+                utc = utc_seconds(entry.get("utc", ""))
                 if utc is not None:
                     out.append((utc - offset - epoch, Path(clip.path).name))
     return sorted(set(out))
@@ -162,7 +169,6 @@ def heard_beeps(inp: CheckInput, recording: Recording) -> list[float]:
     return out
 
 
-@check("warning_lead")
 def warning_lead(inp: CheckInput) -> list[Measurement]:
     """First low-battery warning (camera's log in the file metadata, or the first beep heard)
     against the shutdown the power monitor saw; and the beeps in the recorded audio."""
@@ -184,10 +190,9 @@ def warning_lead(inp: CheckInput) -> list[Measurement]:
     lead = None if warned is None or shutdown is None else (shutdown.t - warned) / 60
     note = source if shutdown is None else f"{source}; {_monitor_note(shutdown)}"
     out = [
-        Measurement("warning_lead_min", lead, "min", *WARNING_MIN, "BWC-PWR-02",
-                    note=note if shutdown is not None else f"{note}; no shutdown seen"),
-        Measurement("warning_logged", 1 if logged else 0, "entries", 1, None, "BWC-PWR-02",
-                    note="low-battery entry in the camera's log (file metadata)"),
+        WARNING_LEAD(lead, *inp.limits.bounds("BWC-PWR-02", "lead", "min"),
+                     note=note if shutdown is not None else f"{note}; no shutdown seen"),
+        WARNING_LOGGED(1 if logged else 0, 1, None, note="low-battery entry in the camera's log (file metadata)"),
     ]
     if warned is not None:  # beeps due while the camera recorded audio after the warning
         for ev in inp.events():
@@ -198,24 +203,21 @@ def warning_lead(inp: CheckInput) -> list[Measurement]:
             if due == 0:
                 continue
             heard = sum(1 for _, e in beeps if e.index == ev.index)
-            out.append(Measurement(f"warning_beeps_heard{ev.tag}", heard, "beeps", due, None, "BWC-PWR-02",
+            out.append(BEEPS_HEARD(heard, due, None, event=ev.index,
                                    note=f"a {p.warning_beep_hz:g} Hz beep every {p.warning_repeat_s:g} s: at least "
                                    f"{due} in the {window + p.warning_beep_s:.0f} s recorded after the warning"))
     return out
 
 
 # -- BWC-PWR-03: graceful cut-off ---------------------------------------------------------------
-@check("cutoff")
 def cutoff(inp: CheckInput) -> list[Measurement]:
     """The recording running when the battery gave out: last file finalised, last frame near shutdown."""
     _, shutdown = _shutdown(inp)
     if shutdown is None:
-        return [Measurement("cutoff_file_finalised", None, "files", 1, 1, "BWC-PWR-03",
-                            note="the camera never shut down on its battery")]
+        return [CUTOFF_FINALISED(None, 1, 1, note="the camera never shut down on its battery")]
     ev = _recording_at(inp, shutdown.t)
     if ev is None or ev.recording is None:
-        return [Measurement("cutoff_file_finalised", None, "files", 1, 1, "BWC-PWR-03",
-                            note="no recording was running when the camera shut down" if ev is None
+        return [CUTOFF_FINALISED(None, 1, 1, note="no recording was running when the camera shut down" if ev is None
                             else f"no file of the recording started at {ev.start.t:.1f} s")]
     last = ev.recording.last
     done = finalisation(last.path)
@@ -223,44 +225,40 @@ def cutoff(inp: CheckInput) -> list[Measurement]:
     reason = done.reason if last.error is None else f"{done.reason}; {last.error}"
     end = ev.recording.last_ref_s + inp.period - shutdown.t
     return [
-        Measurement("cutoff_file_finalised", finalised, "files", 1, 1, "BWC-PWR-03",
-                    note=f"{Path(last.path).name}: {reason}"),
-        Measurement(f"cutoff_last_frame_s{ev.tag}", end, "s", -END_LOSS_S, None, "BWC-PWR-03",
-                    note=f"end of the last frame minus shutdown; {_monitor_note(shutdown)}"),
+        CUTOFF_FINALISED(finalised, 1, 1, note=f"{Path(last.path).name}: {reason}"),
+        CUTOFF_LAST_FRAME(end, -inp.limits.figure("BWC-PWR-03", "end_loss", "s"), None, event=ev.index,
+                          note=f"end of the last frame minus shutdown; {_monitor_note(shutdown)}"),
     ]
 
 
 # -- BWC-PWR-04: hard power cut ---------------------------------------------------------------
-@check("power_cut")
 def power_cut(inp: CheckInput) -> list[Measurement]:
     """After a hard cut while recording: footage recoverable up to the cut, files readable, earlier
     files unchanged (the SHA-256 taken just before the cut against the evidence copy)."""
-    cuts = _power(inp, "cut")
+    cuts = inp.timeline.power("cut")
+    end_loss = inp.limits.figure("BWC-PWR-04", "end_loss", "s")
     if not cuts:
-        return [Measurement("cut_recovered_s", None, "s", -END_LOSS_S, None, "BWC-PWR-04",
-                            note="the scenario has no 'power: cut' step")]
+        return [CUT_NO_RECORDING(None, -end_loss, None, note="the scenario has no 'power: cut' step")]
     cut = cuts[0]
     out = []
     ev = _recording_at(inp, cut.t)
     if ev is None:
-        out.append(Measurement("cut_recovered_s", None, "s", -END_LOSS_S, None, "BWC-PWR-04",
-                               note="no recording was running at the cut"))
+        out.append(CUT_NO_RECORDING(None, -end_loss, None, note="no recording was running at the cut"))
     elif ev.recording is None:
-        out.append(Measurement(f"cut_recovered_s{ev.tag}", None, "s", -END_LOSS_S, None, "BWC-PWR-04",
-                               note="nothing of the interrupted recording could be read"))
+        out.append(CUT_RECOVERED(None, -end_loss, None, event=ev.index,
+                                 note="nothing of the interrupted recording could be read"))
     else:
         last = ev.recording.last
         done = finalisation(last.path)
-        out.append(Measurement(f"cut_recovered_s{ev.tag}", ev.recording.last_ref_s + inp.period - cut.t, "s",
-                               -END_LOSS_S, None, "BWC-PWR-04",
-                               note=f"end of the last recovered frame minus the cut ({Path(last.path).name}: "
+        out.append(CUT_RECOVERED(ev.recording.last_ref_s + inp.period - cut.t, -end_loss, None, event=ev.index,
+                                 note=f"end of the last recovered frame minus the cut ({Path(last.path).name}: "
                                f"{done.reason})"))
         broken = [c for c in ev.recording.clips if c.error]
-        out.append(Measurement(f"cut_unreadable_files{ev.tag}", len(broken), "files", 0, 0, "BWC-PWR-04",
-                               note="; ".join(f"{Path(c.path).name}: {c.error}" for c in broken)
+        out.append(CUT_UNREADABLE(len(broken), 0, 0, event=ev.index,
+                                  note="; ".join(f"{Path(c.path).name}: {c.error}" for c in broken)
                                or "every file of the interrupted recording reads to its last frame"))
     out += _rebuffered(inp, cut)
-    before: dict[str, str] = cut.detail.get("files", {})
+    before: dict[str, str] = cut.detail.files if isinstance(cut.detail, PowerCut) else {}
     by_name = {Path(c.path).name: c for c in inp.clips}
     damaged = []
     for name, sha in sorted(before.items()):
@@ -271,30 +269,31 @@ def power_cut(inp: CheckInput) -> list[Measurement]:
             damaged.append(f"{name}: changed (SHA-256 {sha[:12]}... -> {str(clip.sha256)[:12]}...)")
         elif clip.error:
             damaged.append(f"{name}: {clip.error}")
-    out.append(Measurement("earlier_files_damaged", len(damaged), "files", 0, 0, "BWC-PWR-04",
-                           note="; ".join(damaged) or f"{len(before)} file(s) saved before the cut: unchanged, readable"))
+    low, high = inp.limits.bounds("BWC-PWR-04", "damaged", "files")
+    out.append(EARLIER_DAMAGED(len(damaged), low or 0, high,
+                               note="; ".join(damaged) or f"{len(before)} file(s) saved before the cut: unchanged, readable"))
     return out
 
 
 def _rebuffered(inp: CheckInput, cut: Action) -> list[Measurement]:
     """After power returns the camera boots and buffers again: the first event's pre-roll is the
     time since buffering began (to half a second; BWC-PRE-02 judges pre-roll to a frame)."""
-    on = _first_after(_power(inp, "on"), cut.t)
+    on = _first_after(inp.timeline.power("on"), cut.t)
     if on is None:
         return []
     ev = next((e for e in inp.events() if e.start.t > on.t), None)
     if ev is None:
         return []
     p = inp.profile
-    expected = min(p.pre_event_buffer_s, ev.start.t - (on.t + p.boot_s))
+    expected = min(buffer_s(inp)[0], ev.start.t - (on.t + p.boot_s))
+    tol = inp.limits.figure("BWC-PWR-04", "rebuffer_tolerance", "s")
     value = None if ev.recording is None else ev.start.t - ev.recording.first_ref_s
-    return [Measurement(f"rebuffered_preroll_s{ev.tag}", value, "s", expected - 0.5, expected + 0.5, "BWC-PWR-04",
-                        note=f"first event after power returned: pre-roll {expected:.2f} s expected "
-                        f"(power-on + {p.boot_s:g} s boot), +/- 0.5 s")]
+    return [REBUFFERED(value, expected - tol, expected + tol, event=ev.index,
+                       note=f"first event after power returned: pre-roll {expected:.2f} s expected "
+                       f"(power-on + {p.boot_s:g} s boot), +/- {tol:g} s")]
 
 
 # -- draw per state and runtime estimate (BWC-PWR-01) -------------------------------------------------
-@check("current_profile")
 def current_profile(inp: CheckInput) -> list[Measurement]:
     """Measured draw in each state against the profile, and the runtime the capacity gives on the duty
     profile (what a lab does when a 12-hour run is too long)."""
@@ -302,17 +301,19 @@ def current_profile(inp: CheckInput) -> list[Measurement]:
     tol = p.draw_tolerance
     measured: dict[str, float] = {}
     out = []
-    for reading in _power(inp, "current"):
-        state = reading.detail["state"]
-        amps = float(reading.detail["amps"])
+    for action in inp.timeline.power("current"):
+        reading = action.detail
+        if not isinstance(reading, CurrentReading):
+            continue
+        state = reading.state
+        amps = float(reading.amps)
         measured.setdefault(state, amps)
         nominal = p.draw_a.of(state)
         low = 0.0 if state == "off" else nominal * (1 - tol)
         high = max(nominal * (1 + tol), 0.01) if state == "off" else nominal * (1 + tol)
-        out.append(Measurement(f"current_a[{state}]", amps, "A", low, high, "BWC-PWR-01",
-                               note=f"profile {nominal:g} A +/- {tol:.0%}; mean of {reading.detail['samples']} "
-                               f"readings ({reading.detail['min_a']:.4f}..{reading.detail['max_a']:.4f} A) at "
-                               f"{reading.detail['volts']:.3f} V"))
+        out.append(CURRENT(amps, low, high, state=state,
+                           note=f"profile {nominal:g} A +/- {tol:.0%}; mean of {reading.samples} "
+                           f"readings ({reading.min_a:.4f}..{reading.max_a:.4f} A) at {reading.volts:.3f} V"))
     duty = p.duty
     if "buffering" in measured and "recording" in measured and duty.hours > 0:
         mean = (duty.buffering_h * measured["buffering"] + duty.recording_h * measured["recording"]) / duty.hours
@@ -320,6 +321,5 @@ def current_profile(inp: CheckInput) -> list[Measurement]:
                                                 f"{duty.buffering_h:g} h buffering + {duty.recording_h:g} h recording)")
     else:
         estimate, note = None, "needs the buffering and the recording draw"
-    out.append(Measurement("runtime_estimate_h", estimate, "h", max(SHIFT_H, p.claimed_runtime_h), None, "BWC-PWR-01",
-                           note=note))
+    out.append(RUNTIME_ESTIMATE(estimate, _shift_h(inp), None, note=note))
     return out

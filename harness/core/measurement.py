@@ -1,24 +1,60 @@
-"""A measurement is a value with its unit, its limits, its verdict and the requirement it serves."""
+"""Measurements: declared once by their check, then made with a value, limits and a verdict.
+
+A :class:`Declared` measurement names what a check measures (quantity, unit, the dimensions it
+is made along, the requirement it serves and where its limits come from). The check makes a
+:class:`Measurement` from it for each event, file or state; the dimensions stay structured
+(``{"event": 1}``), and the printed name (``preroll_s[event 1]``) is derived from them, so no
+reader has to parse a name back. Informative measurements have no limits and never fail.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["limit", "info"]
+# where a measurement's limits come from: the requirement catalogue, the camera profile, the
+# catalogue when it gives the figure and the profile otherwise, or nowhere (informative)
+LimitSource = Literal["catalogue", "profile", "catalogue, else profile", "none"]
+Dimension = str | int
+
+# dimensions printed with their key ("[event 1]", "[file 1->2]"); others print their value only
+# ("[burned-in]", "[buffering]")
+_KEYED = ("event", "file")
+
+
+def dimension_suffix(dimensions: dict[str, Dimension]) -> str:
+    """The name suffix of ``dimensions`` in their order: ``[event 1][file 1->2]``."""
+    return "".join(f"[{k} {v}]" if k in _KEYED else f"[{v}]" for k, v in dimensions.items())
 
 
 @dataclass(frozen=True)
 class Measurement:
-    name: str
+    """A value with its unit, limits, verdict, requirement and the dimensions it was made along."""
+
+    quantity: str
     value: float | None
     unit: str
     low: float | None
     high: float | None
     requirement: str
     note: str = ""
+    dimensions: dict[str, Dimension] = field(default_factory=dict)
+    kind: Kind = "limit"
+    limits_from: LimitSource = "catalogue"
+
+    @property
+    def name(self) -> str:
+        """The name records and reports show (``preroll_s[event 1]``): quantity plus dimensions."""
+        return self.quantity + dimension_suffix(self.dimensions)
 
     @property
     def outcome(self) -> str:
-        """'pass' inside [low, high] (either side may be open); 'fail' otherwise or when unmeasured."""
+        """'info' for an informative value; 'pass' inside [low, high] (either side may be open);
+        'fail' otherwise or when unmeasured."""
+        if self.kind == "info":
+            return "info"
         if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
             return "fail"
         if self.low is not None and self.value < self.low:
@@ -29,9 +65,12 @@ class Measurement:
 
     @property
     def passed(self) -> bool:
-        return self.outcome == "pass"
+        """Whether the measurement does not fail its requirement (an informative one never does)."""
+        return self.outcome != "fail"
 
     def limits_text(self) -> str:
+        if self.kind == "info":
+            return "informative"
         lo = "-inf" if self.low is None else _fmt(self.low)
         hi = "+inf" if self.high is None else _fmt(self.high)
         return f"[{lo}, {hi}]"
@@ -42,12 +81,43 @@ class Measurement:
         return text + (f"  - {self.note}" if self.note else "")
 
     def record(self) -> dict:
-        data = asdict(self)
-        data["outcome"] = self.outcome
-        return data
+        """The record.json entry: ``name`` as printed (readers match on it), dimensions beside it."""
+        return {"name": self.name, "quantity": self.quantity, "dimensions": dict(self.dimensions),
+                "value": self.value, "unit": self.unit, "low": self.low, "high": self.high,
+                "requirement": self.requirement, "note": self.note, "kind": self.kind,
+                "limits_from": self.limits_from, "outcome": self.outcome}
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One measurement a check makes, declared in one place: the check only supplies values.
+
+    ``dimensions`` lists the keys every measurement of it carries, in print order; ``limits_from``
+    says where its limits come from, and ``informative`` marks a value reported without limits.
+    """
+
+    quantity: str
+    unit: str
+    requirement: str
+    limits_from: LimitSource
+    dimensions: tuple[str, ...] = ()
+    informative: bool = False
+
+    def __call__(self, value: float | None, low: float | None = None, high: float | None = None, *,
+                 note: str = "", **dimensions: Dimension) -> Measurement:
+        """A measurement of ``value`` against [low, high] along ``dimensions``."""
+        if set(dimensions) != set(self.dimensions):
+            raise ValueError(f"{self.quantity}: dimensions {sorted(dimensions)} given, {list(self.dimensions)} "
+                             "declared")
+        ordered = {k: dimensions[k] for k in self.dimensions}
+        if self.informative:
+            return Measurement(self.quantity, value, self.unit, None, None, self.requirement, note,
+                               ordered, "info", "none")
+        return Measurement(self.quantity, value, self.unit, low, high, self.requirement, note,
+                           ordered, "limit", self.limits_from)
 
 
 def _fmt(x: float) -> str:
-    if isinstance(x, int) or float(x).is_integer() and abs(x) < 1e9:
+    if isinstance(x, int) or (float(x).is_integer() and abs(x) < 1e9):
         return str(int(x))
     return f"{x:.4f}".rstrip("0").rstrip(".")

@@ -2,19 +2,100 @@
 
 Checks compare a clip's timeline against this one. Gesture instants come from the rig
 controller's own timestamps, never from when the harness asked for them.
+
+Each kind of power action carries a typed detail (:class:`PowerOn`, :class:`BatterySelected`,
+:class:`Shutdown`, :class:`PowerCut`, :class:`CurrentReading`), written by the power steps and read by
+the power checks, so both sides agree on the fields by type rather than by string keys.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+class _Detail:
+    """Typed action detail: its fields also read by name, as the run record spells them."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in {f.name for f in fields(self)}:  # type: ignore[arg-type]
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields that are set (a field left None is not written to the record)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)  # type: ignore[arg-type]
+                if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class PowerOn(_Detail):
+    """Output switched on: from the plain supply (``voltage``) or the battery simulator."""
+
+    voltage: float | None = None
+    battery: str | None = None  # battery model, when powered from the battery simulator
+    soc: float | None = None  # state of charge at power-on, percent
+
+
+@dataclass(frozen=True)
+class BatterySelected(_Detail):
+    """The battery simulator set up for the camera."""
+
+    model: str
+    soc: float
+    capacity_ah: float
+    current_limit: float
+    method: str
+
+
+@dataclass(frozen=True)
+class Shutdown(_Detail):
+    """The camera switched itself off, as the power monitor saw it (current fell below threshold)."""
+
+    last_running_t: float
+    first_off_t: float
+    amps_before: float
+    amps_after: float
+    threshold_a: float
+    interval_s: float
+
+
+@dataclass(frozen=True)
+class PowerCut(_Detail):
+    """A hard cut of the output, with the SHA-256 of every file saved before it, by evidence name."""
+
+    files: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CurrentReading(_Detail):
+    """Mean draw over a measuring window in one camera state."""
+
+    state: str
+    amps: float
+    min_a: float
+    max_a: float
+    volts: float
+    samples: int
+    t0: float
+
+
+Detail = PowerOn | BatterySelected | Shutdown | PowerCut | CurrentReading
 
 
 @dataclass(frozen=True)
 class Action:
     t: float
-    kind: str  # "power" | "gesture"
-    name: str  # "on"/"off" for power, gesture name for gestures
-    detail: dict = field(default_factory=dict)
+    kind: str  # "power" | "gesture" | "stimulus"
+    name: str  # "on"/"off"/"battery"/"shutdown"/"cut"/"current" for power, gesture name for gestures
+    detail: Detail | dict = field(default_factory=dict)
+
+    def details(self) -> dict[str, Any]:
+        """The detail as record fields."""
+        return self.detail.as_dict() if isinstance(self.detail, _Detail) else dict(self.detail)
 
 
 @dataclass
@@ -27,6 +108,10 @@ class Timeline:
     def gestures(self, name: str) -> list[Action]:
         return [a for a in self.actions if a.kind == "gesture" and a.name == name]
 
+    def power(self, name: str) -> list[Action]:
+        """The power actions called ``name``, in the order they happened."""
+        return [a for a in self.actions if a.kind == "power" and a.name == name]
+
     def last_before(self, t: float, kind: str, name: str) -> Action | None:
         found = [a for a in self.actions if a.kind == kind and a.name == name and a.t <= t]
         return found[-1] if found else None
@@ -35,4 +120,4 @@ class Timeline:
         return [a for a in self.actions if a.kind == kind and a.name == name and t0 <= a.t <= t1]
 
     def record(self) -> list[dict]:
-        return [{"t": a.t, "kind": a.kind, "name": a.name, **a.detail} for a in self.actions]
+        return [{"t": a.t, "kind": a.kind, "name": a.name, **a.details()} for a in self.actions]

@@ -37,7 +37,7 @@ from harness.core import progress
 from harness.core.clock import Timer
 from harness.devices.power import BatterySetup
 from harness.core.evidence import sha256_file
-from harness.core.timeline import Action, Timeline
+from harness.core.timeline import Action, BatterySelected, CurrentReading, PowerCut, PowerOn, Shutdown, Timeline
 
 if TYPE_CHECKING:
     from harness.rig.factory import Rig
@@ -100,9 +100,9 @@ class PowerMonitor:
                 self._last_on = (now, amps)
             elif self._last_on is not None:
                 t_on, amps_on = self._last_on
-                self.timeline.add(Action((t_on + now) / 2, "power", "shutdown", {
-                    "last_running_t": t_on, "first_off_t": now, "amps_before": amps_on, "amps_after": amps,
-                    "threshold_a": self.threshold, "interval_s": self.interval_s}))
+                self.timeline.add(Action((t_on + now) / 2, "power", "shutdown", Shutdown(
+                    last_running_t=t_on, first_off_t=now, amps_before=amps_on, amps_after=amps,
+                    threshold_a=self.threshold, interval_s=self.interval_s)))
                 log.info("camera switched itself off between %.1f s and %.1f s", t_on, now)
                 self._last_on = None
         self._schedule(now + self.interval_s)
@@ -170,9 +170,9 @@ class PowerSession:
                              capacity_ah=rig.profile.power.capacity_ah, current_limit=rig.power_spec.current_limit,
                              dynamic=spec.method == "dynamic")
         rig.power.select_battery(setup)
-        self.timeline.add(Action(rig.clock.now(), "power", "battery", {
-            "model": setup.model, "soc": setup.soc_percent, "capacity_ah": setup.capacity_ah,
-            "current_limit": setup.current_limit, "method": spec.method}))
+        self.timeline.add(Action(rig.clock.now(), "power", "battery", BatterySelected(
+            model=setup.model, soc=setup.soc_percent, capacity_ah=setup.capacity_ah,
+            current_limit=setup.current_limit, method=spec.method)))
         if self.monitor is not None:
             self.monitor.stop()
         self.monitor = PowerMonitor(rig, self.timeline, spec.monitor_s)
@@ -185,8 +185,8 @@ class PowerSession:
                 rig.power.set_voltage(rig.power_spec.voltage)
                 rig.power.set_current_limit(rig.power_spec.current_limit)
             rig.power.output(True)
-            detail: dict = {"voltage": rig.power_spec.voltage} if rig.power.battery is None else {
-                "battery": rig.power.battery.model, "soc": rig.power.state_of_charge()}
+            detail = PowerOn(voltage=rig.power_spec.voltage) if rig.power.battery is None else PowerOn(
+                battery=rig.power.battery.model, soc=rig.power.state_of_charge())
             self.timeline.add(Action(clock.now(), "power", "on", detail))
             if self.monitor is not None:
                 self.monitor.output(True)
@@ -195,7 +195,7 @@ class PowerSession:
         if self.monitor is not None:
             self.monitor.output(False)
         rig.power.output(False)
-        self.timeline.add(Action(clock.now(), "power", what, {"files": files} if what == "cut" else {}))
+        self.timeline.add(Action(clock.now(), "power", what, PowerCut(files) if what == "cut" else {}))
 
     def _saved_files(self) -> dict[str, str]:
         """SHA-256 of every clip saved since the scenario began, by its evidence name."""
@@ -237,9 +237,9 @@ class PowerSession:
             if clock.now() + spec.interval_s > end + 1e-9:
                 break
             clock.sleep(spec.interval_s)
-        self.timeline.add(Action(clock.now(), "power", "current", {
-            "state": spec.state, "amps": statistics.fmean(amps), "min_a": min(amps), "max_a": max(amps),
-            "volts": statistics.fmean(volts), "samples": len(amps), "t0": t0}))
+        self.timeline.add(Action(clock.now(), "power", "current", CurrentReading(
+            state=spec.state, amps=statistics.fmean(amps), min_a=min(amps), max_a=max(amps),
+            volts=statistics.fmean(volts), samples=len(amps), t0=t0)))
         clock.sleep_until(end)
 
 

@@ -22,6 +22,7 @@ from harness.devices.display import display_evidence
 from harness.devices.flash_schedule import FlashSchedule
 from harness.execution import power_steps
 from harness.execution.dispatch import StepDispatcher
+from harness.plan.requirements import Catalogue
 from harness.plan.scenario import Scenario, Step
 from harness.rig.factory import Rig
 
@@ -60,8 +61,10 @@ class Take:
     """
 
     def __init__(self, rig: Rig, evidence_dir: Path, result: ScenarioResult | None = None,
-                 step_hook: StepHook = _no_hook, scenario: Scenario | None = None) -> None:
+                 step_hook: StepHook = _no_hook, scenario: Scenario | None = None,
+                 catalogue: Catalogue | None = None) -> None:
         self.rig = rig
+        self.catalogue = catalogue  # the limits the checks judge against (None: the built-in catalogue)
         self.evidence_dir = evidence_dir
         self.result = result or ScenarioResult(scenario)
         self.step_hook = step_hook
@@ -110,7 +113,7 @@ class Take:
             with self.step_hook("check"):
                 found = run_checks(checks, CheckInput(
                     rig.profile, result.timeline, [], clips, reference_utc=rig.clock.utc,
-                    speaker_distance_m=rig.speaker_distance_m))
+                    speaker_distance_m=rig.speaker_distance_m, catalogue=self.catalogue))
             result.measurements += found
             return found
         clock = rig.clock
@@ -134,7 +137,7 @@ class Take:
         with self.step_hook("check"):
             inp = CheckInput(rig.profile, result.timeline, result.analyses, clips,
                              reference_utc=rig.clock.utc, speaker_distance_m=rig.speaker_distance_m,
-                             run_id=rig.run_id, clip_source=rig.clips.describe())
+                             run_id=rig.run_id, clip_source=rig.clips.describe(), catalogue=self.catalogue)
             found = run_checks(checks, inp)
             result.measurements += found
         return verdicts + found
@@ -146,14 +149,16 @@ def run_scenario(
     evidence_dir: Path,
     step_hook: StepHook = _no_hook,
     result: ScenarioResult | None = None,
+    catalogue: Catalogue | None = None,
 ) -> ScenarioResult:
     """Run ``scenario``; measurements land in ``result`` as they are made, so a crash keeps them.
 
     When anything fails (a device, a step, an interruption) the power output is switched off
     before the error goes on: the next test never meets a camera powered by one that is over.
+    ``catalogue`` holds the limits the checks judge against (None: the built-in catalogue).
     """
     try:
-        take = Take(rig, evidence_dir, result or ScenarioResult(scenario), step_hook)
+        take = Take(rig, evidence_dir, result or ScenarioResult(scenario), step_hook, catalogue=catalogue)
         with take.steps(collect=scenario.expect.collect):
             for step in scenario.steps:
                 take.do(step)

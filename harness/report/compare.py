@@ -95,12 +95,12 @@ def compare(old: dict, new: dict, catalogue: Catalogue, fraction: float = MOVE_F
             a and a["outcome"], b and b["outcome"], ref["low"], ref["high"],
         )
         if a is None:
-            (out.new_failures if b["outcome"] != "pass" else out.appeared).append(change)
+            (out.new_failures if b["outcome"] == "fail" else out.appeared).append(change)
         elif b is None:
             out.gone.append(change)
-        elif a["outcome"] == "pass" and b["outcome"] != "pass":
+        elif a["outcome"] != "fail" and b["outcome"] == "fail":  # 'info' values never fail
             out.new_failures.append(change)
-        elif a["outcome"] != "pass" and b["outcome"] == "pass":
+        elif a["outcome"] == "fail" and b["outcome"] != "fail":
             out.fixed.append(change)
         elif _numbers(a["value"], b["value"]) and moved(a["value"], b["value"], b["low"], b["high"], fraction):
             out.moved.append(change)

@@ -71,6 +71,8 @@ def fmt(x: object) -> str:
 
 
 def limits(m: dict) -> str:
+    if m.get("kind") == "info":
+        return "informative"
     lo, hi = m.get("low"), m.get("high")
     if lo is not None and hi is not None and lo == hi:
         return f"= {fmt(lo)}"
@@ -150,7 +152,8 @@ def render_html(
         "rig": record.get("rig") or {},
         "instruments": record.get("instruments") or {},
         "emulated": (record.get("rig") or {}).get("kind") == "emulated" or bool(record.get("faults")),
-        "catalogue": {"path": str(catalogue.path), "sha256": catalogue.sha256(), "recorded": recorded_cat},
+        "catalogue": {"path": str(catalogue.path), "sha256": catalogue.sha256(), "recorded": recorded_cat,
+                      "recorded_path": (record.get("catalogue") or {}).get("path")},
         "groups": groups,
         "rows": rows,
         "verdict": verdict,
@@ -166,6 +169,12 @@ def render_html(
         "python": platform.python_version(),
     }
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def recorded_catalogue(record: dict) -> Path:
+    """The catalogue file the record names, if it is still there; else the built-in catalogue."""
+    named = (record.get("catalogue") or {}).get("path")
+    return Path(named) if named and Path(named).is_file() else CATALOGUE
 
 
 def render_pdf(html: str, base: Path) -> tuple[bytes | None, str | None]:
@@ -192,7 +201,7 @@ def build_report(
     record_path: Path | str,
     out_dir: Path | str | None = None,
     compare_with: Path | str | None = None,
-    catalogue_path: Path | str = CATALOGUE,
+    catalogue_path: Path | str | None = None,
     pdf: bool = True,
     verify: bool = True,
 ) -> ReportFiles:
@@ -202,13 +211,15 @@ def build_report(
     and list every file of it. The report's own files go to ``out_dir`` (default: the same folder)
     and are listed, with the manifest, in ``report.sha256`` there. Nothing is written until all of
     it has been computed; then each file is written atomically, the manifest before the report
-    that quotes its hash.
+    that quotes its hash. ``catalogue_path`` None: the catalogue the run was judged against (the
+    record names it), when that file is still there; else the built-in one (the report then warns
+    if the hashes differ).
     """
     record_path = Path(record_path).resolve()
     record = read_record(record_path)
     run_dir = record_path.parent
     out = Path(out_dir).resolve() if out_dir is not None else run_dir
-    catalogue = Catalogue.load(catalogue_path)
+    catalogue = Catalogue.load(catalogue_path if catalogue_path is not None else recorded_catalogue(record))
     rows = requirement_results(record, catalogue)
     evidence = evidence_items(record, run_dir, verify=verify)
     verdict = summary_verdict(record, rows, evidence_problems(evidence))

@@ -17,8 +17,8 @@ from harness.checks import (
     stitch,
 )
 from harness.core.paths import CAMERAS_DIR
-from harness.plan.profile import CameraProfile
 from harness.core.timeline import Action, Timeline
+from harness.plan.profile import CameraProfile
 
 PERIOD = 1 / 30
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -297,3 +297,69 @@ def test_clock_without_reference_utc_raises_for_metadata_and_container(profile, 
                    [clock_clip("a", 100.0, **{source: 0.2})], 1)
     with pytest.raises(ValueError, match="reference UTC"):
         CHECKS["clock"](i)
+
+
+# --------------------------------------------------------------------------- limits from the catalogue
+
+
+def _agency(tmp_path, old: str, new: str):
+    """A copy of the built-in catalogue with one figure changed."""
+    from harness.core.paths import CATALOGUE
+    from harness.plan.requirements import Catalogue
+
+    text = CATALOGUE.read_text()
+    assert old in text, old
+    path = tmp_path / "my-agency.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return Catalogue.load(path)
+
+
+def test_preroll_verdict_follows_the_buffer_the_catalogue_sets(profile, tmp_path):
+    """The 120 s camera passes on its own profile's figure; an agency's 60 s buffer fails it, and the
+    limit shown is the agency's."""
+    timeline = Timeline([Action(0.0, "power", "on"), Action(380.0, "gesture", "start")])
+    clips = [clip("a", 380.0 - 120.0 + 0.01, 400.0)]
+    (own,) = CHECKS["preroll"](CheckInput(profile, timeline, clips, 1))
+    assert own.passed and own.low == pytest.approx(120 - PERIOD)
+    agency = _agency(tmp_path, "      # buffer: {value: 120, unit: s}", "      buffer: {value: 1, unit: min}")
+    (m,) = CHECKS["preroll"](CheckInput(profile, timeline, clips, 1, catalogue=agency))
+    assert m.value == own.value  # the same measured value, judged against another figure
+    assert m.outcome == "fail" and m.requirement == "BWC-PRE-01"
+    assert (m.low, m.high) == pytest.approx((60 - PERIOD, 60 + PERIOD))
+    assert "my-agency.yaml" in m.note
+
+
+def test_stop_verdict_follows_the_catalogue_slack(profile, tmp_path):
+    """stop_lag_s on a synthetic clip: 1.5 s past post-record passes a 2 s slack, fails the built-in 1 s."""
+    post = profile.post_record_s
+    timeline = Timeline([Action(0.0, "power", "on"), Action(200.0, "gesture", "start"),
+                         Action(230.0, "gesture", "stop")])
+    clips = [clip("a", 80.0, 230.0 + post + 1.5 - PERIOD)]
+    (lag, _) = CHECKS["stop"](CheckInput(profile, timeline, clips, 1))
+    assert lag.value == pytest.approx(post + 1.5) and lag.outcome == "fail"
+    loose = _agency(tmp_path, "slack: {value: 1, unit: s}", "slack: {value: 2, unit: s}")
+    (lag2, _) = CHECKS["stop"](CheckInput(profile, timeline, clips, 1, catalogue=loose))
+    assert lag2.value == lag.value and lag2.outcome == "pass" and lag2.high == pytest.approx(post + 2)
+
+
+def test_measurements_carry_structured_dimensions_and_keep_their_printed_names(profile):
+    """The record keeps today's name for readers, with the dimensions beside it; informative values
+    are their own kind and never fail."""
+    i = CheckInput(profile, Timeline([Action(0.0, "power", "on"), Action(380.0, "gesture", "start")]),
+                   [clip("a", 260.01, 400.0, undecodable=3)], 1)
+    by_name = {m.name: m.record() for m in CHECKS["continuity"](i)}
+    rec = by_name["join_missing_frames[event 1]"]
+    assert rec["quantity"] == "join_missing_frames" and rec["dimensions"] == {"event": 1}
+    info = by_name["undecodable_frames[event 1]"]
+    assert info["kind"] == "info" and info["outcome"] == "info" and info["low"] is None and info["value"] == 3
+    assert info["limits_from"] == "none"
+
+
+def test_every_declared_measurement_names_a_catalogued_requirement():
+    from harness.checks import DECLARED
+    from harness.checks.common import builtin_catalogue
+
+    ids = builtin_catalogue().ids
+    for family, declared in DECLARED.items():
+        for d in declared:
+            assert d.requirement in ids, (family, d.quantity)

@@ -12,19 +12,40 @@ import pytest
 
 from harness.analysis.clip import ClipAnalysis
 from harness.checks import CHECKS, CheckInput
-from harness.core.paths import CAMERAS_DIR
-from harness.checks.power import SHIFT_H, WARNING_MIN
+from harness.core.paths import CAMERAS_DIR, CATALOGUE
+from harness.core.timeline import (
+    Action,
+    BatterySelected,
+    CurrentReading,
+    PowerCut,
+    PowerOn,
+    Shutdown,
+    Timeline,
+)
 from harness.plan.profile import CameraProfile
-from harness.core.timeline import Action, Timeline
+from harness.plan.requirements import Catalogue
 
 PROFILE = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+LIMITS = Catalogue.load(CATALOGUE)
+SHIFT_H = LIMITS.bounds("BWC-PWR-01", "shift", "h")[0]
+WARNING_MIN = LIMITS.bounds("BWC-PWR-02", "lead", "min")
+# the typed detail of each power action, as the power steps write it
+TYPED = {"on": PowerOn, "shutdown": Shutdown, "cut": PowerCut, "current": CurrentReading}
+
+
+def battery(soc: float) -> BatterySelected:
+    return BatterySelected(model="1", soc=soc, capacity_ah=PROFILE.power.capacity_ah, current_limit=2.0,
+                           method="static")
 
 
 def timeline(*actions: tuple) -> Timeline:
     tl = Timeline()
     for t, kind, name, *detail in actions:
-        tl.add(Action(t, kind, name, detail[0] if detail else {}))
+        data = detail[0] if detail else {}
+        if kind == "power" and isinstance(data, dict) and name in TYPED:
+            data = TYPED[name](**data)
+        tl.add(Action(t, kind, name, data))
     return tl
 
 
@@ -40,10 +61,10 @@ def clip(path: str, first: float, last: float, sha: str = "a" * 64, error: str |
 
 def shutdown_at(t: float) -> tuple:
     return (t, "power", "shutdown", {"last_running_t": t - 5, "first_off_t": t + 5, "amps_before": 0.32,
-                                     "amps_after": 0.002})
+                                     "amps_after": 0.002, "threshold_a": 0.01, "interval_s": 1.0})
 
 
-BATTERY = ((0.0, "power", "battery", {"soc": 100.0}), (0.0, "power", "on", {"battery": "1", "soc": 100.0}))
+BATTERY = ((0.0, "power", "battery", battery(100.0)), (0.0, "power", "on", {"battery": "1", "soc": 100.0}))
 
 
 def test_power_checks_are_registered() -> None:
@@ -67,7 +88,7 @@ def test_shift_runtime_without_a_shutdown_is_a_lower_bound_or_not_measured() -> 
 
 
 def test_shift_runtime_needs_a_full_battery_and_the_duty_done() -> None:
-    tl = timeline((0.0, "power", "battery", {"soc": 80.0}), (0.0, "power", "on", {"battery": "1"}),
+    tl = timeline((0.0, "power", "battery", battery(80.0)), (0.0, "power", "on", {"battery": "1"}),
                   (3600.0, "gesture", "start"), (7200.0, "gesture", "stop"), shutdown_at(14 * 3600))
     out = run("shift_runtime", tl)
     assert not out["shift_start_soc"].passed and out["shift_start_soc"].value == 80.0

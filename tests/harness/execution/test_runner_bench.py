@@ -96,7 +96,7 @@ def test_a_controller_stimulus_is_fired_on_schedule_and_measured_against_its_fir
     assert flashes[0].t - power_on < 3.0  # from the first step on
     for a in flashes:
         assert a.t == pytest.approx(a.detail["event_s"] + 0.020, abs=2e-6)
-    by_name = {m.name.split("[")[0]: m for m in result.measurements}
+    by_name = {m.quantity: m for m in result.measurements}
     assert by_name["av_events_paired"].passed and by_name["av_events_paired"].value >= 3
     assert by_name["av_offset_ms"].value == pytest.approx(truth_ms, abs=1000 / 120 + 0.5)
     assert by_name["av_offset_ms"].passed and by_name["av_offset_extreme_ms"].passed

@@ -106,7 +106,7 @@ def parse_report(html: str) -> ReportPage:
 def expected_status(record: dict, rid: str) -> str:
     """The matrix rule, restated plainly from the report's own note, for checking the page."""
     measured = [m for t in record["tests"] for m in t["measurements"] if m["requirement"] == rid]
-    if any(m["outcome"] != "pass" for m in measured):
+    if any(m["outcome"] == "fail" for m in measured):  # an informative value never fails
         return "fail"
     for t in record["tests"]:
         mine = [m for m in t["measurements"] if m["requirement"] == rid]

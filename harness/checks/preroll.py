@@ -1,0 +1,131 @@
+"""Activation checks: one recording per activation, the pre-roll each holds, and how promptly the
+camera marked the event.
+
+The pre-roll is judged against the buffer length the requirement catalogue gives (an agency's
+own figure) and, when the catalogue gives none, against the camera profile's configured buffer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.analysis.clip import ClipAnalysis
+from harness.analysis.mapping import ClipMapping
+from harness.checks.common import CheckInput, Event, metadata
+from harness.core.measurement import Declared, Measurement
+from harness.plan.profile import CameraProfile
+
+EVENTS_SAVED = Declared("events_saved", "events", "BWC-EVT-01", "profile")  # the scenario's expected count
+FOREIGN_FILES = Declared("foreign_files", "files", "BWC-EVT-01", "catalogue")
+PREROLL_FULL = Declared("preroll_s", "s", "BWC-PRE-01", "catalogue, else profile", ("event",))
+PREROLL_FILLING = Declared("preroll_s", "s", "BWC-PRE-02", "catalogue, else profile", ("event",))
+ACTIVATION_LATENCY = Declared("activation_latency_s", "s", "BWC-ACT-01", "profile", ("event",))
+MEASUREMENTS = (EVENTS_SAVED, FOREIGN_FILES, PREROLL_FULL, PREROLL_FILLING, ACTIVATION_LATENCY)
+
+
+def buffer_s(inp: CheckInput) -> tuple[float, str]:
+    """The pre-event buffer length the verdict uses, and where it comes from: the catalogue's
+    figure when it gives one, else the camera profile's configured buffer."""
+    if inp.limits.limit("BWC-PRE-01", "buffer") is not None:
+        return inp.limits.figure("BWC-PRE-01", "buffer", "s"), f"catalogue {inp.limits.path.name}"
+    return inp.profile.pre_event_buffer_s, "camera profile"
+
+
+def expected_preroll(inp: CheckInput, activation: float) -> tuple[float, bool]:
+    """Pre-roll expected at ``activation``, and whether the buffer was full then.
+
+    A full buffer gives the frame nearest to activation - buffer, so the expectation is the
+    buffer length itself. Otherwise the clip starts at the first frame after buffering began
+    (power-on + boot time, or the end of the previous event for a camera that refills after a
+    stop): that frame comes up to one frame period after the origin, half a period on average.
+    """
+    p = inp.profile
+    buffer, _ = buffer_s(inp)
+    power_on = inp.timeline.last_before(activation, "power", "on")
+    origin = (power_on.t if power_on else 0.0) + p.boot_s
+    if p.buffer_after_stop == "refill":
+        for stop in inp.timeline.between(origin, activation, "gesture", "stop"):
+            origin = max(origin, stop.t + p.post_record_s)
+    available = activation - origin
+    if available >= buffer:
+        return buffer, True
+    return max(0.0, available - p.frame_period_s / 2), False
+
+
+def clip_serial(clip: ClipAnalysis, profile: CameraProfile) -> str | None:
+    """The camera serial number a clip states in the camera's JSON metadata, or None."""
+    for key in (profile.event_marker_key, profile.clock.metadata_key):
+        meta = metadata(clip, key)
+        if meta is not None and meta.get("serial") is not None:
+            return str(meta["serial"])
+    return None
+
+
+def foreign_reason(inp: CheckInput, clip: ClipAnalysis) -> str | None:
+    """Why a clip is not this camera's footage of this run (another serial, another run id), or None."""
+    reasons = []
+    serial = clip_serial(clip, inp.profile)
+    if serial is not None and serial != inp.profile.serial:
+        reasons.append(f"names camera {serial}")
+    if inp.run_id is not None and clip.run_id is not None and clip.run_id != inp.run_id:
+        reasons.append(f"shows the time code of run {clip.run_id}")
+    return " and ".join(reasons) or None
+
+
+def clip_count(inp: CheckInput) -> list[Measurement]:
+    """One recording per activation, and every file the camera's own footage of this run."""
+    camera = f"camera {inp.profile.serial}" + (f" in {inp.clip_source}" if inp.clip_source else "")
+    foreign = [(clip, why) for clip in inp.clips if (why := foreign_reason(inp, clip)) is not None]
+    under_test = f"camera under test {inp.profile.serial}" + (f", run {inp.run_id}" if inp.run_id is not None else "")
+    return [
+        EVENTS_SAVED(len(inp.recordings), inp.expected_clips, inp.expected_clips,
+                     note=f"one recording per activation ({len(inp.clips)} files from {camera})"),
+        FOREIGN_FILES(len(foreign), 0, 0,
+                      note="; ".join(f"{Path(c.path).name}: {why} ({under_test})" for c, why in foreign)
+                      or f"no file names another camera or shows another run's time code ({under_test})"),
+    ]
+
+
+def preroll(inp: CheckInput) -> list[Measurement]:
+    """Activation minus the first frame of its recording, against the expected pre-roll."""
+    out = []
+    _, source = buffer_s(inp)
+    for ev in inp.events():
+        expected, full = expected_preroll(inp, ev.start.t)
+        declared = PREROLL_FULL if full else PREROLL_FILLING
+        frames = inp.limits.figure(declared.requirement, "tolerance", "frames")
+        tol = frames * inp.period + (0.0 if full else inp.profile.boot_tolerance_s)
+        value = None if ev.recording is None else ev.start.t - ev.recording.first_ref_s
+        out.append(declared(
+            value, expected - tol, expected + tol, event=ev.index,
+            note=f"expected {expected:.3f} s ({f'full buffer, from the {source}' if full else 'buffer still filling'}) "
+            f"+/- {frames:g} frame{'' if frames == 1 else 's'}",
+        ))
+    return out
+
+
+def activation(inp: CheckInput) -> list[Measurement]:
+    """Press (controller timestamp) against the event marker the camera writes in its metadata."""
+    key = inp.profile.event_marker_key
+    out = []
+    for ev in inp.events():
+        value, note = None, "no recording"
+        if ev.recording is not None:
+            value, note = _marker_latency(ev, key)
+        out.append(ACTIVATION_LATENCY(value, -inp.period, inp.profile.activation_latency_s, event=ev.index,
+                                      note=note))
+    return out
+
+
+def _marker_latency(ev: Event, key: str | None) -> tuple[float | None, str]:
+    for clip in ev.recording.clips:  # type: ignore[union-attr]
+        meta = metadata(clip, key)
+        if meta is None or meta.get("event_pts_s") is None:
+            continue
+        try:
+            marker_pts = clip.pts_s[0] + float(meta["event_pts_s"])
+            marker_ref = ClipMapping(clip).ref_at(marker_pts)
+        except (TypeError, ValueError) as exc:
+            return None, f"{Path(clip.path).name}: unusable event marker ({exc})"
+        return marker_ref - ev.start.t, f"marker in {Path(clip.path).name} at pts {marker_pts:.3f} s"
+    return None, f"no event marker in metadata tag {key!r}"
