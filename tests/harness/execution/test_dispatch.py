@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.core.timeline import PowerOn
+
 from harness.execution.dispatch import StepDispatcher
 from harness.execution.runner import Take
 from harness.plan.scenario import STEP_KINDS, Step
@@ -47,9 +49,10 @@ def test_power_on_and_off_go_through_the_power_session(rig, tmp_path: Path, batt
     off = [a for a in take.result.timeline.actions if a.kind == "power" and a.name == "off"]
     assert len(on) == 1 and len(off) == 1 and off[0].t - on[0].t == pytest.approx(2.0, abs=0.1)
     if battery:
-        assert on[0].detail["battery"] and on[0].detail["soc"] == pytest.approx(80, abs=1)
+        assert isinstance(on[0].detail, PowerOn) and on[0].detail.battery
+        assert on[0].detail.soc == pytest.approx(80, abs=1)
     else:
-        assert on[0].detail == {"voltage": rig.power_spec.voltage}
+        assert on[0].detail == PowerOn(voltage=rig.power_spec.voltage)
 
 
 def test_a_step_outside_the_steps_phase_is_refused(rig, tmp_path: Path) -> None:
