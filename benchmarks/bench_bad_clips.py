@@ -35,8 +35,10 @@ def main() -> None:
         t0 = time.perf_counter()
         bounded.prepare()
         cases = corpus(folder / "corpus")
-        print(f"corpus of {len(cases)} bad-clip cases written in {time.perf_counter() - t0:.2f} s "
-              "(analysis process starting meanwhile)")
+        print(
+            f"corpus of {len(cases)} bad-clip cases written in {time.perf_counter() - t0:.2f} s "
+            "(analysis process starting meanwhile)"
+        )
         for name, path in cases.items():
             start = time.perf_counter()
             analysis = analyse_clip_bounded(path, timeout_s=args.timeout)
@@ -47,10 +49,19 @@ def main() -> None:
         reports = []
         t0 = time.perf_counter()
         for faststart in (False, True):  # index last, then index first (more frames survive damage)
-            good = write_scene_clip(folder / "fuzz-good.mp4", [10.0 + k / 30 for k in range(30)], size=FUZZ_SIZE,
-                                    faststart=faststart)
-            reports.append(fuzz(good, folder, args.iterations // 2, args.seed + faststart,
-                                lambda p: analyse_clip_bounded(p, timeout_s=args.timeout), clip_verdict))
+            good = write_scene_clip(
+                folder / "fuzz-good.mp4", [10.0 + k / 30 for k in range(30)], size=FUZZ_SIZE, faststart=faststart
+            )
+            reports.append(
+                fuzz(
+                    good,
+                    folder,
+                    args.iterations // 2,
+                    args.seed + faststart,
+                    lambda p: analyse_clip_bounded(p, timeout_s=args.timeout),
+                    clip_verdict,
+                )
+            )
         wall = time.perf_counter() - t0
     bounded.shutdown()
     times = sorted(t for r in reports for t in r.seconds)
@@ -58,14 +69,18 @@ def main() -> None:
     problems = [line for r in reports for line in r.crashes + r.hangs + r.no_verdict]
     print()
     print(f"bad-clip cases: {len(cases)}")
-    print(f"fuzz iterations: {sum(r.iterations for r in reports)} (seeds {args.seed}, {args.seed + 1}; "
-          f"{FUZZ_SIZE[0]}x{FUZZ_SIZE[1]} 1 s clip, index last / index first; 1-4 mutations each in mdat/moov/anywhere)")
+    print(
+        f"fuzz iterations: {sum(r.iterations for r in reports)} (seeds {args.seed}, {args.seed + 1}; "
+        f"{FUZZ_SIZE[0]}x{FUZZ_SIZE[1]} 1 s clip, index last / index first; 1-4 mutations each in mdat/moov/anywhere)"
+    )
     print(f"verdicts: {dict(kinds)}")
     print(f"crashes: {sum(len(r.crashes) for r in reports)}")
     print(f"hangs: {sum(len(r.hangs) for r in reports)}")
     print(f"without a verdict: {sum(len(r.no_verdict) for r in reports)}")
-    print(f"time per clip: mean {1000 * statistics.fmean(times):.1f} ms, median {1000 * times[len(times) // 2]:.1f} ms, "
-          f"max {1000 * times[-1]:.1f} ms; fuzz wall time {wall:.1f} s")
+    print(
+        f"time per clip: mean {1000 * statistics.fmean(times):.1f} ms, median {1000 * times[len(times) // 2]:.1f} ms, "
+        f"max {1000 * times[-1]:.1f} ms; fuzz wall time {wall:.1f} s"
+    )
     for line in problems:
         print("  " + line)
 

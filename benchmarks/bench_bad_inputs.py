@@ -34,8 +34,11 @@ def sources(kind: str) -> list[tuple[Path, Callable[[Path], object]]]:
     if kind == "scenario":
         catalogue = Catalogue.load(CATALOGUE)
         profile = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
-        return [(p, lambda q: Scenario.load(q, catalogue, profile))
-                for p in sorted(SUITE_DIR.glob("*.yaml")) if p != CATALOGUE]
+        return [
+            (p, lambda q: Scenario.load(q, catalogue, profile))
+            for p in sorted(SUITE_DIR.glob("*.yaml"))
+            if p != CATALOGUE
+        ]
     if kind == "profile":
         return [(p, CameraProfile.load) for p in sorted(CAMERAS_DIR.glob("*.yaml"))]
     return [(p, load_rig_spec) for p in sorted(RIGS_DIR.glob("*.yaml"))]
@@ -67,8 +70,10 @@ def main() -> None:
             by_kind.setdefault(kind, Counter()).update(counts)
     times = sorted(t for r in reports.values() for t in r.seconds)
     slowest = max(reports.values(), key=lambda r: r.slowest_s)
-    print(f"inputs: {sum(r.iterations for r in reports.values())} (seeds {args.seed}..{args.seed + 2}; "
-          f"1-3 kinds of damage each), wall time {wall:.1f} s")
+    print(
+        f"inputs: {sum(r.iterations for r in reports.values())} (seeds {args.seed}..{args.seed + 2}; "
+        f"1-3 kinds of damage each), wall time {wall:.1f} s"
+    )
     print(f"  {'':16s}   loaded  rejected  violation   ({' / '.join(OUTCOMES)})")
     print(row("all", outcomes))
     print("by file:")
@@ -77,8 +82,10 @@ def main() -> None:
     print("by kind of damage (an input with several kinds counts under each):")
     for kind in sorted(by_kind):
         print(row(kind, by_kind[kind]))
-    print(f"time per input: mean {1000 * statistics.fmean(times):.1f} ms, median {1000 * times[len(times) // 2]:.1f} ms, "
-          f"p99 {1000 * times[int(len(times) * 0.99)]:.1f} ms")
+    print(
+        f"time per input: mean {1000 * statistics.fmean(times):.1f} ms, median {1000 * times[len(times) // 2]:.1f} ms, "
+        f"p99 {1000 * times[int(len(times) * 0.99)]:.1f} ms"
+    )
     print(f"slowest input: {1000 * slowest.slowest_s:.0f} ms ({slowest.slowest})")
     violations = [v for r in reports.values() for v in r.violations]
     print(f"contract violations: {len(violations)}")

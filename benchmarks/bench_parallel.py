@@ -35,8 +35,10 @@ def certify(workers: int, out: Path) -> tuple[float, dict[str, str]]:
     wall = time.perf_counter() - t0
     record = out / "record.json"
     if not record.exists():
-        raise SystemExit(f"certify with {workers} worker(s) wrote no record (exit {proc.returncode}):\n"
-                         f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        raise SystemExit(
+            f"certify with {workers} worker(s) wrote no record (exit {proc.returncode}):\n"
+            f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+        )
     return wall, {t["scenario"]: t["verdict"] for t in json.loads(record.read_text())["tests"]}
 
 
@@ -65,15 +67,20 @@ def main() -> None:
                 times.append(wall)
                 verdicts[workers] = seen
             walls[workers] = statistics.median(times)
-    what = "project test suite" if args.tests else f"certification suite ({len(next(iter(verdicts.values())))} scenarios)"
+    what = (
+        "project test suite" if args.tests else f"certification suite ({len(next(iter(verdicts.values())))} scenarios)"
+    )
     print(f"{what}, emulated camera, median of {args.repeat}:")
     base = walls[args.workers[0]]
     for workers, wall in walls.items():
         label = "1 process (no xdist)" if workers == 0 else f"{workers} xdist worker(s)"
         print(f"  {label:24s} {wall:7.1f} s   speed-up x{base / wall:.2f}")
     for workers, seen in verdicts.items():
-        summary = seen["summary"] if args.tests else ", ".join(
-            f"{v}: {sum(1 for x in seen.values() if x == v)}" for v in sorted(set(seen.values())))
+        summary = (
+            seen["summary"]
+            if args.tests
+            else ", ".join(f"{v}: {sum(1 for x in seen.values() if x == v)}" for v in sorted(set(seen.values())))
+        )
         print(f"  {'outcome' if args.tests else 'verdicts'} with {workers} worker(s): {summary}")
     if not args.tests and len({json.dumps(v, sort_keys=True) for v in verdicts.values()}) > 1:
         print("  WARNING: the verdicts differ between worker counts")

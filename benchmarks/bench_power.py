@@ -19,12 +19,12 @@ from pathlib import Path
 import pyvisa
 
 from harness.core.clock import VirtualClock
+from harness.core.paths import SUITE_DIR
 from harness.devices.power import BatterySetup, PowerLimits, ScpiPowerSupply
 from harness.emulator.scpi import ScpiServer
-from harness.core.paths import SUITE_DIR
-from harness.rig.factory import EmulatedRigSpec, open_rig
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
+from harness.rig.factory import EmulatedRigSpec, open_rig
 
 OTHERS = ["power_cutoff.yaml", "power_cut.yaml", "power_draw.yaml"]
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import harness.emulator.recorder as recorder_module
 import harness.execution.runner as runner_module
 from harness.core.paths import SUITE_DIR
-from harness.rig.factory import EmulatedRigSpec, open_rig
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
+from harness.rig.factory import EmulatedRigSpec, open_rig
 
 SCENARIOS = ["preroll_full_buffer.yaml", "preroll_early_activation.yaml", "preroll_two_events.yaml"]
 
@@ -63,22 +63,32 @@ def main() -> None:
                     for ev, measured in zip(truth, [m for m in result.measurements if m.name.startswith("preroll")]):
                         true_preroll = ev.activation_t - ev.first_frame_t
                         errors.append(measured.value - true_preroll)
-                        print(f"seed {seed} {scenario.id:26s} {measured.name:20s} measured {measured.value:9.4f} s"
-                              f"  truth {true_preroll:9.4f} s  error {1000 * (measured.value - true_preroll):+6.2f} ms"
-                              f"  {measured.outcome}")
+                        print(
+                            f"seed {seed} {scenario.id:26s} {measured.name:20s} measured {measured.value:9.4f} s"
+                            f"  truth {true_preroll:9.4f} s  error {1000 * (measured.value - true_preroll):+6.2f} ms"
+                            f"  {measured.outcome}"
+                        )
     wall = time.perf_counter() - t0
     other = wall - encode.seconds - analyse.seconds
     print()
-    print(f"wall time, {len(scenarios)} scenarios x {args.seeds} seed(s): {wall:.2f} s "
-          f"for {simulated / 60:.1f} simulated minutes")
-    print(f"  clip encoding : {encode.seconds:6.2f} s  ({encode.frames} frames, {encode.frames / encode.seconds:.0f} fps, "
-          f"render + H.264 + AAC at 640x360)")
-    print(f"  clip analysis : {analyse.seconds:6.2f} s  ({analyse.frames} frames, {analyse.frames / analyse.seconds:.0f} fps, "
-          f"time code, burned-in clock, flashes, audio; in the bounded analysis process)")
+    print(
+        f"wall time, {len(scenarios)} scenarios x {args.seeds} seed(s): {wall:.2f} s "
+        f"for {simulated / 60:.1f} simulated minutes"
+    )
+    print(
+        f"  clip encoding : {encode.seconds:6.2f} s  ({encode.frames} frames, {encode.frames / encode.seconds:.0f} fps, "
+        f"render + H.264 + AAC at 640x360)"
+    )
+    print(
+        f"  clip analysis : {analyse.seconds:6.2f} s  ({analyse.frames} frames, {analyse.frames / analyse.seconds:.0f} fps, "
+        f"time code, burned-in clock, flashes, audio; in the bounded analysis process)"
+    )
     print(f"  everything else: {other:6.2f} s  = {1000 * other / (simulated / 60):.1f} ms per simulated minute")
-    print(f"pre-roll error against ground truth: mean {1000 * sum(errors) / len(errors):+.2f} ms, "
-          f"max |error| {1000 * max(abs(e) for e in errors):.2f} ms over {len(errors)} events "
-          f"(frame period 33.33 ms)")
+    print(
+        f"pre-roll error against ground truth: mean {1000 * sum(errors) / len(errors):+.2f} ms, "
+        f"max |error| {1000 * max(abs(e) for e in errors):.2f} ms over {len(errors)} events "
+        f"(frame period 33.33 ms)"
+    )
 
 
 if __name__ == "__main__":

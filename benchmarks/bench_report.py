@@ -31,16 +31,39 @@ from harness.scene.movie import render_scene
 
 FPS = 30.0
 CLIP_S = 183.0  # pre-roll 120 s + a minute of event, as in preroll-full-buffer
-REQUIREMENTS = ["BWC-PRE-01", "BWC-PRE-02", "BWC-EVT-01", "BWC-ACT-01", "BWC-CONT-01", "BWC-CONT-02", "BWC-SEG-01",
-                "BWC-STOP-01", "BWC-STOP-02", "BWC-CLK-01", "BWC-CLK-02", "BWC-AV-01", "BWC-AV-02", "BWC-AUD-01"]
+REQUIREMENTS = [
+    "BWC-PRE-01",
+    "BWC-PRE-02",
+    "BWC-EVT-01",
+    "BWC-ACT-01",
+    "BWC-CONT-01",
+    "BWC-CONT-02",
+    "BWC-SEG-01",
+    "BWC-STOP-01",
+    "BWC-STOP-02",
+    "BWC-CLK-01",
+    "BWC-CLK-02",
+    "BWC-AV-01",
+    "BWC-AV-02",
+    "BWC-AUD-01",
+]
 
 
 def measurements(i: int, rng: np.random.Generator) -> list[dict]:
     """A dozen measurements like a real scenario's, one in ten scenarios with a failure."""
+
     def m(name: str, value: float, low: float | None, high: float | None, req: str, unit: str) -> dict:
         ok = (low is None or value >= low) and (high is None or value <= high)
-        return {"name": name, "value": value, "unit": unit, "low": low, "high": high,
-                "outcome": "pass" if ok else "fail", "requirement": req, "note": "synthetic"}
+        return {
+            "name": name,
+            "value": value,
+            "unit": unit,
+            "low": low,
+            "high": high,
+            "outcome": "pass" if ok else "fail",
+            "requirement": req,
+            "note": "synthetic",
+        }
 
     join = 10 if i % 10 == 7 else 0
     return [
@@ -65,18 +88,36 @@ def make_pictures(folder: Path, keyframe_pngs: list[tuple[str, bytes]], rng: np.
     pts = np.arange(n) / FPS
     ref = 300.0 + pts + (rng.random(n) < 0.3) * (0.5 / 60)
     refs: list[float | None] = list(ref)
-    pictures = [("timeline", "clip 1 timeline", timeline_png(ClipTimeline(
-        "clip 1", pts, refs, 1 / FPS, presses=[("press (event 1)", 420.0), ("stop (event 1)", 483.0)])))]
+    pictures = [
+        (
+            "timeline",
+            "clip 1 timeline",
+            timeline_png(
+                ClipTimeline(
+                    "clip 1", pts, refs, 1 / FPS, presses=[("press (event 1)", 420.0), ("stop (event 1)", 483.0)]
+                )
+            ),
+        )
+    ]
     pictures += [("keyframe", f"clip 1 {label}", png) for label, png in keyframe_pngs]
     envelope = np.where(pts[::3] > 120, 0.003, 0.0)
-    pictures.append(("audio", "clip 1 audio envelope", audio_envelope_png(envelope, 0.0, 0.1, [121.0 + 3 * k for k in range(20)])))
+    pictures.append(
+        ("audio", "clip 1 audio envelope", audio_envelope_png(envelope, 0.0, 0.1, [121.0 + 3 * k for k in range(20)]))
+    )
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for k, (kind, title, png) in enumerate(pictures):
         path = folder / f"clip1-{k}.png"
         path.write_bytes(png)
-        out.append({"kind": kind, "title": title, "path": str(path.relative_to(folder.parent.parent)),
-                    "clip": "clip.mp4", "sha256": hashlib.sha256(png).hexdigest()})
+        out.append(
+            {
+                "kind": kind,
+                "title": title,
+                "path": str(path.relative_to(folder.parent.parent)),
+                "clip": "clip.mp4",
+                "sha256": hashlib.sha256(png).hexdigest(),
+            }
+        )
     return out
 
 
@@ -104,16 +145,32 @@ def synthesise(root: Path, scenarios: int, clip_mb: float, phase: str, seed: int
         pictures = make_pictures(root / "artifacts" / name, keyframes, rng)
         picture_s.append(time.perf_counter() - t0)
         ms = measurements(i, rng)
-        tests.append({
-            "scenario": name, "title": f"Synthetic scenario {i + 1}", "requirements": sorted({m["requirement"] for m in ms}),
-            "verdict": "fail" if any(m["outcome"] == "fail" for m in ms) else "pass", "measurements": ms,
-            "clips": [{"path": str(clip), "sha256": hashlib.sha256(clip.read_bytes()).hexdigest()}],
-            "error": None, "duration_s": 20.0, "timeline": [], "artifacts": pictures, "notes": [],
-        })
-    record = {"phase": phase, "status": "complete", "start_utc": "2026-01-01T00:00:00+00:00",
-              "end_utc": "2026-01-01T00:30:00+00:00", "rig": {"name": "emulated", "clock": "VirtualClock", "kind": "emulated"},
-              "camera": {"vendor": "BWC Harness", "model": "Emulated BWC-1", "serial": "EMU-0001", "firmware": "1.0.0"},
-              "instruments": {"power": "KEITHLEY INSTRUMENTS,MODEL 2281S-20-6,1,1"}, "faults": [], "tests": tests}
+        tests.append(
+            {
+                "scenario": name,
+                "title": f"Synthetic scenario {i + 1}",
+                "requirements": sorted({m["requirement"] for m in ms}),
+                "verdict": "fail" if any(m["outcome"] == "fail" for m in ms) else "pass",
+                "measurements": ms,
+                "clips": [{"path": str(clip), "sha256": hashlib.sha256(clip.read_bytes()).hexdigest()}],
+                "error": None,
+                "duration_s": 20.0,
+                "timeline": [],
+                "artifacts": pictures,
+                "notes": [],
+            }
+        )
+    record = {
+        "phase": phase,
+        "status": "complete",
+        "start_utc": "2026-01-01T00:00:00+00:00",
+        "end_utc": "2026-01-01T00:30:00+00:00",
+        "rig": {"name": "emulated", "clock": "VirtualClock", "kind": "emulated"},
+        "camera": {"vendor": "BWC Harness", "model": "Emulated BWC-1", "serial": "EMU-0001", "firmware": "1.0.0"},
+        "instruments": {"power": "KEITHLEY INSTRUMENTS,MODEL 2281S-20-6,1,1"},
+        "faults": [],
+        "tests": tests,
+    }
     path = root / "record.json"
     path.write_text(json.dumps(record, indent=2))
     return path, statistics.median(picture_s)
@@ -131,7 +188,9 @@ def timed(fn, repeat: int = 3) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", type=int, default=30)
-    parser.add_argument("--clip-mb", type=float, default=15.0, help="size of each synthetic clip (emulated 3-min clip: ~15 MB)")
+    parser.add_argument(
+        "--clip-mb", type=float, default=15.0, help="size of each synthetic clip (emulated 3-min clip: ~15 MB)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -146,7 +205,9 @@ def main() -> None:
         files = build_report(record, out, pdf=True)
         pdf_s = time.perf_counter() - t0
         pictures = sum(len(t["artifacts"]) for t in json.loads(record.read_text())["tests"])
-        print(f"run: {args.scenarios} scenarios, {pictures} embedded pictures, {args.scenarios} clips of {args.clip_mb:g} MB")
+        print(
+            f"run: {args.scenarios} scenarios, {pictures} embedded pictures, {args.scenarios} clips of {args.clip_mb:g} MB"
+        )
         print(f"pictures per scenario (timeline plot + 5 key frames + audio envelope): {picture_s:.2f} s")
         print(f"report build, HTML + manifest, evidence re-hashed: {html_s:.2f} s (median of 3)")
         print(f"  of which re-hashing {args.scenarios * args.clip_mb:g} MB of evidence: {html_s - unverified_s:.2f} s")

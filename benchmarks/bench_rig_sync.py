@@ -38,13 +38,17 @@ def main() -> None:
     trials = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     rows = [trial() for _ in range(trials)]
     for err, unc, derr, dunc, rtt in rows:
-        print(f"offset error {err * 1e6:+7.1f} us (bound {unc * 1e6:6.1f} us)  "
-              f"drift error {derr:+7.1f} ppm (bound {dunc:6.1f} ppm)  best rtt {rtt * 1e6:6.1f} us")
+        print(
+            f"offset error {err * 1e6:+7.1f} us (bound {unc * 1e6:6.1f} us)  "
+            f"drift error {derr:+7.1f} ppm (bound {dunc:6.1f} ppm)  best rtt {rtt * 1e6:6.1f} us"
+        )
     inside = sum(abs(r[0]) <= r[1] and abs(r[2]) <= r[3] for r in rows)
-    print(f"median |offset error| {statistics.median(abs(r[0]) for r in rows) * 1e6:.1f} us, "
-          f"median bound {statistics.median(r[1] for r in rows) * 1e6:.1f} us; "
-          f"median |drift error| {statistics.median(abs(r[2]) for r in rows):.1f} ppm over 1.8 s; "
-          f"{inside}/{len(rows)} trials inside both bounds")
+    print(
+        f"median |offset error| {statistics.median(abs(r[0]) for r in rows) * 1e6:.1f} us, "
+        f"median bound {statistics.median(r[1] for r in rows) * 1e6:.1f} us; "
+        f"median |drift error| {statistics.median(abs(r[2]) for r in rows):.1f} ppm over 1.8 s; "
+        f"{inside}/{len(rows)} trials inside both bounds"
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -39,10 +39,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.emulator.capture import DEGRADATIONS, IDEAL, MODERATE, SEVERE, CaptureLevel, CaptureModel, only  # noqa: E402
-from harness.scene.compose import Scene  # noqa: E402
-from harness.scene.timecode import COUNTER_MODULUS, TimecodeDecoder  # noqa: E402
-from harness.scene.video import luma, yuv420_frame  # noqa: E402
+from harness.emulator.capture import DEGRADATIONS, IDEAL, MODERATE, SEVERE, CaptureLevel, CaptureModel, only
+from harness.scene.compose import Scene
+from harness.scene.timecode import COUNTER_MODULUS, TimecodeDecoder
+from harness.scene.video import luma, yuv420_frame
 
 W, H, REFRESH = 1280, 720, 60.0
 FPS_CYCLE = (30.0, 30000 / 1001, 25.0)
@@ -106,13 +106,19 @@ def robustness(frames: int, pool: mp.pool.Pool) -> None:
     rows: list[tuple[str, CaptureLevel, int | None]] = [("ideal (reference)", IDEAL, None)]
     rows += [(f"{name} alone", only(name, SEVERE), None) for name in DEGRADATIONS]
     rows += [("H.264 1 Mbit/s alone", IDEAL, 1000), ("H.264 4 Mbit/s alone", IDEAL, 4000)]
-    rows += [("all combined, moderate + H.264 2 Mbit/s", MODERATE, 2000),
-             ("all combined, severe + H.264 1 Mbit/s", SEVERE, 1000)]
+    rows += [
+        ("all combined, moderate + H.264 2 Mbit/s", MODERATE, 2000),
+        ("all combined, severe + H.264 1 Mbit/s", SEVERE, 1000),
+    ]
     runs = -(-frames // RUN_FRAMES)
-    print(f"\n## Robustness at {W}x{H}, 60 Hz display, cameras at 30 / 29.97 / 25 fps "
-          f"({runs} cameras x {RUN_FRAMES} frames per row)\n")
-    print(f"{'condition':44s} {'frames':>7s} {'clean':>7s} {'blended':>8s} {'undecod.':>9s} {'wrong':>6s}"
-          f" {'clean+blended':>14s}")
+    print(
+        f"\n## Robustness at {W}x{H}, 60 Hz display, cameras at 30 / 29.97 / 25 fps "
+        f"({runs} cameras x {RUN_FRAMES} frames per row)\n"
+    )
+    print(
+        f"{'condition':44s} {'frames':>7s} {'clean':>7s} {'blended':>8s} {'undecod.':>9s} {'wrong':>6s}"
+        f" {'clean+blended':>14s}"
+    )
     for i, (name, level, kbps) in enumerate(rows):
         t0 = time.perf_counter()
         jobs = [(level, kbps, 1000 * i + j + 1, j) for j in range(runs)]
@@ -122,16 +128,24 @@ def robustness(frames: int, pool: mp.pool.Pool) -> None:
                 total[key] += counts[key]
         n = sum(total.values())
         ok = total["clean"] + total["blended"]
-        print(f"{name:44s} {n:7d} {total['clean']:7d} {total['blended']:8d} {total['undecodable']:9d} "
-              f"{total['wrong']:6d} {100 * ok / n:13.2f}%   ({time.perf_counter() - t0:.0f} s)", flush=True)
-    print("\nlevels: " + "; ".join(f"{lv.name}: code {lv.code_width[0]:.0%}-{lv.code_width[1]:.0%} of width, "
-                                    f"off-axis <= {lv.off_axis_deg:g} deg, blur {lv.blur_px[0]}-{lv.blur_px[1]} px, "
-                                    f"noise {lv.noise[0]}-{lv.noise[1]}, gain {lv.gain[0]}-{lv.gain[1]} "
-                                    f"(AE +/-{lv.ae_drift:.0%}), gamma {lv.gamma[0]}-{lv.gamma[1]}, "
-                                    f"flare {lv.flare[0]:.0%}-{lv.flare[1]:.0%}, exposure "
-                                    f"{lv.exposure_refreshes[0]}-{lv.exposure_refreshes[1]} refreshes, readout "
-                                    f"{1000 * lv.readout_s[0]:g}-{1000 * lv.readout_s[1]:g} ms"
-                                    for lv in (MODERATE, SEVERE)))
+        print(
+            f"{name:44s} {n:7d} {total['clean']:7d} {total['blended']:8d} {total['undecodable']:9d} "
+            f"{total['wrong']:6d} {100 * ok / n:13.2f}%   ({time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
+    print(
+        "\nlevels: "
+        + "; ".join(
+            f"{lv.name}: code {lv.code_width[0]:.0%}-{lv.code_width[1]:.0%} of width, "
+            f"off-axis <= {lv.off_axis_deg:g} deg, blur {lv.blur_px[0]}-{lv.blur_px[1]} px, "
+            f"noise {lv.noise[0]}-{lv.noise[1]}, gain {lv.gain[0]}-{lv.gain[1]} "
+            f"(AE +/-{lv.ae_drift:.0%}), gamma {lv.gamma[0]}-{lv.gamma[1]}, "
+            f"flare {lv.flare[0]:.0%}-{lv.flare[1]:.0%}, exposure "
+            f"{lv.exposure_refreshes[0]}-{lv.exposure_refreshes[1]} refreshes, readout "
+            f"{1000 * lv.readout_s[0]:g}-{1000 * lv.readout_s[1]:g} ms"
+            for lv in (MODERATE, SEVERE)
+        )
+    )
 
 
 # --------------------------------------------------------------------------- pre-roll accuracy
@@ -141,9 +155,9 @@ def _preroll_run(job: tuple[int, float, str]) -> tuple[float, float, float, floa
     """Drive the emulated camera: boot, buffer, activate, stop; returns (fps, error s, uncertainty s, truth)."""
     from harness.analysis.clip import analyze_clip
     from harness.core.clock import VirtualClock
+    from harness.core.paths import CAMERAS_DIR
     from harness.emulator.camera import EmulatedCamera
     from harness.emulator.faults import Behaviour
-    from harness.core.paths import CAMERAS_DIR
     from harness.plan.profile import CameraProfile
 
     seed, fps, level = job
@@ -179,10 +193,14 @@ def _preroll_run(job: tuple[int, float, str]) -> tuple[float, float, float, floa
 
 
 def preroll(runs: int, pool: mp.pool.Pool) -> None:
-    print(f"\n## Pre-roll accuracy against ground truth ({runs} randomised runs per level, emulated camera "
-          f"640x360 H.264 1.5 Mbit/s, fps cycling 30 / 29.97 / 25)\n")
-    print(f"{'level':9s} {'fps':>6s} {'runs':>5s} {'mean error':>11s} {'max |error|':>12s} {'max/period':>11s} "
-          f"{'mean uncert.':>13s} {'within uncert.':>15s}")
+    print(
+        f"\n## Pre-roll accuracy against ground truth ({runs} randomised runs per level, emulated camera "
+        f"640x360 H.264 1.5 Mbit/s, fps cycling 30 / 29.97 / 25)\n"
+    )
+    print(
+        f"{'level':9s} {'fps':>6s} {'runs':>5s} {'mean error':>11s} {'max |error|':>12s} {'max/period':>11s} "
+        f"{'mean uncert.':>13s} {'within uncert.':>15s}"
+    )
     for level in ("moderate", "severe"):
         jobs = [(7000 + i, FPS_CYCLE[i % 3], level) for i in range(runs)]
         results = pool.map(_preroll_run, jobs)
@@ -194,9 +212,11 @@ def preroll(runs: int, pool: mp.pool.Pool) -> None:
             err, unc = err[~np.isnan(err)], unc[~np.isnan(unc)]
             period = 1 / (fps or 30.0)
             label = "all" if fps is None else f"{fps:.2f}"
-            print(f"{level:9s} {label:>6s} {len(sel):5d} {1000 * err.mean():+9.2f} ms {1000 * np.abs(err).max():9.2f} ms "
-                  f"{np.abs(err).max() / period:10.3f} {1000 * unc.mean():10.2f} ms "
-                  f"{int((np.abs(err) <= unc + 1e-9).sum()):8d}/{len(err)}" + (f"  ({bad} unreadable)" if bad else ""))
+            print(
+                f"{level:9s} {label:>6s} {len(sel):5d} {1000 * err.mean():+9.2f} ms {1000 * np.abs(err).max():9.2f} ms "
+                f"{np.abs(err).max() / period:10.3f} {1000 * unc.mean():10.2f} ms "
+                f"{int((np.abs(err) <= unc + 1e-9).sum()):8d}/{len(err)}" + (f"  ({bad} unreadable)" if bad else "")
+            )
     print("\ngoal: max |error| <= 1/2 frame period (16.7 ms) at 30 fps")
 
 
@@ -234,7 +254,7 @@ def make_clip(path: Path, minutes: float, pool: mp.pool.Pool) -> int:
                 yield VideoFrame(i / 30.0, img)
                 i += 1
 
-    return write_clip(path, frames(), 30.0, 2000, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    return write_clip(path, frames(), 30.0, 2000, datetime(2026, 1, 1, tzinfo=UTC))
 
 
 _SPEED_CHILD = r"""
@@ -274,14 +294,20 @@ print(json.dumps(out))
 
 def _child(mode: str, path: Path, reps: int = 1) -> dict:
     repo = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-c", _SPEED_CHILD, mode, str(path), str(reps)], capture_output=True,
-                          text=True, cwd=repo, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _SPEED_CHILD, mode, str(path), str(reps)],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        check=True,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def speed(long_minutes: float, pool: mp.pool.Pool) -> None:
-    print("\n## Speed and memory (720p30 H.264 2 Mbit/s, moderate capture realism, "
-          "PyAV threading AUTO on this machine)\n")
+    print(
+        "\n## Speed and memory (720p30 H.264 2 Mbit/s, moderate capture realism, PyAV threading AUTO on this machine)\n"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for minutes in (2.0, long_minutes):
             path = Path(tmp) / f"clip_{minutes:g}min.mp4"
@@ -293,15 +319,22 @@ def speed(long_minutes: float, pool: mp.pool.Pool) -> None:
             mem_an = _child("analyze", path)["maxrss_mb"]
             mem_dec = _child("decode", path)["maxrss_mb"]
             dec, an = min(both["decode_s"]), min(both["analyze_s"])
-            print(f"{minutes:4g} min: {frames} frames ({path.stat().st_size / 1e6:.0f} MB, made in {made:.0f} s); "
-                  f"best of {reps}: decode-only {dec:.1f} s ({frames / dec:.0f} fps), "
-                  f"analysis {an:.1f} s ({frames / an:.0f} fps); ratio analysis/decode {an / dec:.2f} (goal <= 1.3)")
-            print(f"        all runs: decode {', '.join(f'{x:.1f}' for x in both['decode_s'])} s; analysis "
-                  f"{', '.join(f'{x:.1f}' for x in both['analyze_s'])} s")
-            print(f"        peak RSS (fresh process): analysis {mem_an:.0f} MB, decode-only {mem_dec:.0f} MB; "
-                  f"decoded {both['decoded']}/{both['frames']}, gaps {both['gaps']}, dups {both['duplicates']}, "
-                  f"drift {both['drift_ppm']:+.2f} +/- {both['drift_ppm_uncertainty']:.2f} ppm, first-frame "
-                  f"uncertainty {1000 * both['first_ref_uncertainty_s']:.2f} ms, error {both['error']}", flush=True)
+            print(
+                f"{minutes:4g} min: {frames} frames ({path.stat().st_size / 1e6:.0f} MB, made in {made:.0f} s); "
+                f"best of {reps}: decode-only {dec:.1f} s ({frames / dec:.0f} fps), "
+                f"analysis {an:.1f} s ({frames / an:.0f} fps); ratio analysis/decode {an / dec:.2f} (goal <= 1.3)"
+            )
+            print(
+                f"        all runs: decode {', '.join(f'{x:.1f}' for x in both['decode_s'])} s; analysis "
+                f"{', '.join(f'{x:.1f}' for x in both['analyze_s'])} s"
+            )
+            print(
+                f"        peak RSS (fresh process): analysis {mem_an:.0f} MB, decode-only {mem_dec:.0f} MB; "
+                f"decoded {both['decoded']}/{both['frames']}, gaps {both['gaps']}, dups {both['duplicates']}, "
+                f"drift {both['drift_ppm']:+.2f} +/- {both['drift_ppm_uncertainty']:.2f} ppm, first-frame "
+                f"uncertainty {1000 * both['first_ref_uncertainty_s']:.2f} ms, error {both['error']}",
+                flush=True,
+            )
 
 
 def main() -> None:

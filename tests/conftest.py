@@ -19,14 +19,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_bwc(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the ``bwc`` command line in a subprocess, as a user would."""
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=REPO
+    )
 
 
 def bench_rig_file(path: Path, name: str, serial: dict, instrument: dict, **sections: object) -> Path:
     """A bench rig file for the emulated camera profile, written from plain values as a lab writes one."""
-    rig = {"kind": "bench", "name": name, "camera": "emulated", "serial": serial, "instrument": instrument,
-           **sections}
+    rig = {"kind": "bench", "name": name, "camera": "emulated", "serial": serial, "instrument": instrument, **sections}
     path.write_text(yaml.safe_dump({"rig": rig}, sort_keys=False))
     return path
 
@@ -74,8 +74,13 @@ def _start_certification(folder: Path) -> None:
     except FileExistsError:
         return  # another worker (or an earlier call) started it
     cmd = [sys.executable, "-m", "harness.cli", "certify", "--out", str(folder / "out"), "--phase", "Phase 1"]
-    subprocess.Popen([sys.executable, "-c", _BACKGROUND, str(folder), *cmd], cwd=REPO,
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.Popen(
+        [sys.executable, "-c", _BACKGROUND, str(folder), *cmd],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +94,10 @@ def healthy_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Co
         if time.monotonic() > deadline:
             pytest.fail(f"the shared certification in {folder} did not finish within {HEALTHY_TIMEOUT_S:g} s")
         time.sleep(0.5)
-    proc = subprocess.CompletedProcess(["bwc", "certify"], int((folder / "rc").read_text()),
-                                       (folder / "stdout").read_text(), (folder / "stderr").read_text())
+    proc = subprocess.CompletedProcess(
+        ["bwc", "certify"],
+        int((folder / "rc").read_text()),
+        (folder / "stdout").read_text(),
+        (folder / "stderr").read_text(),
+    )
     return proc, folder / "out"

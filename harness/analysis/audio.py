@@ -8,9 +8,9 @@ sample by a parabola through the peak.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import av
 import numpy as np
@@ -157,7 +157,7 @@ class _ChirpFinder:
     def _search(self, ref_s: float, video_pts: float) -> None:
         lo = max(self._index(video_pts - SEARCH_S), self.buffer_start)
         hi = self._index(video_pts + SEARCH_S) + self.template.size
-        window = self.buffer[lo - self.buffer_start:hi - self.buffer_start].astype(np.float64)
+        window = self.buffer[lo - self.buffer_start : hi - self.buffer_start].astype(np.float64)
         n = self.template.size
         if window.size < n + 2:
             self.found.append(Chirp(ref_s, video_pts, None, 0.0))

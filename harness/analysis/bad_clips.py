@@ -14,10 +14,10 @@ import random
 import struct
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Sequence
 
 import av
 import cv2
@@ -80,9 +80,9 @@ def box(data: bytes, kind: str) -> tuple[int, int]:
     """Offset and declared size of the first top-level box of this kind (KeyError if none)."""
     offset = 0
     while offset + 8 <= len(data):
-        size, name = struct.unpack(">I4s", data[offset:offset + 8])
+        size, name = struct.unpack(">I4s", data[offset : offset + 8])
         if size == 1:
-            size = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
         elif size == 0:
             size = len(data) - offset
         if name.decode("latin-1") == kind:
@@ -100,9 +100,9 @@ def with_declared_size(data: bytes, width: int, height: int) -> bytes:
     moov, _ = box(data, "moov")
     out = bytearray(data)
     tkhd = data.index(b"tkhd", moov) - 4  # version 0: width and height (16.16) at +84
-    out[tkhd + 84:tkhd + 92] = struct.pack(">II", width << 16, height << 16)
+    out[tkhd + 84 : tkhd + 92] = struct.pack(">II", width << 16, height << 16)
     entry = data.index(b"stsd", moov) - 4 + 16  # first sample entry: width and height at +32
-    out[entry + 32:entry + 36] = struct.pack(">HH", width, height)
+    out[entry + 32 : entry + 36] = struct.pack(">HH", width, height)
     return bytes(out)
 
 
@@ -110,14 +110,14 @@ def with_codec_tag(data: bytes, tag: bytes) -> bytes:
     """The clip with its video sample entry's codec tag (``avc1``) replaced."""
     moov, _ = box(data, "moov")
     entry = data.index(b"stsd", moov) - 4 + 16
-    return data[:entry + 4] + tag + data[entry + 8:]
+    return data[: entry + 4] + tag + data[entry + 8 :]
 
 
 def with_handler(data: bytes, handler: bytes) -> bytes:
     """The clip with its video track's handler type (``vide``) replaced: FFmpeg then sees no video."""
     moov, _ = box(data, "moov")
     at = data.index(b"vide", data.index(b"hdlr", moov))
-    return data[:at] + handler + data[at + 4:]
+    return data[:at] + handler + data[at + 4 :]
 
 
 def flip_bits(data: bytes, start: int, end: int, count: int, rng: random.Random) -> bytes:
@@ -150,11 +150,11 @@ def mutate(data: bytes, rng: random.Random, max_ops: int = 4) -> tuple[bytes, li
         if op == "flip":
             blob[at] ^= 1 << rng.randrange(8)
         elif op == "zero":
-            blob[at:at + span] = bytes(len(blob[at:at + span]))
+            blob[at : at + span] = bytes(len(blob[at : at + span]))
         elif op == "delete":
-            del blob[at:at + span]
+            del blob[at : at + span]
         elif op == "duplicate":
-            blob[at:at] = blob[at:at + span]
+            blob[at:at] = blob[at : at + span]
         else:
             del blob[at:]
         done.append(f"{op} {region} @{at}" + (f"+{span}" if op in ("zero", "delete", "duplicate") else ""))
@@ -231,11 +231,11 @@ def corpus(folder: Path) -> dict[str, Path]:
         "wrong-container-png": _png(),  # a still picture under a clip's name
     }
     for fraction in (0.01, 0.5, 0.9, 0.999):
-        made[f"truncated-plain-{fraction}"] = plain[:max(1, int(len(plain) * fraction))]
+        made[f"truncated-plain-{fraction}"] = plain[: max(1, int(len(plain) * fraction))]
     for fraction in (0.5, 0.999):
-        made[f"truncated-faststart-{fraction}"] = faststart[:int(len(faststart) * fraction)]
+        made[f"truncated-faststart-{fraction}"] = faststart[: int(len(faststart) * fraction)]
     moov, moov_size = box(plain, "moov")
-    made["missing-moov"] = plain[:moov] + plain[moov + moov_size:]
+    made["missing-moov"] = plain[:moov] + plain[moov + moov_size :]
     mdat, mdat_size = box(plain, "mdat")
     rng = random.Random(1)
     made["bit-flipped-mdat"] = flip_bits(plain, mdat + 8, mdat + mdat_size, 200, rng)
@@ -270,7 +270,7 @@ def frame_span(path: Path, index: int) -> tuple[int, int, int]:
 def _damage_frame(data: bytes, path: Path, index: int) -> bytes:
     """The clip with one frame's coded data overwritten (its 4-byte length prefix kept)."""
     pos, size, _ = frame_span(path, index)
-    return data[:pos + 4] + b"\xff" * (size - 4) + data[pos + size:]
+    return data[: pos + 4] + b"\xff" * (size - 4) + data[pos + size :]
 
 
 def _png() -> bytes:

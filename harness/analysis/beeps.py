@@ -48,7 +48,7 @@ def find_beeps(path: Path | str, freq_hz: float, beep_s: float) -> BeepScan:
     chunks: list[np.ndarray] = []
     rate, start = 0, 0.0
     try:
-        for rate, start, samples in mono_samples(path):
+        for rate, start, samples in mono_samples(path):  # noqa: B007 (the last chunk's rate and start are used below)
             chunks.append(samples)
     except NoAudioStream as exc:
         scan.error = str(exc)

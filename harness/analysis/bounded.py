@@ -56,7 +56,7 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
             return
         try:
             outcome: ClipAnalysis | str = analyse_clip_fully(path, *args, **options)
-        except BaseException as exc:  # noqa: BLE001 - the parent turns every failure into a verdict
+        except BaseException as exc:
             outcome = f"{type(exc).__name__}: {exc}"
         try:
             conn.send(outcome)
@@ -201,9 +201,11 @@ def analyse_clip_bounded(
         return unreadable(path, f"analysis raised {outcome}")
     after = _stat(path)
     if after != before:
-        outcome.error = (f"still being written: the file changed while it was analysed "
-                         f"({before[0]} -> {after[0] if after else 'gone'} bytes); "
-                         + (outcome.error or "result covers only what was there"))
+        outcome.error = (
+            f"still being written: the file changed while it was analysed "
+            f"({before[0]} -> {after[0] if after else 'gone'} bytes); "
+            + (outcome.error or "result covers only what was there")
+        )
         outcome.findings.append(outcome.error)
     return outcome
 
@@ -231,6 +233,16 @@ def verdict_measurements(analyses: list[ClipAnalysis]) -> list[Measurement]:
         verdict = clip_verdict(analysis)
         if verdict != "analysed":
             name = Path(analysis.path).name
-            out.append(Measurement("clip_analysed", 0, "clips", 1, 1, VERDICT_REQUIREMENT,
-                                   note=f"{name}: {verdict}", dimensions={"clip": name}))
+            out.append(
+                Measurement(
+                    "clip_analysed",
+                    0,
+                    "clips",
+                    1,
+                    1,
+                    VERDICT_REQUIREMENT,
+                    note=f"{name}: {verdict}",
+                    dimensions={"clip": name},
+                )
+            )
     return out

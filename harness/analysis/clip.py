@@ -1,7 +1,7 @@
 """One streaming pass over a clip: presentation times and the decoded time code of every frame.
 
 The result is the clip timeline (pts against scene reference time) and the analysis record of
-DESIGN.md. Only one decoded frame is alive at a time; per frame the record keeps its pts and the
+docs/architecture.md. Only one decoded frame is alive at a time; per frame the record keeps its pts and the
 reading's point estimate of reference time, and the timeline fit (harness/analysis/timeline.py)
 three compact numbers. First and last frame times, gaps, repeats and the frame clock's drift come
 from that fit; bad input (no code in view, a code of another run, a counter going backwards)
@@ -13,8 +13,9 @@ and box layout declare, an absurd or changing picture size.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import av
 import numpy as np
@@ -241,8 +242,9 @@ SIZE_RANGE = f"a camera clip is {MIN_SIDE}x{MIN_SIDE} to {MAX_SIDE}x{MAX_SIDE}"
 class _Pass:
     """The one streaming pass: frames read, and what could not be read (kept apart, never raised)."""
 
-    def __init__(self, result: ClipAnalysis, stream: av.video.stream.VideoStream, probes: Sequence[FrameProbe],
-                 refresh_hz: float) -> None:
+    def __init__(
+        self, result: ClipAnalysis, stream: av.video.stream.VideoStream, probes: Sequence[FrameProbe], refresh_hz: float
+    ) -> None:
         self.result = result
         self.probes = probes
         assert stream.time_base is not None  # _video_stream refuses a stream without one
@@ -262,8 +264,9 @@ class _Pass:
     def run(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> None:
         ctx = stream.codec_context
         if ctx.width and ctx.height and absurd_size(ctx.width, ctx.height):  # before decoding a huge picture
-            self.stopped = (f"absurd resolution: the stream is {ctx.width}x{ctx.height} pixels ({SIZE_RANGE}); "
-                            "no frame was decoded")
+            self.stopped = (
+                f"absurd resolution: the stream is {ctx.width}x{ctx.height} pixels ({SIZE_RANGE}); no frame was decoded"
+            )
             return
         try:
             for packet in container.demux(stream):
@@ -310,8 +313,10 @@ class _Pass:
             # coarse slots: every frame for the first seconds (to see a UTC second change), then now and then
             self.decoder = TimecodeDecoder(*size, coarse_every=COARSE_EVERY, coarse_first=COARSE_FIRST)
         elif size != self.size:
-            self.stopped = (f"the picture size changes from {self.size[0]}x{self.size[1]} to {size[0]}x{size[1]} "
-                            f"at pts {pts_s:.3f} s; the rest was not analysed")
+            self.stopped = (
+                f"the picture size changes from {self.size[0]}x{self.size[1]} to {size[0]}x{size[1]} "
+                f"at pts {pts_s:.3f} s; the rest was not analysed"
+            )
             return False
         gray = luma(frame)
         reading = self.decoder.decode(gray)  # type: ignore[union-attr]
@@ -339,8 +344,10 @@ class _Pass:
         count = max(len(missing), self.packets - len(self.result.pts_s) - self.no_pts)
         if count:
             where = f"at pts {missing[0] * self.time_base:.3f} s" if missing else "(pts unknown)"
-            out.append(f"decode error {where}: {count} of {self.packets} frames could not be decoded"
-                       + (f" ({self.failure})" if self.failure else ""))
+            out.append(
+                f"decode error {where}: {count} of {self.packets} frames could not be decoded"
+                + (f" ({self.failure})" if self.failure else "")
+            )
         if self.no_pts:
             out.append(f"{self.no_pts} decoded frame(s) carry no presentation time (not analysed)")
         return out
@@ -354,8 +361,9 @@ def _truncation(iso_path: Path | None, announced: int, declared_s: float | None,
         parts.append(damage.removeprefix("truncated: "))
     if reading.read_error is None and reading.stopped is None:
         if announced and reading.packets < announced:
-            parts.append(f"{announced - reading.packets} of the {announced} frames the index announces "
-                         "are not in the file")
+            parts.append(
+                f"{announced - reading.packets} of the {announced} frames the index announces are not in the file"
+            )
         elif declared_s and len(reading.packet_pts) > 1:
             ticks = sorted(reading.packet_pts)
             step = float(np.median(np.diff(ticks))) * reading.time_base
@@ -373,8 +381,10 @@ def _declared_size_findings(path: Path, stream_size: tuple[int, int] | None) -> 
         if absurd_size(size.width, size.height) and (size.width, size.height) != stream_size:
             places.setdefault((size.width, size.height), []).append(size.where)
     frames = f"the frames are {stream_size[0]}x{stream_size[1]}" if stream_size else "no frame was decoded"
-    return [f"absurd resolution: the index declares {w}x{h} ({', '.join(where)}), {frames} ({SIZE_RANGE})"
-            for (w, h), where in places.items()]
+    return [
+        f"absurd resolution: the index declares {w}x{h} ({', '.join(where)}), {frames} ({SIZE_RANGE})"
+        for (w, h), where in places.items()
+    ]
 
 
 def _frame_rate(result: ClipAnalysis, tick_s: float) -> None:
@@ -398,7 +408,8 @@ def _frame_rate(result: ClipAnalysis, tick_s: float) -> None:
             f"variable frame rate: pts intervals {1e3 * low:.1f} to {1e3 * high:.1f} ms "
             f"(spread {1e3 * (high - low):.1f} ms, median {1e3 * median:.1f} ms); "
             f"{off} of {steps.size} intervals off a constant frame grid "
-            "(gaps and repeats are judged against one)")
+            "(gaps and repeats are judged against one)"
+        )
 
 
 def _apply_fit(result: ClipAnalysis, fit: TimelineFit, run_id: int | None) -> None:
@@ -430,8 +441,10 @@ def _apply_fit(result: ClipAnalysis, fit: TimelineFit, run_id: int | None) -> No
     findings = result.findings
     if fit.backwards:
         at, frm, to = fit.backwards[0]
-        findings.append(f"time code jumps backwards {len(fit.backwards)} time(s); first at pts {at:.3f} s, "
-                        f"from {frm:.3f} s to {to:.3f} s of scene time")
+        findings.append(
+            f"time code jumps backwards {len(fit.backwards)} time(s); first at pts {at:.3f} s, "
+            f"from {frm:.3f} s to {to:.3f} s of scene time"
+        )
     if fit.counter_wraps:
         findings.append(f"the display counter wrapped {fit.counter_wraps} time(s) in this clip (unwrapped)")
     if fit.inconsistent_frames:

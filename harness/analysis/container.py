@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,9 @@ def finalisation(path: Path | str) -> Finalisation:
     fragments = kinds.count("moof")
     layout = "fragmented" if fragments else ("plain" if "moov" in kinds else "unknown")
     if not complete:
-        return Finalisation(False, layout, fragments, f"torn: the last box ({kinds[-1] if kinds else '-'}) is cut short")
+        return Finalisation(
+            False, layout, fragments, f"torn: the last box ({kinds[-1] if kinds else '-'}) is cut short"
+        )
     if "moov" not in kinds:
         return Finalisation(False, layout, fragments, "no moov box: the index was never written")
     if fragments and kinds[-1] != "mfra":
@@ -152,8 +155,10 @@ def layout_damage(path: Path | str) -> str | None:
     if not complete:
         if boxes and boxes[-1].end > length:
             last = boxes[-1]
-            torn = (f"truncated: the file ends inside its {last.kind} box "
-                    f"({last.end - length} of its {last.size} bytes missing)")
+            torn = (
+                f"truncated: the file ends inside its {last.kind} box "
+                f"({last.end - length} of its {last.size} bytes missing)"
+            )
         else:
             end = boxes[-1].end if boxes else 0
             torn = f"truncated: the box at byte {end} is cut short or has an impossible size"

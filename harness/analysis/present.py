@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Iterable, Mapping, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 import numpy as np
 
@@ -65,12 +66,15 @@ def to_present_times(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[i
     refs = present.to_present_many(np.array([clip.ref_s[i] for i in known], dtype=np.float64))
     for i, r in zip(known, refs.tolist()):
         clip.ref_s[i] = r
-    scalars = present.to_present_many(np.array(
-        [first_nominal, last_nominal] + [g.after_ref_s for g in clip.gaps] + [d.ref_s for d in clip.duplicates]))
+    scalars = present.to_present_many(
+        np.array(
+            [first_nominal, last_nominal] + [g.after_ref_s for g in clip.gaps] + [d.ref_s for d in clip.duplicates]
+        )
+    )
     clip.first_ref_s, clip.last_ref_s = float(scalars[0]), float(scalars[1])
-    for g, r in zip(clip.gaps, scalars[2:2 + len(clip.gaps)]):
+    for g, r in zip(clip.gaps, scalars[2 : 2 + len(clip.gaps)]):
         g.after_ref_s = float(r)
-    for d, r in zip(clip.duplicates, scalars[2 + len(clip.gaps):]):
+    for d, r in zip(clip.duplicates, scalars[2 + len(clip.gaps) :]):
         d.ref_s = float(r)
     if clip.preroll_s is not None:
         clip.preroll_s -= clip.first_ref_s - first_nominal
@@ -80,7 +84,8 @@ def to_present_times(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[i
             shown = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
             clip.findings.append(
                 f"the display pipeline dropped {len(dropped)} display frame(s) while this clip was filmed "
-                f"({shown}): the frame before each stayed on screen longer; not a fault of the camera")
+                f"({shown}): the frame before each stayed on screen longer; not a fault of the camera"
+            )
     _stimuli(clip, present, fired)
 
 
@@ -108,16 +113,22 @@ def _stimuli(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[int, floa
         kept.append(c)
     missed = len(audio.chirps) - len(kept)
     if missed:
-        clip.findings.append(f"{missed} stimulus instant(s) in this clip were not fired by the rig controller; "
-                             "they are left out of the A/V measurement")
+        clip.findings.append(
+            f"{missed} stimulus instant(s) in this clip were not fired by the rig controller; "
+            "they are left out of the A/V measurement"
+        )
     audio.chirps = kept
     if clip.chirps_expected is not None:
         clip.chirps_expected = len(kept)
         clip.chirps_found = sum(c.audio_pts_s is not None for c in kept)
 
 
-def at_present_times(analyses: list[ClipAnalysis], present: PresentTimes | None,
-                     fired: Iterable[tuple[float, float]] | None, refresh_hz: float) -> None:
+def at_present_times(
+    analyses: list[ClipAnalysis],
+    present: PresentTimes | None,
+    fired: Iterable[tuple[float, float]] | None,
+    refresh_hz: float,
+) -> None:
     """After a scenario (or offline): every clip onto a display's present times and the fired stimuli.
 
     ``present`` is the rig display's present log (``None``: a player shows the scene, reference
@@ -131,6 +142,6 @@ def at_present_times(analyses: list[ClipAnalysis], present: PresentTimes | None,
     for clip in analyses:
         try:
             to_present_times(clip, present, by_frame)
-        except Exception as exc:  # noqa: BLE001 - one odd clip must not lose the others' results
+        except Exception as exc:
             log.exception("present-time mapping failed for %s", clip.path)
             clip.findings.append(f"reference times left nominal: present-time mapping failed ({exc})")

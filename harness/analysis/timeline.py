@@ -154,8 +154,12 @@ class TimelineBuilder:
 
     # -- the fit ----------------------------------------------------------------------------
     def fit(self) -> TimelineFit:
-        fit = TimelineFit(counter_wraps=self.counter_wraps, run_ids=dict(self.run_ids),
-                          run_id_changes=self.run_id_changes, utc_conflict=self.utc_conflict)
+        fit = TimelineFit(
+            counter_wraps=self.counter_wraps,
+            run_ids=dict(self.run_ids),
+            run_id_changes=self.run_id_changes,
+            utc_conflict=self.utc_conflict,
+        )
         pts, kind, value = self._pts.array, self._kind.array, self._value.array
         if pts.size == 0:
             fit.error = "clip holds no video frames"
@@ -213,8 +217,7 @@ class TimelineBuilder:
         return fit
 
     @staticmethod
-    def _events(fit: TimelineFit, dec: np.ndarray, k: np.ndarray, pts: np.ndarray,
-                at: Callable[[int], float]) -> None:
+    def _events(fit: TimelineFit, dec: np.ndarray, k: np.ndarray, pts: np.ndarray, at: Callable[[int], float]) -> None:
         """Gaps, repeats and backward jumps between consecutive decoded frames."""
         dk = np.diff(k)
         steps = np.diff(dec)
@@ -234,8 +237,15 @@ class TimelineBuilder:
         fit.duplicates += [(ref, count) for ref, count, _ in runs]
 
     @staticmethod
-    def _drift(fit: TimelineFit, dec: np.ndarray, k: np.ndarray, pts: np.ndarray, slope: float,
-               slope_lo: float, slope_hi: float) -> None:
+    def _drift(
+        fit: TimelineFit,
+        dec: np.ndarray,
+        k: np.ndarray,
+        pts: np.ndarray,
+        slope: float,
+        slope_lo: float,
+        slope_hi: float,
+    ) -> None:
         """The camera frame clock's rate error: sensor period in scene time over period in pts."""
         if fit.pts_period_s is None:
             return
@@ -261,9 +271,9 @@ def _sensor_grid(r: np.ndarray, period: float, refresh: float) -> tuple[np.ndarr
     k = _step_indices(r, period)
     # robust start (Theil-Sen on frames half a clip apart), then least squares on the inliers
     half = r.size // 2
-    dk = (k[half:half * 2] - k[:half]).astype(np.float64)
+    dk = (k[half : half * 2] - k[:half]).astype(np.float64)
     ok = dk != 0
-    slope = float(np.median((r[half:half * 2] - r[:half])[ok] / dk[ok])) if ok.any() else period
+    slope = float(np.median((r[half : half * 2] - r[:half])[ok] / dk[ok])) if ok.any() else period
     intercept = float(np.median(r - slope * k))
     inliers = np.ones(r.size, dtype=bool)
     for _ in range(3):
@@ -317,8 +327,9 @@ def _slope_se(r: np.ndarray, k: np.ndarray, slope: float) -> float:
     return float(max(resid.std(), 1e-6) / np.sqrt(sxx))
 
 
-def _feasible(lo: np.ndarray, hi: np.ndarray, rel: np.ndarray, slope: float, a: float,
-              b: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
+def _feasible(
+    lo: np.ndarray, hi: np.ndarray, rel: np.ndarray, slope: float, a: float, b: float
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """The (t0, T) region where lo <= t0 + T rel <= hi for every frame, projected on each axis.
 
     For a fixed T the feasible t0 run from f(T) = max(lo - T rel) to g(T) = min(hi - T rel); f is

@@ -14,5 +14,16 @@ from harness.checks.continuity import hidden_missing_frames
 from harness.checks.preroll import expected_preroll
 from harness.checks.registry import CHECKS, DECLARED, run_checks
 
-__all__ = ["CHECKS", "DECLARED", "Check", "CheckInput", "Event", "Recording", "expected_preroll",
-           "hidden_missing_frames", "metadata", "run_checks", "stitch"]
+__all__ = [
+    "CHECKS",
+    "DECLARED",
+    "Check",
+    "CheckInput",
+    "Event",
+    "Recording",
+    "expected_preroll",
+    "hidden_missing_frames",
+    "metadata",
+    "run_checks",
+    "stitch",
+]

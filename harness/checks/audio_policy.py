@@ -32,22 +32,39 @@ def audio_policy(inp: CheckInput) -> list[Measurement]:
         press_pts = ClipMapping(clip).pts_at(ev.start.t)
         end = clip.pts_s[-1]
         after = audio.peak_dbfs(press_pts + 0.05, end)
-        out.append(LIVE_PEAK(after, live_low, live_high, event=n,
-                             note="audio is recorded once the camera is activated"))
+        out.append(
+            LIVE_PEAK(after, live_low, live_high, event=n, note="audio is recorded once the camera is activated")
+        )
         if spec.in_buffer:
             before = [c for c in audio.chirps if c.ref_s < ev.start.t - 0.1]
             found = sum(c.audio_pts_s is not None for c in before)
-            out.append(BUFFER_HEARD(found / len(before) if before else None,
-                                    *cat.bounds("BWC-AUD-01", "buffer_heard", "fraction"), event=n,
-                                    note=f"{found} of {len(before)} pre-roll stimuli heard"))
+            out.append(
+                BUFFER_HEARD(
+                    found / len(before) if before else None,
+                    *cat.bounds("BWC-AUD-01", "buffer_heard", "fraction"),
+                    event=n,
+                    note=f"{found} of {len(before)} pre-roll stimuli heard",
+                )
+            )
         else:
             level = audio.peak_dbfs(clip.pts_s[0], press_pts - 0.1)
-            out.append(BUFFER_PEAK(FLOOR_DBFS if level is None else level,
-                                   *cat.bounds("BWC-AUD-01", "buffer_silence", "dBFS"), event=n,
-                                   note="the profile keeps no audio in the buffer: absent or digital silence"
-                                   + (" (absent)" if level is None else "")))
+            out.append(
+                BUFFER_PEAK(
+                    FLOOR_DBFS if level is None else level,
+                    *cat.bounds("BWC-AUD-01", "buffer_silence", "dBFS"),
+                    event=n,
+                    note="the profile keeps no audio in the buffer: absent or digital silence"
+                    + (" (absent)" if level is None else ""),
+                )
+            )
             start = audio.first_sound_after(press_pts)
-            out.append(AUDIO_START(None if start is None else start - press_pts,
-                                   -spec.start_tolerance_s, spec.start_tolerance_s, event=n,
-                                   note="first non-silent audio relative to the press"))
+            out.append(
+                AUDIO_START(
+                    None if start is None else start - press_pts,
+                    -spec.start_tolerance_s,
+                    spec.start_tolerance_s,
+                    event=n,
+                    note="first non-silent audio relative to the press",
+                )
+            )
     return out

@@ -64,8 +64,11 @@ def av_sync(inp: CheckInput) -> list[Measurement]:
     spec = inp.profile.av_sync
     target = _window(inp, "BWC-AV-01", spec.target_ms)
     must = _window(inp, "BWC-AV-02", spec.must_ms)
-    drift_limit = (inp.limits.figure("BWC-AV-01", "drift", "ppm")
-                   if inp.limits.limit("BWC-AV-01", "drift") is not None else spec.drift_ppm)
+    drift_limit = (
+        inp.limits.figure("BWC-AV-01", "drift", "ppm")
+        if inp.limits.limit("BWC-AV-01", "drift") is not None
+        else spec.drift_ppm
+    )
     min_pairs, _ = inp.limits.bounds("BWC-AV-02", "stimuli", "events")
     delay = acoustic_delay_s(inp.speaker_distance_m)
     out = []
@@ -83,18 +86,32 @@ def av_sync(inp: CheckInput) -> list[Measurement]:
                 if flash_seen(clip, c.video_pts_s, inp.period):
                     pairs.append((c.ref_s, (c.audio_pts_s - c.video_pts_s - delay) * 1000))
         n = ev.index
-        out.append(PAIRED(len(pairs), min_pairs, None, event=n,
-                          note=f"flash and chirp both found ({seen} chirps found after the press)"))
+        out.append(
+            PAIRED(
+                len(pairs),
+                min_pairs,
+                None,
+                event=n,
+                note=f"flash and chirp both found ({seen} chirps found after the press)",
+            )
+        )
         offsets = [o for _, o in pairs]
         median = statistics.median(offsets) if offsets else None
         extreme = max(offsets, key=abs) if offsets else None
-        out.append(OFFSET(median, *target, event=n,
-                          note=f"median over {len(offsets)} stimuli, speaker {inp.speaker_distance_m:g} m "
-                          f"({delay * 1000:.2f} ms) removed"))
+        out.append(
+            OFFSET(
+                median,
+                *target,
+                event=n,
+                note=f"median over {len(offsets)} stimuli, speaker {inp.speaker_distance_m:g} m "
+                f"({delay * 1000:.2f} ms) removed",
+            )
+        )
         out.append(OFFSET_EXTREME(extreme, *must, event=n, note="the stimulus furthest out of sync"))
         if len(pairs) >= (min_pairs or 0) and pairs and pairs[-1][0] - pairs[0][0] >= DRIFT_MIN_SPAN_S:
             t, o = np.array(pairs).T
             slope = float(np.polyfit(t, o / 1000, 1)[0]) * 1e6
-            out.append(DRIFT(slope, -drift_limit, drift_limit, event=n,
-                             note=f"slope of the offset over {t[-1] - t[0]:.1f} s"))
+            out.append(
+                DRIFT(slope, -drift_limit, drift_limit, event=n, note=f"slope of the offset over {t[-1] - t[0]:.1f} s")
+            )
     return out

@@ -25,8 +25,11 @@ def clock_offsets(inp: CheckInput, clip: ClipAnalysis) -> dict[str, float]:
     spec = inp.profile.clock
     out: dict[str, float] = {}
     if clip.camera_utc:
-        diffs = [cam - inp.ref_utc(clip.ref_s[i]) for i, cam in clip.camera_utc  # type: ignore[arg-type]
-                 if clip.ref_s[i] is not None]
+        diffs = [
+            cam - inp.ref_utc(clip.ref_s[i])
+            for i, cam in clip.camera_utc  # type: ignore[arg-type]
+            if clip.ref_s[i] is not None
+        ]
         if diffs:
             out["burned-in"] = statistics.median(diffs)
     meta = metadata(clip, spec.metadata_key)
@@ -66,12 +69,23 @@ def clock(inp: CheckInput) -> list[Measurement]:
             continue
         offsets = clock_offsets(inp, ev.recording.first)
         if not offsets:
-            out.append(OFFSET(None, -limit, limit, event=ev.index,
-                              note="the camera states its time nowhere the harness can read"))
+            out.append(
+                OFFSET(
+                    None, -limit, limit, event=ev.index, note="the camera states its time nowhere the harness can read"
+                )
+            )
         for source, value in offsets.items():
             low = -limit - (1.0 if source == "container" else 0.0)  # whole seconds, truncated
-            out.append(OFFSET_BY_SOURCE(value, low, limit, event=ev.index, source=source,
-                                        note="camera clock minus reference UTC at the first frame"))
+            out.append(
+                OFFSET_BY_SOURCE(
+                    value,
+                    low,
+                    limit,
+                    event=ev.index,
+                    source=source,
+                    note="camera clock minus reference UTC at the first frame",
+                )
+            )
         for source in ("burned-in", "metadata", "container"):
             if source in offsets:
                 best.append((ev.recording.first_ref_s, offsets[source], source))
@@ -80,7 +94,13 @@ def clock(inp: CheckInput) -> list[Measurement]:
         (t0, o0, s0), (t1, o1, s1) = best[0], best[-1]
         drift = (o1 - o0) / (t1 - t0) * 1e6
         ppm = max_drift_ppm(inp)
-        out.append(DRIFT(drift, -ppm, ppm,
-                         note=f"offset {o0:+.3f} s -> {o1:+.3f} s over {(t1 - t0) / 3600:.2f} h ({s0}/{s1}); "
-                         f"{drift * 43200e-6:+.2f} s per 12 h"))
+        out.append(
+            DRIFT(
+                drift,
+                -ppm,
+                ppm,
+                note=f"offset {o0:+.3f} s -> {o1:+.3f} s over {(t1 - t0) / 3600:.2f} h ({s0}/{s1}); "
+                f"{drift * 43200e-6:+.2f} s per 12 h",
+            )
+        )
     return out

@@ -20,8 +20,16 @@ FRAME_RATE = Declared("mean_frame_rate_fps", "fps", "BWC-CONT-02", "catalogue", 
 UNDECODABLE = Declared("undecodable_frames", "frames", "BWC-CONT-02", "none", ("event",), informative=True)
 SEGMENT_JOIN = Declared("segment_join_frames", "frames", "BWC-SEG-01", "catalogue", ("event", "file"))
 FILES_IN_EVENT = Declared("files_in_event", "files", "BWC-SEG-01", "profile", ("event",))
-MEASUREMENTS = (JOIN_MISSING, MISSING, DUPLICATED, HIDDEN_MISSING, FRAME_RATE, UNDECODABLE, SEGMENT_JOIN,
-                FILES_IN_EVENT)
+MEASUREMENTS = (
+    JOIN_MISSING,
+    MISSING,
+    DUPLICATED,
+    HIDDEN_MISSING,
+    FRAME_RATE,
+    UNDECODABLE,
+    SEGMENT_JOIN,
+    FILES_IN_EVENT,
+)
 
 
 def hidden_missing_frames(clip: ClipAnalysis, period: float) -> int:
@@ -62,16 +70,34 @@ def continuity(inp: CheckInput) -> list[Measurement]:
         low = None if rate_lo is None else nominal * (1 + rate_lo / 100)
         high = None if rate_hi is None else nominal * (1 + rate_hi / 100)
         out += [
-            JOIN_MISSING(join_missing, join_lo or 0, join_hi, event=n,
-                         note="frames lost where the buffer joins the live recording"),
+            JOIN_MISSING(
+                join_missing,
+                join_lo or 0,
+                join_hi,
+                event=n,
+                note="frames lost where the buffer joins the live recording",
+            ),
             MISSING(missing, miss_lo or 0, miss_hi, event=n, note="frames lost away from the join"),
             DUPLICATED(sum(c.duplicated_frames for c in clips), dup_lo or 0, dup_hi, event=n),
-            HIDDEN_MISSING(sum(hidden_missing_frames(c, inp.period) for c in clips), miss_lo or 0, miss_hi, event=n,
-                           note="lost frames the pts do not show (regular pts over a hole in the time code)"),
-            FRAME_RATE(fps, low, high, event=n,
-                       note=f"frames over time-code span, nominal {nominal:g} fps {rate_lo:+g}/{rate_hi:+g} %"),
-            UNDECODABLE(sum(c.undecodable or 0 for c in clips), event=n,
-                        note="informative: frames whose time code could not be read"),
+            HIDDEN_MISSING(
+                sum(hidden_missing_frames(c, inp.period) for c in clips),
+                miss_lo or 0,
+                miss_hi,
+                event=n,
+                note="lost frames the pts do not show (regular pts over a hole in the time code)",
+            ),
+            FRAME_RATE(
+                fps,
+                low,
+                high,
+                event=n,
+                note=f"frames over time-code span, nominal {nominal:g} fps {rate_lo:+g}/{rate_hi:+g} %",
+            ),
+            UNDECODABLE(
+                sum(c.undecodable or 0 for c in clips),
+                event=n,
+                note="informative: frames whose time code could not be read",
+            ),
         ]
     return out
 
@@ -87,11 +113,25 @@ def segments(inp: CheckInput) -> list[Measurement]:
         clips = ev.recording.clips
         for j, (a, b) in enumerate(pairwise(clips), start=1):
             frames = round((b.first_ref_s - a.last_ref_s) / inp.period) - 1  # type: ignore[operator]
-            out.append(SEGMENT_JOIN(frames, low, high, event=ev.index, file=f"{j}->{j + 1}",
-                                    note=f"{Path(a.path).name} -> {Path(b.path).name}; "
-                                    "+ = frames missing, - = frames repeated"))
+            out.append(
+                SEGMENT_JOIN(
+                    frames,
+                    low,
+                    high,
+                    event=ev.index,
+                    file=f"{j}->{j + 1}",
+                    note=f"{Path(a.path).name} -> {Path(b.path).name}; + = frames missing, - = frames repeated",
+                )
+            )
         span = ev.recording.last_ref_s - ev.recording.first_ref_s
         should_split = length is not None and length > 0 and span > length + 1.0
-        out.append(FILES_IN_EVENT(len(clips), 2 if should_split else 1, None, event=ev.index,
-                                  note=f"event of {span:.1f} s, segment length {length or 'none'} s"))
+        out.append(
+            FILES_IN_EVENT(
+                len(clips),
+                2 if should_split else 1,
+                None,
+                event=ev.index,
+                note=f"event of {span:.1f} s, segment length {length or 'none'} s",
+            )
+        )
     return out

@@ -65,12 +65,20 @@ def evidence(inp: CheckInput) -> list[Measurement]:
         return inp.limits.bounds(REQUIREMENT, figure, "files")
 
     return [
-        UNHASHED(len(unhashed), *bounds("unhashed"),
-                 note="; ".join(unhashed) or f"all {n} clip(s) hashed (SHA-256) as they were taken in"),
-        WRITABLE(len(writable), *bounds("writable"),
-                 note="; ".join(writable) or f"all {n} evidence file(s) read-only"),
-        CHANGED(len(changed), *bounds("changed"),
-                note="; ".join(changed) or f"all {n} evidence file(s) re-hashed at the end of the scenario: unchanged"),
-        CHANGED_DURING_COPY(len(during), *bounds("changed_during_copy"),
-                            note="; ".join(during) or "no clip changed on the camera while it was copied"),
+        UNHASHED(
+            len(unhashed),
+            *bounds("unhashed"),
+            note="; ".join(unhashed) or f"all {n} clip(s) hashed (SHA-256) as they were taken in",
+        ),
+        WRITABLE(len(writable), *bounds("writable"), note="; ".join(writable) or f"all {n} evidence file(s) read-only"),
+        CHANGED(
+            len(changed),
+            *bounds("changed"),
+            note="; ".join(changed) or f"all {n} evidence file(s) re-hashed at the end of the scenario: unchanged",
+        ),
+        CHANGED_DURING_COPY(
+            len(during),
+            *bounds("changed_during_copy"),
+            note="; ".join(during) or "no clip changed on the camera while it was copied",
+        ),
     ]

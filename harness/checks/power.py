@@ -36,9 +36,23 @@ EARLIER_DAMAGED = Declared("earlier_files_damaged", "files", "BWC-PWR-04", "cata
 REBUFFERED = Declared("rebuffered_preroll_s", "s", "BWC-PWR-04", "catalogue", ("event",))
 CURRENT = Declared("current_a", "A", "BWC-PWR-01", "profile", ("state",))
 RUNTIME_ESTIMATE = Declared("runtime_estimate_h", "h", "BWC-PWR-01", "catalogue")
-MEASUREMENTS = (START_CHARGE, RUNTIME, RECORDING_H, WARNING_LEAD, WARNING_LOGGED, BEEPS_HEARD, CUTOFF_FINALISED,
-                CUTOFF_LAST_FRAME, CUT_NO_RECORDING, CUT_RECOVERED, CUT_UNREADABLE, EARLIER_DAMAGED, REBUFFERED,
-                CURRENT, RUNTIME_ESTIMATE)
+MEASUREMENTS = (
+    START_CHARGE,
+    RUNTIME,
+    RECORDING_H,
+    WARNING_LEAD,
+    WARNING_LOGGED,
+    BEEPS_HEARD,
+    CUTOFF_FINALISED,
+    CUTOFF_LAST_FRAME,
+    CUT_NO_RECORDING,
+    CUT_RECOVERED,
+    CUT_UNREADABLE,
+    EARLIER_DAMAGED,
+    REBUFFERED,
+    CURRENT,
+    RUNTIME_ESTIMATE,
+)
 
 
 # -- timeline helpers ------------------------------------------------------------------------
@@ -71,8 +85,10 @@ def _monitor_note(shutdown: Action) -> str:
     d = shutdown.detail
     if not isinstance(d, Shutdown):
         return f"shutdown at {shutdown.t:.1f} s"
-    return (f"shutdown seen by the power monitor between {d.last_running_t:.1f} s and "
-            f"{d.first_off_t:.1f} s (current {d.amps_before:.3f} A -> {d.amps_after:.3f} A)")
+    return (
+        f"shutdown seen by the power monitor between {d.last_running_t:.1f} s and "
+        f"{d.first_off_t:.1f} s (current {d.amps_before:.3f} A -> {d.amps_after:.3f} A)"
+    )
 
 
 def _shift_h(inp: CheckInput) -> float:
@@ -88,9 +104,13 @@ def shift_runtime(inp: CheckInput) -> list[Measurement]:
     low = _shift_h(inp)
     on, shutdown = _shutdown(inp)
     battery = next((a.detail for a in inp.timeline.power("battery") if isinstance(a.detail, BatterySelected)), None)
-    out = [START_CHARGE(None if battery is None else float(battery.soc),
-                        *inp.limits.bounds("BWC-PWR-01", "start_charge", "%"),
-                        note="the runtime is judged from a full battery")]
+    out = [
+        START_CHARGE(
+            None if battery is None else float(battery.soc),
+            *inp.limits.bounds("BWC-PWR-01", "start_charge", "%"),
+            note="the runtime is judged from a full battery",
+        )
+    ]
     if on is None:
         return [*out, RUNTIME(None, low, None, note="the camera was never powered from the battery simulator")]
     end = shutdown.t if shutdown is not None else inp.timeline.actions[-1].t
@@ -104,9 +124,15 @@ def shift_runtime(inp: CheckInput) -> list[Measurement]:
         value, note = None, f"no shutdown seen, and the scenario ended after {hours:.2f} h"
     out.append(RUNTIME(value, low, None, note=note))
     recording = _recording_hours(inp, on.t, end)
-    out.append(RECORDING_H(recording, p.duty.recording_h * 0.99, None,
-                           note=f"recording hours of the duty profile ({p.duty.buffering_h:g} h buffering + "
-                           f"{p.duty.recording_h:g} h recording) done before the end"))
+    out.append(
+        RECORDING_H(
+            recording,
+            p.duty.recording_h * 0.99,
+            None,
+            note=f"recording hours of the duty profile ({p.duty.buffering_h:g} h buffering + "
+            f"{p.duty.recording_h:g} h recording) done before the end",
+        )
+    )
     return out
 
 
@@ -190,8 +216,11 @@ def warning_lead(inp: CheckInput) -> list[Measurement]:
     lead = None if warned is None or shutdown is None else (shutdown.t - warned) / 60
     note = source if shutdown is None else f"{source}; {_monitor_note(shutdown)}"
     out = [
-        WARNING_LEAD(lead, *inp.limits.bounds("BWC-PWR-02", "lead", "min"),
-                     note=note if shutdown is not None else f"{note}; no shutdown seen"),
+        WARNING_LEAD(
+            lead,
+            *inp.limits.bounds("BWC-PWR-02", "lead", "min"),
+            note=note if shutdown is not None else f"{note}; no shutdown seen",
+        ),
         WARNING_LOGGED(1 if logged else 0, 1, None, note="low-battery entry in the camera's log (file metadata)"),
     ]
     if warned is not None:  # beeps due while the camera recorded audio after the warning
@@ -203,9 +232,16 @@ def warning_lead(inp: CheckInput) -> list[Measurement]:
             if due == 0:
                 continue
             heard = sum(1 for _, e in beeps if e.index == ev.index)
-            out.append(BEEPS_HEARD(heard, due, None, event=ev.index,
-                                   note=f"a {p.warning_beep_hz:g} Hz beep every {p.warning_repeat_s:g} s: at least "
-                                   f"{due} in the {window + p.warning_beep_s:.0f} s recorded after the warning"))
+            out.append(
+                BEEPS_HEARD(
+                    heard,
+                    due,
+                    None,
+                    event=ev.index,
+                    note=f"a {p.warning_beep_hz:g} Hz beep every {p.warning_repeat_s:g} s: at least "
+                    f"{due} in the {window + p.warning_beep_s:.0f} s recorded after the warning",
+                )
+            )
     return out
 
 
@@ -217,8 +253,16 @@ def cutoff(inp: CheckInput) -> list[Measurement]:
         return [CUTOFF_FINALISED(None, 1, 1, note="the camera never shut down on its battery")]
     ev = _recording_at(inp, shutdown.t)
     if ev is None or ev.recording is None:
-        return [CUTOFF_FINALISED(None, 1, 1, note="no recording was running when the camera shut down" if ev is None
-                            else f"no file of the recording started at {ev.start.t:.1f} s")]
+        return [
+            CUTOFF_FINALISED(
+                None,
+                1,
+                1,
+                note="no recording was running when the camera shut down"
+                if ev is None
+                else f"no file of the recording started at {ev.start.t:.1f} s",
+            )
+        ]
     last = ev.recording.last
     done = finalisation(last.path)
     finalised = 1 if done.finalised and last.error is None else 0
@@ -226,8 +270,13 @@ def cutoff(inp: CheckInput) -> list[Measurement]:
     end = ev.recording.last_ref_s + inp.period - shutdown.t
     return [
         CUTOFF_FINALISED(finalised, 1, 1, note=f"{Path(last.path).name}: {reason}"),
-        CUTOFF_LAST_FRAME(end, -inp.limits.figure("BWC-PWR-03", "end_loss", "s"), None, event=ev.index,
-                          note=f"end of the last frame minus shutdown; {_monitor_note(shutdown)}"),
+        CUTOFF_LAST_FRAME(
+            end,
+            -inp.limits.figure("BWC-PWR-03", "end_loss", "s"),
+            None,
+            event=ev.index,
+            note=f"end of the last frame minus shutdown; {_monitor_note(shutdown)}",
+        ),
     ]
 
 
@@ -245,18 +294,34 @@ def power_cut(inp: CheckInput) -> list[Measurement]:
     if ev is None:
         out.append(CUT_NO_RECORDING(None, -end_loss, None, note="no recording was running at the cut"))
     elif ev.recording is None:
-        out.append(CUT_RECOVERED(None, -end_loss, None, event=ev.index,
-                                 note="nothing of the interrupted recording could be read"))
+        out.append(
+            CUT_RECOVERED(
+                None, -end_loss, None, event=ev.index, note="nothing of the interrupted recording could be read"
+            )
+        )
     else:
         last = ev.recording.last
         done = finalisation(last.path)
-        out.append(CUT_RECOVERED(ev.recording.last_ref_s + inp.period - cut.t, -end_loss, None, event=ev.index,
-                                 note=f"end of the last recovered frame minus the cut ({Path(last.path).name}: "
-                               f"{done.reason})"))
+        out.append(
+            CUT_RECOVERED(
+                ev.recording.last_ref_s + inp.period - cut.t,
+                -end_loss,
+                None,
+                event=ev.index,
+                note=f"end of the last recovered frame minus the cut ({Path(last.path).name}: {done.reason})",
+            )
+        )
         broken = [c for c in ev.recording.clips if c.error]
-        out.append(CUT_UNREADABLE(len(broken), 0, 0, event=ev.index,
-                                  note="; ".join(f"{Path(c.path).name}: {c.error}" for c in broken)
-                               or "every file of the interrupted recording reads to its last frame"))
+        out.append(
+            CUT_UNREADABLE(
+                len(broken),
+                0,
+                0,
+                event=ev.index,
+                note="; ".join(f"{Path(c.path).name}: {c.error}" for c in broken)
+                or "every file of the interrupted recording reads to its last frame",
+            )
+        )
     out += _rebuffered(inp, cut)
     before: dict[str, str] = cut.detail.files if isinstance(cut.detail, PowerCut) else {}
     by_name = {Path(c.path).name: c for c in inp.clips}
@@ -270,8 +335,14 @@ def power_cut(inp: CheckInput) -> list[Measurement]:
         elif clip.error:
             damaged.append(f"{name}: {clip.error}")
     low, high = inp.limits.bounds("BWC-PWR-04", "damaged", "files")
-    out.append(EARLIER_DAMAGED(len(damaged), low or 0, high,
-                               note="; ".join(damaged) or f"{len(before)} file(s) saved before the cut: unchanged, readable"))
+    out.append(
+        EARLIER_DAMAGED(
+            len(damaged),
+            low or 0,
+            high,
+            note="; ".join(damaged) or f"{len(before)} file(s) saved before the cut: unchanged, readable",
+        )
+    )
     return out
 
 
@@ -288,9 +359,16 @@ def _rebuffered(inp: CheckInput, cut: Action) -> list[Measurement]:
     expected = min(buffer_s(inp)[0], ev.start.t - (on.t + p.boot_s))
     tol = inp.limits.figure("BWC-PWR-04", "rebuffer_tolerance", "s")
     value = None if ev.recording is None else ev.start.t - ev.recording.first_ref_s
-    return [REBUFFERED(value, expected - tol, expected + tol, event=ev.index,
-                       note=f"first event after power returned: pre-roll {expected:.2f} s expected "
-                       f"(power-on + {p.boot_s:g} s boot), +/- {tol:g} s")]
+    return [
+        REBUFFERED(
+            value,
+            expected - tol,
+            expected + tol,
+            event=ev.index,
+            note=f"first event after power returned: pre-roll {expected:.2f} s expected "
+            f"(power-on + {p.boot_s:g} s boot), +/- {tol:g} s",
+        )
+    ]
 
 
 # -- draw per state and runtime estimate (BWC-PWR-01) -------------------------------------------------
@@ -311,14 +389,26 @@ def current_profile(inp: CheckInput) -> list[Measurement]:
         nominal = p.draw_a.of(state)
         low = 0.0 if state == "off" else nominal * (1 - tol)
         high = max(nominal * (1 + tol), 0.01) if state == "off" else nominal * (1 + tol)
-        out.append(CURRENT(amps, low, high, state=state,
-                           note=f"profile {nominal:g} A +/- {tol:.0%}; mean of {reading.samples} "
-                           f"readings ({reading.min_a:.4f}..{reading.max_a:.4f} A) at {reading.volts:.3f} V"))
+        out.append(
+            CURRENT(
+                amps,
+                low,
+                high,
+                state=state,
+                note=f"profile {nominal:g} A +/- {tol:.0%}; mean of {reading.samples} "
+                f"readings ({reading.min_a:.4f}..{reading.max_a:.4f} A) at {reading.volts:.3f} V",
+            )
+        )
     duty = p.duty
     if "buffering" in measured and "recording" in measured and duty.hours > 0:
         mean = (duty.buffering_h * measured["buffering"] + duty.recording_h * measured["recording"]) / duty.hours
-        estimate, note = p.capacity_ah / mean, (f"{p.capacity_ah:g} Ah / {mean:.4f} A (mean draw of "
-                                                f"{duty.buffering_h:g} h buffering + {duty.recording_h:g} h recording)")
+        estimate, note = (
+            p.capacity_ah / mean,
+            (
+                f"{p.capacity_ah:g} Ah / {mean:.4f} A (mean draw of "
+                f"{duty.buffering_h:g} h buffering + {duty.recording_h:g} h recording)"
+            ),
+        )
     else:
         estimate, note = None, "needs the buffering and the recording draw"
     out.append(RUNTIME_ESTIMATE(estimate, _shift_h(inp), None, note=note))

@@ -78,11 +78,19 @@ def clip_count(inp: CheckInput) -> list[Measurement]:
     foreign = [(clip, why) for clip in inp.clips if (why := foreign_reason(inp, clip)) is not None]
     under_test = f"camera under test {inp.profile.serial}" + (f", run {inp.run_id}" if inp.run_id is not None else "")
     return [
-        EVENTS_SAVED(len(inp.recordings), inp.expected_clips, inp.expected_clips,
-                     note=f"one recording per activation ({len(inp.clips)} files from {camera})"),
-        FOREIGN_FILES(len(foreign), 0, 0,
-                      note="; ".join(f"{Path(c.path).name}: {why} ({under_test})" for c, why in foreign)
-                      or f"no file names another camera or shows another run's time code ({under_test})"),
+        EVENTS_SAVED(
+            len(inp.recordings),
+            inp.expected_clips,
+            inp.expected_clips,
+            note=f"one recording per activation ({len(inp.clips)} files from {camera})",
+        ),
+        FOREIGN_FILES(
+            len(foreign),
+            0,
+            0,
+            note="; ".join(f"{Path(c.path).name}: {why} ({under_test})" for c, why in foreign)
+            or f"no file names another camera or shows another run's time code ({under_test})",
+        ),
     ]
 
 
@@ -96,11 +104,16 @@ def preroll(inp: CheckInput) -> list[Measurement]:
         frames = inp.limits.figure(declared.requirement, "tolerance", "frames")
         tol = frames * inp.period + (0.0 if full else inp.profile.boot_tolerance_s)
         value = None if ev.recording is None else ev.start.t - ev.recording.first_ref_s
-        out.append(declared(
-            value, expected - tol, expected + tol, event=ev.index,
-            note=f"expected {expected:.3f} s ({f'full buffer, from the {source}' if full else 'buffer still filling'}) "
-            f"+/- {frames:g} frame{'' if frames == 1 else 's'}",
-        ))
+        out.append(
+            declared(
+                value,
+                expected - tol,
+                expected + tol,
+                event=ev.index,
+                note=f"expected {expected:.3f} s ({f'full buffer, from the {source}' if full else 'buffer still filling'}) "
+                f"+/- {frames:g} frame{'' if frames == 1 else 's'}",
+            )
+        )
     return out
 
 
@@ -112,8 +125,7 @@ def activation(inp: CheckInput) -> list[Measurement]:
         value, note = None, "no recording"
         if ev.recording is not None:
             value, note = _marker_latency(ev, key)
-        out.append(ACTIVATION_LATENCY(value, -inp.period, inp.profile.activation_latency_s, event=ev.index,
-                                      note=note))
+        out.append(ACTIVATION_LATENCY(value, -inp.period, inp.profile.activation_latency_s, event=ev.index, note=note))
     return out
 
 

@@ -23,11 +23,24 @@ def stop(inp: CheckInput) -> list[Measurement]:
         value = None
         if ev.recording is not None:
             value = ev.recording.last_ref_s + inp.period - ev.stop.t
-        out.append(STOP_LAG(value, -inp.period, post + slack, event=ev.index,
-                            note=f"clip end after the stop gesture (post-record {post:g} s, slack {slack:g} s)"))
+        out.append(
+            STOP_LAG(
+                value,
+                -inp.period,
+                post + slack,
+                event=ev.index,
+                note=f"clip end after the stop gesture (post-record {post:g} s, slack {slack:g} s)",
+            )
+        )
     broken = [c for c in inp.clips if c.error]
     low, high = inp.limits.bounds("BWC-STOP-02", "unplayable", "files")
-    out.append(UNPLAYABLE(len(broken), low or 0, high,
-                          note="; ".join(f"{Path(c.path).name}: {c.error}" for c in broken)
-                          or "every file finalised and readable to its last frame"))
+    out.append(
+        UNPLAYABLE(
+            len(broken),
+            low or 0,
+            high,
+            note="; ".join(f"{Path(c.path).name}: {c.error}" for c in broken)
+            or "every file finalised and readable to its last frame",
+        )
+    )
     return out

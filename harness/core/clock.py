@@ -13,14 +13,14 @@ import itertools
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 
 def wall_utc() -> datetime:
     """The wall-clock UTC instant: the only wall-time read in the project (run records, RealClock)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(order=True)
@@ -66,7 +66,7 @@ class Clock(ABC):
         """UTC of clock time ``t`` (default: now)."""
         return self.utc_epoch + timedelta(seconds=self.now() if t is None else t)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a clock with no machinery has nothing to stop)
         """Stop any background machinery; pending timers are dropped."""
 
 
@@ -80,7 +80,7 @@ class VirtualClock(Clock):
     """
 
     def __init__(self, start: float = 0.0, utc_epoch: datetime | None = None) -> None:
-        super().__init__(utc_epoch or datetime(2026, 1, 1, tzinfo=timezone.utc))
+        super().__init__(utc_epoch or datetime(2026, 1, 1, tzinfo=UTC))
         self._now = start
         self._heap: list[Timer] = []
         self._seq = itertools.count()

@@ -54,7 +54,7 @@ def _field_path(loc: tuple) -> str:
 def shown(value: object) -> str:
     """``repr(value)``, cut short: an error line stays one readable line whatever the input."""
     text = repr(value)
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "..."
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 
 def validation_problems(err: ValidationError) -> list[str]:
@@ -80,7 +80,7 @@ class _StrictLoader(yaml.SafeLoader):
 
     def _here(self) -> str:
         where = "".join(self._where).lstrip(".") or "(top level)"
-        return where if len(where) <= SHOWN_CHARS else where[:SHOWN_CHARS - 3] + "..."
+        return where if len(where) <= SHOWN_CHARS else where[: SHOWN_CHARS - 3] + "..."
 
     def compose_node(self, parent: Node | None, index: object) -> Node | None:
         if isinstance(index, int):
@@ -92,8 +92,12 @@ class _StrictLoader(yaml.SafeLoader):
         self._where.append(part)
         try:
             if len(self._where) > MAX_DEPTH + 1:
-                raise _Refused(None, None, f"{self._here()}: nested more than {MAX_DEPTH} levels deep",
-                               self.peek_event().start_mark)
+                raise _Refused(
+                    None,
+                    None,
+                    f"{self._here()}: nested more than {MAX_DEPTH} levels deep",
+                    self.peek_event().start_mark,
+                )
             return super().compose_node(parent, index)  # type: ignore[arg-type]  # a key node, despite the stubs
         finally:
             self._where.pop()
@@ -112,16 +116,21 @@ class _StrictLoader(yaml.SafeLoader):
             except TypeError:  # not hashable: the constructor names it later
                 continue
             if seen is not key:
-                raise _Refused(None, None, f"{self._here()}: key {shown(key.value)} given twice "
-                               f"(first on line {seen.start_mark.line + 1})", key.start_mark)
+                raise _Refused(
+                    None,
+                    None,
+                    f"{self._here()}: key {shown(key.value)} given twice (first on line {seen.start_mark.line + 1})",
+                    key.start_mark,
+                )
         return node
 
     def construct_yaml_int(self, node: ScalarNode) -> int:
         try:
             return super().construct_yaml_int(node)
         except ValueError:  # more digits than Python converts to an int
-            raise ConstructorError(None, None, f"integer of {len(node.value)} characters is too large",
-                                   node.start_mark) from None
+            raise ConstructorError(
+                None, None, f"integer of {len(node.value)} characters is too large", node.start_mark
+            ) from None
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
@@ -164,7 +173,7 @@ def _read_text(path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
+        line = data[: exc.start].count(b"\n") + 1
         raise ConfigError(path, [f"line {line}: not UTF-8 text (byte {exc.start}: {exc.reason})"]) from None
 
 
@@ -175,7 +184,7 @@ def read_yaml(path: Path | str) -> object:
     try:
         loader = _StrictLoader(text)
     except yaml.reader.ReaderError as exc:  # checked before parsing: a character YAML does not allow
-        line = text[:exc.position].count("\n") + 1
+        line = text[: exc.position].count("\n") + 1
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         raise ConfigError(path, [f"line {line}: character U+{code:04X} is not allowed in YAML"]) from None
     try:
@@ -211,5 +220,6 @@ def load_model(path: Path | str, model: type[M], data: object = None) -> M:
     except ValidationError as exc:
         raise ConfigError(path, validation_problems(exc)) from None
     except (TypeError, ArithmeticError, RecursionError) as exc:  # a validator surprised by odd data
-        raise ConfigError(path, [f"(top level): cannot be read as {model.__name__} ({type(exc).__name__}: "
-                                 f"{shown(str(exc))[1:-1]})"]) from None
+        raise ConfigError(
+            path, [f"(top level): cannot be read as {model.__name__} ({type(exc).__name__}: {shown(str(exc))[1:-1]})"]
+        ) from None

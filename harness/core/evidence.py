@@ -78,8 +78,14 @@ class EvidenceFile:
 
 def safe_name(name: str) -> str:
     """``name`` if it is one plain file name; refuses separators, '.', '..', NUL and control characters."""
-    if (not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name
-            or any(ord(c) < 32 or ord(c) == 127 for c in name)):
+    if (
+        not name
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or "\x00" in name
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+    ):
         raise EvidenceError(f"refusing file name {name!r}: not a plain file name")
     try:
         name.encode("utf-8")
@@ -115,11 +121,10 @@ def open_below(root_fd: int, parts: list[str], directory: bool = False) -> int:
             try:
                 nxt = os.open(part, flags, dir_fd=fd)
             except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.EMLINK) or (
-                        exc.errno == errno.ENOTDIR and _is_link(fd, part)):
-                    raise EvidenceError(f"{'/'.join(parts[:i + 1])} is a symbolic link, not followed") from None
+                if exc.errno in (errno.ELOOP, errno.EMLINK) or (exc.errno == errno.ENOTDIR and _is_link(fd, part)):
+                    raise EvidenceError(f"{'/'.join(parts[: i + 1])} is a symbolic link, not followed") from None
                 if exc.errno == errno.ENOTDIR:
-                    raise EvidenceError(f"{'/'.join(parts[:i + 1])} is not a folder") from None
+                    raise EvidenceError(f"{'/'.join(parts[: i + 1])} is not a folder") from None
                 raise
             os.close(fd)
             fd = nxt
@@ -229,8 +234,9 @@ def _read(fd: int, offset: int, source: str) -> bytes:
         raise EvidenceError(f"cannot read {source}: {exc.strerror or exc}") from None
 
 
-def copy_fd(src_fd: int, evidence_dir: Path, rel: str, source: str,
-            chunk_hook: ChunkHook | None = None) -> EvidenceFile:
+def copy_fd(
+    src_fd: int, evidence_dir: Path, rel: str, source: str, chunk_hook: ChunkHook | None = None
+) -> EvidenceFile:
     """Copy the open regular file ``src_fd`` to ``evidence_dir/rel``, hashed on the way, then re-check it.
 
     The copy goes to a temporary name and is renamed into place read-only. After the copy the
@@ -259,8 +265,11 @@ def copy_fd(src_fd: int, evidence_dir: Path, rel: str, source: str,
             again = sha256_fd(src_fd)
         except OSError as exc:
             raise EvidenceError(f"cannot read {source} again: {exc.strerror or exc}") from None
-        changed = ((before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
-                   or offset != after.st_size or again != copied)
+        changed = (
+            (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
+            or offset != after.st_size
+            or again != copied
+        )
         if changed:
             target = target.with_name(_changed_name(target.name))
         os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
@@ -273,12 +282,14 @@ def copy_fd(src_fd: int, evidence_dir: Path, rel: str, source: str,
         except OSError:
             pass
         raise
-    return EvidenceFile(path=target, sha256=copied, source=source, camera_path=rel,
-                        finding=CHANGED_DURING_COPY if changed else None)
+    return EvidenceFile(
+        path=target, sha256=copied, source=source, camera_path=rel, finding=CHANGED_DURING_COPY if changed else None
+    )
 
 
-def ingest(source: Path, evidence_dir: Path, name: str | None = None,
-           chunk_hook: ChunkHook | None = None) -> EvidenceFile:
+def ingest(
+    source: Path, evidence_dir: Path, name: str | None = None, chunk_hook: ChunkHook | None = None
+) -> EvidenceFile:
     """Copy ``source`` into ``evidence_dir`` as ``name`` (default: its own name), read-only, hashed on the way.
 
     Refuses a source that is a symbolic link or not a regular file, and a name that is not a

@@ -82,10 +82,20 @@ class Measurement:
 
     def record(self) -> dict:
         """The record.json entry: ``name`` as printed (readers match on it), dimensions beside it."""
-        return {"name": self.name, "quantity": self.quantity, "dimensions": dict(self.dimensions),
-                "value": self.value, "unit": self.unit, "low": self.low, "high": self.high,
-                "requirement": self.requirement, "note": self.note, "kind": self.kind,
-                "limits_from": self.limits_from, "outcome": self.outcome}
+        return {
+            "name": self.name,
+            "quantity": self.quantity,
+            "dimensions": dict(self.dimensions),
+            "value": self.value,
+            "unit": self.unit,
+            "low": self.low,
+            "high": self.high,
+            "requirement": self.requirement,
+            "note": self.note,
+            "kind": self.kind,
+            "limits_from": self.limits_from,
+            "outcome": self.outcome,
+        }
 
 
 @dataclass(frozen=True)
@@ -103,18 +113,28 @@ class Declared:
     dimensions: tuple[str, ...] = ()
     informative: bool = False
 
-    def __call__(self, value: float | None, low: float | None = None, high: float | None = None, *,
-                 note: str = "", **dimensions: Dimension) -> Measurement:
+    def __call__(
+        self,
+        value: float | None,
+        low: float | None = None,
+        high: float | None = None,
+        *,
+        note: str = "",
+        **dimensions: Dimension,
+    ) -> Measurement:
         """A measurement of ``value`` against [low, high] along ``dimensions``."""
         if set(dimensions) != set(self.dimensions):
-            raise ValueError(f"{self.quantity}: dimensions {sorted(dimensions)} given, {list(self.dimensions)} "
-                             "declared")
+            raise ValueError(
+                f"{self.quantity}: dimensions {sorted(dimensions)} given, {list(self.dimensions)} declared"
+            )
         ordered = {k: dimensions[k] for k in self.dimensions}
         if self.informative:
-            return Measurement(self.quantity, value, self.unit, None, None, self.requirement, note,
-                               ordered, "info", "none")
-        return Measurement(self.quantity, value, self.unit, low, high, self.requirement, note,
-                           ordered, "limit", self.limits_from)
+            return Measurement(
+                self.quantity, value, self.unit, None, None, self.requirement, note, ordered, "info", "none"
+            )
+        return Measurement(
+            self.quantity, value, self.unit, low, high, self.requirement, note, ordered, "limit", self.limits_from
+        )
 
 
 def _fmt(x: float) -> str:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Callable, ContextManager, TextIO
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
@@ -27,7 +29,7 @@ REDRAW_S = 0.5
 #: without a terminal, one plain line per this many seconds
 LINE_EVERY_S = 30.0
 
-Suspend = Callable[[], ContextManager[object]]
+Suspend = Callable[[], AbstractContextManager[object]]
 
 _settings: dict[str, object] = {"terminal": None, "suspend": contextlib.nullcontext, "file": None}
 
@@ -71,15 +73,24 @@ class PhaseProgress:
         self._suspend: Suspend = _settings["suspend"]  # type: ignore[assignment]
         with self._suspend():
             terminal = _settings["terminal"]
-            self.console = Console(file=_settings["file"] or sys.stdout,  # type: ignore[arg-type]
-                                   force_terminal=terminal if isinstance(terminal, bool) else None)
+            self.console = Console(
+                file=_settings["file"] or sys.stdout,  # type: ignore[arg-type]
+                force_terminal=terminal if isinstance(terminal, bool) else None,
+            )
             self.live = self.console.is_terminal
             self._last_line = -LINE_EVERY_S
             # phase and detail carry scenario and file names: shown as written, never read as markup
-            self.bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
-                                TextColumn("{task.fields[times]}  {task.fields[detail]}", markup=False),
-                                console=self.console, auto_refresh=False, transient=False,
-                                redirect_stdout=False, redirect_stderr=False, get_time=clock.now)
+            self.bar = Progress(
+                TextColumn("{task.description}", markup=False),
+                BarColumn(),
+                TextColumn("{task.fields[times]}  {task.fields[detail]}", markup=False),
+                console=self.console,
+                auto_refresh=False,
+                transient=False,
+                redirect_stdout=False,
+                redirect_stderr=False,
+                get_time=clock.now,
+            )
             self.task = self.bar.add_task(phase, total=self.total_s, times="", detail="")
             if self.live:
                 self.bar.start()
@@ -93,15 +104,19 @@ class PhaseProgress:
                 self.bar.refresh()
             elif elapsed - self._last_line >= LINE_EVERY_S or elapsed >= self.total_s:
                 self._last_line = elapsed
-                self.console.print(f"{self.phase}: {times}" + (f" - {detail}" if detail else ""), highlight=False,
-                                   markup=False, soft_wrap=True)  # one whole line per report in a log
+                self.console.print(
+                    f"{self.phase}: {times}" + (f" - {detail}" if detail else ""),
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )  # one whole line per report in a log
 
     def close(self) -> None:
         with self._suspend():
             if self.live:
                 self.bar.stop()
 
-    def __enter__(self) -> "PhaseProgress":
+    def __enter__(self) -> PhaseProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:

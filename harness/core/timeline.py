@@ -27,8 +27,11 @@ class _Detail:
 
     def as_dict(self) -> dict[str, Any]:
         """The fields that are set (a field left None is not written to the record)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)  # type: ignore[arg-type]
-                if getattr(self, f.name) is not None}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)  # type: ignore[arg-type]
+            if getattr(self, f.name) is not None
+        }
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,52 @@ from pathlib import Path
 from harness.core.config import ConfigError
 
 #: kinds of damage, each a function of (text, random) -> damaged text
-KINDS = ("byte-flip", "line-delete", "line-duplicate", "key-rename", "type-swap", "deep-nesting", "huge-number",
-         "non-utf8", "alias-bomb")
+KINDS = (
+    "byte-flip",
+    "line-delete",
+    "line-duplicate",
+    "key-rename",
+    "type-swap",
+    "deep-nesting",
+    "huge-number",
+    "non-utf8",
+    "alias-bomb",
+)
 LOADED, REJECTED, VIOLATION = "loaded OK", "rejected with a clear error", "contract violation"
 KEY_LINE = re.compile(rb"^(\s*(?:-\s+)?)([A-Za-z_][\w-]*)(\s*:)(.*)$")
-SWAPS = (b"[]", b"{}", b'"text"', b"123", b"-1", b"0", b".nan", b".inf", b"-.inf", b"null", b"true", b"off",
-         b"[1, 2]", b"{a: 1}", b'"[red]x[/red]"', b"'['", b"2026-12-05", b"!!binary aGk=", b"~", b"|\n  block")
-HUGE = (b"1e400", b"-1e400", b"9" * 400, b"9" * 5000, b"1" + b"0" * 30, b"-" + b"9" * 40, b"0x" + b"f" * 100,
-        b"1.7976931348623157e308", b"4.9e-324")
+SWAPS = (
+    b"[]",
+    b"{}",
+    b'"text"',
+    b"123",
+    b"-1",
+    b"0",
+    b".nan",
+    b".inf",
+    b"-.inf",
+    b"null",
+    b"true",
+    b"off",
+    b"[1, 2]",
+    b"{a: 1}",
+    b'"[red]x[/red]"',
+    b"'['",
+    b"2026-12-05",
+    b"!!binary aGk=",
+    b"~",
+    b"|\n  block",
+)
+HUGE = (
+    b"1e400",
+    b"-1e400",
+    b"9" * 400,
+    b"9" * 5000,
+    b"1" + b"0" * 30,
+    b"-" + b"9" * 40,
+    b"0x" + b"f" * 100,
+    b"1.7976931348623157e308",
+    b"4.9e-324",
+)
 
 
 class _Hang(Exception):
@@ -90,8 +128,17 @@ def mutate(data: bytes, kind: str, rng: random.Random) -> bytes:
         m = KEY_LINE.match(lines[i])
         assert m is not None
         other = KEY_LINE.match(lines[rng.choice(keyed)])
-        key = rng.choice([m.group(2) + b"x", m.group(2)[:-1], m.group(2).upper(), other.group(2) if other else b"k",
-                          b"[red]" + m.group(2), b"on", b"1"])
+        key = rng.choice(
+            [
+                m.group(2) + b"x",
+                m.group(2)[:-1],
+                m.group(2).upper(),
+                other.group(2) if other else b"k",
+                b"[red]" + m.group(2),
+                b"on",
+                b"1",
+            ]
+        )
         lines[i] = m.group(1) + key + m.group(3) + m.group(4)
         return b"\n".join(lines)
     if kind == "type-swap":
@@ -107,8 +154,11 @@ def mutate(data: bytes, kind: str, rng: random.Random) -> bytes:
         return _set_value(data, rng, rng.choice(HUGE))
     if kind == "non-utf8":
         at = rng.randrange(len(data) + 1)
-        return data[:at] + rng.choice((b"\xff", b"\xfe\xff", b"\xc3(", b"\xed\xa0\x80", b"\x80", b"\x00", b"\x07")) \
+        return (
+            data[:at]
+            + rng.choice((b"\xff", b"\xfe\xff", b"\xc3(", b"\xed\xa0\x80", b"\x80", b"\x00", b"\x07"))
             + data[at:]
+        )
     if kind == "alias-bomb":
         bomb = b"&a0 [x, x, x, x, x, x, x, x, x, x]"
         lines.insert(0, b"bomb0: " + bomb)
@@ -121,6 +171,7 @@ def mutate(data: bytes, kind: str, rng: random.Random) -> bytes:
 
 def _bounded(load: Callable[[Path], object], path: Path, timeout_s: float) -> None:
     """``load(path)``, interrupted by SIGALRM after ``timeout_s`` (main thread only; else unbounded)."""
+
     def alarm(signum: int, frame: object) -> None:
         raise _Hang()
 
@@ -137,8 +188,13 @@ def _bounded(load: Callable[[Path], object], path: Path, timeout_s: float) -> No
         signal.signal(signal.SIGALRM, previous)
 
 
-def fuzz(sources: Sequence[tuple[Path, Callable[[Path], object]]], folder: Path, iterations: int, seed: int,
-         timeout_s: float = 5.0) -> FuzzReport:
+def fuzz(
+    sources: Sequence[tuple[Path, Callable[[Path], object]]],
+    folder: Path,
+    iterations: int,
+    seed: int,
+    timeout_s: float = 5.0,
+) -> FuzzReport:
     """Damage the files of ``sources`` (file, its loader) in turn, ``iterations`` times in all, and
     judge each outcome against the contract. Mutated files are written in ``folder``."""
     rng = random.Random(seed)

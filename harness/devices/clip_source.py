@@ -72,8 +72,14 @@ class ClipSource(ABC):
         """Where the clips come from, for messages that must name the camera's storage."""
         return type(self).__name__
 
-    def wait_for_new(self, before: frozenset[str], evidence_dir: Path, clock: Clock, timeout_s: float,
-                     progress: Progress | None = None) -> list[EvidenceFile]:
+    def wait_for_new(
+        self,
+        before: frozenset[str],
+        evidence_dir: Path,
+        clock: Clock,
+        timeout_s: float,
+        progress: Progress | None = None,
+    ) -> list[EvidenceFile]:
         """Wait ``timeout_s`` for clips, then take the new ones (sources without a notion of settling)."""
         clock.sleep(timeout_s)
         return self.take_new(before, evidence_dir)
@@ -231,8 +237,14 @@ class FolderClipSource(ClipSource):
         self.last_wait = WaitOutcome(untaken=untaken)
         return taken
 
-    def wait_for_new(self, before: frozenset[str], evidence_dir: Path, clock: Clock, timeout_s: float,
-                     progress: Progress | None = None) -> list[EvidenceFile]:
+    def wait_for_new(
+        self,
+        before: frozenset[str],
+        evidence_dir: Path,
+        clock: Clock,
+        timeout_s: float,
+        progress: Progress | None = None,
+    ) -> list[EvidenceFile]:
         """Watch the folder for ``timeout_s``, then take every new clip that has stopped changing.
 
         A clip still growing when the time is up gets up to ``timeout_s`` more to settle; one
@@ -254,8 +266,12 @@ class FolderClipSource(ClipSource):
             writing = sorted(rel for rel, (_, _, since) in seen.items() if now - since < self.settle_s)
             elapsed = now - start
             if progress is not None:
-                progress(elapsed, timeout_s, f"{len(seen) - len(writing)} clip(s) ready"
-                         + (f", {len(writing)} still being written" if writing else ""))
+                progress(
+                    elapsed,
+                    timeout_s,
+                    f"{len(seen) - len(writing)} clip(s) ready"
+                    + (f", {len(writing)} still being written" if writing else ""),
+                )
             if elapsed >= timeout_s and (not writing or elapsed >= 2 * timeout_s):
                 outcome.timed_out = bool(writing)
                 outcome.still_writing = writing

@@ -35,6 +35,7 @@ from harness.scene.timecode import RUN_ID_MODULUS
 
 log = logging.getLogger(__name__)
 
+
 class DisplayError(RuntimeError):
     """The display cannot be opened or does not show the scene as asked (size, position)."""
 
@@ -55,8 +56,10 @@ class DisplayStats:
         return max(self.dropped, self.due - self.shown)
 
     def describe(self) -> str:
-        return (f"{self.shown} of {self.due} frames shown, {self.dropped} dropped by the display pipeline, "
-                f"{self.late} late; lag mean {self.mean_lag_s * 1e3:.2f} ms, max {self.max_lag_s * 1e3:.2f} ms")
+        return (
+            f"{self.shown} of {self.due} frames shown, {self.dropped} dropped by the display pipeline, "
+            f"{self.late} late; lag mean {self.mean_lag_s * 1e3:.2f} ms, max {self.max_lag_s * 1e3:.2f} ms"
+        )
 
 
 class PresentLog:
@@ -208,9 +211,14 @@ class RecordedPresentLog(PresentLog):
         dropped = len(self.dropped(t0, t1))
         late = int(np.count_nonzero(lag > self.period_s))
         due = int(hi - lo) if math.isfinite(lo) and math.isfinite(hi) else int(sel.sum()) + dropped
-        return DisplayStats(shown=int(sel.sum()), dropped=dropped, late=late,
-                            max_lag_s=float(lag.max()) if lag.size else 0.0,
-                            mean_lag_s=float(lag.mean()) if lag.size else 0.0, due=due)
+        return DisplayStats(
+            shown=int(sel.sum()),
+            dropped=dropped,
+            late=late,
+            max_lag_s=float(lag.max()) if lag.size else 0.0,
+            mean_lag_s=float(lag.mean()) if lag.size else 0.0,
+            due=due,
+        )
 
     def write_csv(self, path: Path, t0: float = -math.inf, t1: float = math.inf) -> int:
         """Write the frames due in [t0, t1) as ``frame,due_s,submit_s,present_s`` (evidence for an audit)."""
@@ -356,8 +364,15 @@ class OpenCVDisplay(Display):
     the camera for them. The scene is rendered at the monitor's own resolution (no scaling).
     """
 
-    def __init__(self, clock: Clock, monitor: Monitor, refresh_hz: float = 60.0, latency_s: float = 0.0,
-                 start_timeout_s: float = 20.0, run_id: int | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        monitor: Monitor,
+        refresh_hz: float = 60.0,
+        latency_s: float = 0.0,
+        start_timeout_s: float = 20.0,
+        run_id: int | None = None,
+    ) -> None:
         """``run_id``: shown in the code's coarse slots with the UTC of each frame, so a clip filmed in
         another run is recognised (default: a fresh one per display)."""
         self.clock = clock
@@ -379,11 +394,28 @@ class OpenCVDisplay(Display):
         if self.process is not None:
             return
         m = self.monitor
-        cmd = [sys.executable, "-m", "harness.devices.display_window", "--width", str(m.width), "--height",
-               str(m.height), "--refresh", repr(self.refresh_hz), "--left", str(m.left), "--top", str(m.top),
-               "--run-id", str(self.run_id), "--utc-origin", repr(self.clock.utc(0.0).timestamp())]
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, bufsize=1)
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness.devices.display_window",
+            "--width",
+            str(m.width),
+            "--height",
+            str(m.height),
+            "--refresh",
+            repr(self.refresh_hz),
+            "--left",
+            str(m.left),
+            "--top",
+            str(m.top),
+            "--run-id",
+            str(self.run_id),
+            "--utc-origin",
+            repr(self.clock.utc(0.0).timestamp()),
+        ]
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+        )
         self.process = proc
         stdout = proc.stdout
         assert stdout is not None and proc.stdin is not None  # all three streams are pipes
@@ -395,8 +427,11 @@ class OpenCVDisplay(Display):
         reader.join(self.start_timeout_s)
         line = ready[0].strip() if ready else ""
         if not line.startswith("READY"):
-            detail = line[6:] if line.startswith("ERROR") else (
-                f"no answer within {self.start_timeout_s:g} s" if not ready else "window process exited")
+            detail = (
+                line[6:]
+                if line.startswith("ERROR")
+                else (f"no answer within {self.start_timeout_s:g} s" if not ready else "window process exited")
+            )
             self.stop()
             errors = [e for e in self._stderr if "QFontDatabase" not in e and "fonts" not in e]
             if errors:
@@ -405,8 +440,10 @@ class OpenCVDisplay(Display):
         w, h, x, y = (int(v) for v in line.split()[1:5])
         if (w, h, x, y) != (m.width, m.height, m.left, m.top):
             self.stop()
-            raise DisplayError(f"window shows the scene at {w}x{h}+{x}+{y}, expected {m.width}x{m.height}+{m.left}+{m.top}"
-                               " (it would be scaled or misplaced: check display scaling and the monitor index)")
+            raise DisplayError(
+                f"window shows the scene at {w}x{h}+{x}+{y}, expected {m.width}x{m.height}+{m.left}+{m.top}"
+                " (it would be scaled or misplaced: check display scaling and the monitor index)"
+            )
         self._thread = threading.Thread(target=self._pace, name="display-pacing", daemon=True)
         self._thread.start()
 
@@ -455,8 +492,9 @@ class OpenCVDisplay(Display):
                 reply = proc.stdout.readline()
                 present = self.clock.now()
                 if reply.strip() != f"SHOWN {n}":
-                    raise DisplayError(f"window process answered {reply.strip()!r} to SHOW {n}"
-                                       if reply else "window process died")
+                    raise DisplayError(
+                        f"window process answered {reply.strip()!r} to SHOW {n}" if reply else "window process died"
+                    )
                 self.log.record(n, submit, present)
                 # the next frame, unless the pipeline fell behind: then the one due now
                 n = max(n + 1, math.floor(self.clock.now() * self.refresh_hz + 1e-9))

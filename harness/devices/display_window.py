@@ -37,8 +37,9 @@ def _open(scene: Scene, left: int, top: int) -> tuple[int, int, int, int]:
     return tuple(int(v) for v in cv2.getWindowImageRect(WINDOW))  # type: ignore[return-value]
 
 
-def serve(width: int, height: int, refresh_hz: float, left: int, top: int, run_id: int = 0,
-          utc_origin: float = 0.0) -> int:
+def serve(
+    width: int, height: int, refresh_hz: float, left: int, top: int, run_id: int = 0, utc_origin: float = 0.0
+) -> int:
     out = sys.stdout
     scene = Scene(width, height, refresh_hz, run_id=run_id, utc_origin=utc_origin)
     try:

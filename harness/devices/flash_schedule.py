@@ -149,8 +149,15 @@ class FlashSchedule:
                 self.clock.sleep_until(last + FLASH_S + REPORT_MARGIN_S)
             self._read_back(everything=True)
         if timeline is not None:
-            _merge(timeline, [Action(f.on_t, "stimulus", "flash", {"event_s": f.event_s, "off_t": f.off_t,
-                                                                   "planned_t": f.planned_t}) for f in self.fired])
+            _merge(
+                timeline,
+                [
+                    Action(
+                        f.on_t, "stimulus", "flash", {"event_s": f.event_s, "off_t": f.off_t, "planned_t": f.planned_t}
+                    )
+                    for f in self.fired
+                ],
+            )
         return [(f.event_s, f.on_t) for f in self.fired]
 
     def __enter__(self) -> FlashSchedule:

@@ -37,8 +37,10 @@ from harness.plan.profile import Gesture
 try:
     from termios import error as _TermiosError  # pyserial lets it through when a port vanishes mid-drain
 except ImportError:  # not a POSIX system
+
     class _TermiosError(Exception):  # type: ignore[no-redef]
         pass
+
 
 #: What a port that stops working raises (USB unplugged, pty closed).
 PORT_ERRORS = (serial.SerialException, OSError, _TermiosError)
@@ -153,8 +155,9 @@ def fit_mapping(samples: list[SyncSample], previous: TickMapping | None = None) 
     uncertainty = max(last.rtt_s / 2, worst_residual)
     first, newest = usable[0], usable[-1]
     drift_unc = (first.rtt_s / 2 + newest.rtt_s / 2) / span * 1e6
-    return TickMapping(offset_s=a, uncertainty_s=uncertainty, drift_ppm=k * 1e6, ref_t=ref_t,
-                       drift_uncertainty_ppm=drift_unc)
+    return TickMapping(
+        offset_s=a, uncertainty_s=uncertainty, drift_ppm=k * 1e6, ref_t=ref_t, drift_uncertainty_ppm=drift_unc
+    )
 
 
 class RigController(ABC):
@@ -214,8 +217,15 @@ class SerialRigController(RigController):
     #: (edges are timestamped by the controller), only this much extra time per gesture.
     LEAD_S: ClassVar[float] = 0.2
 
-    def __init__(self, url: str, clock: Clock, baudrate: int = 115200, timeout_s: float = 2.0,
-                 press_latency_s: float | Mapping[str, float] = 0.0, write_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        clock: Clock,
+        baudrate: int = 115200,
+        timeout_s: float = 2.0,
+        press_latency_s: float | Mapping[str, float] = 0.0,
+        write_timeout_s: float | None = None,
+    ) -> None:
         """``timeout_s`` bounds the wait for one reply line; ``write_timeout_s`` (None: no bound)
         the wait for a command to leave the port."""
         self.url = url
@@ -224,8 +234,7 @@ class SerialRigController(RigController):
         self.press_latency_s = _check_latency(press_latency_s)
         self._lock = threading.RLock()
         try:
-            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout_s,
-                                               write_timeout=write_timeout_s)
+            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout_s, write_timeout=write_timeout_s)
         except (serial.SerialException, OSError) as exc:
             raise RigControllerError(f"rig controller at {url}: cannot open port ({exc})") from exc
         self._events: list[str] = []
@@ -249,14 +258,17 @@ class SerialRigController(RigController):
         """
         self._lost = f"{what} failed ({exc})"
         self.close()
-        return RigControllerError(f"rig controller at {self.url}: {self._lost}; the port is gone - "
-                                  "reconnect the controller and start the run again")
+        return RigControllerError(
+            f"rig controller at {self.url}: {self._lost}; the port is gone - "
+            "reconnect the controller and start the run again"
+        )
 
     def _usable(self, line: str) -> None:
         """Refuse to talk over a lost port; after a failed exchange, start from a clean line."""
         if self._lost is not None:
-            raise RigControllerError(f"rig controller at {self.url}: cannot send {line!r}, the port was lost "
-                                     f"earlier ({self._lost})")
+            raise RigControllerError(
+                f"rig controller at {self.url}: cannot send {line!r}, the port was lost earlier ({self._lost})"
+            )
         if self._unsettled:
             self._unsettled = False
             self._events.clear()  # lines of an action the failure interrupted are of no use now
@@ -295,7 +307,8 @@ class SerialRigController(RigController):
             return raw.decode("ascii").strip()
         except UnicodeDecodeError:
             raise RigControllerError(
-                f"rig controller at {self.url}: garbled line {raw!r} while waiting for {waiting_for!r}") from None
+                f"rig controller at {self.url}: garbled line {raw!r} while waiting for {waiting_for!r}"
+            ) from None
 
     def _query(self, line: str, expect: str) -> str:
         """Send a command and return its synchronous reply; asynchronous lines are queued."""
@@ -312,7 +325,7 @@ class SerialRigController(RigController):
             elif head == "ERR":
                 raise RigControllerError(f"rig controller at {self.url} refused {line!r}: {reply[4:]}")
             elif head == expect:
-                return reply[len(head):].strip()
+                return reply[len(head) :].strip()
             else:
                 self._unsettled = True
                 raise RigControllerError(
@@ -368,8 +381,9 @@ class SerialRigController(RigController):
         self.clock.sleep_until(end + 0.01)
         edges = self._collect(set(seqs))
         latency = self.latency_for(gesture.button)
-        return GestureResult(name=name, edges=edges, effective_t=gesture.effective_time(edges) + latency,
-                             latency_s=latency)
+        return GestureResult(
+            name=name, edges=edges, effective_t=gesture.effective_time(edges) + latency, latency_s=latency
+        )
 
     def flash(self, duration_s: float = 0.1, at_t: float | None = None) -> StimulusResult:
         """Fire the flash-and-beep at ``at_t`` (default: now plus the scheduling lead) and wait for it."""
@@ -405,7 +419,9 @@ class SerialRigController(RigController):
         try:
             return int(text)
         except ValueError:
-            raise RigControllerError(f"rig controller at {self.url}: OK reply {text!r} is not a sequence number") from None
+            raise RigControllerError(
+                f"rig controller at {self.url}: OK reply {text!r} is not a sequence number"
+            ) from None
 
     def _collect(self, seqs: set[int], keep_seq: bool = False) -> tuple:
         """Read EDGE/DONE lines until every one of ``seqs`` is DONE; lines of other actions wait their turn."""

@@ -243,8 +243,14 @@ class CameraPower:
         power cycles like an audit log), as it writes it into a file's metadata (camera clock,
         ISO 8601 UTC)."""
         entries = [e for e in self.log if e.t <= end_t + EPS_S][-LOG_IN_FILE:]
-        return [{"utc": self.cam.rtc(e.t).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                 "event": e.event, **e.detail} for e in entries]
+        return [
+            {
+                "utc": self.cam.rtc(e.t).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "event": e.event,
+                **e.detail,
+            }
+            for e in entries
+        ]
 
     def beep_times(self, t0: float, t1: float) -> list[float]:
         """Onsets of warning beeps in [t0, t1] (scene time)."""
@@ -269,8 +275,9 @@ class CameraPower:
             inside = (rel >= 0) & (rel < length)
             if inside.any():
                 ramp = np.minimum(1.0, np.minimum(rel[inside], length - rel[inside]) / 0.005)  # 5 ms edges
-                out[inside] += (BEEP_AMPLITUDE * ramp * np.sin(2 * np.pi * self.spec.warning_beep_hz * rel[inside])
-                                ).astype(np.float32)
+                out[inside] += (
+                    BEEP_AMPLITUDE * ramp * np.sin(2 * np.pi * self.spec.warning_beep_hz * rel[inside])
+                ).astype(np.float32)
 
     @property
     def economy(self) -> bool:

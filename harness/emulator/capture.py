@@ -65,13 +65,31 @@ class CaptureLevel:
 
 IDEAL = CaptureLevel("ideal")
 MODERATE = CaptureLevel(
-    "moderate", code_width=(0.40, 0.60), off_axis_deg=15.0, roll_deg=3.0, blur_px=(0.4, 1.0), noise=(1.0, 3.0),
-    gain=(0.5, 1.0), ae_drift=0.15, gamma=(2.0, 2.4), flare=(0.0, 0.03), exposure_refreshes=(0.5, 1.5),
+    "moderate",
+    code_width=(0.40, 0.60),
+    off_axis_deg=15.0,
+    roll_deg=3.0,
+    blur_px=(0.4, 1.0),
+    noise=(1.0, 3.0),
+    gain=(0.5, 1.0),
+    ae_drift=0.15,
+    gamma=(2.0, 2.4),
+    flare=(0.0, 0.03),
+    exposure_refreshes=(0.5, 1.5),
     readout_s=(0.005, 0.015),
 )
 SEVERE = CaptureLevel(
-    "severe", code_width=(0.20, 0.60), off_axis_deg=30.0, roll_deg=5.0, blur_px=(0.8, 1.6), noise=(3.0, 6.0),
-    gain=(0.35, 1.0), ae_drift=0.25, gamma=(1.8, 2.6), flare=(0.01, 0.06), exposure_refreshes=(0.5, 2.0),
+    "severe",
+    code_width=(0.20, 0.60),
+    off_axis_deg=30.0,
+    roll_deg=5.0,
+    blur_px=(0.8, 1.6),
+    noise=(3.0, 6.0),
+    gain=(0.35, 1.0),
+    ae_drift=0.25,
+    gamma=(1.8, 2.6),
+    flare=(0.01, 0.06),
+    exposure_refreshes=(0.5, 2.0),
     readout_s=(0.015, 0.030),
 )
 LEVELS = {"moderate": MODERATE, "severe": SEVERE, "ideal": IDEAL}
@@ -150,8 +168,9 @@ def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return rz @ rx @ ry
 
 
-def display_homography(d: CaptureDraw, display_size: tuple[int, int], frame_size: tuple[int, int],
-                       layout: CodeLayout = DEFAULT_LAYOUT) -> np.ndarray:
+def display_homography(
+    d: CaptureDraw, display_size: tuple[int, int], frame_size: tuple[int, int], layout: CodeLayout = DEFAULT_LAYOUT
+) -> np.ndarray:
     """Homography from display pixels (OpenCV centres) to camera pixels for drawn geometry ``d``."""
     dw, dh = display_size
     fw, fh = frame_size
@@ -179,8 +198,15 @@ def display_homography(d: CaptureDraw, display_size: tuple[int, int], frame_size
 class CaptureModel:
     """Films ``scene`` with one camera's drawn parameters; ``capture(t)`` gives its grey frame."""
 
-    def __init__(self, scene: Scene, frame_size: tuple[int, int], fps: float, level: CaptureLevel,
-                 seed: int = 0, layout: CodeLayout = DEFAULT_LAYOUT) -> None:
+    def __init__(
+        self,
+        scene: Scene,
+        frame_size: tuple[int, int],
+        fps: float,
+        level: CaptureLevel,
+        seed: int = 0,
+        layout: CodeLayout = DEFAULT_LAYOUT,
+    ) -> None:
         self.scene = scene
         self.frame_size = frame_size
         self.fps = fps
@@ -193,17 +219,31 @@ class CaptureModel:
         p = self.params
         # display frames are shrunk (area filter) to about their size in the frame before warping
         h_full = display_homography(p, (scene.width, scene.height), frame_size, layout)
-        corners = np.array([[-0.5, -0.5], [scene.width - 0.5, -0.5], [scene.width - 0.5, scene.height - 0.5],
-                            [-0.5, scene.height - 0.5]])
+        corners = np.array(
+            [
+                [-0.5, -0.5],
+                [scene.width - 0.5, -0.5],
+                [scene.width - 0.5, scene.height - 0.5],
+                [-0.5, scene.height - 0.5],
+            ]
+        )
         quad = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), h_full).reshape(-1, 2)
         shown_w = max(np.hypot(*(quad[1] - quad[0])), np.hypot(*(quad[2] - quad[3])))
         # the display is rendered directly at about its size in the frame (no resize per frame),
         # but never below what the layout can draw
         self._shrink = min(1.0, max(1.1 * shown_w, MIN_RENDER_WIDTH) / scene.width)
         self._work = (round(scene.width * self._shrink), round(scene.height * self._shrink))
-        self._display = scene if self._shrink == 1.0 else type(scene)(
-            self._work[0], self._work[1], scene.refresh_hz, run_id=getattr(scene, "run_id", 0),
-            utc_origin=getattr(scene, "utc_origin", 0.0))
+        self._display = (
+            scene
+            if self._shrink == 1.0
+            else type(scene)(
+                self._work[0],
+                self._work[1],
+                scene.refresh_hz,
+                run_id=getattr(scene, "run_id", 0),
+                utc_origin=getattr(scene, "utc_origin", 0.0),
+            )
+        )
         pad = max(1, round(BEZEL_FRAC * self._work[0]))
         self._pad = pad
         sx, sy = scene.width / self._work[0], scene.height / self._work[1]
@@ -211,13 +251,21 @@ class CaptureModel:
         self.homography = h_full  # display (scene) pixels -> camera pixels
         h_work = h_full @ work_to_scene  # padded working display pixels -> camera pixels
         # the region of the frame the display (with bezel and blur margin) covers
-        padded = np.array([[-0.5, -0.5], [self._work[0] + 2 * pad - 0.5, -0.5],
-                           [self._work[0] + 2 * pad - 0.5, self._work[1] + 2 * pad - 0.5],
-                           [-0.5, self._work[1] + 2 * pad - 0.5]])
+        padded = np.array(
+            [
+                [-0.5, -0.5],
+                [self._work[0] + 2 * pad - 0.5, -0.5],
+                [self._work[0] + 2 * pad - 0.5, self._work[1] + 2 * pad - 0.5],
+                [-0.5, self._work[1] + 2 * pad - 0.5],
+            ]
+        )
         pq = cv2.perspectiveTransform(padded.reshape(-1, 1, 2), h_work).reshape(-1, 2)
         margin = int(math.ceil(3 * p.blur_px)) + 2
         x0, y0 = max(0, int(pq[:, 0].min()) - margin), max(0, int(pq[:, 1].min()) - margin)
-        x1, y1 = min(fw, int(math.ceil(pq[:, 0].max())) + margin + 1), min(fh, int(math.ceil(pq[:, 1].max())) + margin + 1)
+        x1, y1 = (
+            min(fw, int(math.ceil(pq[:, 0].max())) + margin + 1),
+            min(fh, int(math.ceil(pq[:, 1].max())) + margin + 1),
+        )
         self._roi = (x0, y0, x1, y1)
         self._h_roi = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64) @ h_work
         roi_size = (x1 - x0, y1 - y0)
@@ -228,8 +276,13 @@ class CaptureModel:
         map_x = ((inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]) / den).astype(np.float32)
         map_y = ((inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]) / den).astype(np.float32)
         self._maps = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
-        coverage = cv2.warpPerspective(np.ones((self._work[1] + 2 * pad, self._work[0] + 2 * pad), np.float32),
-                                       self._h_roi, roi_size, flags=cv2.INTER_LINEAR, borderValue=0)
+        coverage = cv2.warpPerspective(
+            np.ones((self._work[1] + 2 * pad, self._work[0] + 2 * pad), np.float32),
+            self._h_roi,
+            roi_size,
+            flags=cv2.INTER_LINEAR,
+            borderValue=0,
+        )
         room = self._room(np.random.default_rng(seed))  # linear light at gain 1
         self._room_outside = room[y0:y1, x0:x1] * (1.0 - coverage)
         self._room_code = self._encode(room + p.flare)  # code values at gain 1, outside the display
@@ -243,8 +296,9 @@ class CaptureModel:
         self._band_offsets = (float(self._row_offset[band_rows].min()), float(self._row_offset[band_rows].max()))
         self._eotf = ((np.arange(256, dtype=np.float32) / 255.0) ** DISPLAY_GAMMA).astype(np.float32)
         noise_rng = np.random.default_rng(seed + 1)
-        self._noise = [noise_rng.standard_normal((fh, fw), dtype=np.float32)
-                       for _ in range(NOISE_BANK)] if p.noise > 0 else []
+        self._noise = (
+            [noise_rng.standard_normal((fh, fw), dtype=np.float32) for _ in range(NOISE_BANK)] if p.noise > 0 else []
+        )
         self._outside_cache: dict[tuple[int, int], np.ndarray] = {}
         self._linear_cache: dict[int, np.ndarray] = {}
 
@@ -315,8 +369,9 @@ class CaptureModel:
             for n, w in weights:
                 display += w.astype(np.float32)[:, None] * self._linear(n)
         x0, y0, x1, y1 = self._roi
-        roi: np.ndarray = cv2.remap(display, self._maps[0], self._maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                        borderValue=0)
+        roi: np.ndarray = cv2.remap(
+            display, self._maps[0], self._maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
         roi += self._room_outside
         gain = self.gain_at(t)
         roi *= gain
@@ -346,8 +401,9 @@ class CaptureModel:
             scale = (key[0] / 200) ** (1.0 / p.gamma)
             if self._noise:
                 fw, fh = self.frame_size
-                frame = cv2.addWeighted(self._room_code, scale, self._noise[which][:fh, :fw], p.noise, 0.0,
-                                        dtype=cv2.CV_8U)
+                frame = cv2.addWeighted(
+                    self._room_code, scale, self._noise[which][:fh, :fw], p.noise, 0.0, dtype=cv2.CV_8U
+                )
             else:
                 frame = cv2.addWeighted(self._room_code, scale, self._room_code, 0.0, 0.0, dtype=cv2.CV_8U)
             if len(self._outside_cache) >= 4 * NOISE_BANK:
@@ -359,7 +415,7 @@ class CaptureModel:
         return self.capture(t), self.seen(t)
 
 
-def capture_model(profile: "CameraProfile", scene: Scene, seed: int = 0) -> CaptureModel | None:
+def capture_model(profile: CameraProfile, scene: Scene, seed: int = 0) -> CaptureModel | None:
     """The capture model a camera profile asks for, or None when its capture realism is off."""
     spec = profile.emulation.capture
     if spec.level == "off":

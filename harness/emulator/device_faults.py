@@ -41,6 +41,7 @@ class FaultTarget(Protocol):
     @property
     def supply(self) -> ScpiServer: ...
 
+
 #: The error the supply reports for fault ``instrument-error`` (SCPI standard error -240).
 INSTRUMENT_ERROR = (-240, "Hardware error")
 
@@ -56,17 +57,20 @@ class DeviceFault:
 def _controller(kind: Misbehaviour) -> Callable[[FaultTarget], None]:
     def arm(rig: FaultTarget) -> None:
         rig.controller.misbehave_at_action = kind
+
     return arm
 
 
 def _camera(kind: NextEvent) -> Callable[[FaultTarget], None]:
     def arm(rig: FaultTarget) -> None:
         rig.camera.misbehave_next_event = kind
+
     return arm
 
 
 def _after_output_on(action: Callable[[ScpiServer], None]) -> Callable[[FaultTarget], None]:
     """Do ``action`` to the supply once, when its output is next switched on (the camera is powered)."""
+
     def arm(rig: FaultTarget) -> None:
         instrument = rig.supply.instrument
         before = instrument.on_output
@@ -79,6 +83,7 @@ def _after_output_on(action: Callable[[ScpiServer], None]) -> Callable[[FaultTar
                 action(rig.supply)
 
         instrument.on_output = on_output
+
     return arm
 
 
@@ -93,25 +98,44 @@ def _report_error(server: ScpiServer) -> None:
 DEVICE_FAULTS: dict[str, DeviceFault] = {
     f.name: f
     for f in (
-        DeviceFault("serial-vanish", "rig controller",
-                    "its serial port disappears at its next button action (cable out) and stays gone",
-                    _controller("vanish")),
-        DeviceFault("serial-garbage", "rig controller",
-                    "answers its next button action with a line of noise instead of acting",
-                    _controller("garbage")),
-        DeviceFault("serial-silence", "rig controller",
-                    "falls silent at its next button action, for 5 s (a hung firmware its watchdog restarts)",
-                    _controller("silence")),
-        DeviceFault("instrument-timeout", "power supply",
-                    "loses its reply to the first query after the output is switched on",
-                    _after_output_on(_lose_reply)),
-        DeviceFault("instrument-error", "power supply",
-                    f"rejects the first command after the output is switched on with error "
-                    f"{INSTRUMENT_ERROR[0]} {INSTRUMENT_ERROR[1]}",
-                    _after_output_on(_report_error)),
+        DeviceFault(
+            "serial-vanish",
+            "rig controller",
+            "its serial port disappears at its next button action (cable out) and stays gone",
+            _controller("vanish"),
+        ),
+        DeviceFault(
+            "serial-garbage",
+            "rig controller",
+            "answers its next button action with a line of noise instead of acting",
+            _controller("garbage"),
+        ),
+        DeviceFault(
+            "serial-silence",
+            "rig controller",
+            "falls silent at its next button action, for 5 s (a hung firmware its watchdog restarts)",
+            _controller("silence"),
+        ),
+        DeviceFault(
+            "instrument-timeout",
+            "power supply",
+            "loses its reply to the first query after the output is switched on",
+            _after_output_on(_lose_reply),
+        ),
+        DeviceFault(
+            "instrument-error",
+            "power supply",
+            f"rejects the first command after the output is switched on with error "
+            f"{INSTRUMENT_ERROR[0]} {INSTRUMENT_ERROR[1]}",
+            _after_output_on(_report_error),
+        ),
         DeviceFault("no-clip", "camera", "saves no clip for its next event", _camera("no-clip")),
         DeviceFault("two-clips", "camera", "saves its next event twice, as two clips", _camera("two-clips")),
-        DeviceFault("foreign-serial", "camera", "writes its next clip under another camera's serial number",
-                    _camera("foreign-serial")),
+        DeviceFault(
+            "foreign-serial",
+            "camera",
+            "writes its next clip under another camera's serial number",
+            _camera("foreign-serial"),
+        ),
     )
 }

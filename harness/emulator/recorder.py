@@ -77,26 +77,26 @@ class Recorder:
         b = self.b
         if b.drop_after_activation:
             at = next((i for i, t in enumerate(times) if t >= event.activation_t), len(times))
-            event.dropped += times[at:at + b.drop_after_activation]
-            del times[at:at + b.drop_after_activation]
+            event.dropped += times[at : at + b.drop_after_activation]
+            del times[at : at + b.drop_after_activation]
         mid = len(times) // 2
         if b.drop_mid_frames:
-            event.dropped += times[mid:mid + b.drop_mid_frames]
-            del times[mid:mid + b.drop_mid_frames]
+            event.dropped += times[mid : mid + b.drop_mid_frames]
+            del times[mid : mid + b.drop_mid_frames]
         if not times:
             return []
         t0 = times[0]
         shots = [Shot(t, t - t0) for t in times]
         if b.hidden_drop_frames:  # the sensor loses frames, the encoder keeps counting regularly
-            event.dropped += times[mid:mid + b.hidden_drop_frames]
-            kept = times[:mid] + times[mid + b.hidden_drop_frames:]
+            event.dropped += times[mid : mid + b.hidden_drop_frames]
+            kept = times[:mid] + times[mid + b.hidden_drop_frames :]
             shots = [Shot(t, i * self.period) for i, t in enumerate(kept)]
         if b.duplicate_frames:  # the encoder writes one frame again; later pts move one slot on
             m = len(shots) // 2
             extra = [Shot(shots[m].t, shots[m].pts_s + (k + 1) * self.period) for k in range(b.duplicate_frames)]
-            later = [Shot(s.t, s.pts_s + b.duplicate_frames * self.period) for s in shots[m + 1:]]
+            later = [Shot(s.t, s.pts_s + b.duplicate_frames * self.period) for s in shots[m + 1 :]]
             event.duplicated += [s.t for s in extra]
-            shots = shots[:m + 1] + extra + later
+            shots = shots[: m + 1] + extra + later
         return self._segments(shots)
 
     def _segments(self, shots: list[Shot]) -> list[list[Shot]]:
@@ -112,9 +112,9 @@ class Recorder:
         files = [f for f in files if f]
         for i in range(1, len(files)):
             if self.b.segment_gap_frames:
-                files[i] = files[i][self.b.segment_gap_frames:]
+                files[i] = files[i][self.b.segment_gap_frames :]
             if self.b.segment_overlap_frames:
-                files[i] = files[i - 1][-self.b.segment_overlap_frames:] + files[i]
+                files[i] = files[i - 1][-self.b.segment_overlap_frames :] + files[i]
         return [f for f in files if f]
 
     # -- writing --------------------------------------------------------------------------
@@ -157,8 +157,16 @@ class Recorder:
             event.segments.append(SegmentTruth(path, kept[0].t, kept[-1].t, len(kept)))
         log.info("power lost: %s keeps %d of %d frames", path.name, len(kept), len(shots))
 
-    def _write_file(self, event: EventTruth, number: int, index: int, count: int, shots: list[Shot],
-                    fragment_s: float | None = None, suffix: str = "") -> Path:
+    def _write_file(
+        self,
+        event: EventTruth,
+        number: int,
+        index: int,
+        count: int,
+        shots: list[Shot],
+        fragment_s: float | None = None,
+        suffix: str = "",
+    ) -> Path:
         first = shots[0]
         start_rtc = self.cam.rtc(first.t)
         name = f"{self.cam.serial}_{start_rtc:%Y%m%d_%H%M%S}_{number:04d}_{index + 1:02d}{self.profile.clip_suffix}"
@@ -168,8 +176,14 @@ class Recorder:
             marker = None
             if first.t <= event.activation_t <= shots[-1].t:
                 marker = event.activation_t - first.t + self.b.marker_delay_s
-            info = {"camera_start_utc": start_rtc.isoformat(timespec="milliseconds"), "event": number,
-                    "segment": index + 1, "segments": count, "event_pts_s": marker, "serial": self.cam.serial}
+            info = {
+                "camera_start_utc": start_rtc.isoformat(timespec="milliseconds"),
+                "event": number,
+                "segment": index + 1,
+                "segments": count,
+                "event_pts_s": marker,
+                "serial": self.cam.serial,
+            }
             end_t = event.stop_t if index == count - 1 and event.stop_t is not None else shots[-1].t
             power_log = self.cam.power.log_for_file(end_t)
             if power_log:
@@ -177,8 +191,16 @@ class Recorder:
             for key in {self.profile.event_marker_key, self.profile.clock.metadata_key}:
                 if key is not None:
                     metadata[key] = json.dumps(info)
-        write_clip(path, self._frames(shots), self.profile.video.fps, self.profile.video.bitrate_kbps, start_rtc,
-                   audio=self._audio(event, first), metadata=metadata, fragment_s=fragment_s)
+        write_clip(
+            path,
+            self._frames(shots),
+            self.profile.video.fps,
+            self.profile.video.bitrate_kbps,
+            start_rtc,
+            audio=self._audio(event, first),
+            metadata=metadata,
+            fragment_s=fragment_s,
+        )
         log.info("camera wrote %s (%d frames)", path.name, len(shots))
         return path
 
@@ -220,7 +242,3 @@ class Recorder:
             return out
 
         return AudioTrack(rate, samples)
-
-
-
-

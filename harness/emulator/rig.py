@@ -46,13 +46,22 @@ class EmulatedRig:
         self.storage = storage
         self.run_id = secrets.randbelow(RUN_ID_MODULUS) if run_id is None else run_id
         # the display of this bench: the run id and the clock's UTC in the code's coarse slots
-        self.scene = Scene(profile.video.width, profile.video.height, refresh_hz, run_id=self.run_id,
-                           utc_origin=clock.utc(0.0).timestamp())
+        self.scene = Scene(
+            profile.video.width,
+            profile.video.height,
+            refresh_hz,
+            run_id=self.run_id,
+            utc_origin=clock.utc(0.0).timestamp(),
+        )
         self.camera = EmulatedCamera(profile, behaviour, clock, self.scene, storage / "DCIM", seed=seed)
         self.controller = EmulatedRigController(clock, profile.buttons, self.camera.button)
         # the supply's load is the camera's draw; the camera reads its supply (voltage, fuel gauge)
-        self.supply = ScpiServer(on_output=self.camera.set_power, load_current=self.camera.power.draw, clock=clock,
-                                 on_change=self.camera.power.supply_changed)
+        self.supply = ScpiServer(
+            on_output=self.camera.set_power,
+            load_current=self.camera.power.draw,
+            clock=clock,
+            on_change=self.camera.power.supply_changed,
+        )
         self.camera.power.attach(self.supply.instrument)
         self.supply.start()
         for name in self.faults:

@@ -7,7 +7,7 @@ import os
 import select
 import threading
 import tty
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 

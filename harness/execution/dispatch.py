@@ -69,5 +69,11 @@ class StepDispatcher:
         if gesture is None:
             raise ValueError(f"gesture '{name}' is not in camera profile {self.rig.profile.model}")
         done = self.rig.controller.perform(name, gesture)
-        self.timeline.add(Action(done.effective_t, "gesture", name,
-                                 {"edges": [(e.button, "down" if e.down else "up", e.t) for e in done.edges]}))
+        self.timeline.add(
+            Action(
+                done.effective_t,
+                "gesture",
+                name,
+                {"edges": [(e.button, "down" if e.down else "up", e.t) for e in done.edges]},
+            )
+        )

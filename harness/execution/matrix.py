@@ -7,11 +7,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.emulator.faults import FAULTS
 from harness.core.paths import SUITE_DIR
-from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.emulator.faults import FAULTS
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
+from harness.rig.factory import EmulatedRigSpec, open_rig
 
 
 @dataclass(frozen=True)

@@ -35,18 +35,18 @@ from typing import TYPE_CHECKING
 
 from harness.core import progress
 from harness.core.clock import Timer
-from harness.devices.power import BatterySetup
 from harness.core.evidence import sha256_file
 from harness.core.timeline import Action, BatterySelected, CurrentReading, PowerCut, PowerOn, Shutdown, Timeline
+from harness.devices.power import BatterySetup
 
 if TYPE_CHECKING:
-    from harness.rig.factory import Rig
     from harness.plan.scenario import Step
+    from harness.rig.factory import Rig
 
 log = logging.getLogger(__name__)
 
 
-def off_threshold(rig: "Rig") -> float:
+def off_threshold(rig: Rig) -> float:
     """Current below which the camera counts as switched off: midway between its off draw and
     the lowest draw of a running state (from the profile)."""
     draw = rig.profile.power.draw_a
@@ -57,7 +57,7 @@ def off_threshold(rig: "Rig") -> float:
 class PowerMonitor:
     """Reads the supply current on a Clock timer and records camera shutdowns in the timeline."""
 
-    def __init__(self, rig: "Rig", timeline: Timeline, interval_s: float) -> None:
+    def __init__(self, rig: Rig, timeline: Timeline, interval_s: float) -> None:
         self.rig = rig
         self.timeline = timeline
         self.interval_s = interval_s
@@ -100,9 +100,21 @@ class PowerMonitor:
                 self._last_on = (now, amps)
             elif self._last_on is not None:
                 t_on, amps_on = self._last_on
-                self.timeline.add(Action((t_on + now) / 2, "power", "shutdown", Shutdown(
-                    last_running_t=t_on, first_off_t=now, amps_before=amps_on, amps_after=amps,
-                    threshold_a=self.threshold, interval_s=self.interval_s)))
+                self.timeline.add(
+                    Action(
+                        (t_on + now) / 2,
+                        "power",
+                        "shutdown",
+                        Shutdown(
+                            last_running_t=t_on,
+                            first_off_t=now,
+                            amps_before=amps_on,
+                            amps_after=amps,
+                            threshold_a=self.threshold,
+                            interval_s=self.interval_s,
+                        ),
+                    )
+                )
                 log.info("camera switched itself off between %.1f s and %.1f s", t_on, now)
                 self._last_on = None
         self._schedule(now + self.interval_s)
@@ -121,18 +133,19 @@ class PowerMonitor:
 class PowerSession:
     """Power steps of one scenario run (see the module docstring)."""
 
-    def __init__(self, rig: "Rig", timeline: Timeline) -> None:
+    def __init__(self, rig: Rig, timeline: Timeline) -> None:
         self.rig = rig
         self.timeline = timeline
         self.monitor: PowerMonitor | None = None
         self._baseline: frozenset[str] = frozenset()
 
-    def __enter__(self) -> "PowerSession":
+    def __enter__(self) -> PowerSession:
         self._baseline = self.rig.clips.snapshot()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.monitor is not None:
             self.monitor.stop()
         if exc_type is not None:
@@ -143,17 +156,17 @@ class PowerSession:
             self.monitor.raise_if_failed()
 
     # -- step handlers: the step dispatcher's table maps step kinds to these
-    def power(self, step: "Step") -> None:
+    def power(self, step: Step) -> None:
         assert step.power is not None
         self._power(step.power)
 
-    def battery(self, step: "Step") -> None:
+    def battery(self, step: Step) -> None:
         self._battery(step)
 
-    def measure(self, step: "Step") -> None:
+    def measure(self, step: Step) -> None:
         self._measure(step)
 
-    def wait_until(self, step: "Step") -> None:
+    def wait_until(self, step: Step) -> None:
         assert step.wait is not None
         self._wait_for_shutdown(step.wait.seconds)
 
@@ -163,16 +176,31 @@ class PowerSession:
             self.monitor.raise_if_failed()
 
     # -- steps
-    def _battery(self, step: "Step") -> None:
+    def _battery(self, step: Step) -> None:
         spec, rig = step.battery, self.rig
         assert spec is not None
-        setup = BatterySetup(model=rig.power_spec.battery_model, soc_percent=spec.soc,
-                             capacity_ah=rig.profile.power.capacity_ah, current_limit=rig.power_spec.current_limit,
-                             dynamic=spec.method == "dynamic")
+        setup = BatterySetup(
+            model=rig.power_spec.battery_model,
+            soc_percent=spec.soc,
+            capacity_ah=rig.profile.power.capacity_ah,
+            current_limit=rig.power_spec.current_limit,
+            dynamic=spec.method == "dynamic",
+        )
         rig.power.select_battery(setup)
-        self.timeline.add(Action(rig.clock.now(), "power", "battery", BatterySelected(
-            model=setup.model, soc=setup.soc_percent, capacity_ah=setup.capacity_ah,
-            current_limit=setup.current_limit, method=spec.method)))
+        self.timeline.add(
+            Action(
+                rig.clock.now(),
+                "power",
+                "battery",
+                BatterySelected(
+                    model=setup.model,
+                    soc=setup.soc_percent,
+                    capacity_ah=setup.capacity_ah,
+                    current_limit=setup.current_limit,
+                    method=spec.method,
+                ),
+            )
+        )
         if self.monitor is not None:
             self.monitor.stop()
         self.monitor = PowerMonitor(rig, self.timeline, spec.monitor_s)
@@ -185,8 +213,11 @@ class PowerSession:
                 rig.power.set_voltage(rig.power_spec.voltage)
                 rig.power.set_current_limit(rig.power_spec.current_limit)
             rig.power.output(True)
-            detail = PowerOn(voltage=rig.power_spec.voltage) if rig.power.battery is None else PowerOn(
-                battery=rig.power.battery.model, soc=rig.power.state_of_charge())
+            detail = (
+                PowerOn(voltage=rig.power_spec.voltage)
+                if rig.power.battery is None
+                else PowerOn(battery=rig.power.battery.model, soc=rig.power.state_of_charge())
+            )
             self.timeline.add(Action(clock.now(), "power", "on", detail))
             if self.monitor is not None:
                 self.monitor.output(True)
@@ -224,7 +255,7 @@ class PowerSession:
                     report(clock.now() - start, most_s, f"{self.monitor.readings} current readings")
         log.warning("the camera did not switch itself off within %g s", most_s)
 
-    def _measure(self, step: "Step") -> None:
+    def _measure(self, step: Step) -> None:
         spec, rig, clock = step.measure, self.rig, self.rig.clock
         assert spec is not None
         t0 = clock.now()
@@ -237,11 +268,24 @@ class PowerSession:
             if clock.now() + spec.interval_s > end + 1e-9:
                 break
             clock.sleep(spec.interval_s)
-        self.timeline.add(Action(clock.now(), "power", "current", CurrentReading(
-            state=spec.state, amps=statistics.fmean(amps), min_a=min(amps), max_a=max(amps),
-            volts=statistics.fmean(volts), samples=len(amps), t0=t0)))
+        self.timeline.add(
+            Action(
+                clock.now(),
+                "power",
+                "current",
+                CurrentReading(
+                    state=spec.state,
+                    amps=statistics.fmean(amps),
+                    min_a=min(amps),
+                    max_a=max(amps),
+                    volts=statistics.fmean(volts),
+                    samples=len(amps),
+                    t0=t0,
+                ),
+            )
+        )
         clock.sleep_until(end)
 
 
-def session(rig: "Rig", timeline: Timeline) -> PowerSession:
+def session(rig: Rig, timeline: Timeline) -> PowerSession:
     return PowerSession(rig, timeline)

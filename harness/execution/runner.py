@@ -60,9 +60,15 @@ class Take:
     through the one step dispatcher.
     """
 
-    def __init__(self, rig: Rig, evidence_dir: Path, result: ScenarioResult | None = None,
-                 step_hook: StepHook = _no_hook, scenario: Scenario | None = None,
-                 catalogue: Catalogue | None = None) -> None:
+    def __init__(
+        self,
+        rig: Rig,
+        evidence_dir: Path,
+        result: ScenarioResult | None = None,
+        step_hook: StepHook = _no_hook,
+        scenario: Scenario | None = None,
+        catalogue: Catalogue | None = None,
+    ) -> None:
         self.rig = rig
         self.catalogue = catalogue  # the limits the checks judge against (None: the built-in catalogue)
         self.evidence_dir = evidence_dir
@@ -111,23 +117,34 @@ class Take:
         if not collect:  # judged by the instrument alone: the footage stays on the camera
             self._flashes.finish(result.timeline)
             with self.step_hook("check"):
-                found = run_checks(checks, CheckInput(
-                    rig.profile, result.timeline, [], clips, reference_utc=rig.clock.utc,
-                    speaker_distance_m=rig.speaker_distance_m, catalogue=self.catalogue))
+                found = run_checks(
+                    checks,
+                    CheckInput(
+                        rig.profile,
+                        result.timeline,
+                        [],
+                        clips,
+                        reference_utc=rig.clock.utc,
+                        speaker_distance_m=rig.speaker_distance_m,
+                        catalogue=self.catalogue,
+                    ),
+                )
             result.measurements += found
             return found
         clock = rig.clock
         with self.step_hook("collect clips"):
             with progress.reporter(clock, "collect clips", rig.clip_wait_s) as report:
-                result.evidence = rig.clips.wait_for_new(self._before, self.evidence_dir, clock, rig.clip_wait_s,
-                                                         progress=report)
+                result.evidence = rig.clips.wait_for_new(
+                    self._before, self.evidence_dir, clock, rig.clip_wait_s, progress=report
+                )
             display_evidence(rig.display, self.evidence_dir, self._start, clock.now())
             fired = self._flashes.finish(result.timeline)
         with self.step_hook("analyse clips"):
             burned_in = rig.profile.clock.burned_in
             # in a child process with a time bound: a broken clip gets its verdict, the run goes on
-            result.analyses = [analyse_clip_bounded(e.path, rig.refresh_hz, burned_in, run_id=rig.run_id)
-                               for e in result.evidence]
+            result.analyses = [
+                analyse_clip_bounded(e.path, rig.refresh_hz, burned_in, run_id=rig.run_id) for e in result.evidence
+            ]
             for ev, an in zip(result.evidence, result.analyses):
                 an.sha256 = ev.sha256
             verdicts = bounded.verdict_measurements(result.analyses)  # per-clip verdict, kept
@@ -135,9 +152,17 @@ class Take:
             # reference time = present time
             at_present_times(result.analyses, rig.display.log if rig.display else None, fired, rig.refresh_hz)
         with self.step_hook("check"):
-            inp = CheckInput(rig.profile, result.timeline, result.analyses, clips,
-                             reference_utc=rig.clock.utc, speaker_distance_m=rig.speaker_distance_m,
-                             run_id=rig.run_id, clip_source=rig.clips.describe(), catalogue=self.catalogue)
+            inp = CheckInput(
+                rig.profile,
+                result.timeline,
+                result.analyses,
+                clips,
+                reference_utc=rig.clock.utc,
+                speaker_distance_m=rig.speaker_distance_m,
+                run_id=rig.run_id,
+                clip_source=rig.clips.describe(),
+                catalogue=self.catalogue,
+            )
             found = run_checks(checks, inp)
             result.measurements += found
         return verdicts + found

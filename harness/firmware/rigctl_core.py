@@ -202,7 +202,7 @@ def _parse_int(text, what):
     try:
         return int(text)
     except ValueError:
-        raise ValueError("%s must be an integer, got %s" % (what, text[:20]))
+        raise ValueError("%s must be an integer, got %s" % (what, text[:20])) from None
 
 
 class TickExtender:

@@ -109,7 +109,9 @@ class TablesFile(Strict):
                 for aql, cell in zip(self.aql, cells):
                     m = _CELL.match(cell)
                     if m is None:
-                        raise ValueError(f"tables.{sev}.rows.{letter} at AQL {aql}: {cell!r} is not 'Ac/Re', 'v' or '^'")
+                        raise ValueError(
+                            f"tables.{sev}.rows.{letter} at AQL {aql}: {cell!r} is not 'Ac/Re', 'v' or '^'"
+                        )
                     if m.group(1) is not None and int(m.group(1)) >= int(m.group(2)):
                         raise ValueError(f"tables.{sev}.rows.{letter} at AQL {aql}: Ac must be below Re ({cell})")
         for i, u in enumerate(self.unverified, 1):
@@ -152,9 +154,17 @@ class Plan:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "lot_size": self.lot_size, "aql": self.aql, "level": self.level, "severity": self.severity,
-            "table_letter": self.table_letter, "code_letter": self.code_letter, "sample_size": self.sample_size,
-            "units_to_test": self.units, "hundred_percent": self.hundred_percent, "ac": self.ac, "re": self.re,
+            "lot_size": self.lot_size,
+            "aql": self.aql,
+            "level": self.level,
+            "severity": self.severity,
+            "table_letter": self.table_letter,
+            "code_letter": self.code_letter,
+            "sample_size": self.sample_size,
+            "units_to_test": self.units,
+            "hundred_percent": self.hundred_percent,
+            "ac": self.ac,
+            "re": self.re,
             "unverified": list(self.unverified),
         }
 
@@ -233,8 +243,9 @@ class SamplingTables:
             i += step
             if not 0 <= i < len(rows):
                 side = "below the last row" if step > 0 else "above the first row"
-                raise SamplingError(f"no {severity} plan for code letter {letter} at AQL {column}: "
-                                    f"the table's arrow points {side}")
+                raise SamplingError(
+                    f"no {severity} plan for code letter {letter} at AQL {column}: the table's arrow points {side}"
+                )
 
     def plan(self, lot_size: int, aql: str | float, level: str = "II", severity: Severity = "normal") -> Plan:
         """The single sampling plan for a lot; :attr:`Plan.hundred_percent` when the sample covers the lot."""
@@ -309,9 +320,17 @@ class Switching:
     reason: str = "start on normal inspection"
     history: tuple[str, ...] = field(default=(), compare=False)
 
-    def after(self, decision: LotDecision, *, nonconforming: int, ac: int, ac_tighter: int | None = None,
-              production_steady: bool = True, reduced_approved: bool = False,
-              other_reason: str | None = None) -> Switching:
+    def after(
+        self,
+        decision: LotDecision,
+        *,
+        nonconforming: int,
+        ac: int,
+        ac_tighter: int | None = None,
+        production_steady: bool = True,
+        reduced_approved: bool = False,
+        other_reason: str | None = None,
+    ) -> Switching:
         """The state for the next lot, given this lot's ``decision`` under the current severity."""
         if self.discontinued:
             raise SamplingError("inspection is discontinued until the supplier has acted (resume it first)")
@@ -325,8 +344,9 @@ class Switching:
         fresh = Switching(severity=severity, reason=reason, history=(*self.history, reason))
         return replace(fresh, **kw)  # type: ignore[arg-type]
 
-    def _after_normal(self, d: LotDecision, nonconforming: int, ac: int, ac_tighter: int | None,
-                      steady: bool, approved: bool) -> Switching:
+    def _after_normal(
+        self, d: LotDecision, nonconforming: int, ac: int, ac_tighter: int | None, steady: bool, approved: bool
+    ) -> Switching:
         recent = (*self.recent, d.accepted)[-5:]
         if recent.count(False) >= 2:
             return self._to("tightened", "2 of 5 or fewer consecutive lots not accepted: tightened inspection")
@@ -343,11 +363,20 @@ class Switching:
         if not d.accepted:
             rejected = self.rejected_on_tightened + 1
             if rejected >= 5:
-                return replace(self, rejected_on_tightened=rejected, accepted_in_row=0, discontinued=True,
-                               reason="5 lots not accepted on tightened inspection: inspection discontinued",
-                               history=(*self.history, "discontinued"))
-            return replace(self, rejected_on_tightened=rejected, accepted_in_row=0,
-                           reason=f"tightened inspection, {rejected} lot(s) not accepted")
+                return replace(
+                    self,
+                    rejected_on_tightened=rejected,
+                    accepted_in_row=0,
+                    discontinued=True,
+                    reason="5 lots not accepted on tightened inspection: inspection discontinued",
+                    history=(*self.history, "discontinued"),
+                )
+            return replace(
+                self,
+                rejected_on_tightened=rejected,
+                accepted_in_row=0,
+                reason=f"tightened inspection, {rejected} lot(s) not accepted",
+            )
         in_row = self.accepted_in_row + 1
         if in_row >= 5:
             return self._to("normal", "5 consecutive lots accepted on tightened inspection: normal inspection")
@@ -369,16 +398,30 @@ class Switching:
         return self._to("tightened", "resumed on tightened inspection after corrective action")
 
 
-def run_lots(tables: SamplingTables, lot_size: int, aql: str | float, counts: list[int], level: str = "II",
-             *, production_steady: bool = True, reduced_approved: bool = False) -> list[tuple[Plan, LotDecision, Switching]]:
+def run_lots(
+    tables: SamplingTables,
+    lot_size: int,
+    aql: str | float,
+    counts: list[int],
+    level: str = "II",
+    *,
+    production_steady: bool = True,
+    reduced_approved: bool = False,
+) -> list[tuple[Plan, LotDecision, Switching]]:
     """Inspect a sequence of lots (their nonconforming counts) and switch severity between them."""
     state = Switching()
     out: list[tuple[Plan, LotDecision, Switching]] = []
     for count in counts:
         plan = tables.plan(lot_size, aql, level, state.severity)
         decision = decide(plan, count)
-        state = state.after(decision, nonconforming=count, ac=plan.ac, ac_tighter=tables.ac_one_step_tighter(plan),
-                            production_steady=production_steady, reduced_approved=reduced_approved)
+        state = state.after(
+            decision,
+            nonconforming=count,
+            ac=plan.ac,
+            ac_tighter=tables.ac_one_step_tighter(plan),
+            production_steady=production_steady,
+            reduced_approved=reduced_approved,
+        )
         out.append((plan, decision, state))
         if state.discontinued:
             break

@@ -74,7 +74,9 @@ class AudioSpec(Strict):
 
     enabled: bool = True
     sample_rate: int = Field(48000, ge=8000, le=96000)
-    in_buffer: bool = Field(False, description="whether the pre-event buffer carries audio (off by default on many cameras)")
+    in_buffer: bool = Field(
+        False, description="whether the pre-event buffer carries audio (off by default on many cameras)"
+    )
     start_tolerance_s: float = Field(0.1, ge=0, le=5, description="audio must start this close to the activation")
 
 
@@ -93,7 +95,9 @@ class ClockSpec(Strict):
     max_drift_ppm: float = Field(2.0 / 43200 * 1e6, gt=0, description="2 s over a 12-hour shift")
     container_time: bool = Field(True, description="the MP4 creation time carries the camera clock (whole seconds)")
     metadata_key: str | None = Field(None, description="container metadata tag holding a JSON object with start_utc")
-    burned_in: Literal["bits"] | None = Field(None, description="burned-in timestamp reader: 'bits' = machine-readable strip")
+    burned_in: Literal["bits"] | None = Field(
+        None, description="burned-in timestamp reader: 'bits' = machine-readable strip"
+    )
 
 
 class Capture(Strict):
@@ -132,7 +136,9 @@ class Emulation(Strict):
     # checks judge ends, files and beeps, which stay exact; a frame-counting check would see the
     # thinned frames as gaps. None: all frames.
     battery_footage_frames: int | None = Field(120, ge=10, description="frames per event on the battery simulator")
-    battery_audio_max_s: float = Field(600.0, ge=0, description="longest event written with audio on the battery simulator")
+    battery_audio_max_s: float = Field(
+        600.0, ge=0, description="longest event written with audio on the battery simulator"
+    )
 
 
 class PowerDraw(Strict):
@@ -174,16 +180,21 @@ class PowerProfile(Strict):
     draw_a: PowerDraw = PowerDraw()
     draw_tolerance: float = Field(0.15, gt=0, le=1, description="measured draw may differ from draw_a by this fraction")
     cutoff_v: float = Field(3.30, gt=0, le=60, description="below this the camera browns out")
-    shutdown_reserve_s: float = Field(10.0, ge=0, le=600,
-                                      description="it shuts down gracefully this long before the cut-off (finishing the open file)")
+    shutdown_reserve_s: float = Field(
+        10.0,
+        ge=0,
+        le=600,
+        description="it shuts down gracefully this long before the cut-off (finishing the open file)",
+    )
     warning_lead_s: float = Field(900.0, ge=0, le=7200, description="low-battery warning when this much time is left")
     warning_repeat_s: float = Field(20.0, gt=0, le=600, description="the warning beep repeats this often")
     warning_beep_hz: float = Field(5000.0, ge=200, le=16000, description="pitch of the warning beep")
     warning_beep_s: float = Field(0.2, gt=0, le=2, description="length of one warning beep")
     claimed_runtime_h: float = Field(12.0, gt=0, le=100, description="vendor's runtime on the duty profile")
     duty: DutyProfile = DutyProfile()
-    fragment_s: float | None = Field(1.0, gt=0, le=600,
-                                     description="a recording is made durable in fragments this long; None: only when finalised")
+    fragment_s: float | None = Field(
+        1.0, gt=0, le=600, description="a recording is made durable in fragments this long; None: only when finalised"
+    )
     finalise_s: float = Field(3.0, ge=0, le=60, description="time at the writing draw after a file is closed")
 
 

@@ -11,12 +11,24 @@ from harness.core.config import ConfigError, load_model, read_yaml
 from harness.plan.profile import CameraProfile, Strict
 from harness.plan.requirements import Catalogue
 
-
 #: the checks a scenario file may name in ``expect.checks``: the vocabulary of scenario files,
 #: which harness.checks implements one to one (its registry is tested against this list)
 CHECK_NAMES = (
-    "clip_count", "preroll", "activation", "continuity", "segments", "stop", "clock", "av_sync",
-    "audio_policy", "shift_runtime", "warning_lead", "cutoff", "power_cut", "current_profile", "evidence",
+    "clip_count",
+    "preroll",
+    "activation",
+    "continuity",
+    "segments",
+    "stop",
+    "clock",
+    "av_sync",
+    "audio_policy",
+    "shift_runtime",
+    "warning_lead",
+    "cutoff",
+    "power_cut",
+    "current_profile",
+    "evidence",
 )
 
 
@@ -68,7 +80,8 @@ class Step(Strict):
             keys = [k for k in STEP_KINDS if k in data]
             if len(keys) != 1:
                 raise ValueError(
-                    f"a step needs exactly one of power, wait, gesture, battery, measure (got {sorted(data)})")
+                    f"a step needs exactly one of power, wait, gesture, battery, measure (got {sorted(data)})"
+                )
             if isinstance(data.get("power"), bool):  # YAML reads a bare on/off as a boolean
                 data = {**data, "power": "on" if data["power"] else "off"}
         return data
@@ -96,8 +109,11 @@ class Step(Strict):
 class Expect(Strict):
     clips: int = Field(ge=0, le=1000)
     checks: list[str] = Field(min_length=1)
-    collect: bool = Field(True, description="take in and analyse the clips; false for a test judged by the "
-                          "instrument alone (a 12-hour runtime test leaves its footage on the camera)")
+    collect: bool = Field(
+        True,
+        description="take in and analyse the clips; false for a test judged by the "
+        "instrument alone (a 12-hour runtime test leaves its footage on the camera)",
+    )
 
     @field_validator("checks")
     @classmethod
@@ -122,17 +138,22 @@ class Scenario(Strict):
         problems = []
         for number, step in enumerate(self.steps, 1):
             if step.gesture is not None and step.gesture not in profile.gestures:
-                problems.append(f"steps#{number}.gesture: camera profile {profile.model} has no gesture "
-                                f"{step.gesture!r} (its gestures: {', '.join(profile.gestures)})")
+                problems.append(
+                    f"steps#{number}.gesture: camera profile {profile.model} has no gesture "
+                    f"{step.gesture!r} (its gestures: {', '.join(profile.gestures)})"
+                )
             button = getattr(step, "button", None)  # a step that presses a button by name
             if isinstance(button, str) and button not in profile.buttons:
-                problems.append(f"steps#{number}.button: camera profile {profile.model} has no button "
-                                f"{button!r} (its buttons: {', '.join(profile.buttons)})")
+                problems.append(
+                    f"steps#{number}.button: camera profile {profile.model} has no button "
+                    f"{button!r} (its buttons: {', '.join(profile.buttons)})"
+                )
         return problems
 
     @classmethod
-    def load(cls, path: Path | str, catalogue: Catalogue | None = None,
-             profile: CameraProfile | None = None) -> Scenario:
+    def load(
+        cls, path: Path | str, catalogue: Catalogue | None = None, profile: CameraProfile | None = None
+    ) -> Scenario:
         """Read and validate a scenario file; with ``catalogue`` and ``profile``, also resolve its
         requirement ids and the gestures its steps name."""
         scenario = load_model(path, cls, read_yaml(path))

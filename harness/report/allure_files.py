@@ -26,7 +26,7 @@ def _escape(text: str) -> str:
             out.append("\\r")
         elif ord(ch) > 0x7E or ord(ch) < 0x20:  # UTF-16 code units, as java.util.Properties reads them
             units = ch.encode("utf-16-be")
-            out += [f"\\u{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2)]
+            out += [f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2)]
         else:
             out.append(ch)
     return "".join(out)
@@ -68,17 +68,25 @@ def categories(catalogue: Catalogue) -> list[dict]:
     cats = []
     for group, reqs in catalogue.groups().items():
         ids = "|".join(r.id for r in reqs)  # ids are [A-Z0-9-]: nothing to escape
-        cats.append({
-            "name": f"{group}: out of limits",
-            "description": f"a measurement for {', '.join(r.id for r in reqs)} is outside its limits",
-            "matchedStatuses": ["failed"],
-            "messageRegex": rf"[\s\S]*\b({ids})\b[\s\S]*",
-        })
+        cats.append(
+            {
+                "name": f"{group}: out of limits",
+                "description": f"a measurement for {', '.join(r.id for r in reqs)} is outside its limits",
+                "matchedStatuses": ["failed"],
+                "messageRegex": rf"[\s\S]*\b({ids})\b[\s\S]*",
+            }
+        )
     cats += [
-        {"name": "Invalid scenario, rig or profile file", "matchedStatuses": ["broken", "failed"],
-         "messageRegex": r"[\s\S]*(ConfigError|invalid scenario file|Field required|validation error)[\s\S]*"},
-        {"name": "Rig or instrument fault", "matchedStatuses": ["broken"],
-         "messageRegex": r"[\s\S]*(VISA|SCPI|[Ss]erial|rig controller|[Tt]imeout|timed out|Connection)[\s\S]*"},
+        {
+            "name": "Invalid scenario, rig or profile file",
+            "matchedStatuses": ["broken", "failed"],
+            "messageRegex": r"[\s\S]*(ConfigError|invalid scenario file|Field required|validation error)[\s\S]*",
+        },
+        {
+            "name": "Rig or instrument fault",
+            "matchedStatuses": ["broken"],
+            "messageRegex": r"[\s\S]*(VISA|SCPI|[Ss]erial|rig controller|[Tt]imeout|timed out|Connection)[\s\S]*",
+        },
     ]
     return cats
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import allure
 
 from harness.core.measurement import Measurement
-from harness.report.artifacts import Artifact
 from harness.plan.requirements import Requirement
+from harness.report.artifacts import Artifact
 
 REQUIREMENT_LINK = "requirement"
 
@@ -26,8 +26,9 @@ def measurements_csv(measurements: Iterable[Measurement]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["measurement", "value", "unit", "low", "high", "outcome", "requirement", "note"])
     for m in measurements:
-        writer.writerow(["" if v is None else v for v in (m.name, m.value, m.unit, m.low, m.high, m.outcome,
-                                                          m.requirement, m.note)])
+        writer.writerow(
+            ["" if v is None else v for v in (m.name, m.value, m.unit, m.low, m.high, m.outcome, m.requirement, m.note)]
+        )
     return buf.getvalue()
 
 
@@ -54,8 +55,11 @@ def attach_measurements(measurements: list[Measurement]) -> None:
 
 def attach_evidence(evidence: list[object]) -> None:
     if evidence:
-        allure.attach(evidence_text(evidence), "evidence (SHA-256 and path; clips are kept out of Allure)",
-                      allure.attachment_type.TEXT)
+        allure.attach(
+            evidence_text(evidence),
+            "evidence (SHA-256 and path; clips are kept out of Allure)",
+            allure.attachment_type.TEXT,
+        )
 
 
 def attach_pictures(artifacts: list[Artifact]) -> None:

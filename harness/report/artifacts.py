@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +88,9 @@ def audio_series(analysis: Any) -> Iterator[dict[str, Any]]:
     env = np.asarray(envelope, dtype=float).reshape(-1)
     times = audio.block_times() if hasattr(audio, "block_times") else None
     t0 = float(times[0]) if times is not None and len(times) else float(getattr(audio, "start_pts_s", 0.0))
-    step = float(times[1] - times[0]) if times is not None and len(times) > 1 else float(getattr(audio, "block_s", 0.01))
+    step = (
+        float(times[1] - times[0]) if times is not None and len(times) > 1 else float(getattr(audio, "block_s", 0.01))
+    )
     chirps = getattr(audio, "chirps", None) or []
     onsets = [c.audio_pts_s for c in chirps if getattr(c, "audio_pts_s", None) is not None]
     marks = [c.video_pts_s for c in chirps if getattr(c, "video_pts_s", None) is not None]
@@ -134,19 +137,34 @@ def _clip_artifacts(
     out: list[Artifact] = []
     gaps = [(g.after_ref_s, g.missing_frames) for g in analysis.gaps]
     tl = ClipTimeline(
-        name=f"clip {n}: {name}", pts_s=analysis.pts_s, ref_s=analysis.ref_s,
-        frame_period_s=analysis.frame_period_s or 0.0, blended=blended_flags(analysis, refresh_hz), gaps=gaps,
-        duplicates=[(d.ref_s, d.count) for d in analysis.duplicates], presses=[*starts, *stops],
+        name=f"clip {n}: {name}",
+        pts_s=analysis.pts_s,
+        ref_s=analysis.ref_s,
+        frame_period_s=analysis.frame_period_s or 0.0,
+        blended=blended_flags(analysis, refresh_hz),
+        gaps=gaps,
+        duplicates=[(d.ref_s, d.count) for d in analysis.duplicates],
+        presses=[*starts, *stops],
     )
     path = out_dir / f"clip{n}-timeline.png"
-    out.append(Artifact("timeline", f"clip {n} timeline: reference time against pts", path, name,
-                        _write(path, timeline_png(tl))))
+    out.append(
+        Artifact(
+            "timeline", f"clip {n} timeline: reference time against pts", path, name, _write(path, timeline_png(tl))
+        )
+    )
     events = [(f"event {i}", t) for i, (_, t) in enumerate(starts, 1)]
     for kf, png in read_frames(analysis.path, select_key_frames(analysis.pts_s, analysis.ref_s, events, gaps)):
         path = out_dir / f"clip{n}-frame{kf.index:06d}.png"
         ref = "" if kf.ref_s is None else f", ref {kf.ref_s:.3f} s"
-        out.append(Artifact("keyframe", f"clip {n} {kf.label} (frame {kf.index}, pts {kf.pts_s:.3f} s{ref})",
-                            path, name, _write(path, png)))
+        out.append(
+            Artifact(
+                "keyframe",
+                f"clip {n} {kf.label} (frame {kf.index}, pts {kf.pts_s:.3f} s{ref})",
+                path,
+                name,
+                _write(path, png),
+            )
+        )
     for series in audio_series(analysis):
         press = next((p for p in (_pts_of(analysis, t) for _, t in starts) if p is not None), None)
         png = audio_envelope_png(title=f"clip {n} audio: {name}", press_s=press, **series)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from harness.report.compliance import requirement_results
 from harness.plan.requirements import Catalogue
+from harness.report.compliance import requirement_results
 
 MOVE_FRACTION = 0.1
 
@@ -51,8 +51,15 @@ class Comparison:
 
     @property
     def quiet(self) -> bool:
-        return not (self.requirements or self.verdicts or self.new_failures or self.fixed or self.moved
-                    or self.appeared or self.gone)
+        return not (
+            self.requirements
+            or self.verdicts
+            or self.new_failures
+            or self.fixed
+            or self.moved
+            or self.appeared
+            or self.gone
+        )
 
 
 def label(record: dict) -> str:
@@ -91,8 +98,16 @@ def compare(old: dict, new: dict, catalogue: Catalogue, fraction: float = MOVE_F
         a, b = om.get(key), nm.get(key)
         ref = b or a
         change = MeasurementChange(
-            key[0], key[1], ref["requirement"], ref["unit"], a and a["value"], b and b["value"],
-            a and a["outcome"], b and b["outcome"], ref["low"], ref["high"],
+            key[0],
+            key[1],
+            ref["requirement"],
+            ref["unit"],
+            a and a["value"],
+            b and b["value"],
+            a and a["outcome"],
+            b and b["outcome"],
+            ref["low"],
+            ref["high"],
         )
         if a is None:
             (out.new_failures if b["outcome"] == "fail" else out.appeared).append(change)
@@ -102,9 +117,9 @@ def compare(old: dict, new: dict, catalogue: Catalogue, fraction: float = MOVE_F
             out.new_failures.append(change)
         elif a["outcome"] == "fail" and b["outcome"] != "fail":
             out.fixed.append(change)
-        elif _numbers(a["value"], b["value"]) and moved(a["value"], b["value"], b["low"], b["high"], fraction):
-            out.moved.append(change)
-        elif (a["value"] is None) != (b["value"] is None):
+        elif (_numbers(a["value"], b["value"]) and moved(a["value"], b["value"], b["low"], b["high"], fraction)) or (
+            a["value"] is None
+        ) != (b["value"] is None):
             out.moved.append(change)
     return out
 

@@ -15,8 +15,9 @@ from harness.plan.scenario import Scenario
 
 
 def scenario_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix in (".yaml", ".yml") and p.name != CATALOGUE.name)
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml") and p.name != CATALOGUE.name
+    )
 
 
 def suite_coverage(folder: Path, catalogue: Catalogue) -> Coverage:

@@ -28,13 +28,23 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from harness.core.clock import wall_utc
 from harness.core.evidence import write_atomic
 from harness.core.paths import CATALOGUE
+from harness.plan.requirements import Catalogue
 from harness.report.compare import Comparison, compare
 from harness.report.compliance import RequirementResult, Verdict, requirement_results, summary_verdict
 from harness.report.keyframes import thumbnail_jpeg
-from harness.report.manifest import (MANIFEST_NAME, MAP_NAME, REPORT_SUMS_NAME, EvidenceItem, evidence_items,
-                                     evidence_map, evidence_problems, manifest_text, run_files, text_sha256)
+from harness.report.manifest import (
+    MANIFEST_NAME,
+    MAP_NAME,
+    REPORT_SUMS_NAME,
+    EvidenceItem,
+    evidence_items,
+    evidence_map,
+    evidence_problems,
+    manifest_text,
+    run_files,
+    text_sha256,
+)
 from harness.report.record import read_record
-from harness.plan.requirements import Catalogue
 
 REPORT_NAME = "report.html"
 PDF_NAME = "report.pdf"
@@ -80,8 +90,13 @@ def limits(m: dict) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("harness.report", "templates"), autoescape=select_autoescape(["j2", "html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("harness.report", "templates"),
+        autoescape=select_autoescape(["j2", "html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["fmt"] = fmt
     env.filters["limits"] = limits
     env.filters["tojson_attr"] = lambda v: json.dumps(v)
@@ -152,8 +167,12 @@ def render_html(
         "rig": record.get("rig") or {},
         "instruments": record.get("instruments") or {},
         "emulated": (record.get("rig") or {}).get("kind") == "emulated" or bool(record.get("faults")),
-        "catalogue": {"path": str(catalogue.path), "sha256": catalogue.sha256(), "recorded": recorded_cat,
-                      "recorded_path": (record.get("catalogue") or {}).get("path")},
+        "catalogue": {
+            "path": str(catalogue.path),
+            "sha256": catalogue.sha256(),
+            "recorded": recorded_cat,
+            "recorded_path": (record.get("catalogue") or {}).get("path"),
+        },
         "groups": groups,
         "rows": rows,
         "verdict": verdict,

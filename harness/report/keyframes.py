@@ -9,9 +9,9 @@ clip costs a few GOPs of decoding, not a second full pass.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import av
 import cv2
@@ -67,7 +67,9 @@ def select_key_frames(
     return [KeyFrame(" / ".join(labels), i, float(pts_s[i]), ref_s[i]) for i, labels in sorted(wanted.items())]
 
 
-def read_frames(path: Path | str, frames: Sequence[KeyFrame], max_width: int | None = None) -> list[tuple[KeyFrame, bytes]]:
+def read_frames(
+    path: Path | str, frames: Sequence[KeyFrame], max_width: int | None = None
+) -> list[tuple[KeyFrame, bytes]]:
     """PNG bytes of each key frame, read from ``path`` by pts; frames that cannot be found are left out."""
     if not frames:
         return []

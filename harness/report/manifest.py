@@ -50,7 +50,7 @@ def locate(recorded: str, record_dir: Path) -> Path | None:
         return path
     parts = Path(recorded).parts
     if "evidence" in parts:
-        moved = record_dir.joinpath(*parts[parts.index("evidence"):])
+        moved = record_dir.joinpath(*parts[parts.index("evidence") :])
         if moved.exists():
             return moved
     return None
@@ -68,18 +68,32 @@ def evidence_items(record: dict, record_dir: Path, verify: bool = True) -> list[
                 status = "not checked"
             else:
                 status = "intact" if sha256_file(path) == clip["sha256"] else "changed"
-            items.append(EvidenceItem(test["scenario"], clip["path"], path, clip["sha256"], size, status,
-                                      clip.get("camera_path"), clip.get("finding")))
+            items.append(
+                EvidenceItem(
+                    test["scenario"],
+                    clip["path"],
+                    path,
+                    clip["sha256"],
+                    size,
+                    status,
+                    clip.get("camera_path"),
+                    clip.get("finding"),
+                )
+            )
     return items
 
 
 def evidence_problems(items: list[EvidenceItem]) -> list[str]:
-    return [f"{i.scenario}/{i.name} is {i.status} (SHA-256 at ingest {i.sha256[:12]}...)"
-            for i in items if i.status in ("changed", "missing")]
+    return [
+        f"{i.scenario}/{i.name} is {i.status} (SHA-256 at ingest {i.sha256[:12]}...)"
+        for i in items
+        if i.status in ("changed", "missing")
+    ]
 
 
-def manifest_text(items: list[EvidenceItem], record_path: Path, manifest_dir: Path,
-                  others: dict[str, str] | None = None) -> str:
+def manifest_text(
+    items: list[EvidenceItem], record_path: Path, manifest_dir: Path, others: dict[str, str] | None = None
+) -> str:
     """Lines of ``<sha256>  <path>``: the recorded hash of each clip, then ``others`` (path relative
     to ``manifest_dir`` -> SHA-256 now: the run's other files), then the run record's."""
 
@@ -129,10 +143,20 @@ def evidence_map(items: list[EvidenceItem], manifest_dir: Path) -> str:
     """JSON: per clip, the camera-side path, the evidence file (relative to the manifest) and its hash."""
     rows = []
     for item in sorted(items, key=lambda i: (i.scenario, i.recorded_path)):
-        shown = (Path(os.path.relpath(item.path.resolve(), manifest_dir.resolve())).as_posix()
-                 if item.path is not None else item.recorded_path)
-        rows.append({"scenario": item.scenario, "camera_path": item.camera_path, "evidence": shown,
-                     "sha256": item.sha256, "finding": item.finding})
+        shown = (
+            Path(os.path.relpath(item.path.resolve(), manifest_dir.resolve())).as_posix()
+            if item.path is not None
+            else item.recorded_path
+        )
+        rows.append(
+            {
+                "scenario": item.scenario,
+                "camera_path": item.camera_path,
+                "evidence": shown,
+                "sha256": item.sha256,
+                "finding": item.finding,
+            }
+        )
     return json.dumps({"clips": rows}, indent=2) + "\n"
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -79,19 +79,32 @@ def timeline_png(tl: ClipTimeline) -> bytes:
     bottom.plot(pts[ok], residual[ok], ".", ms=2, color="#333333", label="frame")
     blended = np.asarray(tl.blended, dtype=bool) if len(tl.blended) == len(pts) else np.zeros(len(pts), bool)
     if (blended & ok).any():
-        bottom.plot(pts[blended & ok], residual[blended & ok], ".", ms=3, color=BLEND_COLOUR,
-                    label=f"blended ({int((blended & ok).sum())})")
+        bottom.plot(
+            pts[blended & ok],
+            residual[blended & ok],
+            ".",
+            ms=3,
+            color=BLEND_COLOUR,
+            label=f"blended ({int((blended & ok).sum())})",
+        )
     if (~ok).any():
-        bottom.plot(pts[~ok], np.zeros((~ok).sum()), "x", ms=4, color=UNDECODED_COLOUR,
-                    label=f"time code unreadable ({int((~ok).sum())})")
+        bottom.plot(
+            pts[~ok],
+            np.zeros((~ok).sum()),
+            "x",
+            ms=4,
+            color=UNDECODED_COLOUR,
+            label=f"time code unreadable ({int((~ok).sum())})",
+        )
     for i, (after, missing) in enumerate(tl.gaps):
         at = _pts_at_ref(pts, ref, after)
         if at is not None:
             for ax in (top, bottom):
                 ax.axvline(at, color=GAP_COLOUR, lw=1.2, ls="-", label=None if ax is top or i else "gap")
-            bottom.annotate(f"{missing} lost", (at, 0), color=GAP_COLOUR, fontsize=8, xytext=(3, 6),
-                            textcoords="offset points")
-    for i, (at_ref, count) in enumerate(tl.duplicates):
+            bottom.annotate(
+                f"{missing} lost", (at, 0), color=GAP_COLOUR, fontsize=8, xytext=(3, 6), textcoords="offset points"
+            )
+    for i, (at_ref, _count) in enumerate(tl.duplicates):
         at = _pts_at_ref(pts, ref, at_ref)
         if at is not None:
             bottom.axvline(at, color=DUP_COLOUR, lw=1.0, ls="--", label=None if i else "repeat")
@@ -103,8 +116,15 @@ def timeline_png(tl: ClipTimeline) -> bytes:
         for ax in (top, bottom):
             ax.axvline(at, color=PRESS_COLOUR, lw=1.0, ls=":")
         right = at > pts[0] + 0.8 * (pts[-1] - pts[0])  # keep labels near the right edge inside the axes
-        top.annotate(label, (at, t), color=PRESS_COLOUR, fontsize=8, xytext=(-4 if right else 4, -12),
-                     textcoords="offset points", ha="right" if right else "left")
+        top.annotate(
+            label,
+            (at, t),
+            color=PRESS_COLOUR,
+            fontsize=8,
+            xytext=(-4 if right else 4, -12),
+            textcoords="offset points",
+            ha="right" if right else "left",
+        )
     if ok.any():
         low, high = float(np.min(residual[ok])), float(np.max(residual[ok]))
         bottom.set_ylim(min(-1.5, low - 0.5), max(1.5, high + 0.5))

@@ -148,14 +148,18 @@ def schema_version(data: dict[str, Any], path: Path) -> tuple[int, int]:
     raw = data.get("schema_version", LEGACY_SCHEMA_VERSION)
     match = _VERSION.match(raw) if isinstance(raw, str) else None
     if match is None:
-        raise RecordError(f"{path}: schema_version {raw!r} is not MAJOR.MINOR; this harness reads record "
-                          f"schema {SCHEMA_VERSION.split('.')[0]}.x")
+        raise RecordError(
+            f"{path}: schema_version {raw!r} is not MAJOR.MINOR; this harness reads record "
+            f"schema {SCHEMA_VERSION.split('.')[0]}.x"
+        )
     major, minor = int(match[1]), int(match[2])
     ours = int(SCHEMA_VERSION.split(".")[0])
     if major != ours:
         newer = "a newer harness" if major > ours else "an older harness"
-        raise RecordError(f"{path}: record schema_version {raw} was written by {newer}; this harness "
-                          f"(record schema {SCHEMA_VERSION}) reads only {ours}.x")
+        raise RecordError(
+            f"{path}: record schema_version {raw} was written by {newer}; this harness "
+            f"(record schema {SCHEMA_VERSION}) reads only {ours}.x"
+        )
     return major, minor
 
 
@@ -177,8 +181,11 @@ def read_record(path: Path | str) -> dict:
         if not isinstance(test, dict) or "scenario" not in test or "verdict" not in test:
             raise RecordError(f"{path}: tests#{i}: expected an object with 'scenario' and 'verdict'")
         for j, m in enumerate(test.get("measurements") or [], 1):
-            missing = [k for k in ("name", "value", "unit", "low", "high", "outcome", "requirement")
-                       if not isinstance(m, dict) or k not in m]
+            missing = [
+                k
+                for k in ("name", "value", "unit", "low", "high", "outcome", "requirement")
+                if not isinstance(m, dict) or k not in m
+            ]
             if missing:
                 raise RecordError(f"{path}: tests#{i}.measurements#{j}: missing {missing}")
         try:
@@ -204,13 +211,26 @@ def merge_worker_records(workers_dir: Path, path: Path, phase: str, status: str)
     records = {p.parent.name: load_record(p) for p in parts}
     first = next((r for r in records.values() if r.get("rig")), next(iter(records.values())))
     statuses = [status] + [r.get("status", "running") for r in records.values()]
-    merged = RunRecord(path=path, phase=phase, rig=first.get("rig") or {}, camera=first.get("camera") or {},
-                       instruments=first.get("instruments") or {}, faults=first.get("faults") or [],
-                       catalogue=first.get("catalogue") or {}, harness=first.get("harness") or {},
-                       start_utc=min(r["start_utc"] for r in records.values()))
+    merged = RunRecord(
+        path=path,
+        phase=phase,
+        rig=first.get("rig") or {},
+        camera=first.get("camera") or {},
+        instruments=first.get("instruments") or {},
+        faults=first.get("faults") or [],
+        catalogue=first.get("catalogue") or {},
+        harness=first.get("harness") or {},
+        start_utc=min(r["start_utc"] for r in records.values()),
+    )
     merged.tests = [ScenarioEntry.model_validate(t) for r in records.values() for t in r["tests"]]
-    merged.workers = {wid: {k: r.get(k) for k in ("rig", "camera", "instruments", "status")}
-                      for wid, r in records.items()}
-    merged.finish("complete" if all(s == "complete" for s in statuses) else
-                  "interrupted" if "interrupted" in statuses else "incomplete")
+    merged.workers = {
+        wid: {k: r.get(k) for k in ("rig", "camera", "instruments", "status")} for wid, r in records.items()
+    }
+    merged.finish(
+        "complete"
+        if all(s == "complete" for s in statuses)
+        else "interrupted"
+        if "interrupted" in statuses
+        else "incomplete"
+    )
     return merged

@@ -26,8 +26,7 @@ from harness.report.manifest import MANIFEST_NAME, REPORT_SUMS_NAME
 
 LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
 
-Status = Literal["intact", "changed", "vanished", "appeared", "link", "special", "outside", "unreadable",
-                 "malformed"]
+Status = Literal["intact", "changed", "vanished", "appeared", "link", "special", "outside", "unreadable", "malformed"]
 
 
 class ManifestError(ValueError):
@@ -49,8 +48,11 @@ class Finding:
 
 def _printable(text: str) -> str:
     """A name as it can be shown on one line: control characters and undecodable bytes escaped."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").encode("unicode_escape").decode("ascii") \
-        if any(ord(c) < 32 or 0xDC80 <= ord(c) <= 0xDCFF for c in text) else text
+    return (
+        text.encode("utf-8", "backslashreplace").decode("utf-8").encode("unicode_escape").decode("ascii")
+        if any(ord(c) < 32 or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
+        else text
+    )
 
 
 def parse_manifest(data: bytes, name: str) -> tuple[list[tuple[str, str]], list[Finding]]:
@@ -69,8 +71,9 @@ def parse_manifest(data: bytes, name: str) -> tuple[list[tuple[str, str]], list[
             continue
         match = LINE.match(line)
         if match is None:
-            bad.append(Finding(f"{name}:{number}", "malformed", None, None,
-                               f"not '<sha256>  <path>': {_printable(line[:80])}"))
+            bad.append(
+                Finding(f"{name}:{number}", "malformed", None, None, f"not '<sha256>  <path>': {_printable(line[:80])}")
+            )
             continue
         entries.append((match.group(1).lower(), match.group(2)))
     return entries, bad

@@ -63,14 +63,24 @@ def probe_serial(settings: SerialSettings, clock: Clock, max_uncertainty_s: floa
                 flash = f"; stimulus: flash and beep fired, {(fired.off_t - fired.on_t) * 1e3:.1f} ms"
             except RigControllerError as exc:
                 flash, flash_failed = f"; stimulus: {exc}", True
-    detail = (f"{ident}; ping min {min(rtts) * 1e3:.2f} ms, median {statistics.median(rtts) * 1e3:.2f} ms; "
-              f"offset {m.offset_s:+.6f} s +/- {m.uncertainty_s * 1e6:.0f} us; "
-              f"drift {m.drift_ppm:+.0f} +/- {m.drift_uncertainty_ppm:.0f} ppm (over {DRIFT_SPAN_S:g} s)"
-              + (f"; solenoid latency {press_latency}" if press_latency else "") + flash)
+    detail = (
+        f"{ident}; ping min {min(rtts) * 1e3:.2f} ms, median {statistics.median(rtts) * 1e3:.2f} ms; "
+        f"offset {m.offset_s:+.6f} s +/- {m.uncertainty_s * 1e6:.0f} us; "
+        f"drift {m.drift_ppm:+.0f} +/- {m.drift_uncertainty_ppm:.0f} ppm (over {DRIFT_SPAN_S:g} s)"
+        + (f"; solenoid latency {press_latency}" if press_latency else "")
+        + flash
+    )
     if flash_failed:
-        return "warn", detail + " (the A/V check needs the flash LED and speaker: flash the firmware of harness/firmware, check GP4 and GP5)"
+        return (
+            "warn",
+            detail
+            + " (the A/V check needs the flash LED and speaker: flash the firmware of harness/firmware, check GP4 and GP5)",
+        )
     if m.uncertainty_s > max_uncertainty_s:
-        return "warn", detail + f"; uncertainty above the rig limit {max_uncertainty_s * 1e6:.0f} us (USB latency timer?)"
+        return (
+            "warn",
+            detail + f"; uncertainty above the rig limit {max_uncertainty_s * 1e6:.0f} us (USB latency timer?)",
+        )
     return "ok", detail
 
 
@@ -81,14 +91,18 @@ def probe_instrument(settings: InstrumentSettings) -> tuple[str, str]:
         try:
             inst = settings.open_resource(rm)
         except Exception as exc:
-            raise RuntimeError(f"cannot connect ({exc}): is the instrument on, reachable, and is the SCPI port "
-                               "in the resource right (usually 5025)?") from exc
+            raise RuntimeError(
+                f"cannot connect ({exc}): is the instrument on, reachable, and is the SCPI port "
+                "in the resource right (usually 5025)?"
+            ) from exc
         try:
             try:
                 ident = inst.query("*IDN?").strip()
             except OSError as exc:
-                raise RuntimeError(f"cannot connect ({exc}): is the instrument on, reachable, and is the SCPI port "
-                                   "in the resource right (usually 5025)?") from exc
+                raise RuntimeError(
+                    f"cannot connect ({exc}): is the instrument on, reachable, and is the SCPI port "
+                    "in the resource right (usually 5025)?"
+                ) from exc
             except Exception as exc:
                 raise RuntimeError(f"connected, but no answer to *IDN? ({exc}): wrong port or termination?") from exc
             error = inst.query(":SYST:ERR?").strip()
@@ -149,28 +163,54 @@ def check_rig(path: Path | str) -> tuple[str, list[CheckRow]]:
     profile_path = camera_profile_path(spec.camera, base)
     try:
         profile = CameraProfile.load(profile_path)
-        rows.append(CheckRow("camera profile", str(profile_path), "ok",
-                             f"{profile.vendor} {profile.model} fw {profile.firmware}, "
-                             f"pre-event buffer {profile.pre_event_buffer_s:g} s"))
+        rows.append(
+            CheckRow(
+                "camera profile",
+                str(profile_path),
+                "ok",
+                f"{profile.vendor} {profile.model} fw {profile.firmware}, "
+                f"pre-event buffer {profile.pre_event_buffer_s:g} s",
+            )
+        )
     except ConfigError as exc:
         return spec.name, [CheckRow("camera profile", str(profile_path), "fail", str(exc))]
     clock = RealClock()  # a check probes in real time, whatever clock a run on this rig would use
     try:
         kind = rig_kind(spec)
         with kind.build(spec, BuildContext(profile, clock, base)) as parts:
-            rows.append(_probe("rig controller", parts.serial.url, lambda: probe_serial(
-                parts.serial, clock, spec.limits.max_sync_uncertainty_s)))
-            rows.append(_probe("power supply", parts.instrument.resource,
-                               lambda: probe_instrument(parts.instrument)))
+            rows.append(
+                _probe(
+                    "rig controller",
+                    parts.serial.url,
+                    lambda: probe_serial(parts.serial, clock, spec.limits.max_sync_uncertainty_s),
+                )
+            )
+            rows.append(_probe("power supply", parts.instrument.resource, lambda: probe_instrument(parts.instrument)))
             if parts.display is None:
-                rows.append(CheckRow("display", parts.display_target, "ok",
-                                     "not driven by the harness: play `bwc scene render` output full screen"))
+                rows.append(
+                    CheckRow(
+                        "display",
+                        parts.display_target,
+                        "ok",
+                        "not driven by the harness: play `bwc scene render` output full screen",
+                    )
+                )
             else:
                 display = parts.display
-                rows.append(_probe("display", parts.display_target, lambda: probe_display(
-                    display, clock, spec.limits.max_display_dropped_frames)))
-            rows.append(_probe("camera storage", str(parts.clips.folder),
-                               lambda: probe_storage(parts.clips.folder, parts.clips.suffix)))
+                rows.append(
+                    _probe(
+                        "display",
+                        parts.display_target,
+                        lambda: probe_display(display, clock, spec.limits.max_display_dropped_frames),
+                    )
+                )
+            rows.append(
+                _probe(
+                    "camera storage",
+                    str(parts.clips.folder),
+                    lambda: probe_storage(parts.clips.folder, parts.clips.suffix),
+                )
+            )
     finally:
         clock.close()
     return spec.name, rows

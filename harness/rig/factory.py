@@ -38,9 +38,22 @@ from harness.rig.specs import (
     press_latency_s,
 )
 
-__all__ = ["BenchRigSpec", "ClipSourceSpec", "DisplaySpec", "DistancesSpec", "EmulatedRigSpec", "InstrumentSpec",
-           "LimitsSpec", "PowerSpec", "Rig", "RigSpecBase", "SerialSpec", "load_rig_spec", "open_rig",
-           "press_latency_s"]
+__all__ = [
+    "BenchRigSpec",
+    "ClipSourceSpec",
+    "DisplaySpec",
+    "DistancesSpec",
+    "EmulatedRigSpec",
+    "InstrumentSpec",
+    "LimitsSpec",
+    "PowerSpec",
+    "Rig",
+    "RigSpecBase",
+    "SerialSpec",
+    "load_rig_spec",
+    "open_rig",
+    "press_latency_s",
+]
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +114,13 @@ def open_rig(
             power_spec=parts.power,
             clips=parts.clips.open(),
             refresh_hz=parts.refresh_hz,
-            instruments={"power": power.identify(), "rig_controller": controller.identify(),
-                         "power_resource": parts.instrument.resource, "serial_port": parts.serial.url,
-                         "display": display.describe() if display is not None else "scene played by an external player"},
+            instruments={
+                "power": power.identify(),
+                "rig_controller": controller.identify(),
+                "power_resource": parts.instrument.resource,
+                "serial_port": parts.serial.url,
+                "display": display.describe() if display is not None else "scene played by an external player",
+            },
             faults=parts.faults,
             emulator=parts.emulator,
             speaker_distance_m=parts.speaker_distance_m,

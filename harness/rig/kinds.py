@@ -81,6 +81,7 @@ def load_rig_spec(path: Path | str | None) -> tuple[RigSpecBase, Path | None]:
 
 # -- emulated: the built-in bench, reached through its pty, TCP socket and storage folder ------------
 
+
 @contextlib.contextmanager
 def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
     storage = None
@@ -89,17 +90,25 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
         shutil.rmtree(storage, ignore_errors=True)
     faults = tuple(spec.faults) + tuple(ctx.faults)
     with EmulatedRig(ctx.profile, ctx.clock, storage, faults, spec.refresh_hz, spec.seed, run_id=spec.run_id) as emu:
+
         def display(clock: Clock) -> EmulatedDisplay:
             return EmulatedDisplay(clock, spec.refresh_hz)
 
         yield RigParts(
-            name=spec.name, refresh_hz=spec.refresh_hz,
+            name=spec.name,
+            refresh_hz=spec.refresh_hz,
             serial=SerialSettings(emu.serial_url),
             instrument=InstrumentSettings(emu.visa_resource),
             clips=ClipSettings(emu.clip_folder, ctx.profile.clip_suffix),
-            power=spec.power, limits=spec.limits, display=display, display_target="emulated",
-            faults=faults, speaker_distance_m=ctx.profile.emulation.speaker_distance_m,
-            run_id=emu.run_id, emulator=emu)
+            power=spec.power,
+            limits=spec.limits,
+            display=display,
+            display_target="emulated",
+            faults=faults,
+            speaker_distance_m=ctx.profile.emulation.speaker_distance_m,
+            run_id=emu.run_id,
+            emulator=emu,
+        )
 
 
 def _emulated_clock(spec: EmulatedRigSpec) -> Clock:
@@ -107,6 +116,7 @@ def _emulated_clock(spec: EmulatedRigSpec) -> Clock:
 
 
 # -- bench: hardware at a lab -------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def build_bench(spec: BenchRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
@@ -119,18 +129,23 @@ def build_bench(spec: BenchRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
     folder = c.path if c.path.is_absolute() or ctx.base_dir is None else ctx.base_dir / c.path
     display = None
     if spec.display.kind == "opencv":
+
         def display(clock: Clock) -> OpenCVDisplay:
             return OpenCVDisplay(clock, find_monitor(spec.display.monitor), spec.refresh_hz, spec.display.latency_s)
 
     yield RigParts(
-        name=spec.name, refresh_hz=spec.refresh_hz,
+        name=spec.name,
+        refresh_hz=spec.refresh_hz,
         serial=SerialSettings(s.url, s.baudrate, s.timeout_s, s.write_timeout_s, latency, s.stimulus, problem),
-        instrument=InstrumentSettings(i.resource, i.command_set, i.timeout_ms, i.read_termination,
-                                      i.write_termination),
+        instrument=InstrumentSettings(i.resource, i.command_set, i.timeout_ms, i.read_termination, i.write_termination),
         clips=ClipSettings(folder, c.suffix or ctx.profile.clip_suffix, c.recursive, c.settle_s, c.wait_s),
-        power=spec.power, limits=spec.limits, display=display,
+        power=spec.power,
+        limits=spec.limits,
+        display=display,
         display_target=f"monitor {spec.display.monitor}" if display is not None else "external player",
-        faults=tuple(ctx.faults), speaker_distance_m=spec.distances.speaker_to_camera_m)
+        faults=tuple(ctx.faults),
+        speaker_distance_m=spec.distances.speaker_to_camera_m,
+    )
 
 
 def _bench_clock(spec: BenchRigSpec) -> Clock:

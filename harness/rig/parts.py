@@ -41,8 +41,14 @@ class SerialSettings:
 
     def open(self, clock: Clock) -> SerialRigController:
         self.validate()
-        return SerialRigController(self.url, clock, baudrate=self.baudrate, timeout_s=self.timeout_s,
-                                   press_latency_s=self.press_latency_s or 0.0, write_timeout_s=self.write_timeout_s)
+        return SerialRigController(
+            self.url,
+            clock,
+            baudrate=self.baudrate,
+            timeout_s=self.timeout_s,
+            press_latency_s=self.press_latency_s or 0.0,
+            write_timeout_s=self.write_timeout_s,
+        )
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,13 @@ class InstrumentSettings:
 
     def open_supply(self, limits: PowerLimits) -> ScpiPowerSupply:
         """The driver, set up (error queue drained, setup commands sent)."""
-        return ScpiPowerSupply.open(self.resource, limits, command_set=COMMAND_SETS[self.command_set],
-                                    timeout_ms=self.timeout_ms, **self.resource_kwargs())
+        return ScpiPowerSupply.open(
+            self.resource,
+            limits,
+            command_set=COMMAND_SETS[self.command_set],
+            timeout_ms=self.timeout_ms,
+            **self.resource_kwargs(),
+        )
 
     def open_resource(self, rm: Any) -> Any:
         """The bare pyvisa resource, for a read-only probe that must not run the driver's setup."""

@@ -20,13 +20,17 @@ from harness.plan.profile import CameraProfile, Strict
 #: Line ends an instrument may use (YAML: "\n", "\r", "\r\n" in double quotes).
 Termination = Literal["\n", "\r", "\r\n"]
 
+
 class PowerSpec(Strict):
     voltage: float = Field(3.85, gt=0, le=60, description="supply voltage for the camera (V)")
     current_limit: float = Field(2.0, gt=0, le=20, description="current limit (A)")
     max_voltage: float = Field(4.4, gt=0, le=60, description="rig limit: never set above this (V)")
     max_current: float = Field(3.0, gt=0, le=20, description="rig limit: never set above this (A)")
-    battery_model: str = Field("1", pattern=r"^[A-Za-z0-9_\-]{1,32}$",
-                               description="battery simulator: stored model (slot or name) of the camera's battery")
+    battery_model: str = Field(
+        "1",
+        pattern=r"^[A-Za-z0-9_\-]{1,32}$",
+        description="battery simulator: stored model (slot or name) of the camera's battery",
+    )
 
     @model_validator(mode="after")
     def _within_limits(self) -> PowerSpec:
@@ -64,8 +68,9 @@ class EmulatedRigSpec(RigSpecBase):
     camera: str = "emulated"
     faults: list[str] = Field(default_factory=list)
     seed: int = 1
-    run_id: int | None = Field(None, ge=0, lt=1 << 16,
-                               description="run id the scene shows in the time code (default: a fresh one each run)")
+    run_id: int | None = Field(
+        None, ge=0, lt=1 << 16, description="run id the scene shows in the time code (default: a fresh one each run)"
+    )
     time: Literal["virtual", "real"] = "virtual"
 
 
@@ -75,16 +80,19 @@ class SerialSpec(Strict):
     url: str = Field(min_length=1)
     baudrate: int = Field(115200, gt=0, le=12_000_000)
     timeout_s: float = Field(2.0, gt=0, le=60, description="longest wait for one reply line from the controller")
-    write_timeout_s: float | None = Field(None, gt=0, le=60,
-                                          description="longest wait for a command to leave the port (default: none)")
+    write_timeout_s: float | None = Field(
+        None, gt=0, le=60, description="longest wait for a command to leave the port (default: none)"
+    )
     stimulus: bool = Field(True, description="the controller's flash LED and speaker fire the A/V stimulus schedule")
     press_latency_ms: float | dict[str, float] = Field(
-        0.0, description="calibrated solenoid latency, drive edge to button contact (ms): one figure, or one per button")
+        0.0, description="calibrated solenoid latency, drive edge to button contact (ms): one figure, or one per button"
+    )
 
     @field_validator("press_latency_ms", mode="before")
     @classmethod
     def _latency(cls, value: object) -> object:
         """0..500 ms, as one number or as ``{button: ms}`` with the profile's lower-case button names."""
+
         def figure(ms: object, where: str) -> float:
             if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not 0 <= ms <= 500:
                 raise ValueError(f"{where}expected a latency of 0..500 ms" + (f", got {ms!r}" if where else ""))
@@ -106,10 +114,10 @@ class InstrumentSpec(Strict):
     resource: str = Field(min_length=1)
     command_set: str = "keithley_2281s"
     timeout_ms: int = Field(2000, ge=100, le=600_000, description="longest wait for a reply (ms)")
-    read_termination: Termination | None = Field(None,
-                                         description="end of a reply (default: \\n on a SOCKET resource)")
-    write_termination: Termination | None = Field(None,
-                                          description="end of a command (default: \\n on a SOCKET resource)")
+    read_termination: Termination | None = Field(None, description="end of a reply (default: \\n on a SOCKET resource)")
+    write_termination: Termination | None = Field(
+        None, description="end of a command (default: \\n on a SOCKET resource)"
+    )
 
     @field_validator("command_set")
     @classmethod
@@ -148,8 +156,22 @@ class ClipSourceSpec(Strict):
 
 
 #: folders that are never a camera's storage or an export folder: the folder itself or anything below
-SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
-                "/sys", "/usr", "/var")
+SYSTEM_TREES = (
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+    "/var",
+)
 #: folders that hold many others (mount points, homes): refused themselves, a folder below them is fine
 SYSTEM_PARENTS = ("/", "/home", "/media", "/mnt", "/opt", "/root", "/srv", "/tmp", "/run/media")
 RUN_MARKERS = ("record.json", "manifest.sha256")
@@ -173,13 +195,13 @@ def clip_folder_problem(folder: Path) -> str | None:
     return None
 
 
-
-
 class DistancesSpec(Strict):
     """Distances on the bench that delay a stimulus (sound at 343 m/s) before the camera sees or hears it."""
 
     speaker_to_camera_m: float = Field(0.0, ge=0, le=20, description="stimulus speaker to camera microphone")
-    display_to_camera_m: float | None = Field(None, gt=0, le=20, description="for the record; light needs no correction")
+    display_to_camera_m: float | None = Field(
+        None, gt=0, le=20, description="for the record; light needs no correction"
+    )
 
 
 class BenchRigSpec(RigSpecBase):
@@ -207,10 +229,14 @@ def press_latency_s(spec: BenchRigSpec, profile: CameraProfile) -> float | dict[
     field = "rig.bench.serial.press_latency_ms"
     unknown = [b for b in value if b not in buttons]
     if unknown:
-        raise ValueError(f"{field}.{unknown[0]}: camera profile {profile.model} has no button {unknown[0]!r} "
-                         f"(its buttons: {', '.join(buttons)})")
+        raise ValueError(
+            f"{field}.{unknown[0]}: camera profile {profile.model} has no button {unknown[0]!r} "
+            f"(its buttons: {', '.join(buttons)})"
+        )
     missing = [b for b in buttons if b not in value]
     if missing:
-        raise ValueError(f"{field}: no latency for button {missing[0]!r} of camera profile {profile.model} "
-                         f"(give every button a figure, or one figure for all)")
+        raise ValueError(
+            f"{field}: no latency for button {missing[0]!r} of camera profile {profile.model} "
+            f"(give every button a figure, or one figure for all)"
+        )
     return {button: ms / 1000.0 for button, ms in value.items()}

@@ -20,8 +20,9 @@ FLASH_BAND = (0.0, 0.08)  # top strip of the display: black, white while the A/V
 
 
 class Scene:
-    def __init__(self, width: int, height: int, refresh_hz: float = 60.0, run_id: int = 0,
-                 utc_origin: float = 0.0) -> None:
+    def __init__(
+        self, width: int, height: int, refresh_hz: float = 60.0, run_id: int = 0, utc_origin: float = 0.0
+    ) -> None:
         """``run_id`` and ``utc_origin`` (UTC seconds at scene time 0) go into the code's coarse slots."""
         self.width = width
         self.height = height

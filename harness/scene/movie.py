@@ -62,9 +62,19 @@ def _write(out: Path, frames: Iterable[np.ndarray], rate: Fraction, codec: str, 
     return count
 
 
-def render_scene(out: Path, fps: float, start: float, duration: float, width: int, height: int,
-                 refresh_hz: float = 60.0, run_id: int = 0, utc_origin: float = 0.0, codec: str = "h264",
-                 quality: str = "lossless") -> int:
+def render_scene(
+    out: Path,
+    fps: float,
+    start: float,
+    duration: float,
+    width: int,
+    height: int,
+    refresh_hz: float = 60.0,
+    run_id: int = 0,
+    utc_origin: float = 0.0,
+    codec: str = "h264",
+    quality: str = "lossless",
+) -> int:
     """Write frames at ``start + k / fps`` to ``out`` (a video file by suffix, else a PNG folder).
 
     ``run_id`` and ``utc_origin`` (UTC seconds at scene time 0) fill the code's coarse slots.

@@ -50,8 +50,10 @@ def flash_on(t: float, refresh_hz: float = 60.0) -> bool:
     """
     frame = math.floor(t * refresh_hz + 1e-9)
     length = round(FLASH_S * refresh_hz)
-    return any(frame - length < round(e * refresh_hz) <= frame
-               for e in event_times(t - FLASH_S - 1 / refresh_hz, t + 1e-9, refresh_hz))
+    return any(
+        frame - length < round(e * refresh_hz) <= frame
+        for e in event_times(t - FLASH_S - 1 / refresh_hz, t + 1e-9, refresh_hz)
+    )
 
 
 @lru_cache(maxsize=4)

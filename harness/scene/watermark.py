@@ -8,7 +8,7 @@ the display's time code, so exposure and compression cannot flip a bit unnoticed
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 import cv2
@@ -16,7 +16,7 @@ import numpy as np
 
 from harness.scene.timecode import crc8
 
-EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc).timestamp()
+EPOCH = datetime(2020, 1, 1, tzinfo=UTC).timestamp()
 VALUE_BITS = 40
 BITS = VALUE_BITS + 8
 ROWS = 2
@@ -55,10 +55,12 @@ class BitsWatermark:
         self.x0, self.x1 = self.boxes[0][0], self.boxes[self.per_row - 1][2]
         self.widths = np.array([x1 - x0 for x0, _, x1, _ in self.boxes[: self.per_row]])
         self.rows = [(self.boxes[r * self.per_row][1], self.boxes[r * self.per_row][3]) for r in range(ROWS)]
-        inner = np.array([
-            (x0 + (x1 - x0) // 4, y0 + (y1 - y0) // 4, x1 - (x1 - x0) // 4, y1 - (y1 - y0) // 4)
-            for x0, y0, x1, y1 in self.boxes
-        ])
+        inner = np.array(
+            [
+                (x0 + (x1 - x0) // 4, y0 + (y1 - y0) // 4, x1 - (x1 - x0) // 4, y1 - (y1 - y0) // 4)
+                for x0, y0, x1, y1 in self.boxes
+            ]
+        )
         self._ix0, self._iy0, self._ix1, self._iy1 = inner.T
         self._area = (self._ix1 - self._ix0) * (self._iy1 - self._iy0)
 
@@ -70,14 +72,18 @@ class BitsWatermark:
         cells[0::2] = np.where(bits, 255, 0)
         cells[1::2] = np.where(bits, 0, 255)
         for r, (y0, y1) in enumerate(self.rows):
-            row = np.repeat(cells[r * self.per_row:(r + 1) * self.per_row], self.widths)
-            out[y0:y1, self.x0:self.x1] = row
+            row = np.repeat(cells[r * self.per_row : (r + 1) * self.per_row], self.widths)
+            out[y0:y1, self.x0 : self.x1] = row
         return out
 
     def read(self, gray: np.ndarray) -> float | None:
         integral = cv2.integral(gray)
-        sums = (integral[self._iy1, self._ix1] - integral[self._iy0, self._ix1]
-                - integral[self._iy1, self._ix0] + integral[self._iy0, self._ix0])
+        sums = (
+            integral[self._iy1, self._ix1]
+            - integral[self._iy0, self._ix1]
+            - integral[self._iy1, self._ix0]
+            + integral[self._iy0, self._ix0]
+        )
         means = sums / self._area
         a, b = means[0::2], means[1::2]
         d = (a - b) / (a + b + 1e-6)

@@ -67,8 +67,24 @@ def test_analyze_json_reports_the_analysis_record_of_an_emulator_clip(healthy_ru
     proc = run_bwc("analyze", clip["path"], "--press-at", "400", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)["clips"][0]
-    for field in ("path", "sha256", "codec", "width", "height", "fps", "frames", "decoded", "blended",
-                  "undecodable", "first_ref_s", "last_ref_s", "gaps", "duplicates", "preroll_s", "error"):
+    for field in (
+        "path",
+        "sha256",
+        "codec",
+        "width",
+        "height",
+        "fps",
+        "frames",
+        "decoded",
+        "blended",
+        "undecodable",
+        "first_ref_s",
+        "last_ref_s",
+        "gaps",
+        "duplicates",
+        "preroll_s",
+        "error",
+    ):
         assert field in data
     assert data["sha256"] == clip["sha256"] and data["codec"] == "h264" and data["error"] is None
     assert data["frames"] == data["decoded"] > 2500 and data["gaps"] == [] and data["duplicates"] == []
@@ -86,8 +102,9 @@ def test_faults_verb_lists_each_fault_with_its_check() -> None:
 
 def test_unknown_fault_is_a_clear_error(tmp_path) -> None:
     """A misspelt fault name stops the run with the known names listed, and nothing passes."""
-    proc = run_bwc("certify", f"{SCENARIOS}/preroll_early_activation.yaml", "--fault", "shrot-buffer",
-                   "--out", str(tmp_path))
+    proc = run_bwc(
+        "certify", f"{SCENARIOS}/preroll_early_activation.yaml", "--fault", "shrot-buffer", "--out", str(tmp_path)
+    )
     assert proc.returncode != 0
     assert "unknown fault 'shrot-buffer'" in proc.stdout + proc.stderr
     assert "short-buffer" in proc.stdout + proc.stderr
@@ -96,8 +113,22 @@ def test_unknown_fault_is_a_clear_error(tmp_path) -> None:
 def test_scene_render_reads_back_exactly(tmp_path) -> None:
     """The rendered scene decodes frame for frame: no gaps, first frame at the requested start."""
     out = tmp_path / "scene.mp4"
-    proc = run_bwc("scene", "render", "--fps", "30", "--start", "12", "--duration", "2", "--out", str(out),
-                   "--width", "640", "--height", "360")
+    proc = run_bwc(
+        "scene",
+        "render",
+        "--fps",
+        "30",
+        "--start",
+        "12",
+        "--duration",
+        "2",
+        "--out",
+        str(out),
+        "--width",
+        "640",
+        "--height",
+        "360",
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(run_bwc("analyze", str(out), "--json").stdout)["clips"][0]
     assert data["frames"] == data["decoded"] == 60
@@ -157,27 +188,30 @@ def test_analyze_with_a_present_log_puts_reference_time_on_the_display(tmp_path)
 ODD = Path("run [red]x[", "red] [", "] [bold")
 
 
-@pytest.mark.parametrize("argv", [
-    ["analyze", "clip.mp4", "--refresh", "0"],
-    ["analyze", "clip.mp4", "--refresh", "-60"],
-    ["analyze", "clip.mp4", "--refresh", "nan"],
-    ["analyze", "clip.mp4", "--refresh", "inf"],
-    ["analyze", "clip.mp4", "--press-at", "nan"],
-    ["analyze", "clip.mp4", "--press-at", "inf"],
-    ["analyze", "clip.mp4", "--timeout", "0"],
-    ["analyze", "clip.mp4", "--timeout", "nan"],
-    ["certify", "--workers", "-1"],
-    ["scene", "render", "--duration", "1", "--out", "x.mp4", "--fps", "0"],
-    ["scene", "render", "--fps", "30", "--duration", "nan", "--out", "x.mp4"],
-    ["scene", "render", "--fps", "30", "--duration", "1", "--start", "inf", "--out", "x.mp4"],
-    ["scene", "render", "--fps", "30", "--duration", "1", "--width", "0", "--out", "x.mp4"],
-    ["scene", "render", "--fps", "30", "--duration", "1", "--height", "-1080", "--out", "x.mp4"],
-    ["scene", "render", "--fps", "30", "--duration", "1", "--refresh", "0", "--out", "x.mp4"],
-    ["scene", "render", "--fps", "30", "--duration", "1", "--run-id", "65536", "--out", "x.mp4"],
-    ["scene", "render", "--fps", "30", "--duration", "1", "--utc-origin", "nan", "--out", "x.mp4"],
-    ["emulate", "--duration", "nan"],
-    ["emulate", "--duration", "-5"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["analyze", "clip.mp4", "--refresh", "0"],
+        ["analyze", "clip.mp4", "--refresh", "-60"],
+        ["analyze", "clip.mp4", "--refresh", "nan"],
+        ["analyze", "clip.mp4", "--refresh", "inf"],
+        ["analyze", "clip.mp4", "--press-at", "nan"],
+        ["analyze", "clip.mp4", "--press-at", "inf"],
+        ["analyze", "clip.mp4", "--timeout", "0"],
+        ["analyze", "clip.mp4", "--timeout", "nan"],
+        ["certify", "--workers", "-1"],
+        ["scene", "render", "--duration", "1", "--out", "x.mp4", "--fps", "0"],
+        ["scene", "render", "--fps", "30", "--duration", "nan", "--out", "x.mp4"],
+        ["scene", "render", "--fps", "30", "--duration", "1", "--start", "inf", "--out", "x.mp4"],
+        ["scene", "render", "--fps", "30", "--duration", "1", "--width", "0", "--out", "x.mp4"],
+        ["scene", "render", "--fps", "30", "--duration", "1", "--height", "-1080", "--out", "x.mp4"],
+        ["scene", "render", "--fps", "30", "--duration", "1", "--refresh", "0", "--out", "x.mp4"],
+        ["scene", "render", "--fps", "30", "--duration", "1", "--run-id", "65536", "--out", "x.mp4"],
+        ["scene", "render", "--fps", "30", "--duration", "1", "--utc-origin", "nan", "--out", "x.mp4"],
+        ["emulate", "--duration", "nan"],
+        ["emulate", "--duration", "-5"],
+    ],
+)
 def test_every_cli_number_is_checked_with_one_clear_line(argv: list[str], capsys, tmp_path, monkeypatch) -> None:
     """A figure that is not finite, or out of its range, stops the verb at once: exit code 2 and
     one error line naming the option and the value, before any clip, camera or file is touched."""
@@ -246,9 +280,20 @@ def test_requirements_prints_odd_scenario_file_names_as_they_are(tmp_path, capsy
 def test_certify_table_prints_odd_camera_and_scenario_names_as_they_are(capsys) -> None:
     from harness.cli import print_verdicts
 
-    record = {"phase": "Phase [/] 1", "camera": {"vendor": "Acme [red]", "model": "[/red]", "firmware": "1"},
-              "faults": [], "tests": [{"scenario": "stop [b]x[/b]", "requirements": ["BWC-STOP-01"],
-                                       "verdict": "pass", "measurements": [], "error": None}]}
+    record = {
+        "phase": "Phase [/] 1",
+        "camera": {"vendor": "Acme [red]", "model": "[/red]", "firmware": "1"},
+        "faults": [],
+        "tests": [
+            {
+                "scenario": "stop [b]x[/b]",
+                "requirements": ["BWC-STOP-01"],
+                "verdict": "pass",
+                "measurements": [],
+                "error": None,
+            }
+        ],
+    }
     print_verdicts(record)
     printed = _printed(capsys)
     assert "Acme [red] [/red] fw 1 - phase Phase [/] 1" in printed and "stop [b]x[/b]" in printed

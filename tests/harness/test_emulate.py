@@ -42,9 +42,23 @@ def test_emulate_prints_its_parts_and_can_be_driven_by_hand(tmp_path: Path) -> N
     profile = tmp_path / "quick.yaml"
     profile.write_text(PROFILE)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "emulate", "--profile", str(profile), "--storage", str(tmp_path / "cam"),
-         "--duration", "30"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "emulate",
+            "--profile",
+            str(profile),
+            "--storage",
+            str(tmp_path / "cam"),
+            "--duration",
+            "30",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         port = _read_until(proc, r"serial port .*: (\S+)").group(1)
@@ -90,7 +104,10 @@ def test_emulate_removes_its_temporary_storage_on_sigterm_and_sighup(tmp_path: P
     for sig in (signal.SIGTERM, signal.SIGHUP):
         proc = subprocess.Popen(
             [sys.executable, "-m", "harness.cli", "emulate", "--profile", str(profile), "--duration", "60"],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:

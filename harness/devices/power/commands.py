@@ -113,9 +113,7 @@ RIGOL_DP800 = ScpiCommandSet(
     measure_current=":MEAS:CURR? CH{ch}",
 )
 
-COMMAND_SETS: dict[str, ScpiCommandSet] = {
-    cs.name: cs for cs in (KEITHLEY_2281S, KEYSIGHT_E36300, RIGOL_DP800)
-}
+COMMAND_SETS: dict[str, ScpiCommandSet] = {cs.name: cs for cs in (KEITHLEY_2281S, KEYSIGHT_E36300, RIGOL_DP800)}
 
 
 def resolve_command_set(name_or_set: str | ScpiCommandSet) -> ScpiCommandSet:

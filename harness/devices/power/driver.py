@@ -42,8 +42,11 @@ def _disable_nagle(handle: Any) -> None:
         sock = handle.visalib.sessions[handle.session].interface
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except Exception as exc:
-        log.info("%s: could not disable Nagle (%r); each configuration step may take ~40 ms",
-                 getattr(handle, "resource_name", handle), exc)
+        log.info(
+            "%s: could not disable Nagle (%r); each configuration step may take ~40 ms",
+            getattr(handle, "resource_name", handle),
+            exc,
+        )
 
 
 class ScpiPowerSupply(PowerSupply):
@@ -178,8 +181,9 @@ class ScpiPowerSupply(PowerSupply):
 
     def _battery_commands(self, what: str) -> BatteryCommands:
         if self.commands.battery is None:
-            raise NotSupported(self.name, what,
-                               f"the {self.commands.name} command set has no battery simulator; nothing was sent")
+            raise NotSupported(
+                self.name, what, f"the {self.commands.name} command set has no battery simulator; nothing was sent"
+            )
         return self.commands.battery
 
     def _apply_battery(self, setup: BatterySetup) -> None:
@@ -261,8 +265,9 @@ class ScpiPowerSupply(PowerSupply):
             except InstrumentError as exc:  # say which step the failed error query was confirming
                 if exc.command == command:
                     raise
-                raise InstrumentError(exc.instrument, exc.command, exc.detail,
-                                      message=f"{exc} (while confirming {command!r})") from exc
+                raise InstrumentError(
+                    exc.instrument, exc.command, exc.detail, message=f"{exc} (while confirming {command!r})"
+                ) from exc
         if errors:
             raise InstrumentError(self.name, command, "; ".join(errors))
 
@@ -326,9 +331,12 @@ class ScpiPowerSupply(PowerSupply):
             self.name,
             command,
             "timeout" + hint,
-            message=(f"{self.name} did not answer {command!r} within {timeout:g} ms (timeout)"
-                     if isinstance(timeout, (int, float))
-                     else f"{self.name} did not answer {command!r} (timeout)") + hint,
+            message=(
+                f"{self.name} did not answer {command!r} within {timeout:g} ms (timeout)"
+                if isinstance(timeout, (int, float))
+                else f"{self.name} did not answer {command!r} (timeout)"
+            )
+            + hint,
         )
 
     def _clear(self) -> None:

@@ -57,8 +57,7 @@ class PowerSupply(ABC):
             raise PowerLimitError(f"refusing {what} {value:g} {unit} on {self.name}: negative")
         if value > limit:
             raise PowerLimitError(
-                f"refusing {what} {value:g} {unit} on {self.name}: "
-                f"rig limit for this battery is {limit:g} {unit}"
+                f"refusing {what} {value:g} {unit} on {self.name}: rig limit for this battery is {limit:g} {unit}"
             )
 
     @abstractmethod

@@ -43,7 +43,9 @@ COMMAND_GROUPS: tuple[Callable[[CommandTable[SupplyModel]], None], ...] = (
 )
 
 
-def build_command_table(groups: Sequence[Callable[[CommandTable[SupplyModel]], None]] = COMMAND_GROUPS) -> CommandTable[SupplyModel]:
+def build_command_table(
+    groups: Sequence[Callable[[CommandTable[SupplyModel]], None]] = COMMAND_GROUPS,
+) -> CommandTable[SupplyModel]:
     """The command table of ``groups`` (leave out ``battery_commands`` for a plain supply)."""
     table: CommandTable[SupplyModel] = CommandTable()
     for register in groups:

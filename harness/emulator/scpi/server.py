@@ -104,9 +104,7 @@ class ScpiServer:
         self._closing.clear()
         self._listener = socket.create_server((self.host, self._requested_port))
         self._listener.settimeout(0.25)  # belt and braces: close() also shuts the socket down
-        self._accept_thread = threading.Thread(
-            target=self._accept_loop, name=f"scpi-accept-{self.port}", daemon=True
-        )
+        self._accept_thread = threading.Thread(target=self._accept_loop, name=f"scpi-accept-{self.port}", daemon=True)
         self._accept_thread.start()
         log.info("emulated supply listening on %s", self.resource)
         return self
@@ -155,9 +153,7 @@ class ScpiServer:
                 continue
             conn.settimeout(None)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            thread = threading.Thread(
-                target=self._serve, args=(conn, addr), name=f"scpi-conn-{addr[1]}", daemon=True
-            )
+            thread = threading.Thread(target=self._serve, args=(conn, addr), name=f"scpi-conn-{addr[1]}", daemon=True)
             with self._conn_lock:
                 self._connections[conn] = thread
             thread.start()

@@ -22,8 +22,11 @@ from harness.emulator.scpi.parser import (
     parse_numeric,
 )
 
-_FUNCTIONS = {Mnemonic.parse("POWer"): "POWER", Mnemonic.parse("TEST"): "TEST",
-              Mnemonic.parse("SIMulator"): "SIMULATOR"}
+_FUNCTIONS = {
+    Mnemonic.parse("POWer"): "POWER",
+    Mnemonic.parse("TEST"): "TEST",
+    Mnemonic.parse("SIMulator"): "SIMULATOR",
+}
 
 
 def common_commands(t: CommandTable) -> None:

@@ -31,8 +31,9 @@ class TimecodeDecoder:
     MAX_SEARCH_GAP = 32
     FREE_SEARCHES = 8  # searches allowed back to back before they are spaced out
 
-    def __init__(self, width: int, height: int, layout: CodeLayout = DEFAULT_LAYOUT, coarse_every: int = 1,
-                 coarse_first: int = 0) -> None:
+    def __init__(
+        self, width: int, height: int, layout: CodeLayout = DEFAULT_LAYOUT, coarse_every: int = 1, coarse_first: int = 0
+    ) -> None:
         """``coarse_every``: read the coarse slots on every n-th frame (0: never), and on each of
         the first ``coarse_first`` frames (where a clip's first UTC second boundary is seen)."""
         self.width = width

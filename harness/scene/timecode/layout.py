@@ -115,17 +115,23 @@ class CodeLayout:
 
     def anchor_centres(self) -> list[tuple[float, float]]:
         """Centres of the six anchors: A left, A right, fine left, fine right, B left, B right."""
-        ys = [self.slot_y0[0] + 0.5 * self.coarse_rows * self.coarse_cell_h,
-              self.band_y0 + 0.5 * self.rows * self.cell_h,
-              self.slot_y0[1] + 0.5 * self.coarse_rows * self.coarse_cell_h]
+        ys = [
+            self.slot_y0[0] + 0.5 * self.coarse_rows * self.coarse_cell_h,
+            self.band_y0 + 0.5 * self.rows * self.cell_h,
+            self.slot_y0[1] + 0.5 * self.coarse_rows * self.coarse_cell_h,
+        ]
         xl = self.left_anchor_x0 + 0.5 * self.anchor_w
         xr = self.band_x1 + self.anchor_gap + 0.5 * self.anchor_w
         return [(x, y) for y in ys for x in (xl, xr)]
 
     def anchor_rects(self) -> np.ndarray:
         """(6, 4) outer rectangles of the anchors, in :meth:`anchor_centres` order."""
-        return np.array([(x - self.anchor_w / 2, y - self.anchor_h / 2, x + self.anchor_w / 2, y + self.anchor_h / 2)
-                         for x, y in self.anchor_centres()])
+        return np.array(
+            [
+                (x - self.anchor_w / 2, y - self.anchor_h / 2, x + self.anchor_w / 2, y + self.anchor_h / 2)
+                for x, y in self.anchor_centres()
+            ]
+        )
 
     def anchor_corners(self) -> np.ndarray:
         """(6, 4, 2) outer corners of each anchor: top-left, top-right, bottom-right, bottom-left."""

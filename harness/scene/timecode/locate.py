@@ -176,8 +176,12 @@ def _refine(gray: np.ndarray, corners: np.ndarray, size: float) -> np.ndarray:
     win = int(max(2, min(8, size / 6)))
     pts = corners.astype(np.float32).reshape(-1, 1, 2).copy()
     h, w = gray.shape
-    if (pts[..., 0] < win + 1).any() or (pts[..., 0] > w - win - 2).any() or \
-       (pts[..., 1] < win + 1).any() or (pts[..., 1] > h - win - 2).any():
+    if (
+        (pts[..., 0] < win + 1).any()
+        or (pts[..., 0] > w - win - 2).any()
+        or (pts[..., 1] < win + 1).any()
+        or (pts[..., 1] > h - win - 2).any()
+    ):
         return corners
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 20, 0.05)
     refined = cv2.cornerSubPix(gray, pts, (win, win), (-1, -1), criteria).reshape(-1, 2).astype(np.float64)

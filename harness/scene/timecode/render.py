@@ -26,8 +26,9 @@ class SceneRenderer:
     at scene time 0) feed the coarse slots.
     """
 
-    def __init__(self, width: int, height: int, layout: CodeLayout = DEFAULT_LAYOUT, run_id: int = 0,
-                 utc_origin: float = 0.0) -> None:
+    def __init__(
+        self, width: int, height: int, layout: CodeLayout = DEFAULT_LAYOUT, run_id: int = 0, utc_origin: float = 0.0
+    ) -> None:
         if width <= 0 or height <= 0:
             raise ValueError("width and height must be positive")
         if not 0 <= run_id < RUN_ID_MODULUS:
@@ -48,8 +49,12 @@ class SceneRenderer:
             for i, (x0, y0, x1, y1) in enumerate(cells):
                 index[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = i
             self._blocks[block] = ((bx0, by0, bx1, by1), index)
-        self._bar = (round(layout.bar_x0 * width), round(layout.bar_y0 * height),
-                     round(layout.bar_x1 * width), round(layout.bar_y1 * height))
+        self._bar = (
+            round(layout.bar_x0 * width),
+            round(layout.bar_y0 * height),
+            round(layout.bar_x1 * width),
+            round(layout.bar_y1 * height),
+        )
         self._background = self._draw_background()
         self._font = cv2.FONT_HERSHEY_SIMPLEX
         self._font_scale, self._thickness = self._fit_text()

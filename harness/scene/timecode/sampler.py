@@ -45,9 +45,14 @@ class CodeSampler:
         grid = np.array([(u, v) for v in (m, 0.5, 1 - m) for u in (m, 0.5, 1 - m)])
         # two gathers: the fine band and anchors (every frame), the coarse slots (when asked)
         self._slices: dict[str, tuple[int, int, int, int]] = {}
-        groups = {"core": [("fine", layout.cell_rects("fine"), grid), ("ring", layout.anchor_rects(), _RING),
-                           ("core", layout.anchor_rects(), _CORE)],
-                  "coarse": [("A", layout.cell_rects("A"), grid), ("B", layout.cell_rects("B"), grid)]}
+        groups = {
+            "core": [
+                ("fine", layout.cell_rects("fine"), grid),
+                ("ring", layout.anchor_rects(), _RING),
+                ("core", layout.anchor_rects(), _CORE),
+            ],
+            "coarse": [("A", layout.cell_rects("A"), grid), ("B", layout.cell_rects("B"), grid)],
+        }
         self._index: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         inside: dict[str, np.ndarray] = {}
         for group, members in groups.items():

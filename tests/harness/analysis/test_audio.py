@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -19,7 +19,7 @@ OFFSET_S = 0.0234  # audio later than video by 23.4 ms: 1123.2 samples, delibera
 CHIRP_TIMES = [1.0, 3.7, 6.2]
 ABSENT = 8.5  # an expected stimulus with no chirp in the audio
 NOISE_RMS = 0.001  # -60 dBFS
-UTC = datetime(2026, 1, 1, tzinfo=timezone.utc)
+UTC = datetime(2026, 1, 1, tzinfo=UTC)
 N = round(CHIRP_S * RATE)
 
 
@@ -78,7 +78,7 @@ def expected():
 def test_fractional_sample_burst_matches_the_stimulus_chirp():
     """The test's own burst generator reproduces harness.scene.stimulus.chirp at a whole-sample start."""
     idx = np.arange(1000, 5000)
-    assert np.abs(burst_at(1500 / RATE, idx)[500:500 + N] - chirp(RATE)).max() < 1e-6
+    assert np.abs(burst_at(1500 / RATE, idx)[500 : 500 + N] - chirp(RATE)).max() < 1e-6
 
 
 def test_chirps_found_at_the_known_offset(chirp_clip):
@@ -89,7 +89,7 @@ def test_chirps_found_at_the_known_offset(chirp_clip):
     assert a.start_pts_s == pytest.approx(0.0, abs=1e-9)  # AAC priming removed by the container's edit list
     assert [c.video_pts_s for c in a.chirps] == CHIRP_TIMES + [ABSENT]
     assert [c.ref_s for c in a.chirps] == [t + 100.0 for t in CHIRP_TIMES + [ABSENT]]
-    found = a.chirps[:len(CHIRP_TIMES)]
+    found = a.chirps[: len(CHIRP_TIMES)]
     for c in found:
         assert c.audio_pts_s is not None, c
         assert c.score > 0.9

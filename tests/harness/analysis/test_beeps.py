@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -21,14 +21,20 @@ def clip_with(tmp_path, events: list[tuple[float, str]], seconds: float = 10.0):
         i = int(t * RATE)
         if kind == "beep":
             n = int(0.2 * RATE)
-            total[i:i + n] += 0.25 * np.sin(2 * np.pi * 5000 * np.arange(n) / RATE).astype(np.float32)
+            total[i : i + n] += 0.25 * np.sin(2 * np.pi * 5000 * np.arange(n) / RATE).astype(np.float32)
         else:
             burst = chirp(RATE)
-            total[i:i + burst.size] += burst
+            total[i : i + burst.size] += burst
     frames = (VideoFrame(i / 30, np.zeros((64, 96), np.uint8)) for i in range(int(seconds * 30)))
     path = tmp_path / "beeps.mp4"
-    write_clip(path, frames, 30, 300, datetime(2026, 1, 1, tzinfo=timezone.utc),
-               audio=AudioTrack(RATE, lambda start, count: total[start:start + count]))
+    write_clip(
+        path,
+        frames,
+        30,
+        300,
+        datetime(2026, 1, 1, tzinfo=UTC),
+        audio=AudioTrack(RATE, lambda start, count: total[start : start + count]),
+    )
     return path
 
 
@@ -49,8 +55,13 @@ def test_chirps_and_other_pitches_are_not_beeps(tmp_path) -> None:
 
 def test_a_clip_without_audio_says_so(tmp_path) -> None:
     path = tmp_path / "silent.mp4"
-    write_clip(path, (VideoFrame(i / 30, np.zeros((64, 96), np.uint8)) for i in range(30)), 30, 300,
-               datetime(2026, 1, 1, tzinfo=timezone.utc))
+    write_clip(
+        path,
+        (VideoFrame(i / 30, np.zeros((64, 96), np.uint8)) for i in range(30)),
+        30,
+        300,
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
     assert find_beeps(path, 5000, 0.2).error == "no audio stream"
     (tmp_path / "junk.mp4").write_bytes(b"junk")
     assert find_beeps(tmp_path / "junk.mp4", 5000, 0.2).error.startswith("audio not readable")

@@ -82,7 +82,7 @@ def test_clip_still_being_written_is_named(good_clip: Path, tmp_path: Path) -> N
             for i in range(len(data) // 3, len(data), 512):
                 if stop.is_set():
                     return
-                fh.write(data[i:i + 512])
+                fh.write(data[i : i + 512])
                 fh.flush()
                 time.sleep(0.005)
 
@@ -105,13 +105,17 @@ def test_time_bound_grows_with_the_file() -> None:
 
 def test_each_clip_not_analysed_whole_is_a_failed_measurement_with_its_verdict() -> None:
     whole = ClipAnalysis(path="/evidence/a.mp4", frames=60)
-    partial = ClipAnalysis(path="/evidence/b.mp4", frames=59, error="decode error at pts 1.000 s: 1 of 60 frames "
-                                                                       "could not be decoded")
+    partial = ClipAnalysis(
+        path="/evidence/b.mp4", frames=59, error="decode error at pts 1.000 s: 1 of 60 frames could not be decoded"
+    )
     gone = ClipAnalysis(path="/evidence/c.mp4", error="unreadable: empty file (0 bytes)")
     ms = verdict_measurements([whole, partial, gone])
     assert [(m.name, m.value, m.outcome, m.requirement) for m in ms] == [
-        ("clip_analysed[b.mp4]", 0, "fail", "BWC-EVT-01"), ("clip_analysed[c.mp4]", 0, "fail", "BWC-EVT-01")]
-    assert ms[0].note == ("b.mp4: partial: 59 frames analysed; decode error at pts 1.000 s: 1 of 60 frames "
-                          "could not be decoded")
+        ("clip_analysed[b.mp4]", 0, "fail", "BWC-EVT-01"),
+        ("clip_analysed[c.mp4]", 0, "fail", "BWC-EVT-01"),
+    ]
+    assert ms[0].note == (
+        "b.mp4: partial: 59 frames analysed; decode error at pts 1.000 s: 1 of 60 frames could not be decoded"
+    )
     assert ms[1].note == "c.mp4: unreadable: empty file (0 bytes)"
     assert verdict_measurements([whole]) == []

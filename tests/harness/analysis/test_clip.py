@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from fractions import Fraction
 
 import av
@@ -17,7 +17,7 @@ from harness.scene.video import yuv420_frame
 W, H, R, FPS = 640, 360, 60.0, 30.0
 PERIOD = 1 / FPS
 T0 = 600.5 / R  # exposure midpoint in the middle of display frame 600: every frame reads clean
-UTC = datetime(2026, 1, 1, tzinfo=timezone.utc)
+UTC = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from harness.analysis.container import (DeclaredSize, declared_picture_sizes, drop_index, finalisation, is_iso_media,
-                                        keep_fragments, layout_damage, top_level_boxes)
+from harness.analysis.container import (
+    DeclaredSize,
+    declared_picture_sizes,
+    drop_index,
+    finalisation,
+    is_iso_media,
+    keep_fragments,
+    layout_damage,
+    top_level_boxes,
+)
 from harness.emulator.clip_writer import AudioTrack, VideoFrame, write_clip
 
 
 def make(path: Path, fragment_s: float | None, frames: int = 95) -> Path:
     shots = (VideoFrame(i / 30, np.full((64, 96), (i * 9) % 256, np.uint8)) for i in range(frames))
     silence = AudioTrack(48000, lambda start, count: np.zeros(count, np.float32))
-    write_clip(path, shots, 30, 500, datetime(2026, 1, 1, tzinfo=timezone.utc), audio=silence, fragment_s=fragment_s)
+    write_clip(path, shots, 30, 500, datetime(2026, 1, 1, tzinfo=UTC), audio=silence, fragment_s=fragment_s)
     return path
 
 
@@ -79,15 +87,20 @@ def test_layout_damage_names_what_was_lost_and_leaves_whole_files_alone(tmp_path
     with open(torn, "r+b") as fh:
         fh.truncate(torn.stat().st_size - 100)
     assert boxes[-1].kind == "mfra" and boxes[-1].size > 100
-    assert layout_damage(torn) == f"truncated: the file ends inside its mfra box (100 of its {boxes[-1].size} bytes missing)"
+    assert (
+        layout_damage(torn)
+        == f"truncated: the file ends inside its mfra box (100 of its {boxes[-1].size} bytes missing)"
+    )
     index_first = make(tmp_path / "nomoov.mp4", None)
     drop_index(index_first)
     assert layout_damage(index_first) == "no moov box: the index was never written"
     mdat = next(b for b in top_level_boxes(index_first)[0] if b.kind == "mdat")
     with open(index_first, "r+b") as fh:
         fh.truncate(mdat.offset + 100)
-    assert layout_damage(index_first) == (f"truncated: the file ends inside its mdat box ({mdat.size - 100} of its "
-                                          f"{mdat.size} bytes missing), before any moov box (the index)")
+    assert layout_damage(index_first) == (
+        f"truncated: the file ends inside its mdat box ({mdat.size - 100} of its "
+        f"{mdat.size} bytes missing), before any moov box (the index)"
+    )
 
 
 @pytest.mark.parametrize("content", [b"", b"garbage that is not an mp4 at all", b"\x89PNG\r\n\x1a\n0000"])

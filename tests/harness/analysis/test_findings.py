@@ -14,13 +14,13 @@ from harness.analysis.audio import AudioAnalysis
 from harness.analysis.findings import analyse_clip_fully
 from harness.checks import CHECKS, CheckInput
 from harness.core.clock import VirtualClock
+from harness.core.paths import CAMERAS_DIR
+from harness.core.timeline import Action, Timeline
 from harness.emulator.camera import CameraState, EmulatedCamera
 from harness.emulator.faults import Behaviour
-from harness.core.paths import CAMERAS_DIR
 from harness.plan.profile import CameraProfile
 from harness.scene.compose import Scene
 from harness.scene.stimulus import FLASH_S, acoustic_delay_s, event_times
-from harness.core.timeline import Action, Timeline
 from tests.harness.emulator.test_camera import press
 
 W, H, R = 640, 360, 60.0
@@ -44,8 +44,14 @@ def camera_run(level: str, tmp_path_factory):
     capture = base.emulation.capture.model_copy(update={"level": level})
     emulation = base.emulation.model_copy(update={"capture": capture, "speaker_distance_m": SPEAKER_M})
     profile = base.model_copy(update={"video": video, "pre_event_buffer_s": 3.0, "emulation": emulation})
-    cam = EmulatedCamera(profile, Behaviour.from_profile(profile), VirtualClock(), Scene(W, H, R),
-                         tmp_path_factory.mktemp(f"findings-{level}") / "DCIM", seed=7)
+    cam = EmulatedCamera(
+        profile,
+        Behaviour.from_profile(profile),
+        VirtualClock(),
+        Scene(W, H, R),
+        tmp_path_factory.mktemp(f"findings-{level}") / "DCIM",
+        seed=7,
+    )
     cam.set_power(True)
     cam.clock.sleep(BOOT + 3.5)
     press(cam)
@@ -139,7 +145,7 @@ def test_brightness_peaks_at_flash_frames(run):
 
 def test_flash_lift_without_capture_model(tmp_path_factory):
     """With the display image itself, frames exposed inside a flash are >= 15 levels above frames clear of it."""
-    _, ev, _, _, times, clip = camera_run("off", tmp_path_factory)
+    _, _ev, _, _, times, clip = camera_run("off", tmp_path_factory)
     levels = np.array(clip.brightness)
     half_exposure = 1 / 120  # the profile's exposure_s is 1/60
     lo, hi = times - half_exposure, times + half_exposure
@@ -155,15 +161,19 @@ def test_flash_lift_without_capture_model(tmp_path_factory):
     assert np.abs(levels[clear] - baseline).max() <= 5
 
 
-@pytest.mark.parametrize("level", [
-    "off",
-    "moderate",
-])
+@pytest.mark.parametrize(
+    "level",
+    [
+        "off",
+        "moderate",
+    ],
+)
 def test_av_sync_pairs_flash_and_chirp(level, tmp_path_factory):
     """The av_sync check on the healthy clip pairs all 3 post-press stimuli and measures 8 ms within 1/120 s."""
     cam, _, activation, stop, _, clip = camera_run(level, tmp_path_factory)
-    timeline = Timeline([Action(0.0, "power", "on"), Action(activation, "gesture", "start"),
-                         Action(stop, "gesture", "stop")])
+    timeline = Timeline(
+        [Action(0.0, "power", "on"), Action(activation, "gesture", "start"), Action(stop, "gesture", "stop")]
+    )
     inp = CheckInput(cam.profile, timeline, [clip], 1, reference_utc=cam.clock.utc, speaker_distance_m=SPEAKER_M)
     m = {x.name: x for x in CHECKS["av_sync"](inp)}
     assert m["av_events_paired[event 1]"].value == 3

@@ -58,8 +58,11 @@ def test_repeated_time_code_keeps_first_frame():
     assert m.pts_at(5.2) == pytest.approx(0.2, abs=1e-12)  # halfway 5.1@0.1 -> 5.3@0.3
 
 
-@pytest.mark.parametrize("pts, ref", [([], []), ([0.0], [3.0]), ([0.0, 0.1, 0.2], [None, 3.0, None])],
-                         ids=["empty", "one-frame", "one-decoded"])
+@pytest.mark.parametrize(
+    "pts, ref",
+    [([], []), ([0.0], [3.0]), ([0.0, 0.1, 0.2], [None, 3.0, None])],
+    ids=["empty", "one-frame", "one-decoded"],
+)
 def test_fewer_than_two_decoded_frames_raise(pts, ref):
     """Fewer than two frames with a time code: ValueError naming the clip."""
     with pytest.raises(ValueError, match="^x: fewer than two"):

@@ -40,14 +40,24 @@ def clip(first: float = 10.0, frames: int = 90) -> ClipAnalysis:
     pts = [k * CAM for k in range(frames)]
     ref: list[float | None] = [first + 0.5 / R + k * CAM for k in range(frames)]
     ref[5] = None
-    c = ClipAnalysis(path="clip.mp4", pts_s=pts, ref_s=ref, first_ref_s=first, last_ref_s=first + (frames - 1) * CAM,
-                     gaps=[Gap(after_ref_s=first + 1.0, missing_frames=2, missing_s=2 * CAM)],
-                     duplicates=[Duplicate(ref_s=first + 2.0, count=1)], preroll_s=1.5,
-                     chirps_expected=2, chirps_found=1)
+    c = ClipAnalysis(
+        path="clip.mp4",
+        pts_s=pts,
+        ref_s=ref,
+        first_ref_s=first,
+        last_ref_s=first + (frames - 1) * CAM,
+        gaps=[Gap(after_ref_s=first + 1.0, missing_frames=2, missing_s=2 * CAM)],
+        duplicates=[Duplicate(ref_s=first + 2.0, count=1)],
+        preroll_s=1.5,
+        chirps_expected=2,
+        chirps_found=1,
+    )
     events = [first + 0.75, first + 2.25]  # on display refreshes (multiples of 1/60)
     video = [e - ref[0] for e in events]  # where the time code puts them (pts_at)
-    c.audio = AudioAnalysis(sample_rate=48000, chirps=[
-        Chirp(events[0], video[0], video[0] + 0.012, 0.98), Chirp(events[1], video[1], None, 0.1)])
+    c.audio = AudioAnalysis(
+        sample_rate=48000,
+        chirps=[Chirp(events[0], video[0], video[0] + 0.012, 0.98), Chirp(events[1], video[1], None, 0.1)],
+    )
     return c
 
 

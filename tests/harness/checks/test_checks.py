@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,7 +21,7 @@ from harness.core.timeline import Action, Timeline
 from harness.plan.profile import CameraProfile
 
 PERIOD = 1 / 30
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 EPOCH_TS = EPOCH.timestamp()
 
 
@@ -34,9 +34,17 @@ def clip(name, first_ref, last_ref=None, n=30, tags=None, **fields):
     """A decoded clip of n frames at 30 fps from scene time first_ref (last_ref overrides the span end)."""
     ref = [first_ref + k * PERIOD for k in range(n)]
     pts = [k * PERIOD for k in range(n)]
-    return ClipAnalysis(path=f"/clips/{name}.mp4", pts_s=pts, ref_s=ref, first_ref_s=first_ref,
-                        last_ref_s=ref[-1] if last_ref is None else last_ref, frames=n, decoded=n,
-                        tags=tags or {}, **fields)
+    return ClipAnalysis(
+        path=f"/clips/{name}.mp4",
+        pts_s=pts,
+        ref_s=ref,
+        first_ref_s=first_ref,
+        last_ref_s=ref[-1] if last_ref is None else last_ref,
+        frames=n,
+        decoded=n,
+        tags=tags or {},
+        **fields,
+    )
 
 
 def seg(event, segment):
@@ -52,19 +60,32 @@ def names(recordings):
 
 def test_registered_checks():
     """Every check the scenarios name is registered and callable."""
-    expected = {"clip_count", "preroll", "activation", "continuity", "segments", "stop", "clock", "av_sync",
-                "audio_policy"}
+    expected = {
+        "clip_count",
+        "preroll",
+        "activation",
+        "continuity",
+        "segments",
+        "stop",
+        "clock",
+        "av_sync",
+        "audio_policy",
+    }
     assert expected <= set(CHECKS)
     assert all(callable(CHECKS[n]) for n in expected)
 
 
-@pytest.mark.parametrize("tags, key, result", [
-    ({"comment": '{"segment": 2}'}, "comment", {"segment": 2}),
-    ({"comment": "not json"}, "comment", None),
-    ({"comment": "[1, 2]"}, "comment", None),
-    ({}, "comment", None),
-    ({"comment": '{"segment": 2}'}, None, None),
-], ids=["json-object", "not-json", "json-list", "absent", "no-key"])
+@pytest.mark.parametrize(
+    "tags, key, result",
+    [
+        ({"comment": '{"segment": 2}'}, "comment", {"segment": 2}),
+        ({"comment": "not json"}, "comment", None),
+        ({"comment": "[1, 2]"}, "comment", None),
+        ({}, "comment", None),
+        ({"comment": '{"segment": 2}'}, None, None),
+    ],
+    ids=["json-object", "not-json", "json-list", "absent", "no-key"],
+)
 def test_metadata_reads_only_json_objects(tags, key, result):
     """metadata() returns the tag's JSON object, and None for anything else."""
     assert metadata(clip("a", 0.0, tags=tags), key) == result
@@ -139,15 +160,22 @@ def test_expected_preroll_uses_last_power_on(profile):
     assert not full and value == pytest.approx(42.0 - PERIOD / 2, abs=1e-9)
 
 
-@pytest.mark.parametrize("after_stop, post, expected", [
-    ("refill", 0.0, (40.0 - PERIOD / 2, False)),
-    ("refill", 10.0, (30.0 - PERIOD / 2, False)),
-    ("continuous", 0.0, (120.0, True)),
-])
+@pytest.mark.parametrize(
+    "after_stop, post, expected",
+    [
+        ("refill", 0.0, (40.0 - PERIOD / 2, False)),
+        ("refill", 10.0, (30.0 - PERIOD / 2, False)),
+        ("continuous", 0.0, (120.0, True)),
+    ],
+)
 def test_expected_preroll_after_a_stop(profile, after_stop, post, expected):
     """A refilling buffer restarts at stop + post-record; a continuous one stays full."""
-    actions = [(0.0, "power", "on"), (200.0, "gesture", "start"), (260.0, "gesture", "stop"),
-               (300.0, "gesture", "start")]
+    actions = [
+        (0.0, "power", "on"),
+        (200.0, "gesture", "start"),
+        (260.0, "gesture", "stop"),
+        (300.0, "gesture", "start"),
+    ]
     i = inp(profile, actions, buffer_after_stop=after_stop, post_record_s=post)
     value, full = expected_preroll(i, 300.0)
     assert full is expected[1]
@@ -160,12 +188,19 @@ def test_expected_preroll_refilled_buffer_full_again(profile):
     assert expected_preroll(inp(profile, actions), 400.0) == (120.0, True)
 
 
-@pytest.mark.parametrize("first_ref, outcome", [(380.0 - 120.0 + 0.01, "pass"), (380.0 - 115.0, "fail")],
-                         ids=["full-buffer", "five-seconds-short"])
+@pytest.mark.parametrize(
+    "first_ref, outcome",
+    [(380.0 - 120.0 + 0.01, "pass"), (380.0 - 115.0, "fail")],
+    ids=["full-buffer", "five-seconds-short"],
+)
 def test_preroll_check_against_expectation(profile, first_ref, outcome):
     """preroll passes a clip starting buffer-length before the press, fails one 5 s short."""
-    i = CheckInput(profile, Timeline([Action(0.0, "power", "on"), Action(380.0, "gesture", "start")]),
-                   [clip("a", first_ref, 400.0)], 1)
+    i = CheckInput(
+        profile,
+        Timeline([Action(0.0, "power", "on"), Action(380.0, "gesture", "start")]),
+        [clip("a", first_ref, 400.0)],
+        1,
+    )
     (m,) = CHECKS["preroll"](i)
     assert m.value == pytest.approx(380.0 - first_ref, abs=1e-9)
     assert m.outcome == outcome
@@ -222,8 +257,13 @@ def clock_clip(name, first_ref, burned=None, meta=None, container=None, event=1)
 
 
 def clock_input(profile, clips, starts):
-    return CheckInput(profile, Timeline([Action(t, "gesture", "start") for t in starts]), clips, len(clips),
-                      reference_utc=lambda t: EPOCH + timedelta(seconds=t))
+    return CheckInput(
+        profile,
+        Timeline([Action(t, "gesture", "start") for t in starts]),
+        clips,
+        len(clips),
+        reference_utc=lambda t: EPOCH + timedelta(seconds=t),
+    )
 
 
 def test_clock_offsets_per_source(profile):
@@ -293,8 +333,7 @@ def test_clock_without_reference_utc_raises_for_burned_in(profile):
 @pytest.mark.parametrize("source", ["meta", "container"])
 def test_clock_without_reference_utc_raises_for_metadata_and_container(profile, source):
     """A missing rig reference is a harness error for every source, not a camera failure."""
-    i = CheckInput(profile, Timeline([Action(101.0, "gesture", "start")]),
-                   [clock_clip("a", 100.0, **{source: 0.2})], 1)
+    i = CheckInput(profile, Timeline([Action(101.0, "gesture", "start")]), [clock_clip("a", 100.0, **{source: 0.2})], 1)
     with pytest.raises(ValueError, match="reference UTC"):
         CHECKS["clock"](i)
 
@@ -332,8 +371,9 @@ def test_preroll_verdict_follows_the_buffer_the_catalogue_sets(profile, tmp_path
 def test_stop_verdict_follows_the_catalogue_slack(profile, tmp_path):
     """stop_lag_s on a synthetic clip: 1.5 s past post-record passes a 2 s slack, fails the built-in 1 s."""
     post = profile.post_record_s
-    timeline = Timeline([Action(0.0, "power", "on"), Action(200.0, "gesture", "start"),
-                         Action(230.0, "gesture", "stop")])
+    timeline = Timeline(
+        [Action(0.0, "power", "on"), Action(200.0, "gesture", "start"), Action(230.0, "gesture", "stop")]
+    )
     clips = [clip("a", 80.0, 230.0 + post + 1.5 - PERIOD)]
     (lag, _) = CHECKS["stop"](CheckInput(profile, timeline, clips, 1))
     assert lag.value == pytest.approx(post + 1.5) and lag.outcome == "fail"
@@ -345,8 +385,12 @@ def test_stop_verdict_follows_the_catalogue_slack(profile, tmp_path):
 def test_measurements_carry_structured_dimensions_and_keep_their_printed_names(profile):
     """The record keeps today's name for readers, with the dimensions beside it; informative values
     are their own kind and never fail."""
-    i = CheckInput(profile, Timeline([Action(0.0, "power", "on"), Action(380.0, "gesture", "start")]),
-                   [clip("a", 260.01, 400.0, undecodable=3)], 1)
+    i = CheckInput(
+        profile,
+        Timeline([Action(0.0, "power", "on"), Action(380.0, "gesture", "start")]),
+        [clip("a", 260.01, 400.0, undecodable=3)],
+        1,
+    )
     by_name = {m.name: m.record() for m in CHECKS["continuity"](i)}
     rec = by_name["join_missing_frames[event 1]"]
     assert rec["quantity"] == "join_missing_frames" and rec["dimensions"] == {"event": 1}

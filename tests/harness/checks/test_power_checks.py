@@ -6,7 +6,7 @@ ground truth) and tests/harness/emulator/test_faults.py (each power fault caught
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -26,7 +26,7 @@ from harness.plan.profile import CameraProfile
 from harness.plan.requirements import Catalogue
 
 PROFILE = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 LIMITS = Catalogue.load(CATALOGUE)
 SHIFT_H = LIMITS.bounds("BWC-PWR-01", "shift", "h")[0]
 WARNING_MIN = LIMITS.bounds("BWC-PWR-02", "lead", "min")
@@ -35,8 +35,9 @@ TYPED = {"on": PowerOn, "shutdown": Shutdown, "cut": PowerCut, "current": Curren
 
 
 def battery(soc: float) -> BatterySelected:
-    return BatterySelected(model="1", soc=soc, capacity_ah=PROFILE.power.capacity_ah, current_limit=2.0,
-                           method="static")
+    return BatterySelected(
+        model="1", soc=soc, capacity_ah=PROFILE.power.capacity_ah, current_limit=2.0, method="static"
+    )
 
 
 def timeline(*actions: tuple) -> Timeline:
@@ -55,13 +56,31 @@ def run(name: str, tl: Timeline, clips: list[ClipAnalysis] | None = None) -> dic
 
 
 def clip(path: str, first: float, last: float, sha: str = "a" * 64, error: str | None = None) -> ClipAnalysis:
-    return ClipAnalysis(path=path, first_ref_s=first, last_ref_s=last, sha256=sha, error=error,
-                        pts_s=[0.0, last - first], ref_s=[first, last])
+    return ClipAnalysis(
+        path=path,
+        first_ref_s=first,
+        last_ref_s=last,
+        sha256=sha,
+        error=error,
+        pts_s=[0.0, last - first],
+        ref_s=[first, last],
+    )
 
 
 def shutdown_at(t: float) -> tuple:
-    return (t, "power", "shutdown", {"last_running_t": t - 5, "first_off_t": t + 5, "amps_before": 0.32,
-                                     "amps_after": 0.002, "threshold_a": 0.01, "interval_s": 1.0})
+    return (
+        t,
+        "power",
+        "shutdown",
+        {
+            "last_running_t": t - 5,
+            "first_off_t": t + 5,
+            "amps_before": 0.32,
+            "amps_after": 0.002,
+            "threshold_a": 0.01,
+            "interval_s": 1.0,
+        },
+    )
 
 
 BATTERY = ((0.0, "power", "battery", battery(100.0)), (0.0, "power", "on", {"battery": "1", "soc": 100.0}))
@@ -88,8 +107,13 @@ def test_shift_runtime_without_a_shutdown_is_a_lower_bound_or_not_measured() -> 
 
 
 def test_shift_runtime_needs_a_full_battery_and_the_duty_done() -> None:
-    tl = timeline((0.0, "power", "battery", battery(80.0)), (0.0, "power", "on", {"battery": "1"}),
-                  (3600.0, "gesture", "start"), (7200.0, "gesture", "stop"), shutdown_at(14 * 3600))
+    tl = timeline(
+        (0.0, "power", "battery", battery(80.0)),
+        (0.0, "power", "on", {"battery": "1"}),
+        (3600.0, "gesture", "start"),
+        (7200.0, "gesture", "stop"),
+        shutdown_at(14 * 3600),
+    )
     out = run("shift_runtime", tl)
     assert not out["shift_start_soc"].passed and out["shift_start_soc"].value == 80.0
     assert out["shift_recording_h"].value == pytest.approx(1.0) and not out["shift_recording_h"].passed
@@ -100,8 +124,12 @@ def test_current_profile_judges_each_state_and_estimates_the_runtime() -> None:
     draw = PROFILE.power.draw_a
 
     def reading(state: str, amps: float) -> tuple:
-        return (1.0, "power", "current", {"state": state, "amps": amps, "min_a": amps, "max_a": amps, "volts": 3.85,
-                                          "samples": 5, "t0": 0.0})
+        return (
+            1.0,
+            "power",
+            "current",
+            {"state": state, "amps": amps, "min_a": amps, "max_a": amps, "volts": 3.85, "samples": 5, "t0": 0.0},
+        )
 
     out = run("current_profile", timeline(reading("buffering", draw.buffering), reading("recording", draw.recording)))
     assert out["current_a[buffering]"].passed and out["current_a[recording]"].passed
@@ -109,7 +137,9 @@ def test_current_profile_judges_each_state_and_estimates_the_runtime() -> None:
     mean = (duty.buffering_h * draw.buffering + duty.recording_h * draw.recording) / duty.hours
     assert out["runtime_estimate_h"].value == pytest.approx(PROFILE.power.capacity_ah / mean)
     assert out["runtime_estimate_h"].passed
-    high = run("current_profile", timeline(reading("buffering", draw.buffering * 1.4), reading("recording", draw.recording)))
+    high = run(
+        "current_profile", timeline(reading("buffering", draw.buffering * 1.4), reading("recording", draw.recording))
+    )
     assert not high["current_a[buffering]"].passed and not high["runtime_estimate_h"].passed
     off = run("current_profile", timeline(reading("off", 0.0)))
     assert off["current_a[off]"].passed and off["runtime_estimate_h"].value is None
@@ -127,8 +157,10 @@ def test_warning_lead_from_the_camera_log_corrected_by_its_clock() -> None:
     offset = 2.0
     start_utc = (EPOCH + timedelta(seconds=100 + offset)).isoformat().replace("+00:00", "Z")
     warn_utc = (EPOCH + timedelta(seconds=400 + offset)).isoformat().replace("+00:00", "Z")
-    meta = ('{"camera_start_utc": "%s", "segment": 1, "power_log": [{"utc": "%s", "event": "low_battery"}]}'
-            % (start_utc, warn_utc))
+    meta = '{"camera_start_utc": "%s", "segment": 1, "power_log": [{"utc": "%s", "event": "low_battery"}]}' % (
+        start_utc,
+        warn_utc,
+    )
     c = clip("/x/EMU_1.mp4", 100.0, 900.0)
     c.tags = {"comment": meta}
     out = run("warning_lead", timeline(*BATTERY, (90.0, "gesture", "start"), shutdown_at(1000.0)), [c])
@@ -146,10 +178,17 @@ def test_cutoff_needs_a_shutdown_and_a_running_recording() -> None:
 def test_power_cut_compares_the_files_saved_before_the_cut(tmp_path) -> None:
     """Unchanged and readable: 0 damaged; another hash, a missing file or an unreadable one count."""
     files = {"a.mp4": "1" * 64, "b.mp4": "2" * 64, "c.mp4": "3" * 64, "d.mp4": "4" * 64}
-    tl = timeline((0.0, "power", "on"), (10.0, "gesture", "start"), (20.0, "gesture", "stop"),
-                  (30.0, "power", "cut", {"files": files}))
-    clips = [clip("/e/a.mp4", 0.0, 5.0, "1" * 64), clip("/e/b.mp4", 6.0, 9.0, "f" * 64),
-             clip("/e/d.mp4", 12.0, 20.0, "4" * 64, error="truncated")]
+    tl = timeline(
+        (0.0, "power", "on"),
+        (10.0, "gesture", "start"),
+        (20.0, "gesture", "stop"),
+        (30.0, "power", "cut", {"files": files}),
+    )
+    clips = [
+        clip("/e/a.mp4", 0.0, 5.0, "1" * 64),
+        clip("/e/b.mp4", 6.0, 9.0, "f" * 64),
+        clip("/e/d.mp4", 12.0, 20.0, "4" * 64, error="truncated"),
+    ]
     out = run("power_cut", tl, clips)
     damaged = out["earlier_files_damaged"]
     assert damaged.value == 3 and not damaged.passed
@@ -159,8 +198,14 @@ def test_power_cut_compares_the_files_saved_before_the_cut(tmp_path) -> None:
 
 
 def test_power_cut_measures_what_the_interrupted_recording_kept() -> None:
-    tl = timeline((0.0, "power", "on"), (20.0, "gesture", "start"), (60.0, "power", "cut", {"files": {}}),
-                  (65.0, "power", "on"), (80.0, "gesture", "start"), (85.0, "gesture", "stop"))
+    tl = timeline(
+        (0.0, "power", "on"),
+        (20.0, "gesture", "start"),
+        (60.0, "power", "cut", {"files": {}}),
+        (65.0, "power", "on"),
+        (80.0, "gesture", "start"),
+        (85.0, "gesture", "stop"),
+    )
     kept = clip("/e/cut.mp4", 14.0, 58.5)
     after = clip("/e/after.mp4", 73.05, 88.0)
     out = run("power_cut", tl, [kept, after])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -119,7 +119,7 @@ def test_virtual_call_at_from_other_threads_is_safe():
 
 def test_virtual_utc_maps_clock_seconds_onto_epoch():
     """utc(t) is the UTC epoch plus t seconds; utc() follows now()."""
-    epoch = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    epoch = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     clock = VirtualClock(start=0.0, utc_epoch=epoch)
     assert clock.utc(3600.5) == epoch + timedelta(seconds=3600.5)
     clock.sleep(90.0)

@@ -47,8 +47,14 @@ def test_keys_that_become_the_same_value_are_duplicates(tmp_path: Path) -> None:
     assert "draw_a: key 'yes' given twice (first on line 2)" in _refused(path)
 
 
-@pytest.mark.parametrize("text", ["a: " + "[" * 5000 + "1" + "]" * 5000, "a: " + "[" * 5000,
-                                  "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 300)) + "  " * 300 + "1\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 5000 + "1" + "]" * 5000,
+        "a: " + "[" * 5000,
+        "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 300)) + "  " * 300 + "1\n",
+    ],
+)
 def test_deep_nesting_is_one_clear_line_not_a_recursion_error(tmp_path: Path, text: str) -> None:
     message = _refused(_write(tmp_path, text))
     assert f"nested more than {config.MAX_DEPTH} levels deep" in message and "line " in message
@@ -68,11 +74,14 @@ def test_a_file_too_large_is_refused(tmp_path: Path) -> None:
     assert "file too large" in _refused(path)
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (b"id: x\ntitle: \xff\xfe\n", "line 2: not UTF-8 text"),
-    (b"id: x\ntitle: a\x07b\n", "line 2: character U+0007 is not allowed in YAML"),
-    (b"a: " + b"9" * 5000 + b"\n", "line 1, column 4: not valid YAML (integer of 5000 characters is too large)"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"id: x\ntitle: \xff\xfe\n", "line 2: not UTF-8 text"),
+        (b"id: x\ntitle: a\x07b\n", "line 2: character U+0007 is not allowed in YAML"),
+        (b"a: " + b"9" * 5000 + b"\n", "line 1, column 4: not valid YAML (integer of 5000 characters is too large)"),
+    ],
+)
 def test_bytes_and_numbers_yaml_cannot_take_name_the_line(tmp_path: Path, data: bytes, expected: str) -> None:
     assert expected in _refused(_write(tmp_path, data))
 
@@ -108,9 +117,8 @@ def test_every_kind_of_user_file_goes_through_the_strict_reader(tmp_path: Path, 
     load(shipped)  # the shipped file itself loads
     lines = shipped.read_text().splitlines()
     index = next(i for i, line in enumerate(lines) if line and not line[0].isspace() and not line.startswith("#"))
-    path = _write(tmp_path, "\n".join([*lines[:index + 1], *lines[index:]]) + "\n", f"{kind}.yaml")
+    path = _write(tmp_path, "\n".join([*lines[: index + 1], *lines[index:]]) + "\n", f"{kind}.yaml")
     with pytest.raises(ConfigError) as info:
         load(path)
     assert str(info.value).startswith(f"{path}: line {index + 2}, column 1: (top level): key ")
     assert "given twice" in str(info.value)
-

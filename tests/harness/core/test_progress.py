@@ -69,7 +69,11 @@ def test_terminal_draws_a_bar(monkeypatch) -> None:
     finally:
         clock.close()
         progress.configure()
-    assert "collect clips" in buf.getvalue() and "0:00:00 elapsed" in buf.getvalue() and "1 clip(s) ready" in buf.getvalue()
+    assert (
+        "collect clips" in buf.getvalue()
+        and "0:00:00 elapsed" in buf.getvalue()
+        and "1 clip(s) ready" in buf.getvalue()
+    )
 
 
 @pytest.mark.parametrize("terminal", [False, True])

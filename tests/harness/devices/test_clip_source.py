@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from harness.core.clock import VirtualClock
-from harness.devices.clip_source import FolderClipSource
 from harness.core.evidence import EvidenceError, ingest, safe_name
+from harness.devices.clip_source import FolderClipSource
 
 
 @pytest.fixture
@@ -55,8 +55,19 @@ def test_links_on_the_storage_are_never_followed(storage: Path, tmp_path: Path) 
         ingest(storage / "LINK.MP4", tmp_path / "evidence")
 
 
-@pytest.mark.parametrize("name", ["../outside/secret.mp4", "/etc/passwd", "100MEDIA/../../x.mp4", "", ".",
-                                  "a/./b.mp4", "LINKDIR/secret.mp4", "nul\x00.mp4"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../outside/secret.mp4",
+        "/etc/passwd",
+        "100MEDIA/../../x.mp4",
+        "",
+        ".",
+        "a/./b.mp4",
+        "LINKDIR/secret.mp4",
+        "nul\x00.mp4",
+    ],
+)
 def test_names_that_escape_the_source_are_refused(storage: Path, tmp_path: Path, name: str) -> None:
     """A clip name handed in (e.g. from a vendor export list) cannot lead out of the storage folder."""
     _write(tmp_path / "outside" / "secret.mp4", b"x")
@@ -106,8 +117,9 @@ def test_wait_takes_settled_clips_and_leaves_files_still_being_written(storage: 
 
     clock.call_at(4.0, grow)
     seen: list[tuple[float, float, str]] = []
-    taken = source.wait_for_new(before, tmp_path / "evidence", clock, 5.0,
-                                progress=lambda e, t, d: seen.append((e, t, d)))
+    taken = source.wait_for_new(
+        before, tmp_path / "evidence", clock, 5.0, progress=lambda e, t, d: seen.append((e, t, d))
+    )
     assert [e.path.name for e in taken] == ["DONE.MP4"]
     assert source.last_wait.timed_out and source.last_wait.still_writing == ["GROW.MP4"]
     assert 10.0 <= clock.now() <= 10.6  # the grace for the growing file is one more timeout

@@ -14,8 +14,8 @@ import signal
 import subprocess
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import mss
@@ -45,7 +45,10 @@ def xserver():
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp", "-noreset"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_fd)
     # Xvfb writes the number and the newline separately, and fails if the pipe closes in between:
     # read the whole line and keep our end open while the server runs.
@@ -84,15 +87,18 @@ def _on_screen(display: OpenCVDisplay, clock: RealClock, timeout_s: float) -> st
     deadline = clock.now() + timeout_s
     with mss.MSS() as screen:
         while True:
-            gray = cv2.cvtColor(np.asarray(screen.grab({"left": 0, "top": 0, "width": WIDTH, "height": HEIGHT})),
-                                cv2.COLOR_BGRA2GRAY)
+            gray = cv2.cvtColor(
+                np.asarray(screen.grab({"left": 0, "top": 0, "width": WIDTH, "height": HEIGHT})), cv2.COLOR_BGRA2GRAY
+            )
             reading = decoder.decode(gray)
             if reading.kind == "clean":
                 return None
             if clock.now() > deadline:
-                return (f"{len(display.log)} frames acknowledged, error {display.error}, window process "
-                        f"{display.process.poll() if display.process else 'gone'}, screen mean {gray.mean():.1f} "
-                        f"std {gray.std():.1f}, last reading {reading.reason}, stderr {list(display._stderr)[-5:]}")
+                return (
+                    f"{len(display.log)} frames acknowledged, error {display.error}, window process "
+                    f"{display.process.poll() if display.process else 'gone'}, screen mean {gray.mean():.1f} "
+                    f"std {gray.std():.1f}, last reading {reading.reason}, stderr {list(display._stderr)[-5:]}"
+                )
             clock.sleep(0.02)
 
 
@@ -115,7 +121,7 @@ def _live_display(clock: RealClock) -> Iterator[OpenCVDisplay]:
             return
         display.stop()
         assert attempt == 1, f"the window never showed the scene (twice): {problem}"
-        warnings.warn(f"a new window never showed the scene; started another: {problem}")
+        warnings.warn(f"a new window never showed the scene; started another: {problem}", stacklevel=2)
 
 
 def _grab_while(display: OpenCVDisplay, clock: RealClock, seconds: float) -> list[tuple[float, float, object]]:
@@ -162,7 +168,9 @@ def test_live_window_is_decoded_from_the_screen_and_matches_the_present_log(xser
     coarse = [r.coarse for r in readings if r.coarse is not None]
     assert coarse and {c.run_id for c in coarse} == {display.run_id}
     assert all(abs(c.utc_s - clock.utc(t0).timestamp()) <= 3 for c in coarse)
-    bad = [(r.value, g0, g1) for g0, g1, r in grabs if r.kind == "clean" and not _consistent(display.log, r.value, g0, g1)]
+    bad = [
+        (r.value, g0, g1) for g0, g1, r in grabs if r.kind == "clean" and not _consistent(display.log, r.value, g0, g1)
+    ]
     assert bad == []
     # reference time = present time: the log maps every decoded frame number onto the stretch of the
     # harness clock it was on screen, and that stretch contains the grab that saw it
@@ -184,9 +192,11 @@ def test_live_window_is_decoded_from_the_screen_and_matches_the_present_log(xser
     assert stats.shown + stats.dropped == pytest.approx(expected, abs=3) == stats.due
     assert stats.dropped <= 0.3 * expected, stats.describe()  # a loaded 2-core machine stalls now and then
     e_ms = np.abs(errors) * 1e3
-    print(f"\nXvfb display, 1.5 s: {stats.describe()}; {len(clean)}/{len(readings)} grabs decoded; "
-          f"|present time of the grabbed frame's middle - grab time|: median {np.median(e_ms):.2f} ms, "
-          f"max {e_ms.max():.2f} ms")
+    print(
+        f"\nXvfb display, 1.5 s: {stats.describe()}; {len(clean)}/{len(readings)} grabs decoded; "
+        f"|present time of the grabbed frame's middle - grab time|: median {np.median(e_ms):.2f} ms, "
+        f"max {e_ms.max():.2f} ms"
+    )
 
 
 def test_frames_the_pipeline_drops_are_logged_and_never_on_screen(xserver, clock) -> None:

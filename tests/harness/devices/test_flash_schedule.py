@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from harness.core.clock import RealClock, VirtualClock
+from harness.core.timeline import Action, Timeline
 from harness.devices.flash_schedule import HORIZON_S, FlashSchedule
 from harness.devices.rig_controller import SerialRigController
 from harness.emulator.rig_controller import EmulatedRigController
 from harness.firmware.rigctl_core import MAX_PENDING
 from harness.plan.profile import Gesture
 from harness.scene.stimulus import FLASH_S, event_times
-from harness.core.timeline import Action, Timeline
 
 R = 60.0
 START = Gesture(button="event", presses=2, press_s=0.15, gap_s=0.25)
@@ -19,8 +19,13 @@ START = Gesture(button="event", presses=2, press_s=0.15, gap_s=0.25)
 
 def _bench(clock, drift_ppm: float = 0.0):
     moved: list[tuple[str, bool, float]] = []
-    emu = EmulatedRigController(clock, ("event", "power"), lambda b, d: moved.append((b, d, clock.now())),
-                                drift_ppm=drift_ppm, boot_ticks=7_000_000_000)
+    emu = EmulatedRigController(
+        clock,
+        ("event", "power"),
+        lambda b, d: moved.append((b, d, clock.now())),
+        drift_ppm=drift_ppm,
+        boot_ticks=7_000_000_000,
+    )
     return emu, SerialRigController(emu.url, clock, timeout_s=1.0), moved
 
 
@@ -105,7 +110,9 @@ def test_flashes_and_gestures_share_the_line_in_real_time() -> None:
     assert all(len(r.edges) == 4 for r in results)
     assert len([m for m in moved if m[1]]) == 2 * len(results)
     lateness = [f.on_t - f.planned_t for f in schedule.fired]
-    assert all(-1e-3 < late < 0.2 for late in lateness), lateness  # the emulator's timer thread on a loaded 2-core machine
+    assert all(-1e-3 < late < 0.2 for late in lateness), (
+        lateness
+    )  # the emulator's timer thread on a loaded 2-core machine
 
 
 def test_a_rig_without_a_controller_stimulus_fires_nothing() -> None:

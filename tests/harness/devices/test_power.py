@@ -28,8 +28,6 @@ from harness.emulator.scpi import ScpiServer
 LIMITS = PowerLimits(max_voltage=4.4, max_current=3.0)  # a 1S Li-ion camera battery
 
 
-
-
 @pytest.fixture
 def psu(server):
     supply = ScpiPowerSupply.open(server.resource, LIMITS, timeout_ms=1000)
@@ -158,11 +156,10 @@ def test_garbled_reply_names_the_command_and_shows_the_bytes(server, psu) -> Non
 
 
 def test_context_exit_on_exception_leaves_output_off(server, output_events) -> None:
-    with pytest.raises(ZeroDivisionError):
-        with ScpiPowerSupply.open(server.resource, LIMITS) as supply:
-            supply.set_voltage(3.8)
-            supply.output(True)
-            1 / 0
+    with pytest.raises(ZeroDivisionError), ScpiPowerSupply.open(server.resource, LIMITS) as supply:
+        supply.set_voltage(3.8)
+        supply.output(True)
+        _ = 1 / 0
     assert server.state.output is False
     assert output_events == [True, False]
     with pytest.raises(InstrumentError, match="closed"):
@@ -243,9 +240,14 @@ def test_unreadable_error_queue_reply_is_an_error() -> None:
 @pytest.mark.parametrize(
     ("reply", "unit", "value"),
     [
-        ("3.850000E+00", "V", 3.85), (" +3.85V\r", "V", 3.85), ("3850 mV", "V", 3.85),
-        ("0.5ADC", "A", 0.5), ("-1.25E-01 A", "A", -0.125), ("3.85V,07/01/2013 19:21:36", "V", 3.85),
-        ("250MA", "A", 0.25), (".5", "A", 0.5),
+        ("3.850000E+00", "V", 3.85),
+        (" +3.85V\r", "V", 3.85),
+        ("3850 mV", "V", 3.85),
+        ("0.5ADC", "A", 0.5),
+        ("-1.25E-01 A", "A", -0.125),
+        ("3.85V,07/01/2013 19:21:36", "V", 3.85),
+        ("250MA", "A", 0.25),
+        (".5", "A", 0.5),
     ],
 )
 def test_parse_reading_accepts_units_and_elements(reply, unit, value) -> None:
@@ -271,21 +273,47 @@ def test_power_limits_must_be_positive() -> None:
 
 
 def test_command_set_templates_render_vendor_syntax() -> None:
-    assert [KEITHLEY_2281S.voltage(3.8), KEITHLEY_2281S.current(2), KEITHLEY_2281S.output(True),
-            KEITHLEY_2281S.output(False), KEITHLEY_2281S.measure("voltage"),
-            KEITHLEY_2281S.measure("current"), *KEITHLEY_2281S.setup] == [
-        ":VOLT 3.8000", ":CURR 2.0000", ":OUTP:STAT ON", ":OUTP:STAT OFF", ":MEAS:VOLT?",
-        ":MEAS:CURR?", ":ENTR:FUNC POWER"]
+    assert [
+        KEITHLEY_2281S.voltage(3.8),
+        KEITHLEY_2281S.current(2),
+        KEITHLEY_2281S.output(True),
+        KEITHLEY_2281S.output(False),
+        KEITHLEY_2281S.measure("voltage"),
+        KEITHLEY_2281S.measure("current"),
+        *KEITHLEY_2281S.setup,
+    ] == [
+        ":VOLT 3.8000",
+        ":CURR 2.0000",
+        ":OUTP:STAT ON",
+        ":OUTP:STAT OFF",
+        ":MEAS:VOLT?",
+        ":MEAS:CURR?",
+        ":ENTR:FUNC POWER",
+    ]
     ch2 = dataclasses.replace(KEYSIGHT_E36300, channel=2)
-    assert [ch2.voltage(3.8), ch2.current(2), ch2.output(True), ch2.output(False),
-            ch2.measure("voltage"), ch2.measure("current")] == [
-        "VOLT 3.8000,(@2)", "CURR 2.0000,(@2)", "OUTP 1,(@2)", "OUTP 0,(@2)",
-        "MEAS:VOLT? (@2)", "MEAS:CURR? (@2)"]
-    assert [RIGOL_DP800.voltage(3.8), RIGOL_DP800.current(2), RIGOL_DP800.output(True),
-            RIGOL_DP800.output(False), RIGOL_DP800.measure("voltage"),
-            RIGOL_DP800.measure("current")] == [
-        ":SOUR1:VOLT 3.8000", ":SOUR1:CURR 2.0000", ":OUTP CH1,ON", ":OUTP CH1,OFF",
-        ":MEAS:VOLT? CH1", ":MEAS:CURR? CH1"]
+    assert [
+        ch2.voltage(3.8),
+        ch2.current(2),
+        ch2.output(True),
+        ch2.output(False),
+        ch2.measure("voltage"),
+        ch2.measure("current"),
+    ] == ["VOLT 3.8000,(@2)", "CURR 2.0000,(@2)", "OUTP 1,(@2)", "OUTP 0,(@2)", "MEAS:VOLT? (@2)", "MEAS:CURR? (@2)"]
+    assert [
+        RIGOL_DP800.voltage(3.8),
+        RIGOL_DP800.current(2),
+        RIGOL_DP800.output(True),
+        RIGOL_DP800.output(False),
+        RIGOL_DP800.measure("voltage"),
+        RIGOL_DP800.measure("current"),
+    ] == [
+        ":SOUR1:VOLT 3.8000",
+        ":SOUR1:CURR 2.0000",
+        ":OUTP CH1,ON",
+        ":OUTP CH1,OFF",
+        ":MEAS:VOLT? CH1",
+        ":MEAS:CURR? CH1",
+    ]
 
 
 def test_command_sets_by_name() -> None:

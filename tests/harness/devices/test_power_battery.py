@@ -53,8 +53,16 @@ def test_select_battery_sends_the_2281s_sequence_and_checks_each_step(sim_server
     mark = len(sim_server.received)
     psu.select_battery(SETUP)
     commands = [c for c in sent_since(sim_server, mark) if c != ":SYST:ERR?"]
-    assert commands == [":OUTP:STAT OFF", ":ENTR:FUNC SIMULATOR", ":BATT:MOD:RCL 1", ":BATT:SIM:CAP:LIM 5.0000",
-                        ":BATT:SIM:CURR:LIM 2.0000", ":BATT:SIM:METH DYN", ":BATT:SIM:SOC 80.00", ":BATT:SIM:VOC?"]
+    assert commands == [
+        ":OUTP:STAT OFF",
+        ":ENTR:FUNC SIMULATOR",
+        ":BATT:MOD:RCL 1",
+        ":BATT:SIM:CAP:LIM 5.0000",
+        ":BATT:SIM:CURR:LIM 2.0000",
+        ":BATT:SIM:METH DYN",
+        ":BATT:SIM:SOC 80.00",
+        ":BATT:SIM:VOC?",
+    ]
     assert sent_since(sim_server, mark).count(":SYST:ERR?") >= 7  # each configuration step error-checked
     state = sim_server.state
     assert (state.function, state.battery.capacity_ah, state.battery.current_limit) == ("SIMULATOR", 5.0, 2.0)
@@ -204,11 +212,10 @@ def test_safe_state_falls_back_to_the_other_mode_and_never_raises(sim_server, ps
 
 
 def test_context_exit_on_exception_leaves_the_simulator_output_off(sim_server) -> None:
-    with pytest.raises(KeyboardInterrupt):
-        with ScpiPowerSupply.open(sim_server.resource, LIMITS) as supply:
-            supply.select_battery(SETUP)
-            supply.output(True)
-            raise KeyboardInterrupt  # Ctrl-C, or SIGTERM as the pytest plugin turns it
+    with pytest.raises(KeyboardInterrupt), ScpiPowerSupply.open(sim_server.resource, LIMITS) as supply:
+        supply.select_battery(SETUP)
+        supply.output(True)
+        raise KeyboardInterrupt  # Ctrl-C, or SIGTERM as the pytest plugin turns it
     assert sim_server.state.output is False and ":BATT:OUTP OFF" in sim_server.received
 
 

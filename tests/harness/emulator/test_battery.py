@@ -88,7 +88,9 @@ def test_recall_loads_a_full_model_with_its_capacity() -> None:
     assert (sim.model.name, sim.soc, sim.capacity_ah, sim.settled_at) == ("LI-ION4_35", 1.0, 3.0, 12.0)
 
 
-@pytest.mark.parametrize(("key", "name"), [("1", "LI-ION4_2"), ("li-ion4_2", "LI-ION4_2"), ('"LI-ION4_35"', "LI-ION4_35")])
+@pytest.mark.parametrize(
+    ("key", "name"), [("1", "LI-ION4_2"), ("li-ion4_2", "LI-ION4_2"), ('"LI-ION4_35"', "LI-ION4_35")]
+)
 def test_models_are_found_by_slot_or_name(key, name) -> None:
     model = find_model(key)
     assert model is not None and model.name == name

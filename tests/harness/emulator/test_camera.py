@@ -7,9 +7,9 @@ import pytest
 from harness.analysis.clip import analyze_clip
 from harness.analysis.container import finalisation
 from harness.core.clock import VirtualClock
+from harness.core.paths import CAMERAS_DIR
 from harness.emulator.camera import CameraState, EmulatedCamera
 from harness.emulator.faults import Behaviour, apply_faults
-from harness.core.paths import CAMERAS_DIR
 from harness.plan.profile import CameraProfile
 from harness.scene.compose import Scene
 
@@ -24,9 +24,12 @@ def make_camera(tmp_path, faults=(), seed=7, **profile_update):
     base = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
     video = base.video.model_copy(update={"width": 320, "height": 180})
     # capture realism is tested in tests/harness/emulator/test_capture.py; at 320x180 the code is too small
-    emulation = base.emulation.model_copy(update={"capture": base.emulation.capture.model_copy(update={"level": "off"})})
-    profile = base.model_copy(update={"video": video, "pre_event_buffer_s": 5.0, "emulation": emulation,
-                                      **profile_update})
+    emulation = base.emulation.model_copy(
+        update={"capture": base.emulation.capture.model_copy(update={"level": "off"})}
+    )
+    profile = base.model_copy(
+        update={"video": video, "pre_event_buffer_s": 5.0, "emulation": emulation, **profile_update}
+    )
     behaviour = apply_faults(Behaviour.from_profile(profile), list(faults))
     scene = Scene(video.width, video.height, 60.0)
     return EmulatedCamera(profile, behaviour, VirtualClock(), scene, tmp_path / "DCIM", seed=seed)
@@ -220,7 +223,12 @@ def test_clip_file_name_and_no_partial_left(tmp_path):
 
 @pytest.mark.parametrize(
     "after_stop, faults, refills",
-    [("refill", (), True), ("refill", ("no-refill",), False), ("continuous", (), False), ("continuous", ("no-refill",), True)],
+    [
+        ("refill", (), True),
+        ("refill", ("no-refill",), False),
+        ("continuous", (), False),
+        ("continuous", ("no-refill",), True),
+    ],
 )
 def test_buffer_after_stop(tmp_path, after_stop, faults, refills):
     """'refill' restarts the buffer at the stop; 'continuous' (or the no-refill fault) keeps old footage."""

@@ -13,10 +13,10 @@ from harness.analysis.beeps import find_beeps
 from harness.analysis.clip import analyze_clip
 from harness.analysis.container import finalisation
 from harness.core.clock import VirtualClock
+from harness.core.paths import CAMERAS_DIR
 from harness.devices.power import BatterySetup, PowerLimits, ScpiPowerSupply
 from harness.emulator.camera import CameraState
 from harness.emulator.rig import EmulatedRig
-from harness.core.paths import CAMERAS_DIR
 from harness.plan.profile import CameraProfile
 
 LIMITS = PowerLimits(max_voltage=4.4, max_current=3.0)
@@ -28,7 +28,9 @@ def small_profile(**power_update) -> CameraProfile:
     """The built-in emulated camera at 320x180 without capture realism (power is what is tested)."""
     base = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
     video = base.video.model_copy(update={"width": 320, "height": 180})
-    emulation = base.emulation.model_copy(update={"capture": base.emulation.capture.model_copy(update={"level": "off"})})
+    emulation = base.emulation.model_copy(
+        update={"capture": base.emulation.capture.model_copy(update={"level": "off"})}
+    )
     power = base.power.model_copy(update=power_update)
     return base.model_copy(update={"video": video, "emulation": emulation, "power": power})
 
@@ -40,7 +42,8 @@ class Bench:
         self.clock = VirtualClock()
         self._stack = ExitStack()
         self.rig = self._stack.enter_context(
-            EmulatedRig(small_profile(**power_update), self.clock, tmp_path / "storage", tuple(faults)))
+            EmulatedRig(small_profile(**power_update), self.clock, tmp_path / "storage", tuple(faults))
+        )
         self.psu = self._stack.enter_context(ScpiPowerSupply.open(self.rig.visa_resource, LIMITS))
         self.cam = self.rig.camera
 
@@ -118,8 +121,13 @@ def test_the_battery_is_drained_by_exactly_what_the_camera_drew(bench) -> None:
     d = b.cam.profile.power.draw_a
     f = b.cam.profile.power.finalise_s
     t_on = 0.0
-    expected = (BOOT * d.booting + (activation - t_on - BOOT) * d.buffering + (stop - activation) * d.recording
-                + f * d.writing + (now - stop - f) * d.buffering) / 3600
+    expected = (
+        BOOT * d.booting
+        + (activation - t_on - BOOT) * d.buffering
+        + (stop - activation) * d.recording
+        + f * d.writing
+        + (now - stop - f) * d.buffering
+    ) / 3600
     assert b.rig.supply.state.battery.drawn_ah == pytest.approx(expected, rel=1e-9)
     assert b.psu.state_of_charge() == pytest.approx(90 - expected / 5.0 * 100, abs=1e-4)
 

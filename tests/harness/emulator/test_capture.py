@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from harness.emulator.capture import DEGRADATIONS, IDEAL, MODERATE, SEVERE, CaptureModel, capture_model, only
 from harness.core.paths import CAMERAS_DIR
+from harness.emulator.capture import DEGRADATIONS, IDEAL, MODERATE, SEVERE, CaptureModel, capture_model, only
 from harness.plan.profile import CameraProfile, Capture
 from harness.scene.compose import Scene
 from harness.scene.timecode import COUNTER_MODULUS, DEFAULT_LAYOUT, TimecodeDecoder
@@ -64,13 +64,13 @@ def test_ideal_capture_is_the_display_frame_in_a_room():
     model, shots = film(IDEAL, 4, 20, t0=200.004)  # mid-refresh: no switch inside the short exposure
     assert score(shots) == {"clean": 20, "blended": 0, "undecodable": 0, "wrong": 0}
     assert all(len(seen) == 1 for _, seen in shots)
-    x0, y0, x1, y1 = model._roi
+    x0, _y0, _x1, _y1 = model._roi
     image = shots[0][0]
     assert image[:, : max(1, x0 - 2)].mean() < 80  # a dim room left of the display
 
 
 def test_perspective_places_the_code_off_axis_at_the_drawn_width():
-    model, shots = film(only("perspective", SEVERE), 7, 3, size=(1280, 720))
+    model, _shots = film(only("perspective", SEVERE), 7, 3, size=(1280, 720))
     p = model.params
     corners = DEFAULT_LAYOUT.anchor_corners().reshape(-1, 2) * [1280, 720] - 0.5
     pts = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), model.homography).reshape(-1, 2)
@@ -96,7 +96,7 @@ def test_blur_noise_gain_and_gamma_change_the_pixels():
 
 def test_exposure_over_refreshes_gives_blends_read_as_brackets():
     """Exposures of 0.5-2 refreshes at the camera's phase see 1-3 display frames; blends read as brackets."""
-    model, shots = film(only("exposure blends", SEVERE), 2, 60, fps=30000 / 1001)
+    _model, shots = film(only("exposure blends", SEVERE), 2, 60, fps=30000 / 1001)
     seen_counts = {len(seen) for _, seen in shots}
     assert max(seen_counts) >= 2
     counts = score(shots)
@@ -115,7 +115,7 @@ def test_rolling_shutter_tears_between_two_display_frames():
 
 def test_h264_at_one_megabit_decodes_with_no_wrong_value():
     """Moderate capture, then H.264 at 1 Mbit/s (720p-equivalent pressure at 640x360: 0.45 Mbit/s)."""
-    model, shots = film(MODERATE, 9, 60, fps=25.0)
+    _model, shots = film(MODERATE, 9, 60, fps=25.0)
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=25)
@@ -157,7 +157,12 @@ def test_profile_chooses_the_capture_level():
     scene = Scene(base.video.width, base.video.height, R)
     model = capture_model(base, scene, seed=1)
     assert isinstance(model, CaptureModel) and model.level is MODERATE
-    off = base.model_copy(update={"emulation": base.emulation.model_copy(
-        update={"capture": base.emulation.capture.model_copy(update={"level": "off"})})})
+    off = base.model_copy(
+        update={
+            "emulation": base.emulation.model_copy(
+                update={"capture": base.emulation.capture.model_copy(update={"level": "off"})}
+            )
+        }
+    )
     assert capture_model(off, scene) is None
     assert Capture.model_validate({"level": False}).level == "off"  # YAML's unquoted off

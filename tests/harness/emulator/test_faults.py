@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.core.paths import SUITE_DIR
 from harness.emulator.faults import FAULTS, Behaviour, UnknownFault, apply_faults
 from harness.execution.matrix import prove
-from harness.core.paths import SUITE_DIR
 from harness.plan.profile import CameraProfile
 from harness.plan.scenario import Scenario
 

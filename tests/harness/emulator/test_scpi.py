@@ -14,19 +14,17 @@ from harness.emulator.scpi import (
     GARBAGE_REPLY,
     CommandTable,
     Identity,
+    ScpiError,
     ScpiServer,
     SupplyEmulator,
     compile_header,
     parse_numeric,
-    ScpiError,
 )
 
 NO_ERROR = '0,"No error"'
 
 
 # --------------------------------------------------------------------------- helpers
-
-
 
 
 @pytest.fixture
@@ -37,9 +35,7 @@ def rm():
 
 
 def open_inst(rm: pyvisa.ResourceManager, server: ScpiServer, timeout_ms: int = 2000):
-    return rm.open_resource(
-        server.resource, read_termination="\n", write_termination="\n", timeout=timeout_ms
-    )
+    return rm.open_resource(server.resource, read_termination="\n", write_termination="\n", timeout=timeout_ms)
 
 
 @pytest.fixture
@@ -114,8 +110,11 @@ def test_headers_that_are_neither_long_nor_short_form_are_undefined(emu, command
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("OUTP ON", True), ("outp:stat 1", True), ("OUTPUT:STATE on", True),
-        (":OUTPut 0", False), ("OUTP:STAT OFF", False),
+        ("OUTP ON", True),
+        ("outp:stat 1", True),
+        ("OUTPUT:STATE on", True),
+        (":OUTPut 0", False),
+        ("OUTP:STAT OFF", False),
     ],
 )
 def test_output_forms(emu, output_events, command, expected) -> None:
@@ -230,7 +229,11 @@ def test_identity_entry_function_and_reset(output_events) -> None:
     assert emu.state.function == "TEST"
     emu.execute_line("VOLT 5;CURR 3;OUTP ON;*RST")
     assert (emu.state.output, emu.state.voltage_set, emu.state.current_limit, emu.state.function) == (
-        False, 0.0, 1.0, "POWER")
+        False,
+        0.0,
+        1.0,
+        "POWER",
+    )
     assert output_events == [True, False]
     assert emu.execute_line("*OPC?") == "1"
 
@@ -259,7 +262,10 @@ def test_callback_failures_become_instrument_errors(load) -> None:
 def test_header_patterns_and_numeric_helper() -> None:
     nodes = compile_header("[:SOURce]:VOLTage[:LEVel]")
     assert [(n.short, n.long, n.optional) for n in nodes] == [
-        ("SOUR", "SOURCE", True), ("VOLT", "VOLTAGE", False), ("LEV", "LEVEL", True)]
+        ("SOUR", "SOURCE", True),
+        ("VOLT", "VOLTAGE", False),
+        ("LEV", "LEVEL", True),
+    ]
     table = CommandTable()
     table.add(":BATTery:SIMulator:SOC", write=lambda inst, args: None)  # the future extension point
     assert table.find(["batt", "sim", "soc"]) is not None
@@ -348,8 +354,7 @@ def test_garbage_overlong_lines_and_disconnects_do_not_kill_the_server(server, r
         assert recv_line(sock).startswith(b"KEITHLEY INSTRUMENTS")
         sock.sendall(b"SYST:ERR?\nSYST:ERR?\nSYST:ERR?\n")
         replies = [recv_line(sock) for _ in range(3)]
-    assert replies == [b'-101,"Invalid character"\n', b'-363,"Input buffer overrun"\n',
-                       b'0,"No error"\n']
+    assert replies == [b'-101,"Invalid character"\n', b'-363,"Input buffer overrun"\n', b'0,"No error"\n']
 
     # half a line, then a hard reset (RST instead of FIN)
     sock = raw_client(server)
@@ -423,5 +428,5 @@ def test_close_with_clients_connected_is_prompt_and_idempotent(load) -> None:
     assert sock.recv(10) == b""  # the server hung up
     sock.close()
     with pytest.raises(RuntimeError):
-        srv.port
+        _ = srv.port
     assert not [t for t in threading.enumerate() if t.name.startswith(f"scpi-accept-{port}")]

@@ -39,8 +39,13 @@ def num(reply: str | None) -> float:
 
 @pytest.mark.parametrize(
     "command",
-    [":BATT:SIM:SOC 40", ":BATTERY:SIMULATOR:SOC 40", ":batt:sim:soc 40", "BATTery:SIMulator:SOC 40PCT",
-     ":BATT:SIM:SOC 0.4e2"],
+    [
+        ":BATT:SIM:SOC 40",
+        ":BATTERY:SIMULATOR:SOC 40",
+        ":batt:sim:soc 40",
+        "BATTery:SIMulator:SOC 40PCT",
+        ":BATT:SIM:SOC 0.4e2",
+    ],
 )
 def test_soc_long_short_case_and_suffix_forms(sim, command) -> None:
     sim.execute_line(command)
@@ -51,8 +56,10 @@ def test_soc_long_short_case_and_suffix_forms(sim, command) -> None:
 def test_chained_commands_follow_the_current_path(sim) -> None:
     """After :BATT:SIM:SOC the path is BATT:SIM, so CAP:LIM needs no prefix; after CAP:LIM it is
     BATT:SIM:CAP, so CURR:LIM does (without it the header is undefined)."""
-    replies = sim.execute_line(":BATT:SIM:SOC 60;CAP:LIM 2.5;:BATT:SIM:CURR:LIM 1.5;:BATT:SIM:SOC?;CAP:LIM?;"
-                               ":BATT:SIM:CURR:LIM?;:BATT:SIM:METH?")
+    replies = sim.execute_line(
+        ":BATT:SIM:SOC 60;CAP:LIM 2.5;:BATT:SIM:CURR:LIM 1.5;:BATT:SIM:SOC?;CAP:LIM?;"
+        ":BATT:SIM:CURR:LIM?;:BATT:SIM:METH?"
+    )
     assert replies is not None
     soc, cap, lim, method = replies.split(";")
     assert (float(soc), float(cap), float(lim), method) == (60.0, 2.5, 1.5, "DYN")
@@ -123,9 +130,18 @@ def test_voc_sets_the_state_of_charge(sim) -> None:
 
 @pytest.mark.parametrize(
     ("command", "error"),
-    [(":BATT:SIM:SOC 101", -222), (":BATT:SIM:SOC -1", -222), (":BATT:SIM:SOC", -109), (":BATT:SIM:SOC 5V", -131),
-     (":BATT:MOD:RCL 7", -224), (":BATT:MOD:RCL NIMH", -224), (":BATT:SIM:METH FAST", -224),
-     (":BATT:SIM:CAP:LIM 0", -222), (":BATT:SIM:CURR:LIM 9", -222), (":BATT:SIM:CURR? 1", -108)],
+    [
+        (":BATT:SIM:SOC 101", -222),
+        (":BATT:SIM:SOC -1", -222),
+        (":BATT:SIM:SOC", -109),
+        (":BATT:SIM:SOC 5V", -131),
+        (":BATT:MOD:RCL 7", -224),
+        (":BATT:MOD:RCL NIMH", -224),
+        (":BATT:SIM:METH FAST", -224),
+        (":BATT:SIM:CAP:LIM 0", -222),
+        (":BATT:SIM:CURR:LIM 9", -222),
+        (":BATT:SIM:CURR? 1", -108),
+    ],
 )
 def test_bad_parameters_are_queued_and_change_nothing(sim, command, error) -> None:
     before = (sim.state.battery.soc, sim.state.battery.capacity_ah, sim.state.battery.model.name)

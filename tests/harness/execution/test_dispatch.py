@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from harness.core.timeline import PowerOn
-
 from harness.execution.dispatch import StepDispatcher
 from harness.execution.runner import Take
 from harness.plan.scenario import STEP_KINDS, Step
@@ -29,9 +28,16 @@ def test_every_step_kind_has_one_handler(rig, tmp_path: Path) -> None:
         assert sorted(dispatcher.handlers) == sorted(STEP_KINDS)
         power = dispatcher.power
         assert dispatcher.handlers["power"] == power.power and dispatcher.handlers["battery"] == power.battery
-    assert {Step.model_validate(s).kind for s in ({"power": "on"}, {"wait": {"seconds": 1}}, {"gesture": "start"},
-                                                  {"battery": {"soc": 50}}, {"measure": {"state": "off", "seconds": 1}})
-            } == set(STEP_KINDS)
+    assert {
+        Step.model_validate(s).kind
+        for s in (
+            {"power": "on"},
+            {"wait": {"seconds": 1}},
+            {"gesture": "start"},
+            {"battery": {"soc": 50}},
+            {"measure": {"state": "off", "seconds": 1}},
+        )
+    } == set(STEP_KINDS)
 
 
 @pytest.mark.parametrize("battery", [False, True])

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from harness.core.config import ConfigError
+from harness.core.paths import SUITE_DIR
 from harness.devices.power import InstrumentError
 from harness.emulator.scpi import PLAIN_SUPPLY_GROUPS, ScpiServer, build_command_table
-from harness.core.paths import SUITE_DIR
-from harness.rig.factory import EmulatedRigSpec, open_rig
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
+from harness.rig.factory import EmulatedRigSpec, open_rig
 from tests.conftest import bench_rig_file
 from tests.fixtures.test_interrupt import _scpi, _signal_certify, _start_emulator
 
@@ -82,14 +82,28 @@ def test_draw_per_state_matches_the_profile(tmp_path) -> None:
 
 
 def test_power_steps_parse_and_describe_themselves() -> None:
-    s = Scenario.model_validate({
-        "id": "p", "title": "t", "requirements": ["BWC-PWR-01"],
-        "steps": [{"battery": {"soc": 42.5, "monitor_s": 2}}, {"power": "on"}, {"measure": {"state": "buffering",
-                  "seconds": 3}}, {"power": "cut"}, {"wait": {"until": "shutdown", "seconds": 60}}],
-        "expect": {"clips": 0, "checks": ["shift_runtime"], "collect": False}})
+    s = Scenario.model_validate(
+        {
+            "id": "p",
+            "title": "t",
+            "requirements": ["BWC-PWR-01"],
+            "steps": [
+                {"battery": {"soc": 42.5, "monitor_s": 2}},
+                {"power": "on"},
+                {"measure": {"state": "buffering", "seconds": 3}},
+                {"power": "cut"},
+                {"wait": {"until": "shutdown", "seconds": 60}},
+            ],
+            "expect": {"clips": 0, "checks": ["shift_runtime"], "collect": False},
+        }
+    )
     assert [step.describe() for step in s.steps] == [
-        "battery simulator at 42.5 % (dynamic)", "power on", "measure current for 3 s (buffering)", "power cut",
-        "wait until shutdown (at most 60 s)"]
+        "battery simulator at 42.5 % (dynamic)",
+        "power on",
+        "measure current for 3 s (buffering)",
+        "power cut",
+        "wait until shutdown (at most 60 s)",
+    ]
     assert s.expect.collect is False
 
 
@@ -108,8 +122,17 @@ def test_bad_power_steps_name_the_file_and_field(tmp_path, step, fragment) -> No
     import yaml
 
     path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump({"id": "bad", "title": "t", "requirements": ["BWC-PWR-01"], "steps": [step],
-                                    "expect": {"clips": 0, "checks": ["shift_runtime"]}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "id": "bad",
+                "title": "t",
+                "requirements": ["BWC-PWR-01"],
+                "steps": [step],
+                "expect": {"clips": 0, "checks": ["shift_runtime"]},
+            }
+        )
+    )
     with pytest.raises(ConfigError) as info:
         Scenario.load(path)
     assert str(path) in str(info.value) and fragment in str(info.value)
@@ -118,9 +141,16 @@ def test_bad_power_steps_name_the_file_and_field(tmp_path, step, fragment) -> No
 # --------------------------------------------------------------------------- faults and interruptions
 
 SHORT = {
-    "id": "short-battery", "title": "t", "requirements": ["BWC-PWR-02"],
-    "steps": [{"battery": {"soc": 4.0, "monitor_s": 0.5}}, {"power": "on"}, {"measure": {"state": "booting", "seconds": 2}},
-              {"wait": {"until": "shutdown", "seconds": 1800}}, {"power": "off"}],
+    "id": "short-battery",
+    "title": "t",
+    "requirements": ["BWC-PWR-02"],
+    "steps": [
+        {"battery": {"soc": 4.0, "monitor_s": 0.5}},
+        {"power": "on"},
+        {"measure": {"state": "booting", "seconds": 2}},
+        {"wait": {"until": "shutdown", "seconds": 1800}},
+        {"power": "off"},
+    ],
     "expect": {"clips": 0, "checks": ["warning_lead"], "collect": False},
 }
 
@@ -148,14 +178,19 @@ def misbehave_at(step: str, action):
     [
         ("wait until shutdown", lambda s: setattr(s, "mute", True), ":BATT:SIM:CURR?", "timeout"),
         ("measure current", lambda s: setattr(s, "garble", True), ":BATT:SIM:CURR?", "not ASCII"),
-        ("battery simulator", lambda s: setattr(s, "error_on_next", (-222, "Data out of range")), ":OUTP:STAT OFF",
-         '-222,"Data out of range"'),
+        (
+            "battery simulator",
+            lambda s: setattr(s, "error_on_next", (-222, "Data out of range")),
+            ":OUTP:STAT OFF",
+            '-222,"Data out of range"',
+        ),
         ("measure current", lambda s: forget_battery_commands(s), ":BATT:SIM:CURR?", '-113,"Undefined header"'),
     ],
     ids=["timeout", "garbled", "error-queue", "unsupported"],
 )
 def test_instrument_faults_fail_the_scenario_naming_instrument_and_command_with_the_output_off(
-        tmp_path, step, action, command, fragment) -> None:
+    tmp_path, step, action, command, fragment
+) -> None:
     hook, rigs = misbehave_at(step, action)
     scenario = Scenario.model_validate(SHORT)
     with pytest.raises(InstrumentError) as info:
@@ -180,10 +215,9 @@ def test_ctrl_c_in_the_middle_of_a_battery_run_leaves_the_output_off(tmp_path) -
             raise KeyboardInterrupt
         yield
 
-    with pytest.raises(KeyboardInterrupt):
-        with open_rig(EmulatedRigSpec(kind="emulated"), workdir=tmp_path) as rig:
-            rigs.append(rig)
-            run_scenario(Scenario.model_validate(SHORT), rig, tmp_path / "evidence", step_hook=hook)
+    with pytest.raises(KeyboardInterrupt), open_rig(EmulatedRigSpec(kind="emulated"), workdir=tmp_path) as rig:
+        rigs.append(rig)
+        run_scenario(Scenario.model_validate(SHORT), rig, tmp_path / "evidence", step_hook=hook)
     assert rigs[0].emulator.supply.state.output is False
 
 
@@ -192,10 +226,15 @@ def test_after_a_battery_scenario_the_next_one_gets_the_bench_supply(tmp_path) -
         first = run_scenario(Scenario.model_validate(SHORT), rig, tmp_path / "one")
         assert rig.power.battery is None and rig.emulator.supply.state.function == "POWER"
         assert [a.name for a in first.timeline.actions if a.kind == "power"][-2:] == ["shutdown", "off"]
-        plain = Scenario.model_validate({
-            "id": "plain", "title": "t", "requirements": ["BWC-PWR-01"],
-            "steps": [{"power": "on"}, {"measure": {"state": "booting", "seconds": 1}}, {"power": "off"}],
-            "expect": {"clips": 0, "checks": ["current_profile"], "collect": False}})
+        plain = Scenario.model_validate(
+            {
+                "id": "plain",
+                "title": "t",
+                "requirements": ["BWC-PWR-01"],
+                "steps": [{"power": "on"}, {"measure": {"state": "booting", "seconds": 1}}, {"power": "off"}],
+                "expect": {"clips": 0, "checks": ["current_profile"], "collect": False},
+            }
+        )
         second = run_scenario(plain, rig, tmp_path / "two")
         reading = next(a for a in second.timeline.actions if a.name == "current")
         assert reading.detail["volts"] == pytest.approx(rig.power_spec.voltage)
@@ -225,15 +264,24 @@ def test_terminating_a_battery_run_on_a_bench_leaves_the_simulator_off(tmp_path,
     storage = tmp_path / "camera"
     emu, serial, resource = _start_emulator(storage)
     try:
-        rig = bench_rig_file(tmp_path / "bench.yaml", "bench-under-test", {"url": serial},
-                             {"resource": resource, "command_set": "keithley_2281s"}, power={"battery_model": "1"},
-                             clips={"path": str(storage / "DCIM"), "settle_s": 0.5, "wait_s": 5})
+        rig = bench_rig_file(
+            tmp_path / "bench.yaml",
+            "bench-under-test",
+            {"url": serial},
+            {"resource": resource, "command_set": "keithley_2281s"},
+            power={"battery_model": "1"},
+            clips={"path": str(storage / "DCIM"), "settle_s": 0.5, "wait_s": 5},
+        )
         scenario = tmp_path / "scenarios" / "on_battery.yaml"
         scenario.parent.mkdir()
         scenario.write_text(BATTERY_RUN)
-        output = _signal_certify(["--rig", str(rig), "--out", str(tmp_path / "out"), "--no-pdf", str(scenario)],
-                                 tmp_path, lambda: _scpi(resource, ":ENTR:FUNC?;:OUTP?") == "SIMULATOR;1",
-                                 "the harness to power the camera from the simulated battery", sig)
+        output = _signal_certify(
+            ["--rig", str(rig), "--out", str(tmp_path / "out"), "--no-pdf", str(scenario)],
+            tmp_path,
+            lambda: _scpi(resource, ":ENTR:FUNC?;:OUTP?") == "SIMULATOR;1",
+            "the harness to power the camera from the simulated battery",
+            sig,
+        )
         assert _scpi(resource, ":ENTR:FUNC?;:OUTP?") == "SIMULATOR;0", output
     finally:
         emu.send_signal(signal.SIGINT)

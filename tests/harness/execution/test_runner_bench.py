@@ -13,9 +13,9 @@ import pytest
 from harness.analysis.findings import analyse_clip_fully
 from harness.core.clock import Clock
 from harness.devices.display import Display, PresentLog, RecordedPresentLog
-from harness.rig.factory import EmulatedRigSpec, open_rig
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
+from harness.rig.factory import EmulatedRigSpec, open_rig
 from harness.scene.stimulus import event_times
 
 R = 60.0
@@ -49,11 +49,22 @@ class ReplayedDisplay(Display):
 
 
 def _scenario(record_s: float, checks: list[str], requirements: list[str]) -> Scenario:
-    return Scenario.model_validate({
-        "id": "bench-like", "title": "one event", "requirements": requirements,
-        "steps": [{"power": "on"}, {"wait": {"seconds": 3, "since": "buffering"}}, {"gesture": "start"},
-                  {"wait": {"seconds": record_s}}, {"gesture": "stop"}, {"power": "off"}],
-        "expect": {"clips": 1, "checks": checks}})
+    return Scenario.model_validate(
+        {
+            "id": "bench-like",
+            "title": "one event",
+            "requirements": requirements,
+            "steps": [
+                {"power": "on"},
+                {"wait": {"seconds": 3, "since": "buffering"}},
+                {"gesture": "start"},
+                {"wait": {"seconds": record_s}},
+                {"gesture": "stop"},
+                {"power": "off"},
+            ],
+            "expect": {"clips": 1, "checks": checks},
+        }
+    )
 
 
 def test_pre_roll_is_measured_from_the_present_time_of_the_first_frame(tmp_path: Path) -> None:
@@ -62,8 +73,9 @@ def test_pre_roll_is_measured_from_the_present_time_of_the_first_frame(tmp_path:
     shorter than the nominal scene time says; the frames the display dropped are reported on the clip."""
     with open_rig(EmulatedRigSpec(kind="emulated"), workdir=tmp_path) as rig:
         rig.display = ReplayedDisplay(rig.clock, 60.0)
-        result = run_scenario(_scenario(2.0, ["clip_count", "preroll"], ["BWC-PRE-02", "BWC-EVT-01"]), rig,
-                              tmp_path / "evidence")
+        result = run_scenario(
+            _scenario(2.0, ["clip_count", "preroll"], ["BWC-PRE-02", "BWC-EVT-01"]), rig, tmp_path / "evidence"
+        )
         burned_in = rig.profile.clock.burned_in
         log = rig.display.log
     (clip,) = result.analyses
@@ -85,8 +97,11 @@ def test_a_controller_stimulus_is_fired_on_schedule_and_measured_against_its_fir
     with open_rig(EmulatedRigSpec(kind="emulated"), workdir=tmp_path) as rig:
         rig.stimulus = True
         rig.display.log = PresentLog(R, latency_s=0.020)
-        result = run_scenario(_scenario(10.0, ["clip_count", "av_sync"], ["BWC-AV-01", "BWC-AV-02", "BWC-EVT-01"]),
-                              rig, tmp_path / "evidence")
+        result = run_scenario(
+            _scenario(10.0, ["clip_count", "av_sync"], ["BWC-AV-01", "BWC-AV-02", "BWC-EVT-01"]),
+            rig,
+            tmp_path / "evidence",
+        )
         truth_ms = rig.emulator.camera.behaviour.av_offset_ms
         fired_hw = [t for t, on in rig.emulator.controller.stimuli if on]
     flashes = [a for a in result.timeline.actions if a.kind == "stimulus"]

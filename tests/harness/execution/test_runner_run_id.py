@@ -9,9 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from harness.rig.factory import EmulatedRigSpec, open_rig
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
+from harness.rig.factory import EmulatedRigSpec, open_rig
 from tests.fixtures.test_plugin import QUICK
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import heapq
+import itertools
 import py_compile
 from pathlib import Path
 
@@ -20,8 +21,9 @@ class Board:
         self.queue: list[tuple[int, int, object]] = []
         self.lines: list[str] = []
         self.driven: list[tuple[str, bool, int]] = []
-        self.core = RigControllerCore(("event", "power"), lambda: self.now, self.schedule, self.drive,
-                                      self.lines.append, "BWC-RIG,1.0,SN1")
+        self.core = RigControllerCore(
+            ("event", "power"), lambda: self.now, self.schedule, self.drive, self.lines.append, "BWC-RIG,1.0,SN1"
+        )
 
     def schedule(self, when: int, fn: object) -> None:
         heapq.heappush(self.queue, (when, len(self.lines) + len(self.queue), fn))
@@ -68,8 +70,15 @@ def test_hold_and_release() -> None:
 def test_bad_input_is_answered_never_raised() -> None:
     """Unknown verbs, bad numbers, unknown buttons, past times and long lines get ERR lines."""
     b = Board()
-    for line in ("FLY", "PRESS event abc", "PRESS nose 100", "PRESS event 100 AT 10", "PRESS event 0",
-                 "X" * 500, "PRESS event"):
+    for line in (
+        "FLY",
+        "PRESS event abc",
+        "PRESS nose 100",
+        "PRESS event 100 AT 10",
+        "PRESS event 0",
+        "X" * 500,
+        "PRESS event",
+    ):
         b.core.feed_line(line)
     codes = [line.split()[1] for line in b.lines]
     assert codes == ["BADCMD", "BADARG", "NOBUTTON", "PAST", "BADARG", "BADCMD", "BADARG"]
@@ -85,9 +94,15 @@ class StimBoard(Board):
     def __init__(self) -> None:
         super().__init__()
         self.stim: list[tuple[bool, int]] = []
-        self.core = RigControllerCore(("event", "power"), lambda: self.now, self.schedule, self.drive,
-                                      self.lines.append, "BWC-RIG,1.1,SN1",
-                                      stimulus=lambda on: self.stim.append((on, self.now)))
+        self.core = RigControllerCore(
+            ("event", "power"),
+            lambda: self.now,
+            self.schedule,
+            self.drive,
+            self.lines.append,
+            "BWC-RIG,1.1,SN1",
+            stimulus=lambda on: self.stim.append((on, self.now)),
+        )
 
 
 def test_flash_fires_on_the_same_timebase_as_the_buttons() -> None:
@@ -143,7 +158,7 @@ def test_tick_extender_survives_the_hardware_wrap() -> None:
     for _ in range(5000):
         raw[0] = (raw[0] + 1_000_003) % period
         seen.append(ext.now())
-    assert all(b - a == 1_000_003 for a, b in zip(seen, seen[1:]))
+    assert all(b - a == 1_000_003 for a, b in itertools.pairwise(seen))
     assert seen[-1] > 4 * period
 
 

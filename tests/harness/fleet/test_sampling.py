@@ -37,10 +37,36 @@ def t() -> SamplingTables:
 # --- Table I ------------------------------------------------------------------------------------
 
 LEVEL_II_BOUNDARIES = [
-    (2, "A"), (8, "A"), (9, "B"), (15, "B"), (16, "C"), (25, "C"), (26, "D"), (50, "D"), (51, "E"), (90, "E"),
-    (91, "F"), (150, "F"), (151, "G"), (280, "G"), (281, "H"), (500, "H"), (501, "J"), (1200, "J"),
-    (1201, "K"), (3200, "K"), (3201, "L"), (10000, "L"), (10001, "M"), (35000, "M"), (35001, "N"),
-    (150000, "N"), (150001, "P"), (500000, "P"), (500001, "Q"), (10_000_000, "Q"),
+    (2, "A"),
+    (8, "A"),
+    (9, "B"),
+    (15, "B"),
+    (16, "C"),
+    (25, "C"),
+    (26, "D"),
+    (50, "D"),
+    (51, "E"),
+    (90, "E"),
+    (91, "F"),
+    (150, "F"),
+    (151, "G"),
+    (280, "G"),
+    (281, "H"),
+    (500, "H"),
+    (501, "J"),
+    (1200, "J"),
+    (1201, "K"),
+    (3200, "K"),
+    (3201, "L"),
+    (10000, "L"),
+    (10001, "M"),
+    (35000, "M"),
+    (35001, "N"),
+    (150000, "N"),
+    (150001, "P"),
+    (500000, "P"),
+    (500001, "Q"),
+    (10_000_000, "Q"),
 ]
 
 
@@ -51,10 +77,21 @@ def test_code_letter_level_ii_boundaries(t: SamplingTables, lot: int, letter: st
 
 # Published Table I rows: lot size -> S-1, S-2, S-3, S-4, I, II, III
 TABLE_I_ROWS = {
-    8: "A A A A A A B", 15: "A A A A A B C", 25: "A A B B B C D", 50: "A B B C C D E", 90: "B B C C C E F",
-    150: "B B C D D F G", 280: "B C D E E G H", 500: "B C D E F H J", 1200: "C C E F G J K",
-    3200: "C D E G H K L", 10000: "C D F G J L M", 35000: "C D F H K M N", 150000: "D E G J L N P",
-    500000: "D E G J M P Q", 500001: "D E H K N Q R",
+    8: "A A A A A A B",
+    15: "A A A A A B C",
+    25: "A A B B B C D",
+    50: "A B B C C D E",
+    90: "B B C C C E F",
+    150: "B B C D D F G",
+    280: "B C D E E G H",
+    500: "B C D E F H J",
+    1200: "C C E F G J K",
+    3200: "C D E G H K L",
+    10000: "C D F G J L M",
+    35000: "C D F H K M N",
+    150000: "D E G J L N P",
+    500000: "D E G J M P Q",
+    500001: "D E H K N Q R",
 }
 
 
@@ -73,6 +110,7 @@ def test_code_letter_refuses_unknown_level_and_tiny_lot(t: SamplingTables) -> No
 
 # --- master tables: sample sizes and cells ------------------------------------------------------
 
+
 def test_sample_sizes(t: SamplingTables) -> None:
     normal = [2, 3, 5, 8, 13, 20, 32, 50, 80, 125, 200, 315, 500, 800, 1250, 2000]
     reduced = [2, 2, 2, 3, 5, 8, 13, 20, 32, 50, 80, 125, 200, 315, 500, 800]
@@ -83,9 +121,34 @@ def test_sample_sizes(t: SamplingTables) -> None:
 
 
 def test_aql_columns_are_the_standards(t: SamplingTables) -> None:
-    assert t.aqls == ["0.010", "0.015", "0.025", "0.040", "0.065", "0.10", "0.15", "0.25", "0.40", "0.65",
-                      "1.0", "1.5", "2.5", "4.0", "6.5", "10", "15", "25", "40", "65", "100", "150", "250",
-                      "400", "650", "1000"]
+    assert t.aqls == [
+        "0.010",
+        "0.015",
+        "0.025",
+        "0.040",
+        "0.065",
+        "0.10",
+        "0.15",
+        "0.25",
+        "0.40",
+        "0.65",
+        "1.0",
+        "1.5",
+        "2.5",
+        "4.0",
+        "6.5",
+        "10",
+        "15",
+        "25",
+        "40",
+        "65",
+        "100",
+        "150",
+        "250",
+        "400",
+        "650",
+        "1000",
+    ]
     assert t.aql_column("1") == "1.0" and t.aql_column(0.01) == "0.010" and t.aql_column("10.0") == "10"
     for bad in ("0.7", "2", "-1", "abc", "nan", ""):
         with pytest.raises(SamplingError, match="not one of the standard's values"):
@@ -94,21 +157,51 @@ def test_aql_columns_are_the_standards(t: SamplingTables) -> None:
 
 # (severity, code letter, AQL) -> cell as printed in Tables II-A, II-B, II-C
 PUBLISHED_CELLS = [
-    ("normal", "J", "1.0", "2/3"), ("normal", "J", "0.65", "1/2"), ("normal", "J", "2.5", "5/6"),
-    ("normal", "J", "0.15", "0/1"), ("normal", "J", "0.25", "^"), ("normal", "J", "0.40", "v"),
-    ("normal", "K", "2.5", "7/8"), ("normal", "K", "0.65", "2/3"), ("normal", "K", "10", "21/22"),
-    ("normal", "K", "15", "^"), ("normal", "L", "1.0", "5/6"), ("normal", "M", "2.5", "14/15"),
-    ("normal", "N", "1.0", "10/11"), ("normal", "Q", "0.010", "0/1"), ("normal", "Q", "1.0", "21/22"),
-    ("normal", "Q", "1.5", "^"), ("normal", "A", "6.5", "0/1"), ("normal", "A", "1000", "30/31"),
-    ("normal", "B", "1000", "44/45"), ("normal", "G", "2.5", "2/3"), ("normal", "H", "2.5", "3/4"),
-    ("normal", "D", "2.5", "^"), ("normal", "E", "2.5", "v"), ("normal", "F", "2.5", "1/2"),
-    ("tightened", "J", "1.0", "1/2"), ("tightened", "J", "0.65", "v"), ("tightened", "J", "0.25", "0/1"),
-    ("tightened", "J", "4.0", "5/6"), ("tightened", "J", "6.5", "8/9"), ("tightened", "K", "0.65", "1/2"),
-    ("tightened", "K", "10", "18/19"), ("tightened", "K", "15", "^"), ("tightened", "G", "0.65", "0/1"),
-    ("tightened", "F", "1.0", "0/1"), ("tightened", "A", "1000", "27/28"), ("tightened", "B", "1000", "41/42"),
-    ("reduced", "J", "1.0", "1/3"), ("reduced", "J", "2.5", "2/5"), ("reduced", "J", "0.65", "0/2"),
-    ("reduced", "J", "0.15", "0/1"), ("reduced", "K", "2.5", "3/6"), ("reduced", "L", "2.5", "5/8"),
-    ("reduced", "M", "2.5", "7/10"), ("reduced", "N", "2.5", "10/13"), ("reduced", "H", "2.5", "1/4"),
+    ("normal", "J", "1.0", "2/3"),
+    ("normal", "J", "0.65", "1/2"),
+    ("normal", "J", "2.5", "5/6"),
+    ("normal", "J", "0.15", "0/1"),
+    ("normal", "J", "0.25", "^"),
+    ("normal", "J", "0.40", "v"),
+    ("normal", "K", "2.5", "7/8"),
+    ("normal", "K", "0.65", "2/3"),
+    ("normal", "K", "10", "21/22"),
+    ("normal", "K", "15", "^"),
+    ("normal", "L", "1.0", "5/6"),
+    ("normal", "M", "2.5", "14/15"),
+    ("normal", "N", "1.0", "10/11"),
+    ("normal", "Q", "0.010", "0/1"),
+    ("normal", "Q", "1.0", "21/22"),
+    ("normal", "Q", "1.5", "^"),
+    ("normal", "A", "6.5", "0/1"),
+    ("normal", "A", "1000", "30/31"),
+    ("normal", "B", "1000", "44/45"),
+    ("normal", "G", "2.5", "2/3"),
+    ("normal", "H", "2.5", "3/4"),
+    ("normal", "D", "2.5", "^"),
+    ("normal", "E", "2.5", "v"),
+    ("normal", "F", "2.5", "1/2"),
+    ("tightened", "J", "1.0", "1/2"),
+    ("tightened", "J", "0.65", "v"),
+    ("tightened", "J", "0.25", "0/1"),
+    ("tightened", "J", "4.0", "5/6"),
+    ("tightened", "J", "6.5", "8/9"),
+    ("tightened", "K", "0.65", "1/2"),
+    ("tightened", "K", "10", "18/19"),
+    ("tightened", "K", "15", "^"),
+    ("tightened", "G", "0.65", "0/1"),
+    ("tightened", "F", "1.0", "0/1"),
+    ("tightened", "A", "1000", "27/28"),
+    ("tightened", "B", "1000", "41/42"),
+    ("reduced", "J", "1.0", "1/3"),
+    ("reduced", "J", "2.5", "2/5"),
+    ("reduced", "J", "0.65", "0/2"),
+    ("reduced", "J", "0.15", "0/1"),
+    ("reduced", "K", "2.5", "3/6"),
+    ("reduced", "L", "2.5", "5/8"),
+    ("reduced", "M", "2.5", "7/10"),
+    ("reduced", "N", "2.5", "10/13"),
+    ("reduced", "H", "2.5", "1/4"),
 ]
 
 
@@ -181,8 +274,9 @@ WELL_KNOWN_PLANS = [
 
 
 @pytest.mark.parametrize(("lot", "aql", "level", "severity", "code", "n", "ac", "re"), WELL_KNOWN_PLANS)
-def test_well_known_plans(t: SamplingTables, lot: int, aql: str, level: str, severity: str, code: str, n: int,
-                          ac: int, re: int) -> None:
+def test_well_known_plans(
+    t: SamplingTables, lot: int, aql: str, level: str, severity: str, code: str, n: int, ac: int, re: int
+) -> None:
     plan = t.plan(lot, aql, level, severity)  # type: ignore[arg-type]
     assert (plan.code_letter, plan.sample_size, plan.ac, plan.re) == (code, n, ac, re)
     assert plan.table_letter == t.code_letter(lot, level)
@@ -213,6 +307,7 @@ def test_unverified_cells_are_reported_with_the_plan(t: SamplingTables) -> None:
 
 # --- the tables file is validated ----------------------------------------------------------------
 
+
 def _broken_copy(tmp_path: Path, change: Callable[[dict], object]) -> Path:
     data = yaml.safe_load(TABLES_FILE.read_text())
     change(data)
@@ -221,18 +316,32 @@ def _broken_copy(tmp_path: Path, change: Callable[[dict], object]) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d["tables"]["normal"]["rows"].update(J="0/1 ^"), r"tables\.normal\.rows\.J: 2 cells for 26 AQL columns"),
-    (lambda d: d["tables"]["reduced"]["rows"].update(
-        K=d["tables"]["reduced"]["rows"]["K"].replace("3/6", "3-6")), r"tables\.reduced\.rows\.K at AQL 2\.5: '3-6'"),
-    (lambda d: d["tables"]["tightened"]["rows"].update(
-        J=d["tables"]["tightened"]["rows"]["J"].replace("1/2", "2/2")), r"Ac must be below Re \(2/2\)"),
-    (lambda d: d["code_letters"][3].update({"from": 27}), r"code_letters#4: lot sizes must continue at 26"),
-    (lambda d: d["code_letters"][0].update(letters=["A"]), r"code_letters#1\.letters: 1 letters for 7 levels"),
-    (lambda d: d["aql"].__setitem__(1, "0.7x"), r"aql: .*positive numbers"),
-    (lambda d: d["tables"].pop("reduced"), r"missing master table\(s\) \['reduced'\]"),
-    (lambda d: d["tables"]["normal"]["sample_sizes"].update(J=0), r"sample sizes must be positive"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["tables"]["normal"]["rows"].update(J="0/1 ^"),
+            r"tables\.normal\.rows\.J: 2 cells for 26 AQL columns",
+        ),
+        (
+            lambda d: d["tables"]["reduced"]["rows"].update(
+                K=d["tables"]["reduced"]["rows"]["K"].replace("3/6", "3-6")
+            ),
+            r"tables\.reduced\.rows\.K at AQL 2\.5: '3-6'",
+        ),
+        (
+            lambda d: d["tables"]["tightened"]["rows"].update(
+                J=d["tables"]["tightened"]["rows"]["J"].replace("1/2", "2/2")
+            ),
+            r"Ac must be below Re \(2/2\)",
+        ),
+        (lambda d: d["code_letters"][3].update({"from": 27}), r"code_letters#4: lot sizes must continue at 26"),
+        (lambda d: d["code_letters"][0].update(letters=["A"]), r"code_letters#1\.letters: 1 letters for 7 levels"),
+        (lambda d: d["aql"].__setitem__(1, "0.7x"), r"aql: .*positive numbers"),
+        (lambda d: d["tables"].pop("reduced"), r"missing master table\(s\) \['reduced'\]"),
+        (lambda d: d["tables"]["normal"]["sample_sizes"].update(J=0), r"sample sizes must be positive"),
+    ],
+)
 def test_bad_tables_file_names_file_and_field(tmp_path: Path, change: Callable[[dict], object], message: str) -> None:
     path = _broken_copy(tmp_path, change)
     with pytest.raises(ConfigError, match=message) as err:
@@ -241,6 +350,7 @@ def test_bad_tables_file_names_file_and_field(tmp_path: Path, change: Callable[[
 
 
 # --- decisions and switching rules -------------------------------------------------------------
+
 
 def test_decide_with_the_reduced_gap(t: SamplingTables) -> None:
     normal = t.plan(1200, "1.0")
@@ -255,8 +365,12 @@ def test_decide_with_the_reduced_gap(t: SamplingTables) -> None:
 
 def _feed(state: Switching, results: list[bool], **kw: object) -> Switching:
     for ok in results:
-        state = state.after(LotDecision(ok), nonconforming=0 if ok else 9, ac=kw.get("ac", 2),  # type: ignore[arg-type]
-                            ac_tighter=kw.get("ac_tighter", 1))  # type: ignore[arg-type]
+        state = state.after(
+            LotDecision(ok),
+            nonconforming=0 if ok else 9,
+            ac=kw.get("ac", 2),  # type: ignore[arg-type]
+            ac_tighter=kw.get("ac_tighter", 1),
+        )  # type: ignore[arg-type]
     return state
 
 
@@ -294,8 +408,14 @@ def test_switching_score_with_ac_two_or_more(t: SamplingTables) -> None:
     assert t.ac_one_step_tighter(plan) == 1
 
     def lot(state: Switching, d: int, approved: bool = True, steady: bool = True) -> Switching:
-        return state.after(decide(plan, d), nonconforming=d, ac=plan.ac, ac_tighter=t.ac_one_step_tighter(plan),
-                           production_steady=steady, reduced_approved=approved)
+        return state.after(
+            decide(plan, d),
+            nonconforming=d,
+            ac=plan.ac,
+            ac_tighter=t.ac_one_step_tighter(plan),
+            production_steady=steady,
+            reduced_approved=approved,
+        )
 
     s = Switching()
     for _ in range(9):
@@ -345,9 +465,15 @@ def test_run_lots_walks_through_the_severities(t: SamplingTables) -> None:
 
 # --- bwc lot plan --------------------------------------------------------------------------------
 
+
 def _bwc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", "lot", "plan", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "lot", "plan", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_lot_plan() -> None:
@@ -360,14 +486,17 @@ def test_cli_lot_plan() -> None:
     assert (plan["code_letter"], plan["sample_size"], plan["ac"], plan["re"]) == ("J", 32, 1, 3)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--size", "0", "--aql", "1.0"], "--size '0': expected a positive whole number"),
-    (["--size", "12.5", "--aql", "1.0"], "--size '12.5': expected a positive whole number"),
-    (["--size", "1200", "--aql", "0.7"], "AQL 0.7 is not one of the standard's values"),
-    (["--size", "1200", "--aql", "x"], "AQL x is not one of the standard's values"),
-    (["--size", "1200", "--aql", "1.0", "--level", "IV"], "inspection level 'IV'"),
-    (["--size", "1200", "--aql", "1.0", "--severity", "loose"], "--severity 'loose'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--size", "0", "--aql", "1.0"], "--size '0': expected a positive whole number"),
+        (["--size", "12.5", "--aql", "1.0"], "--size '12.5': expected a positive whole number"),
+        (["--size", "1200", "--aql", "0.7"], "AQL 0.7 is not one of the standard's values"),
+        (["--size", "1200", "--aql", "x"], "AQL x is not one of the standard's values"),
+        (["--size", "1200", "--aql", "1.0", "--level", "IV"], "inspection level 'IV'"),
+        (["--size", "1200", "--aql", "1.0", "--severity", "loose"], "--severity 'loose'"),
+    ],
+)
 def test_cli_lot_plan_bad_input(args: list[str], message: str) -> None:
     proc = _bwc(*args)
     assert proc.returncode == 2

@@ -39,8 +39,10 @@ def test_an_unknown_gesture_fails_at_load_naming_file_and_step(tmp_path: Path) -
     Scenario.load(path)  # without a profile the file itself is well formed
     with pytest.raises(ConfigError) as info:
         Scenario.load(path, profile=profile)
-    assert str(info.value) == (f"{path}: steps#5.gesture: camera profile {profile.model} has no gesture 'stpo' "
-                               f"(its gestures: {', '.join(profile.gestures)})")
+    assert str(info.value) == (
+        f"{path}: steps#5.gesture: camera profile {profile.model} has no gesture 'stpo' "
+        f"(its gestures: {', '.join(profile.gestures)})"
+    )
 
 
 def test_certify_refuses_an_unknown_gesture_before_the_rig_is_opened(tmp_path: Path) -> None:

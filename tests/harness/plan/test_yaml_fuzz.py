@@ -25,7 +25,8 @@ def shipped_sources() -> list[tuple[Path, Callable[[Path], object]]]:
     catalogue = Catalogue.load(CATALOGUE)
     profile = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
     sources: list[tuple[Path, Callable[[Path], object]]] = [
-        (p, lambda q: Scenario.load(q, catalogue, profile)) for p in sorted(SUITE_DIR.glob("*.yaml")) if p != CATALOGUE]
+        (p, lambda q: Scenario.load(q, catalogue, profile)) for p in sorted(SUITE_DIR.glob("*.yaml")) if p != CATALOGUE
+    ]
     sources += [(p, CameraProfile.load) for p in sorted(CAMERAS_DIR.glob("*.yaml"))]
     sources += [(p, load_rig_spec) for p in sorted(RIGS_DIR.glob("*.yaml"))]
     return sources
@@ -35,8 +36,10 @@ def test_damaged_yaml_files_are_loaded_or_refused_naming_the_file(tmp_path: Path
     start = time.perf_counter()
     report = fuzz(shipped_sources(), tmp_path, ITERATIONS, SEED, timeout_s=PER_INPUT_S)
     wall = time.perf_counter() - start
-    print(f"{report.iterations} inputs in {wall:.1f} s: {dict(report.outcomes)}; "
-          f"slowest {report.slowest_s * 1000:.0f} ms ({report.slowest})")
+    print(
+        f"{report.iterations} inputs in {wall:.1f} s: {dict(report.outcomes)}; "
+        f"slowest {report.slowest_s * 1000:.0f} ms ({report.slowest})"
+    )
     assert report.violations == [] and report.outcomes[VIOLATION] == 0
     assert report.outcomes[LOADED] > 0 and report.outcomes[REJECTED] > ITERATIONS // 2  # the damage bites
     assert set(report.by_kind) == set(KINDS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from synthetic_runs import two_scenarios, write_run
 
 

@@ -59,16 +59,24 @@ class _Parser(HTMLParser):
             self._row = Row(a["data-requirement"], a["data-status"], a["data-level"])
             page.rows[self._row.requirement] = self._row
         if tag == "li" and self._row is not None and "data-name" in a:
-            self._row.measurements.append({
-                "scenario": a["data-scenario"], "name": a["data-name"], "unit": a["data-unit"],
-                "value": json.loads(a["data-value"]), "low": json.loads(a["data-low"]),
-                "high": json.loads(a["data-high"]), "outcome": a["data-outcome"],
-            })
+            self._row.measurements.append(
+                {
+                    "scenario": a["data-scenario"],
+                    "name": a["data-name"],
+                    "unit": a["data-unit"],
+                    "value": json.loads(a["data-value"]),
+                    "low": json.loads(a["data-low"]),
+                    "high": json.loads(a["data-high"]),
+                    "outcome": a["data-outcome"],
+                }
+            )
         if tag == "td" and "data-field" in a:
             self._field = a["data-field"]
             self._text = []
         if tag == "tr" and "data-sha256" in a:
-            page.evidence.append({"sha256": a["data-sha256"], "status": a["data-status"], "scenario": a["data-scenario"]})
+            page.evidence.append(
+                {"sha256": a["data-sha256"], "status": a["data-status"], "scenario": a["data-scenario"]}
+            )
         if tag == "code" and a.get("id") == "manifest-sha256":
             self._in_manifest = True
         if tag == "table" and "data-kind" in a:

@@ -7,15 +7,25 @@ import json
 from pathlib import Path
 
 
-def measurement(name: str, value: float | None, low: float | None, high: float | None, requirement: str,
-                unit: str = "s") -> dict:
+def measurement(
+    name: str, value: float | None, low: float | None, high: float | None, requirement: str, unit: str = "s"
+) -> dict:
     inside = value is not None and (low is None or value >= low) and (high is None or value <= high)
-    return {"name": name, "value": value, "unit": unit, "low": low, "high": high,
-            "outcome": "pass" if inside else "fail", "requirement": requirement, "note": ""}
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "low": low,
+        "high": high,
+        "outcome": "pass" if inside else "fail",
+        "requirement": requirement,
+        "note": "",
+    }
 
 
-def write_run(folder: Path, tests: list[dict], phase: str = "Phase 1", status: str = "complete",
-              firmware: str = "2.0.1") -> Path:
+def write_run(
+    folder: Path, tests: list[dict], phase: str = "Phase 1", status: str = "complete", firmware: str = "2.0.1"
+) -> Path:
     """Write clips (a few bytes each, hashed like ingest does) and record.json; return the record path."""
     folder.mkdir(parents=True, exist_ok=True)
     for test in tests:
@@ -29,11 +39,15 @@ def write_run(folder: Path, tests: list[dict], phase: str = "Phase 1", status: s
         test.setdefault("title", test["scenario"].replace("-", " "))
         test.setdefault("error", None)
     record = {
-        "phase": phase, "status": status, "start_utc": "2026-01-01T00:00:00+00:00", "end_utc": "2026-01-01T01:00:00+00:00",
+        "phase": phase,
+        "status": status,
+        "start_utc": "2026-01-01T00:00:00+00:00",
+        "end_utc": "2026-01-01T01:00:00+00:00",
         "rig": {"name": "lab-bench-1", "clock": "RealClock", "kind": "bench"},
         "camera": {"vendor": "Acme", "model": "BWC-9", "serial": "SN-42", "firmware": firmware},
         "instruments": {"power": "KEITHLEY INSTRUMENTS,MODEL 2281S-20-6,1,1.0", "rig_controller": "RIG,1.0,R-1"},
-        "faults": [], "tests": tests,
+        "faults": [],
+        "tests": tests,
     }
     path = folder / "record.json"
     path.write_text(json.dumps(record, indent=2))
@@ -49,9 +63,17 @@ def two_scenarios(preroll: float = 120.0, join_missing: int = 0, second_verdict:
     ]
     stop = [measurement("stop_lag_s[event 1]", 0.02, -0.0333, 1.0, "BWC-STOP-01")]
     return [
-        {"scenario": "preroll-full-buffer", "requirements": ["BWC-PRE-01", "BWC-CONT-01", "BWC-EVT-01"],
-         "verdict": "pass" if preroll == 120.0 and join_missing == 0 else "fail", "measurements": pre},
-        {"scenario": "stop", "requirements": ["BWC-STOP-01", "BWC-STOP-02"], "verdict": second_verdict,
-         "measurements": stop if second_verdict != "error" else [],
-         **({"error": "ConnectionError: rig controller did not answer"} if second_verdict == "error" else {})},
+        {
+            "scenario": "preroll-full-buffer",
+            "requirements": ["BWC-PRE-01", "BWC-CONT-01", "BWC-EVT-01"],
+            "verdict": "pass" if preroll == 120.0 and join_missing == 0 else "fail",
+            "measurements": pre,
+        },
+        {
+            "scenario": "stop",
+            "requirements": ["BWC-STOP-01", "BWC-STOP-02"],
+            "verdict": second_verdict,
+            "measurements": stop if second_verdict != "error" else [],
+            **({"error": "ConnectionError: rig controller did not answer"} if second_verdict == "error" else {}),
+        },
     ]

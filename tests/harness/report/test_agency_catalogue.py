@@ -13,11 +13,20 @@ from tests.conftest import run_bwc
 
 def test_an_agency_catalogue_with_a_60_s_buffer_fails_the_120_s_camera(tmp_path) -> None:
     agency = tmp_path / "my-agency.yaml"
-    agency.write_text(CATALOGUE.read_text().replace("      # buffer: {value: 120, unit: s}",
-                                                    "      buffer: {value: 60, unit: s}", 1))
+    agency.write_text(
+        CATALOGUE.read_text().replace("      # buffer: {value: 120, unit: s}", "      buffer: {value: 60, unit: s}", 1)
+    )
     out = tmp_path / "out"
-    proc = run_bwc("certify", "--requirements", str(agency), "scenarios/preroll_full_buffer.yaml",
-                   "--out", str(out), "--no-pdf", timeout=600)
+    proc = run_bwc(
+        "certify",
+        "--requirements",
+        str(agency),
+        "scenarios/preroll_full_buffer.yaml",
+        "--out",
+        str(out),
+        "--no-pdf",
+        timeout=600,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     record = json.loads((out / "record.json").read_text())
     assert record["catalogue"] == {"path": str(agency), "sha256": hashlib.sha256(agency.read_bytes()).hexdigest()}
@@ -36,10 +45,12 @@ def test_an_agency_catalogue_with_a_60_s_buffer_fails_the_120_s_camera(tmp_path)
 
 def test_a_bad_agency_catalogue_is_one_clear_line(tmp_path) -> None:
     agency = tmp_path / "my-agency.yaml"
-    agency.write_text(CATALOGUE.read_text().replace("lead: {low: 5, high: 30, unit: min}",
-                                                    "lead: {low: 30, high: 5, unit: min}", 1))
-    proc = run_bwc("certify", "--requirements", str(agency), "scenarios/preroll_full_buffer.yaml",
-                   "--out", str(tmp_path / "out"))
+    agency.write_text(
+        CATALOGUE.read_text().replace("lead: {low: 5, high: 30, unit: min}", "lead: {low: 30, high: 5, unit: min}", 1)
+    )
+    proc = run_bwc(
+        "certify", "--requirements", str(agency), "scenarios/preroll_full_buffer.yaml", "--out", str(tmp_path / "out")
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr
     assert str(agency) in proc.stdout and "limits.lead" in proc.stdout and "low 30 is above high 5" in proc.stdout

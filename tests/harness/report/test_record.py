@@ -17,15 +17,37 @@ from harness.report.record import (
     read_record,
 )
 
-FIELDS = ["schema_version", "phase", "status", "start_utc", "end_utc", "rig", "camera", "instruments", "faults",
-          "catalogue", "harness", "tests"]
+FIELDS = [
+    "schema_version",
+    "phase",
+    "status",
+    "start_utc",
+    "end_utc",
+    "rig",
+    "camera",
+    "instruments",
+    "faults",
+    "catalogue",
+    "harness",
+    "tests",
+]
 
 
 def _entry(**extra: object) -> ScenarioEntry:
     m = Measurement("preroll_s[event 1]", 120.2, "s", 120.0, None, "BWC-PRE-01").record()
-    return ScenarioEntry(scenario="preroll", title="t", requirements=["BWC-PRE-01"], verdict="pass",
-                         measurements=[{**m, **extra}], clips=[{"path": "evidence/a.mp4", "sha256": "0" * 64}],
-                         error=None, duration_s=1.5, timeline=[], artifacts=[], notes=[])
+    return ScenarioEntry(
+        scenario="preroll",
+        title="t",
+        requirements=["BWC-PRE-01"],
+        verdict="pass",
+        measurements=[{**m, **extra}],
+        clips=[{"path": "evidence/a.mp4", "sha256": "0" * 64}],
+        error=None,
+        duration_s=1.5,
+        timeline=[],
+        artifacts=[],
+        notes=[],
+    )
 
 
 def test_the_record_carries_its_schema_version_and_every_field(tmp_path: Path) -> None:
@@ -35,12 +57,30 @@ def test_the_record_carries_its_schema_version_and_every_field(tmp_path: Path) -
     data = json.loads((tmp_path / "record.json").read_text())
     assert list(data) == FIELDS and data["schema_version"] == SCHEMA_VERSION
     good, bad = data["tests"]
-    assert list(good) == ["scenario", "title", "requirements", "verdict", "measurements", "clips", "error",
-                          "duration_s", "timeline", "artifacts", "notes"]
+    assert list(good) == [
+        "scenario",
+        "title",
+        "requirements",
+        "verdict",
+        "measurements",
+        "clips",
+        "error",
+        "duration_s",
+        "timeline",
+        "artifacts",
+        "notes",
+    ]
     assert good["measurements"][0]["value"] == 120.2 and good["measurements"][0]["outcome"] == "pass"
     # a file that could not be loaded: no duration or timeline, but the lists readers expect
-    assert bad == {"scenario": "bad", "title": "bad.yaml", "verdict": "error", "error": "invalid scenario file",
-                   "requirements": [], "measurements": [], "clips": []}
+    assert bad == {
+        "scenario": "bad",
+        "title": "bad.yaml",
+        "verdict": "error",
+        "error": "invalid scenario file",
+        "requirements": [],
+        "measurements": [],
+        "clips": [],
+    }
     assert read_record(tmp_path / "record.json") == data
 
 
@@ -64,8 +104,7 @@ def test_a_wrong_verdict_is_named(tmp_path: Path) -> None:
 
 def test_worker_records_merge_into_one_typed_record(tmp_path: Path) -> None:
     for worker in ("gw0", "gw1"):
-        part = RunRecord(path=tmp_path / "workers" / worker / "record.json", phase="p",
-                         rig={"name": f"bench-{worker}"})
+        part = RunRecord(path=tmp_path / "workers" / worker / "record.json", phase="p", rig={"name": f"bench-{worker}"})
         part.add_test(_entry(dimensions={"event": 1}).model_copy(update={"scenario": worker}))
         part.finish()
     merged = merge_worker_records(tmp_path / "workers", tmp_path / "record.json", "p", "complete")

@@ -11,19 +11,21 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from report_page import parse_report
 
 from harness.core.paths import CATALOGUE
-from harness.report.allure_files import categories, environment_properties
 from harness.plan.requirements import Catalogue
-
-from report_page import parse_report
+from harness.report.allure_files import categories, environment_properties
 
 FAILURE = "bwc_fixtures.certification.ScenarioFailed: 1 measurement(s) out of limits: join_missing_frames[event 1] (BWC-CONT-01)"
 
 
 def _matching(message: str, status: str = "failed") -> list[str]:
-    return [c["name"] for c in categories(Catalogue.load(CATALOGUE))
-            if status in c["matchedStatuses"] and re.fullmatch(c.get("messageRegex", ".*"), message)]
+    return [
+        c["name"]
+        for c in categories(Catalogue.load(CATALOGUE))
+        if status in c["matchedStatuses"] and re.fullmatch(c.get("messageRegex", ".*"), message)
+    ]
 
 
 def test_categories_sort_failures_by_requirement_group() -> None:
@@ -48,8 +50,13 @@ def test_category_patterns_mean_the_same_in_javascript() -> None:
 
 
 def test_environment_properties_escape_what_java_properties_would_misread() -> None:
-    text = environment_properties({"phase": "Phase 1: Border Patrol", "camera": {"model": "Körper=Cam"},
-                                   "instruments": {"power": "TCPIP::10.0.0.1::5025::SOCKET"}})
+    text = environment_properties(
+        {
+            "phase": "Phase 1: Border Patrol",
+            "camera": {"model": "Körper=Cam"},
+            "instruments": {"power": "TCPIP::10.0.0.1::5025::SOCKET"},
+        }
+    )
     assert "phase=Phase 1\\: Border Patrol\n" in text
     assert "camera.model=K\\u00f6rper\\=Cam\n" in text
     assert "instrument.power=TCPIP\\:\\:10.0.0.1\\:\\:5025\\:\\:SOCKET\n" in text
@@ -114,7 +121,9 @@ def test_certify_attaches_pictures_and_the_measurement_table_but_no_clips(health
         assert any(r.startswith("last frame before the join") for r in roles)
         for a in pngs:
             assert (results_dir / a["source"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        evidence = (results_dir / attachments[next(n for n in attachments if n.startswith("evidence"))]["source"]).read_text()
+        evidence = (
+            results_dir / attachments[next(n for n in attachments if n.startswith("evidence"))]["source"]
+        ).read_text()
         assert all(c["sha256"] in evidence for c in test["clips"])
     assert not [p for p in results_dir.iterdir() if p.suffix in (".mp4", ".mov", ".mkv")]
 

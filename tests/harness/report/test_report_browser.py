@@ -13,7 +13,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from report_page import parse_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -27,10 +26,24 @@ CONSOLE = re.compile(r":CONSOLE[:(]\d+\)?\] (.*)")
 def load_in_chromium(page: Path, profile: Path) -> tuple[str, list[str]]:
     """(DOM after load, console messages) of ``page`` opened from disk, no network, throwaway profile."""
     proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-         "--enable-logging=stderr", "--v=0", "--dump-dom", page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout, [m.group(1) for m in CONSOLE.finditer(proc.stderr)]
@@ -39,7 +52,7 @@ def load_in_chromium(page: Path, profile: Path) -> tuple[str, list[str]]:
 def test_the_console_reader_sees_errors_and_blocked_loads(tmp_path: Path) -> None:
     control = tmp_path / "control.html"
     control.write_text(
-        "<!DOCTYPE html><html><head><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\"><title>c</title></head><body>"
         "<img src=\"http://127.0.0.1:9/x.png\"><script>console.error('control error')</script></body></html>"
     )

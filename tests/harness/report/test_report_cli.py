@@ -78,8 +78,12 @@ def test_report_refuses_a_record_schema_it_cannot_read_in_one_line(tmp_path) -> 
 
     path = write_run(tmp_path / "run", two_scenarios())
     record = json.loads(path.read_text())
-    for version, says in (("2.0", "written by a newer harness"), ("0.9", "written by an older harness"),
-                          ("one", "is not MAJOR.MINOR"), (1, "is not MAJOR.MINOR")):
+    for version, says in (
+        ("2.0", "written by a newer harness"),
+        ("0.9", "written by an older harness"),
+        ("one", "is not MAJOR.MINOR"),
+        (1, "is not MAJOR.MINOR"),
+    ):
         path.write_text(json.dumps({**record, "schema_version": version}))
         proc = run_bwc("report", "--record", str(path), "--no-pdf")
         lines = [line for line in proc.stdout.splitlines() if line.strip()]

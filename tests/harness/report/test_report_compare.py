@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from synthetic_runs import measurement, two_scenarios
 
 from harness.core.paths import CATALOGUE
-from harness.report.compare import compare, moved
 from harness.plan.requirements import Catalogue
-
-from synthetic_runs import measurement, two_scenarios
+from harness.report.compare import compare, moved
 
 
 def _record(tests: list[dict], phase: str) -> dict:

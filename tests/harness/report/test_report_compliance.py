@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from harness.core.paths import CATALOGUE
-from harness.report.compliance import requirement_results, summary_verdict
-from harness.plan.requirements import Catalogue
-
 from synthetic_runs import measurement, two_scenarios
+
+from harness.core.paths import CATALOGUE
+from harness.plan.requirements import Catalogue
+from harness.report.compliance import requirement_results, summary_verdict
 
 
 def _rows(record: dict) -> dict:
@@ -66,8 +66,15 @@ def test_verdict_fails_on_a_must_requirement_but_only_observes_a_missed_target()
 
 def test_verdict_passes_only_when_everything_is_proven_the_run_complete_and_evidence_intact() -> None:
     catalogue = Catalogue.load(CATALOGUE)
-    tests = [{"scenario": f"s-{r.id.lower()}", "requirements": [r.id], "verdict": "pass",
-              "measurements": [measurement("x", 1.0, 0, 2, r.id)]} for r in catalogue.requirements]
+    tests = [
+        {
+            "scenario": f"s-{r.id.lower()}",
+            "requirements": [r.id],
+            "verdict": "pass",
+            "measurements": [measurement("x", 1.0, 0, 2, r.id)],
+        }
+        for r in catalogue.requirements
+    ]
     record = _record(json.loads(json.dumps(tests)))
     rows = requirement_results(record, catalogue)
     assert summary_verdict(record, rows, []).word == "pass"

@@ -7,13 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-
-from harness.core.paths import CATALOGUE
-from harness.report.html import build_report
-from harness.plan.requirements import Catalogue
-
 from report_page import expected_status, parse_report
 from synthetic_runs import two_scenarios
+
+from harness.core.paths import CATALOGUE
+from harness.plan.requirements import Catalogue
+from harness.report.html import build_report
 from tests.conftest import run_bwc
 
 
@@ -24,8 +23,12 @@ def check_matrix_against_record(html_path: Path, record: dict) -> None:
     assert catalogue.ids <= set(page.rows)
     for rid, row in page.rows.items():
         assert row.status == expected_status(record, rid), rid
-        expected = [{"scenario": t["scenario"], **{k: m[k] for k in ("name", "unit", "value", "low", "high", "outcome")}}
-                    for t in record["tests"] for m in t["measurements"] if m["requirement"] == rid]
+        expected = [
+            {"scenario": t["scenario"], **{k: m[k] for k in ("name", "unit", "value", "low", "high", "outcome")}}
+            for t in record["tests"]
+            for m in t["measurements"]
+            if m["requirement"] == rid
+        ]
         assert row.measurements == expected, rid
     clips = [c["sha256"] for t in record["tests"] for c in t["clips"]]
     assert [e["sha256"] for e in page.evidence] == clips
@@ -42,8 +45,13 @@ def check_self_contained(html: str, folder: Path | None = None) -> None:
     def good(href: str) -> bool:
         if href.startswith("#"):
             return href[1:] in page.ids
-        return (folder is not None and ":" not in href and not href.startswith(("/", "..")) and "/../" not in href
-                and (folder / href).is_file())
+        return (
+            folder is not None
+            and ":" not in href
+            and not href.startswith(("/", ".."))
+            and "/../" not in href
+            and (folder / href).is_file()
+        )
 
     assert all(good(h) for h in page.hrefs), [h for h in page.hrefs if not good(h)]
     assert "url(" not in html and "@import" not in html
@@ -131,8 +139,15 @@ def test_key_frames_are_thumbnails_linked_to_the_full_frames(run_factory) -> Non
     noise = np.random.default_rng(1).integers(0, 255, (720, 1280, 3), dtype=np.uint8)
     frame.write_bytes(cv2.imencode(".png", noise)[1].tobytes())
     record = json.loads(record_path.read_text())
-    record["tests"][1]["artifacts"] = [{"kind": "keyframe", "title": "clip 1 first frame", "path": "artifacts/stop/clip1-frame000010.png",
-                                        "clip": "CAM_0001.mp4", "sha256": hashlib.sha256(frame.read_bytes()).hexdigest()}]
+    record["tests"][1]["artifacts"] = [
+        {
+            "kind": "keyframe",
+            "title": "clip 1 first frame",
+            "path": "artifacts/stop/clip1-frame000010.png",
+            "clip": "CAM_0001.mp4",
+            "sha256": hashlib.sha256(frame.read_bytes()).hexdigest(),
+        }
+    ]
     record_path.write_text(json.dumps(record))
     files = build_report(record_path, pdf=False)
     html = files.html.read_text()

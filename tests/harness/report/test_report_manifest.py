@@ -26,7 +26,9 @@ def test_intact_evidence_and_a_manifest_that_sha256sum_accepts(run_factory) -> N
     (record_path.parent / "manifest.sha256").write_text(text)
     if shutil.which("sha256sum") is None:
         pytest.skip("sha256sum is not installed")
-    check = subprocess.run(["sha256sum", "-c", "manifest.sha256"], cwd=record_path.parent, capture_output=True, text=True)
+    check = subprocess.run(
+        ["sha256sum", "-c", "manifest.sha256"], cwd=record_path.parent, capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
 
 

@@ -12,13 +12,13 @@ import cv2
 import numpy as np
 import pytest
 
-from harness.analysis.clip import analyze_clip, reference_time
-from harness.report.artifacts import audio_series, blended_flags, build_artifacts
 from harness.analysis.bad_clips import frame_span
+from harness.analysis.clip import analyze_clip, reference_time
+from harness.core.timeline import Action, Timeline
+from harness.report.artifacts import audio_series, blended_flags, build_artifacts
 from harness.report.keyframes import KeyFrame, read_frames, select_key_frames
 from harness.report.plots import ClipTimeline, audio_envelope_png, timeline_png
 from harness.scene.compose import Scene
-from harness.core.timeline import Action, Timeline
 from harness.scene.video import yuv420_frame
 
 FPS = 30
@@ -81,8 +81,9 @@ def test_key_frames_of_a_clean_join_and_of_a_clip_without_the_press(gap_clip: Pa
 def test_read_frames_returns_exactly_the_chosen_frames(gap_clip: Path) -> None:
     """Seeking across keyframes reads the same pixels a full decode gives, for every key frame."""
     an = analyze_clip(gap_clip, 60.0)
-    chosen = select_key_frames(an.pts_s, an.ref_s, [("event 1", an.gaps[0].after_ref_s)],
-                               [(g.after_ref_s, g.missing_frames) for g in an.gaps])
+    chosen = select_key_frames(
+        an.pts_s, an.ref_s, [("event 1", an.gaps[0].after_ref_s)], [(g.after_ref_s, g.missing_frames) for g in an.gaps]
+    )
     decoded = _all_frames(gap_clip)
     pictures = read_frames(gap_clip, chosen)
     assert [kf.index for kf, _ in pictures] == [kf.index for kf in chosen]
@@ -98,7 +99,7 @@ def test_a_frame_that_does_not_decode_costs_only_its_own_picture(gap_clip: Path,
     pos, size, _ = frame_span(gap_clip, 40)
     data = gap_clip.read_bytes()
     damaged = tmp_path / "damaged.mp4"
-    damaged.write_bytes(data[:pos + 4] + b"\xff" * (size - 4) + data[pos + size:])
+    damaged.write_bytes(data[: pos + 4] + b"\xff" * (size - 4) + data[pos + size :])
     decoded = _all_frames(gap_clip)
     an = analyze_clip(gap_clip, 60.0)
     chosen = [KeyFrame(f"frame {i}", i, an.pts_s[i], an.ref_s[i]) for i in (5, 30, 50, 120)]
@@ -119,7 +120,9 @@ def test_audio_series_is_read_only_when_the_analysis_carries_audio() -> None:
     assert list(audio_series(SimpleNamespace())) == []
     assert list(audio_series(SimpleNamespace(audio=SimpleNamespace(error="no audio stream")))) == []
     audio = SimpleNamespace(
-        block_peak=np.full(300, 0.01), error=None, start_pts_s=0.0,
+        block_peak=np.full(300, 0.01),
+        error=None,
+        start_pts_s=0.0,
         block_times=lambda: np.arange(300) * 0.01,
         chirps=[SimpleNamespace(audio_pts_s=1.01, video_pts_s=1.0), SimpleNamespace(audio_pts_s=None, video_pts_s=2.0)],
     )
@@ -133,8 +136,11 @@ def test_audio_series_is_read_only_when_the_analysis_carries_audio() -> None:
 def test_timeline_plot_is_a_png_of_the_expected_size() -> None:
     pts = [k / 30 for k in range(300)]
     ref = [10 + k / 30 if k != 5 else None for k in range(300)]
-    png = timeline_png(ClipTimeline("clip", pts, ref, 1 / 30, gaps=[(12.0, 3)], duplicates=[(13.0, 1)],
-                                    presses=[("press (event 1)", 14.0)]))
+    png = timeline_png(
+        ClipTimeline(
+            "clip", pts, ref, 1 / 30, gaps=[(12.0, 3)], duplicates=[(13.0, 1)], presses=[("press (event 1)", 14.0)]
+        )
+    )
     assert cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR).shape[:2] == (520, 900)
 
 

@@ -61,8 +61,11 @@ def test_changed_vanished_and_appeared_files_are_each_named(run_dir: Path) -> No
     assert statuses["evidence/stop/clip1.mp4"] == statuses["record.json"] == "intact"
     proc = run_bwc("verify-evidence", str(run_dir))
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    for line in ("CHANGED evidence/stop/clip0.mp4", "VANISHED evidence/segments/clip1.mp4",
-                 "APPEARED evidence/new-scenario/extra.mp4"):
+    for line in (
+        "CHANGED evidence/stop/clip0.mp4",
+        "VANISHED evidence/segments/clip1.mp4",
+        "APPEARED evidence/new-scenario/extra.mp4",
+    ):
         assert line in proc.stdout
     listed = json.loads(run_bwc("verify-evidence", str(run_dir), "--json").stdout)
     assert listed["ok"] is False and len(listed["files"]) == 6

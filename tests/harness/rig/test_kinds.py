@@ -40,19 +40,26 @@ def test_a_new_rig_kind_is_one_registered_builder(tmp_path: Path, monkeypatch: p
     profile = CameraProfile.load(camera_profile_path("emulated"))
     try:
         with EmulatedRig(profile, clock, tmp_path / "cam") as emu:
+
             class PlaceRigSpec(RigSpecBase):
                 kind: Literal["place"]
                 room: str
 
             @contextlib.contextmanager
             def build_place(spec: PlaceRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
-                yield RigParts(name=f"{spec.name} ({spec.room})", refresh_hz=spec.refresh_hz,
-                               serial=SerialSettings(emu.serial_url, baudrate=57600),
-                               instrument=InstrumentSettings(emu.visa_resource),
-                               clips=ClipSettings(emu.clip_folder, ctx.profile.clip_suffix),
-                               power=spec.power, limits=spec.limits)
+                yield RigParts(
+                    name=f"{spec.name} ({spec.room})",
+                    refresh_hz=spec.refresh_hz,
+                    serial=SerialSettings(emu.serial_url, baudrate=57600),
+                    instrument=InstrumentSettings(emu.visa_resource),
+                    clips=ClipSettings(emu.clip_folder, ctx.profile.clip_suffix),
+                    power=spec.power,
+                    limits=spec.limits,
+                )
 
-            monkeypatch.setitem(RIG_KINDS, "place", RigKind("place", PlaceRigSpec, build_place, lambda spec: RealClock()))
+            monkeypatch.setitem(
+                RIG_KINDS, "place", RigKind("place", PlaceRigSpec, build_place, lambda spec: RealClock())
+            )
             rig_file = tmp_path / "place.yaml"
             rig_file.write_text("rig: {kind: place, name: agency-room, camera: emulated, room: B12}\n")
             spec, base = load_rig_spec(rig_file)
@@ -64,6 +71,7 @@ def test_a_new_rig_kind_is_one_registered_builder(tmp_path: Path, monkeypatch: p
             assert name == "agency-room" and {r.status for r in rows} == {"ok"}, rows
             rig_file.write_text("rig: {kind: place, name: agency-room, camera: emulated}\n")
             from harness.core.config import ConfigError
+
             with pytest.raises(ConfigError, match=r"rig\.place\.room"):
                 load_rig_spec(rig_file)
     finally:

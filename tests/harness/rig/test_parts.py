@@ -42,9 +42,14 @@ class Opened:
 
         def resource(rm: pyvisa.ResourceManager, *args: Any, **kwargs: Any) -> Any:
             opened = real_resource(rm, *args, **kwargs)
-            self.resources.append({"name": args[0], "timeout": opened.timeout,
-                                   "read_termination": opened.read_termination,
-                                   "write_termination": opened.write_termination})
+            self.resources.append(
+                {
+                    "name": args[0],
+                    "timeout": opened.timeout,
+                    "read_termination": opened.read_termination,
+                    "write_termination": opened.write_termination,
+                }
+            )
             return opened
 
         monkeypatch.setattr(serial, "serial_for_url", port)
@@ -57,19 +62,28 @@ class Opened:
             assert (port.baudrate, port.timeout, port.write_timeout) == (57600, 1.5, 0.75)
         assert self.resources, "no VISA resource was opened"
         for res in self.resources:
-            assert res == {"name": emu.visa_resource, "timeout": 3500, "read_termination": "\n",
-                           "write_termination": "\r\n"}
+            assert res == {
+                "name": emu.visa_resource,
+                "timeout": 3500,
+                "read_termination": "\n",
+                "write_termination": "\r\n",
+            }
 
 
 def test_serial_and_instrument_fields_reach_the_opened_port_and_resource(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clock = RealClock()
     profile = CameraProfile.load(camera_profile_path("emulated"))
     try:
         with EmulatedRig(profile, clock, tmp_path / "cam") as emu:
-            rig_file = bench_rig_file(tmp_path / "bench.yaml", "tuned-bench",
-                                      {"url": emu.serial_url, "stimulus": False, **SERIAL},
-                                      {"resource": emu.visa_resource, **INSTRUMENT}, clips=str(tmp_path / "cam"))
+            rig_file = bench_rig_file(
+                tmp_path / "bench.yaml",
+                "tuned-bench",
+                {"url": emu.serial_url, "stimulus": False, **SERIAL},
+                {"resource": emu.visa_resource, **INSTRUMENT},
+                clips=str(tmp_path / "cam"),
+            )
 
             certify = Opened(monkeypatch)  # the path of ``bwc certify``
             spec, base = load_rig_spec(rig_file)
@@ -85,7 +99,9 @@ def test_serial_and_instrument_fields_reach_the_opened_port_and_resource(
             check = Opened(monkeypatch)  # the path of ``bwc rig check``
             _, rows = check_rig(rig_file)
             assert {r.part: r.status for r in rows if r.part in ("rig controller", "power supply")} == {
-                "rig controller": "ok", "power supply": "ok"}, rows
+                "rig controller": "ok",
+                "power supply": "ok",
+            }, rows
             check.assert_settings(emu)
     finally:
         clock.close()
@@ -94,7 +110,12 @@ def test_serial_and_instrument_fields_reach_the_opened_port_and_resource(
 def test_bad_termination_names_the_field(tmp_path: Path) -> None:
     from harness.core.config import ConfigError
 
-    rig_file = bench_rig_file(tmp_path / "bench.yaml", "b", {"url": "/dev/ttyACM0"},
-                              {"resource": "TCPIP::h::5025::SOCKET", "read_termination": ";"}, clips="/m")
+    rig_file = bench_rig_file(
+        tmp_path / "bench.yaml",
+        "b",
+        {"url": "/dev/ttyACM0"},
+        {"resource": "TCPIP::h::5025::SOCKET", "read_termination": ";"},
+        clips="/m",
+    )
     with pytest.raises(ConfigError, match=r"rig\.bench\.instrument\.read_termination"):
         load_rig_spec(rig_file)

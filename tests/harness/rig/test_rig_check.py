@@ -32,8 +32,13 @@ def test_unreachable_serial_port_and_instrument_are_reported_plainly(tmp_path: P
     """A bench whose controller, supply and storage are all missing: each part fails with its own reason,
     the profile and display rows still appear, and the exit code says the rig is not ready."""
     port = _closed_port()
-    rig = bench_rig_file(tmp_path / "bench.yaml", "unplugged-bench", {"url": "/dev/ttyBWC-not-plugged-in"},
-                         {"resource": f"TCPIP::127.0.0.1::{port}::SOCKET"}, clips=str(tmp_path / "not-mounted"))
+    rig = bench_rig_file(
+        tmp_path / "bench.yaml",
+        "unplugged-bench",
+        {"url": "/dev/ttyBWC-not-plugged-in"},
+        {"resource": f"TCPIP::127.0.0.1::{port}::SOCKET"},
+        clips=str(tmp_path / "not-mounted"),
+    )
     proc = run_bwc("rig", "check", str(rig), timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("FAIL ")]
@@ -68,10 +73,15 @@ def test_bench_check_fires_the_stimulus_once_and_shows_the_solenoid_latency(tmp_
     profile = CameraProfile.load(camera_profile_path("emulated"))
     try:
         with EmulatedRig(profile, clock, tmp_path / "cam") as emu:
+
             def rig_file(latency: dict[str, float]) -> Path:
-                return bench_rig_file(tmp_path / "bench.yaml", "pty-bench",
-                                      {"url": emu.serial_url, "press_latency_ms": latency},
-                                      {"resource": emu.visa_resource}, clips=str(tmp_path / "cam"))
+                return bench_rig_file(
+                    tmp_path / "bench.yaml",
+                    "pty-bench",
+                    {"url": emu.serial_url, "press_latency_ms": latency},
+                    {"resource": emu.visa_resource},
+                    clips=str(tmp_path / "cam"),
+                )
 
             _, rows = check_rig(rig_file({"event": 12, "power": 20}))
             (row,) = [r for r in rows if r.part == "rig controller"]

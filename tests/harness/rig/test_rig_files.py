@@ -25,7 +25,9 @@ def _load(tmp_path: Path, extra: str):
     given twice is an error in a rig file)."""
     given = {line.split(":")[0] for line in extra.splitlines()}
     path = tmp_path / "rig.yaml"
-    path.write_text("".join(line for line in BENCH.splitlines(keepends=True) if line.split(":")[0] not in given) + extra)
+    path.write_text(
+        "".join(line for line in BENCH.splitlines(keepends=True) if line.split(":")[0] not in given) + extra
+    )
     return load_rig_spec(path)[0]
 
 
@@ -45,26 +47,55 @@ def test_clips_may_be_a_plain_path(tmp_path: Path) -> None:
     assert spec.clips.path == Path("/media/cam") and spec.clips.wait_s == 10.0 and spec.display.kind == "none"
 
 
-@pytest.mark.parametrize(("extra", "field", "expected"), [
-    ("  clips: {path: /m, suffix: mp4}\n", "rig.bench.clips.suffix", "should match pattern"),
-    ("  clips: /m\n  display: {kind: hdmi}\n", "rig.bench.display.kind", "'opencv' or 'none'"),
-    ("  clips: /m\n  display: {kind: opencv, monitor: 0}\n", "rig.bench.display.monitor", "greater than or equal to 1"),
-    ("  clips: /m\n  distances: {speaker_to_camera_m: -1}\n", "rig.bench.distances.speaker_to_camera_m",
-     "greater than or equal to 0"),
-    ("  clips: /m\n  power: {voltage: 5.0, max_voltage: 4.4}\n", "rig.bench.power", "voltage 5 V is above max_voltage 4.4 V"),
-    ("  clips: /m\n  limits: {max_sync_uncertainty_s: 0}\n", "rig.bench.limits.max_sync_uncertainty_s", "greater than 0"),
-    ("  clips: /m\n  instrument: {resource: x, command_set: hp6632}\n", "rig.bench.instrument.command_set",
-     "unknown command set 'hp6632'"),
-    ("", "rig.bench.clips", "Field required"),
-    ("  clips: /m\n  serial: {url: /dev/ttyACM0, press_latency_ms: -3}\n", "rig.bench.serial.press_latency_ms",
-     "expected a latency of 0..500 ms"),
-    ("  clips: /m\n  serial: {url: /dev/ttyACM0, press_latency_ms: {event: 12, power: 900}}\n",
-     "rig.bench.serial.press_latency_ms", "button 'power': expected a latency of 0..500 ms, got 900"),
-    ("  clips: /m\n  serial: {url: /dev/ttyACM0, press_latency_ms: {Event: 12}}\n",
-     "rig.bench.serial.press_latency_ms", "button 'Event': expected a lower-case button name"),
-    ("  clips: /m\n  serial: {url: /dev/ttyACM0, stimulus: maybe}\n", "rig.bench.serial.stimulus",
-     "valid boolean"),
-])
+@pytest.mark.parametrize(
+    ("extra", "field", "expected"),
+    [
+        ("  clips: {path: /m, suffix: mp4}\n", "rig.bench.clips.suffix", "should match pattern"),
+        ("  clips: /m\n  display: {kind: hdmi}\n", "rig.bench.display.kind", "'opencv' or 'none'"),
+        (
+            "  clips: /m\n  display: {kind: opencv, monitor: 0}\n",
+            "rig.bench.display.monitor",
+            "greater than or equal to 1",
+        ),
+        (
+            "  clips: /m\n  distances: {speaker_to_camera_m: -1}\n",
+            "rig.bench.distances.speaker_to_camera_m",
+            "greater than or equal to 0",
+        ),
+        (
+            "  clips: /m\n  power: {voltage: 5.0, max_voltage: 4.4}\n",
+            "rig.bench.power",
+            "voltage 5 V is above max_voltage 4.4 V",
+        ),
+        (
+            "  clips: /m\n  limits: {max_sync_uncertainty_s: 0}\n",
+            "rig.bench.limits.max_sync_uncertainty_s",
+            "greater than 0",
+        ),
+        (
+            "  clips: /m\n  instrument: {resource: x, command_set: hp6632}\n",
+            "rig.bench.instrument.command_set",
+            "unknown command set 'hp6632'",
+        ),
+        ("", "rig.bench.clips", "Field required"),
+        (
+            "  clips: /m\n  serial: {url: /dev/ttyACM0, press_latency_ms: -3}\n",
+            "rig.bench.serial.press_latency_ms",
+            "expected a latency of 0..500 ms",
+        ),
+        (
+            "  clips: /m\n  serial: {url: /dev/ttyACM0, press_latency_ms: {event: 12, power: 900}}\n",
+            "rig.bench.serial.press_latency_ms",
+            "button 'power': expected a latency of 0..500 ms, got 900",
+        ),
+        (
+            "  clips: /m\n  serial: {url: /dev/ttyACM0, press_latency_ms: {Event: 12}}\n",
+            "rig.bench.serial.press_latency_ms",
+            "button 'Event': expected a lower-case button name",
+        ),
+        ("  clips: /m\n  serial: {url: /dev/ttyACM0, stimulus: maybe}\n", "rig.bench.serial.stimulus", "valid boolean"),
+    ],
+)
 def test_bad_sections_name_the_field(tmp_path: Path, extra: str, field: str, expected: str) -> None:
     with pytest.raises(ConfigError) as err:
         _load(tmp_path, extra.replace("  instrument: {resource: x", "  instrument: {resource: x"))
@@ -72,11 +103,20 @@ def test_bad_sections_name_the_field(tmp_path: Path, extra: str, field: str, exp
     assert field in text and expected in text, text
 
 
-@pytest.mark.parametrize(("latency", "expected"), [
-    ("{event: 12, flash: 3, power: 20}", "rig.bench.serial.press_latency_ms.flash: camera profile Emulated BWC-1 "
-     "has no button 'flash' (its buttons: event, power)"),
-    ("{event: 12}", "rig.bench.serial.press_latency_ms: no latency for button 'power' of camera profile Emulated BWC"),
-])
+@pytest.mark.parametrize(
+    ("latency", "expected"),
+    [
+        (
+            "{event: 12, flash: 3, power: 20}",
+            "rig.bench.serial.press_latency_ms.flash: camera profile Emulated BWC-1 "
+            "has no button 'flash' (its buttons: event, power)",
+        ),
+        (
+            "{event: 12}",
+            "rig.bench.serial.press_latency_ms: no latency for button 'power' of camera profile Emulated BWC",
+        ),
+    ],
+)
 def test_per_button_latency_must_match_the_camera_profile(tmp_path: Path, latency: str, expected: str) -> None:
     """Per-button solenoid latencies name exactly the camera profile's buttons; the error names the field."""
     from harness.core.paths import camera_profile_path
@@ -110,9 +150,13 @@ def test_bench_rig_file_opens_real_transports_with_its_sections(tmp_path: Path) 
     try:
         with EmulatedRig(profile, clock, tmp_path / "cam") as emu:
             rig_file = bench_rig_file(
-                tmp_path / "bench.yaml", "pty-bench", {"url": emu.serial_url, "press_latency_ms": 9.5, "stimulus": False},
-                {"resource": emu.visa_resource}, clips={"path": "cam", "recursive": True, "settle_s": 0.5, "wait_s": 1.0},
-                distances={"speaker_to_camera_m": 0.686})
+                tmp_path / "bench.yaml",
+                "pty-bench",
+                {"url": emu.serial_url, "press_latency_ms": 9.5, "stimulus": False},
+                {"resource": emu.visa_resource},
+                clips={"path": "cam", "recursive": True, "settle_s": 0.5, "wait_s": 1.0},
+                distances={"speaker_to_camera_m": 0.686},
+            )
             spec, base = load_rig_spec(rig_file)
             with open_rig(spec, base) as rig:
                 assert rig.display is None and rig.instruments["display"] == "scene played by an external player"
@@ -128,13 +172,16 @@ def test_bench_rig_file_opens_real_transports_with_its_sections(tmp_path: Path) 
         clock.close()
 
 
-@pytest.mark.parametrize(("folder", "why"), [
-    ("/", "far more than one camera's files"),
-    ("/etc", "system folder"),
-    ("/usr/share", "system folder"),
-    ("/home", "far more than one camera's files"),
-    ("/tmp", "far more than one camera's files"),
-])
+@pytest.mark.parametrize(
+    ("folder", "why"),
+    [
+        ("/", "far more than one camera's files"),
+        ("/etc", "system folder"),
+        ("/usr/share", "system folder"),
+        ("/home", "far more than one camera's files"),
+        ("/tmp", "far more than one camera's files"),
+    ],
+)
 def test_system_clip_folders_are_refused_at_load(tmp_path: Path, folder: str, why: str) -> None:
     """A clip folder of '/' once made a run take in every video of the disk, another run's clip too."""
     with pytest.raises(ConfigError) as err:

@@ -114,7 +114,7 @@ def test_chirp_autocorrelation_peak_is_sharp():
         hi += 1
     assert (hi - lo + 1) / rate < 0.5e-3
     far = round(1e-3 * rate)
-    sidelobes = np.abs(np.concatenate([ac[:k - far], ac[k + far + 1:]]))
+    sidelobes = np.abs(np.concatenate([ac[: k - far], ac[k + far + 1 :]]))
     assert sidelobes.max() < 0.05
 
 

@@ -16,13 +16,13 @@ from harness.scene.timecode import (
     CRC_BITS,
     DEFAULT_LAYOUT,
     GREY,
-    CodeLayout,
     Coarse,
+    CodeLayout,
     Reading,
     SceneRenderer,
     TimecodeDecoder,
-    code_bits,
     coarse_bits,
+    code_bits,
     crc8,
     crc16,
     gray_decode,
@@ -295,7 +295,7 @@ def test_h264_round_trip(scene640: tuple[SceneRenderer, TimecodeDecoder]) -> Non
 
 @pytest.mark.parametrize("kind", ["grey", "black", "white", "noise", "half"])
 def test_no_code_in_view(kind: str, scene640: tuple[SceneRenderer, TimecodeDecoder]) -> None:
-    r, d = scene640
+    r, _d = scene640
     rng = np.random.default_rng(6)
     if kind == "grey":
         img = np.full((360, 640), GREY, np.uint8)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import av
 import numpy as np
@@ -13,7 +13,7 @@ from harness.scene.compose import Scene
 from harness.scene.video import luma
 from harness.scene.watermark import BITS, EPOCH, BitsWatermark
 
-UTC = datetime(2026, 3, 4, 5, 6, 7, 123000, tzinfo=timezone.utc).timestamp()
+UTC = datetime(2026, 3, 4, 5, 6, 7, 123000, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_survives_h264(tmp_path, scenes):
     stamps = [UTC + k * 0.033 + (k % 3) * 0.001 for k in range(10)]
     frames = [VideoFrame(k / 30, wm.draw(scene.frame(600 + 2 * k), stamps[k])) for k in range(10)]
     path = tmp_path / "wm.mp4"
-    assert write_clip(path, frames, 30.0, 1500, datetime(2026, 1, 1, tzinfo=timezone.utc)) == 10
+    assert write_clip(path, frames, 30.0, 1500, datetime(2026, 1, 1, tzinfo=UTC)) == 10
     read = []
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
