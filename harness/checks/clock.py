@@ -25,11 +25,7 @@ def clock_offsets(inp: CheckInput, clip: ClipAnalysis) -> dict[str, float]:
     spec = inp.profile.clock
     out: dict[str, float] = {}
     if clip.camera_utc:
-        diffs = [
-            cam - inp.ref_utc(clip.ref_s[i])
-            for i, cam in clip.camera_utc  # type: ignore[arg-type]
-            if clip.ref_s[i] is not None
-        ]
+        diffs = [cam - inp.ref_utc(ref) for i, cam in clip.camera_utc if (ref := clip.ref_s[i]) is not None]
         if diffs:
             out["burned-in"] = statistics.median(diffs)
     meta = metadata(clip, spec.metadata_key)

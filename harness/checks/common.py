@@ -79,8 +79,9 @@ def stitch(clips: list[ClipAnalysis], marker_key: str | None) -> list[Recording]
     """Group readable files into events: a new event where the camera's metadata starts one, or
     (without metadata) where the time code jumps by more than ``SAME_EVENT_GAP_S``."""
     readable = sorted(
-        (c for c in clips if c.first_ref_s is not None and c.last_ref_s is not None), key=lambda c: c.first_ref_s
-    )  # type: ignore[arg-type,return-value]
+        (c for c in clips if c.first_ref_s is not None and c.last_ref_s is not None),
+        key=lambda c: c.first_ref_s or 0.0,  # never None here: filtered above
+    )
     recordings: list[Recording] = []
     for clip in readable:
         meta = metadata(clip, marker_key)

@@ -49,8 +49,8 @@ class BatterySelected(_Detail):
 
     model: str
     soc: float
-    capacity_ah: float
-    current_limit: float
+    capacity_ah: float | None  # None: the simulator's stored model decides
+    current_limit: float | None
     method: str
 
 

@@ -50,7 +50,7 @@ def serve(
         return 1
     out.write(f"READY {w} {h} {x} {y}\n")
     out.flush()
-    ahead: tuple[int, object] | None = None
+    ahead: tuple[int, np.ndarray] | None = None
     try:
         for line in sys.stdin:
             words = line.split()

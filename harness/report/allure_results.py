@@ -14,6 +14,7 @@ from pathlib import Path
 
 import allure
 
+from harness.core.evidence import EvidenceFile
 from harness.core.measurement import Measurement
 from harness.plan.requirements import Requirement
 from harness.report.artifacts import Artifact
@@ -32,7 +33,7 @@ def measurements_csv(measurements: Iterable[Measurement]) -> str:
     return buf.getvalue()
 
 
-def evidence_text(evidence: Iterable[object]) -> str:
+def evidence_text(evidence: Iterable[EvidenceFile]) -> str:
     """``sha256  path`` per clip, the line format ``sha256sum -c`` checks."""
     return "".join(f"{e.sha256}  {e.path}\n" for e in evidence)
 
@@ -53,7 +54,7 @@ def attach_measurements(measurements: list[Measurement]) -> None:
         allure.attach(measurements_csv(measurements), "measurements", allure.attachment_type.CSV)
 
 
-def attach_evidence(evidence: list[object]) -> None:
+def attach_evidence(evidence: list[EvidenceFile]) -> None:
     if evidence:
         allure.attach(
             evidence_text(evidence),

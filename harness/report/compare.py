@@ -96,20 +96,22 @@ def compare(old: dict, new: dict, catalogue: Catalogue, fraction: float = MOVE_F
     om, nm = _measurements(old), _measurements(new)
     for key in [*nm, *(k for k in om if k not in nm)]:
         a, b = om.get(key), nm.get(key)
-        ref = b or a
+        ref = b if b is not None else a
+        assert ref is not None  # the key came from one of the two records
         change = MeasurementChange(
             key[0],
             key[1],
             ref["requirement"],
             ref["unit"],
-            a and a["value"],
-            b and b["value"],
-            a and a["outcome"],
-            b and b["outcome"],
+            a["value"] if a is not None else None,
+            b["value"] if b is not None else None,
+            a["outcome"] if a is not None else None,
+            b["outcome"] if b is not None else None,
             ref["low"],
             ref["high"],
         )
         if a is None:
+            assert b is not None
             (out.new_failures if b["outcome"] == "fail" else out.appeared).append(change)
         elif b is None:
             out.gone.append(change)

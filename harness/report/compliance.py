@@ -37,7 +37,7 @@ class Verdict:
     word: Literal["pass", "fail", "incomplete"]
     reasons: list[str]
     observations: list[str]
-    counts: dict[str, int]
+    counts: dict[Status, int]
 
 
 def requirement_results(record: dict, catalogue: Catalogue) -> list[RequirementResult]:

@@ -76,17 +76,19 @@ def read_frames(
     out: list[tuple[KeyFrame, bytes]] = []
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
+        if stream.time_base is None:  # no timing: no frame can be found by its pts
+            return []
         tb = float(stream.time_base)
         ahead = round(SEEK_AHEAD_S / tb)
-        decoder = None
-        current = None
+        decoder: Iterator[av.VideoFrame] | None = None
+        current: av.VideoFrame | None = None
         for kf in sorted(frames, key=lambda k: k.pts_s):
             target = round(kf.pts_s / tb)
-            if decoder is None or current is None or current.pts > target or target - current.pts > ahead:
+            if decoder is None or current is None or _pts(current) > target or target - _pts(current) > ahead:
                 container.seek(target, stream=stream, backward=True, any_frame=False)
                 decoder = _decoded(container, stream)
                 current = None
-            while current is None or current.pts < target:
+            while current is None or _pts(current) < target:
                 current = next(decoder, None)
                 if current is None:
                     break
@@ -96,6 +98,11 @@ def read_frames(
             if current.pts == target:
                 out.append((kf, _encode(current.to_ndarray(format="bgr24"), max_width)))
     return out
+
+
+def _pts(frame: av.VideoFrame) -> int:
+    """A frame's pts; a frame without one sorts before every target."""
+    return frame.pts if frame.pts is not None else -1
 
 
 def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
