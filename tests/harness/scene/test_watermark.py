@@ -13,7 +13,7 @@ from harness.scene.compose import Scene
 from harness.scene.video import luma
 from harness.scene.watermark import BITS, EPOCH, BitsWatermark
 
-UTC = datetime(2026, 3, 4, 5, 6, 7, 123000, tzinfo=UTC).timestamp()
+STAMP_S = datetime(2026, 3, 4, 5, 6, 7, 123000, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def scenes():
 
 
 @pytest.mark.parametrize("size", [(640, 360), (1280, 720)])
-@pytest.mark.parametrize("utc", [UTC, UTC + 0.001, UTC + 3600 * 24 * 365.25 + 0.999, EPOCH + 0.001])
+@pytest.mark.parametrize("utc", [STAMP_S, STAMP_S + 0.001, STAMP_S + 3600 * 24 * 365.25 + 0.999, EPOCH + 0.001])
 def test_round_trip_to_the_millisecond(scenes, size, utc):
     """A drawn timestamp reads back within half a millisecond, and the input frame is left untouched."""
     w, h = size
@@ -41,7 +41,7 @@ def test_successive_milliseconds_are_distinguished(scenes):
     """Timestamps one millisecond apart read back one millisecond apart."""
     wm = BitsWatermark(640, 360)
     gray = scenes[(640, 360)].frame(600)
-    values = [wm.read(wm.draw(gray, UTC + k / 1000)) for k in range(5)]
+    values = [wm.read(wm.draw(gray, STAMP_S + k / 1000)) for k in range(5)]
     assert np.diff(values) == pytest.approx([0.001] * 4, abs=1e-6)
 
 
@@ -67,7 +67,7 @@ def _fill(img, box, value):
 def test_one_swapped_cell_pair_is_rejected_by_crc(scenes, bit):
     """Swapping bit i's two complementary cells (a clean-looking single bit error) fails the CRC: None."""
     wm = BitsWatermark(640, 360)
-    marked = wm.draw(scenes[(640, 360)].frame(600), UTC)
+    marked = wm.draw(scenes[(640, 360)].frame(600), STAMP_S)
     a, b = wm.boxes[2 * bit], wm.boxes[2 * bit + 1]
     va = int(marked[(a[1] + a[3]) // 2, (a[0] + a[2]) // 2])
     vb = int(marked[(b[1] + b[3]) // 2, (b[0] + b[2]) // 2])
@@ -81,7 +81,7 @@ def test_one_swapped_cell_pair_is_rejected_by_crc(scenes, bit):
 def test_ambiguous_cell_pair_is_rejected(scenes, bit):
     """A pair whose cells no longer differ (both mid-grey) is ambiguous: None rather than a guess."""
     wm = BitsWatermark(640, 360)
-    marked = wm.draw(scenes[(640, 360)].frame(600), UTC)
+    marked = wm.draw(scenes[(640, 360)].frame(600), STAMP_S)
     _fill(marked, wm.boxes[2 * bit], 128)
     _fill(marked, wm.boxes[2 * bit + 1], 128)
     assert wm.read(marked) is None
@@ -93,7 +93,7 @@ def test_survives_h264(tmp_path, scenes):
     w, h = 640, 360
     wm = BitsWatermark(w, h)
     scene = scenes[(w, h)]
-    stamps = [UTC + k * 0.033 + (k % 3) * 0.001 for k in range(10)]
+    stamps = [STAMP_S + k * 0.033 + (k % 3) * 0.001 for k in range(10)]
     frames = [VideoFrame(k / 30, wm.draw(scene.frame(600 + 2 * k), stamps[k])) for k in range(10)]
     path = tmp_path / "wm.mp4"
     assert write_clip(path, frames, 30.0, 1500, datetime(2026, 1, 1, tzinfo=UTC)) == 10
