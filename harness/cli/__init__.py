@@ -12,6 +12,8 @@ from harness.cli import analyze, certify, emulate, lot, report, rig, scene
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the verb; what the verb returns is the exit code (argparse's own
+    errors exit with 2)."""
     parser = argparse.ArgumentParser(prog="bwc", description="Body-worn camera certification harness.")
     sub = parser.add_subparsers(dest="verb", required=True)
     for verb in (certify, report, analyze, scene, emulate, rig, lot):  # the order ``bwc --help`` lists them
