@@ -229,7 +229,7 @@ def test_every_cli_number_is_checked_with_one_clear_line(argv: list[str], capsys
 
 
 def test_cli_numbers_in_range_are_taken() -> None:
-    from harness.cli import FINITE, POSITIVE, REFRESH, number
+    from harness.cli.common import FINITE, POSITIVE, REFRESH, number
 
     assert FINITE("-1.5") == -1.5 and POSITIVE("1e-3") == 0.001 and REFRESH("1000") == 1000.0
     assert number(0, 65535, integer=True)("65535") == 65535
@@ -278,7 +278,7 @@ def test_requirements_prints_odd_scenario_file_names_as_they_are(tmp_path, capsy
 
 
 def test_certify_table_prints_odd_camera_and_scenario_names_as_they_are(capsys) -> None:
-    from harness.cli import print_verdicts
+    from harness.cli.certify import print_verdicts
 
     record = {
         "phase": "Phase [/] 1",

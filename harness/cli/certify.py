@@ -1,0 +1,165 @@
+"""``bwc certify``: run the certification suite on a rig and print a verdict per scenario."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.markup import escape
+from rich.table import Table
+
+from harness.cli.common import console, num, number
+from harness.cli.report import write_report
+from harness.core.paths import SUITE_DIR
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``certify`` verb and its options."""
+    p = sub.add_parser("certify", help="run the certification suite on a rig (default: the emulated camera)")
+    p.add_argument(
+        "--rig",
+        action="append",
+        default=[],
+        help="rig file; default: the built-in emulated camera (several benches: repeat, with --workers)",
+    )
+    p.add_argument("--phase", default="unspecified", help="deployment phase this run certifies")
+    p.add_argument("--out", default="out", help="output folder (Allure results, evidence, record.json)")
+    p.add_argument("--profile", help="camera profile (name or file) for the emulated rig")
+    p.add_argument("--fault", action="append", default=[], help="switch on an emulated fault (repeatable)")
+    p.add_argument("--no-pdf", action="store_true", help="write the certification report as HTML only")
+    p.add_argument(
+        "--keep-camera-storage",
+        action="store_true",
+        help="keep the emulated camera's storage under --out (default: removed once the evidence is verified)",
+    )
+    p.add_argument(
+        "--requirements",
+        metavar="FILE",
+        help="the agency's own requirement catalogue: its limits decide the verdicts (default: the built-in catalogue)",
+    )
+    p.add_argument(
+        "--workers",
+        type=number(0, 256, integer=True),
+        default=0,
+        metavar="N",
+        help="run scenarios on N pytest-xdist workers, each with its own emulated rig "
+        "(or one per --rig bench); default: one process",
+    )
+    p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
+    p.set_defaults(run=certify)
+
+
+def certify(args: argparse.Namespace) -> int:
+    import pytest
+
+    from harness.core.config import ConfigError
+    from harness.plan.requirements import Catalogue
+    from harness.report.record import load_record
+
+    out = Path(args.out).resolve()
+    problem = _unwritable(out)
+    if problem is not None:
+        console.print(f"--out {out}: {problem}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    if args.requirements:
+        try:
+            Catalogue.load(args.requirements)
+        except ConfigError as exc:
+            console.print(f"[red]requirement catalogue {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
+            return 2
+    targets = args.scenarios or [str(SUITE_DIR)]
+    pytest_args = [
+        *targets,
+        "--bwc-certify",  # the plugin collects scenarios and keeps the record only when asked
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(SUITE_DIR.parent if not args.scenarios else Path.cwd()),
+        "-o",
+        "testpaths=",
+        "--continue-on-collection-errors",
+        "-q",
+        "--alluredir",
+        str(out / "allure-results"),
+        "--clean-alluredir",
+        "--bwc-out",
+        str(out),
+        "--phase",
+        args.phase,
+    ]
+    for rig in args.rig:
+        pytest_args += ["--rig", rig]
+    if args.profile:
+        pytest_args += ["--camera-profile", args.profile]
+    for fault in args.fault:
+        pytest_args += ["--fault", fault]
+    if args.requirements:
+        pytest_args += ["--requirements", str(Path(args.requirements).resolve())]
+    if args.workers > 0:
+        pytest_args += ["-n", str(args.workers), "--dist", "load"]
+    if args.keep_camera_storage:
+        pytest_args.append("--keep-camera-storage")
+    record_path = out / "record.json"
+    if record_path.exists():
+        record_path.unlink()
+    code = pytest.main(pytest_args)
+    if not record_path.exists():
+        console.print(f"[red]no run record was written (pytest exit code {int(code)})[/red]")
+        return int(code) or 2
+    record = load_record(record_path)
+    if str(record.get("status", "")).startswith("aborted"):
+        console.print(
+            f"run {record['status']} ({len(record['tests'])} scenario(s) recorded in {record_path})",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return 2
+    print_verdicts(record)
+    console.print(escape(f"run record: {record_path}\nAllure results: {out / 'allure-results'}"), highlight=False)
+    write_report(record_path, None, None, not args.no_pdf)
+    verdicts = [t["verdict"] for t in record["tests"]]
+    return 0 if verdicts and all(v == "pass" for v in verdicts) else 1
+
+
+def _unwritable(out: Path) -> str | None:
+    """Why the output folder cannot take a run (None: it can), found before anything starts."""
+    import tempfile
+
+    if out.exists() and not out.is_dir():
+        return "is a file, not a folder"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror or exc})"
+    return None
+
+
+def print_verdicts(record: dict) -> None:
+    cam = record.get("camera") or {}
+    title = f"{cam.get('vendor', '?')} {cam.get('model', '?')} fw {cam.get('firmware', '?')} - phase {record['phase']}"
+    if record.get("faults"):
+        title += f" - faults: {', '.join(record['faults'])}"
+    table = Table(title=escape(title))
+    for col in ("scenario", "requirements", "verdict", "key measurements"):
+        table.add_column(col)
+    colours = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow"}
+    for t in record["tests"]:
+        shown = [m for m in t["measurements"] if m["outcome"] == "fail"] or [
+            m for m in t["measurements"] if not m["name"].startswith("events_saved")
+        ][:3]
+        text = "\n".join(
+            escape(f"{m['name']} = {num(m['value'])} {m['unit']} [{num(m['low'])}, {num(m['high'])}]") for m in shown
+        )
+        if t.get("error"):
+            text = (text + "\n" if text else "") + escape(t["error"].splitlines()[0][:200])
+        v = t["verdict"]
+        table.add_row(
+            escape(str(t["scenario"])),
+            escape(", ".join(t["requirements"])),
+            f"[{colours.get(v, 'white')}]{escape(str(v).upper())}[/]",
+            text,
+        )
+    console.print(table)
