@@ -24,7 +24,7 @@ from harness.core.yaml_fuzz import LOADED, REJECTED, VIOLATION, fuzz
 from harness.plan.profile import CameraProfile
 from harness.plan.requirements import Catalogue
 from harness.plan.scenario import Scenario
-from harness.rig.factory import load_rig_spec
+from harness.rig.kinds import load_rig_spec
 
 OUTCOMES = (LOADED, REJECTED, VIOLATION)
 

@@ -22,7 +22,8 @@ from harness.core.paths import CAMERAS_DIR, SUITE_DIR
 from harness.execution.matrix import healthy
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
-from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.rig.factory import open_rig
+from harness.rig.specs import EmulatedRigSpec
 
 
 def measure(

@@ -24,7 +24,8 @@ from harness.devices.power import BatterySetup, PowerLimits, ScpiPowerSupply
 from harness.emulator.scpi import ScpiServer
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
-from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.rig.factory import open_rig
+from harness.rig.specs import EmulatedRigSpec
 
 OTHERS = ["power_cutoff.yaml", "power_cut.yaml", "power_draw.yaml"]
 

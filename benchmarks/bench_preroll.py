@@ -20,7 +20,8 @@ import harness.execution.runner as runner_module
 from harness.core.paths import SUITE_DIR
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
-from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.rig.factory import open_rig
+from harness.rig.specs import EmulatedRigSpec
 
 SCENARIOS = ["preroll_full_buffer.yaml", "preroll_early_activation.yaml", "preroll_two_events.yaml"]
 

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 #: What a clip of another camera says it is (misbehaviour ``foreign-serial``).
 FOREIGN_SERIAL = "EMU-9999"
-__all__ = ["FOREIGN_SERIAL", "CameraState", "EmulatedCamera", "EventTruth", "NextEvent"]
+__all__ = ["FOREIGN_SERIAL", "EmulatedCamera"]
 
 
 class EmulatedCamera:

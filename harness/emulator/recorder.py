@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 NOISE_RMS = 0.001  # microphone noise floor, about -60 dBFS
 
 
-__all__ = ["EventTruth", "Recorder", "RecordingCamera", "SegmentTruth", "Shot"]
+__all__ = ["Recorder", "RecordingCamera"]
 
 
 class RecordingCamera(Protocol):

@@ -11,7 +11,8 @@ from harness.core.paths import SUITE_DIR
 from harness.emulator.faults import FAULTS
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
-from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.rig.factory import open_rig
+from harness.rig.specs import EmulatedRigSpec
 
 
 @dataclass(frozen=True)

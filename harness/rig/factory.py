@@ -23,37 +23,13 @@ from harness.devices.power import PowerSupply
 from harness.devices.protocols import GroundTruth
 from harness.devices.rig_controller import RigController
 from harness.plan.profile import CameraProfile
-from harness.rig.kinds import BuildContext, load_rig_spec, rig_kind
+from harness.rig.kinds import BuildContext, rig_kind
 from harness.rig.specs import (
-    BenchRigSpec,
-    ClipSourceSpec,
-    DisplaySpec,
-    DistancesSpec,
-    EmulatedRigSpec,
-    InstrumentSpec,
-    LimitsSpec,
     PowerSpec,
     RigSpecBase,
-    SerialSpec,
-    press_latency_s,
 )
 
-__all__ = [
-    "BenchRigSpec",
-    "ClipSourceSpec",
-    "DisplaySpec",
-    "DistancesSpec",
-    "EmulatedRigSpec",
-    "InstrumentSpec",
-    "LimitsSpec",
-    "PowerSpec",
-    "Rig",
-    "RigSpecBase",
-    "SerialSpec",
-    "load_rig_spec",
-    "open_rig",
-    "press_latency_s",
-]
+__all__ = ["Rig", "open_rig"]
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ OFFSET_S = 0.0234  # audio later than video by 23.4 ms: 1123.2 samples, delibera
 CHIRP_TIMES = [1.0, 3.7, 6.2]
 ABSENT = 8.5  # an expected stimulus with no chirp in the audio
 NOISE_RMS = 0.001  # -60 dBFS
-UTC = datetime(2026, 1, 1, tzinfo=UTC)
+CLIP_START = datetime(2026, 1, 1, tzinfo=UTC)
 N = round(CHIRP_S * RATE)
 
 
@@ -57,7 +57,7 @@ def frames():
 
 
 def write(path, audio):
-    assert write_clip(path, frames(), FPS, 300, UTC, audio=audio) == round(DURATION_S * FPS)
+    assert write_clip(path, frames(), FPS, 300, CLIP_START, audio=audio) == round(DURATION_S * FPS)
     return path
 
 

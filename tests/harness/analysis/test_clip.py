@@ -17,7 +17,7 @@ from harness.scene.video import yuv420_frame
 W, H, R, FPS = 640, 360, 60.0, 30.0
 PERIOD = 1 / FPS
 T0 = 600.5 / R  # exposure midpoint in the middle of display frame 600: every frame reads clean
-UTC = datetime(2026, 1, 1, tzinfo=UTC)
+CLIP_START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def shot(scene, t):
 
 
 def write(path, pts_times, images):
-    assert write_clip(path, zip(pts_times, images), FPS, 1500, UTC) == len(pts_times)
+    assert write_clip(path, zip(pts_times, images), FPS, 1500, CLIP_START) == len(pts_times)
     return path
 
 
@@ -278,7 +278,7 @@ def test_filmed_clip_is_read_through_capture_realism(tmp_path):
     t0 = 321.0123
     times = [t0 + k / fps for k in range(240)]
     path = tmp_path / "filmed.mp4"
-    assert write_clip(path, ((t - t0, model.capture(t)) for t in times), fps, 1500, UTC) == 240
+    assert write_clip(path, ((t - t0, model.capture(t)) for t in times), fps, 1500, CLIP_START) == 240
     a = analyze_clip(path, refresh_hz=R)
     assert a.error is None and a.run_id == 11
     assert a.decoded == 240 and a.gaps == [] and a.duplicates == [] and a.inconsistent_frames == 0

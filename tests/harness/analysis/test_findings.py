@@ -16,7 +16,8 @@ from harness.checks import CHECKS, CheckInput
 from harness.core.clock import VirtualClock
 from harness.core.paths import CAMERAS_DIR
 from harness.core.timeline import Action, Timeline
-from harness.emulator.camera import CameraState, EmulatedCamera
+from harness.emulator.camera import EmulatedCamera
+from harness.emulator.camera_parts import CameraState
 from harness.emulator.faults import Behaviour
 from harness.plan.profile import CameraProfile
 from harness.scene.compose import Scene

@@ -17,7 +17,7 @@ from harness.core.paths import CAMERAS_DIR, CATALOGUE, RIGS_DIR, SUITE_DIR
 from harness.plan.profile import CameraProfile
 from harness.plan.requirements import Catalogue
 from harness.plan.scenario import Scenario
-from harness.rig.factory import load_rig_spec
+from harness.rig.kinds import load_rig_spec
 
 
 def _refused(path: Path) -> str:

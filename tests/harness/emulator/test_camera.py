@@ -8,7 +8,8 @@ from harness.analysis.clip import analyze_clip
 from harness.analysis.container import finalisation
 from harness.core.clock import VirtualClock
 from harness.core.paths import CAMERAS_DIR
-from harness.emulator.camera import CameraState, EmulatedCamera
+from harness.emulator.camera import EmulatedCamera
+from harness.emulator.camera_parts import CameraState
 from harness.emulator.faults import Behaviour, apply_faults
 from harness.plan.profile import CameraProfile
 from harness.scene.compose import Scene

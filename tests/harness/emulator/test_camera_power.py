@@ -15,7 +15,7 @@ from harness.analysis.container import finalisation
 from harness.core.clock import VirtualClock
 from harness.core.paths import CAMERAS_DIR
 from harness.devices.power import BatterySetup, PowerLimits, ScpiPowerSupply
-from harness.emulator.camera import CameraState
+from harness.emulator.camera_parts import CameraState
 from harness.emulator.rig import EmulatedRig
 from harness.plan.profile import CameraProfile
 

@@ -11,7 +11,8 @@ from harness.core.timeline import PowerOn
 from harness.execution.dispatch import StepDispatcher
 from harness.execution.runner import Take
 from harness.plan.scenario import STEP_KINDS, Step
-from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.rig.factory import open_rig
+from harness.rig.specs import EmulatedRigSpec
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from harness.devices.power import InstrumentError
 from harness.emulator.scpi import PLAIN_SUPPLY_GROUPS, ScpiServer, build_command_table
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
-from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.rig.factory import open_rig
+from harness.rig.specs import EmulatedRigSpec
 from tests.conftest import bench_rig_file
 from tests.fixtures.test_interrupt import _scpi, _signal_certify, _start_emulator
 

@@ -15,7 +15,8 @@ from harness.core.clock import Clock
 from harness.devices.display import Display, PresentLog, RecordedPresentLog
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
-from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.rig.factory import open_rig
+from harness.rig.specs import EmulatedRigSpec
 from harness.scene.stimulus import event_times
 
 R = 60.0

@@ -11,7 +11,8 @@ import yaml
 
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
-from harness.rig.factory import EmulatedRigSpec, open_rig
+from harness.rig.factory import open_rig
+from harness.rig.specs import EmulatedRigSpec
 from tests.fixtures.test_plugin import QUICK
 
 

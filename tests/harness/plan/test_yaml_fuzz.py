@@ -13,7 +13,7 @@ from harness.core.yaml_fuzz import KINDS, LOADED, REJECTED, VIOLATION, fuzz
 from harness.plan.profile import CameraProfile
 from harness.plan.requirements import Catalogue
 from harness.plan.scenario import Scenario
-from harness.rig.factory import load_rig_spec
+from harness.rig.kinds import load_rig_spec
 
 ITERATIONS = 400  # a few seconds; the benchmark runs 10,000
 SEED = 20261205

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from harness.core.config import ConfigError
-from harness.rig.factory import EmulatedRigSpec, load_rig_spec, open_rig
+from harness.rig.factory import open_rig
+from harness.rig.kinds import load_rig_spec
+from harness.rig.specs import EmulatedRigSpec
 
 
 def test_default_rig_is_the_emulated_camera() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.core.config import ConfigError
-from harness.rig.factory import load_rig_spec
+from harness.rig.kinds import load_rig_spec
 from tests.conftest import bench_rig_file
 
 BENCH = """\
@@ -121,7 +121,8 @@ def test_per_button_latency_must_match_the_camera_profile(tmp_path: Path, latenc
     """Per-button solenoid latencies name exactly the camera profile's buttons; the error names the field."""
     from harness.core.paths import camera_profile_path
     from harness.plan.profile import CameraProfile
-    from harness.rig.factory import open_rig, press_latency_s
+    from harness.rig.factory import open_rig
+    from harness.rig.specs import press_latency_s
 
     spec = _load(tmp_path, f"  clips: /m\n  serial: {{url: /dev/ttyACM0, press_latency_ms: {latency}}}\n")
     profile = CameraProfile.load(camera_profile_path("emulated"))
