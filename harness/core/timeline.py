@@ -3,9 +3,10 @@
 Checks compare a clip's timeline against this one. Gesture instants come from the rig
 controller's own timestamps, never from when the harness asked for them.
 
-Each kind of power action carries a typed detail (:class:`PowerOn`, :class:`BatterySelected`,
-:class:`Shutdown`, :class:`PowerCut`, :class:`CurrentReading`), written by the power steps and read by
-the power checks, so both sides agree on the fields by type rather than by string keys.
+Each kind of action carries a typed detail (:class:`GestureDone`, :class:`FlashFired`, and for
+power :class:`PowerOn`, :class:`BatterySelected`, :class:`Shutdown`, :class:`PowerCut`,
+:class:`CurrentReading`), written by the steps and read by the checks, so both sides agree on the
+fields by type rather than by string keys.
 """
 
 from __future__ import annotations
@@ -15,15 +16,7 @@ from typing import Any
 
 
 class _Detail:
-    """Typed action detail: its fields also read by name, as the run record spells them."""
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in {f.name for f in fields(self)}:  # type: ignore[arg-type]
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return getattr(self, key, default)
+    """Typed action detail; the run record spells its fields as they are named here."""
 
     def as_dict(self) -> dict[str, Any]:
         """The fields that are set (a field left None is not written to the record)."""
@@ -32,6 +25,22 @@ class _Detail:
             for f in fields(self)  # type: ignore[arg-type]
             if getattr(self, f.name) is not None
         }
+
+
+@dataclass(frozen=True)
+class GestureDone(_Detail):
+    """The solenoid edges of a gesture, as the rig controller stamped them: (button, "down"|"up", t)."""
+
+    edges: tuple[tuple[str, str, float], ...]
+
+
+@dataclass(frozen=True)
+class FlashFired(_Detail):
+    """An A/V stimulus the bench's controller fired: scene event time, planned and measured instants."""
+
+    event_s: float
+    off_t: float
+    planned_t: float
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,7 @@ class CurrentReading(_Detail):
     t0: float
 
 
-Detail = PowerOn | BatterySelected | Shutdown | PowerCut | CurrentReading
+Detail = GestureDone | FlashFired | PowerOn | BatterySelected | Shutdown | PowerCut | CurrentReading
 
 
 @dataclass(frozen=True)
@@ -94,11 +103,11 @@ class Action:
     t: float
     kind: str  # "power" | "gesture" | "stimulus"
     name: str  # "on"/"off"/"battery"/"shutdown"/"cut"/"current" for power, gesture name for gestures
-    detail: Detail | dict = field(default_factory=dict)
+    detail: Detail | None = None
 
     def details(self) -> dict[str, Any]:
         """The detail as record fields."""
-        return self.detail.as_dict() if isinstance(self.detail, _Detail) else dict(self.detail)
+        return self.detail.as_dict() if self.detail is not None else {}
 
 
 @dataclass

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from harness.core.clock import Clock, Timer, VirtualClock
-from harness.core.timeline import Action, Timeline
+from harness.core.timeline import Action, FlashFired, Timeline
 from harness.devices.display import Display
 from harness.devices.rig_controller import MIN_DRIFT_SPAN_S, RigController, RigControllerError
 from harness.scene.stimulus import FLASH_S, event_times
@@ -151,12 +151,7 @@ class FlashSchedule:
         if timeline is not None:
             _merge(
                 timeline,
-                [
-                    Action(
-                        f.on_t, "stimulus", "flash", {"event_s": f.event_s, "off_t": f.off_t, "planned_t": f.planned_t}
-                    )
-                    for f in self.fired
-                ],
+                [Action(f.on_t, "stimulus", "flash", FlashFired(f.event_s, f.off_t, f.planned_t)) for f in self.fired],
             )
         return [(f.event_s, f.on_t) for f in self.fired]
 

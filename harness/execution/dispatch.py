@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from harness.core import progress
-from harness.core.timeline import Action, Timeline
+from harness.core.timeline import Action, GestureDone, Timeline
 from harness.plan.scenario import StepKind
 
 if TYPE_CHECKING:
@@ -74,6 +74,6 @@ class StepDispatcher:
                 done.effective_t,
                 "gesture",
                 name,
-                {"edges": [(e.button, "down" if e.down else "up", e.t) for e in done.edges]},
+                GestureDone(tuple((e.button, "down" if e.down else "up", e.t) for e in done.edges)),
             )
         )

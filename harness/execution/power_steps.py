@@ -226,7 +226,7 @@ class PowerSession:
         if self.monitor is not None:
             self.monitor.output(False)
         rig.power.output(False)
-        self.timeline.add(Action(clock.now(), "power", what, PowerCut(files) if what == "cut" else {}))
+        self.timeline.add(Action(clock.now(), "power", what, PowerCut(files) if what == "cut" else None))
 
     def _saved_files(self) -> dict[str, str]:
         """SHA-256 of every clip saved since the scenario began, by its evidence name."""

@@ -43,7 +43,7 @@ def battery(soc: float) -> BatterySelected:
 def timeline(*actions: tuple) -> Timeline:
     tl = Timeline()
     for t, kind, name, *detail in actions:
-        data = detail[0] if detail else {}
+        data = detail[0] if detail else None
         if kind == "power" and isinstance(data, dict) and name in TYPED:
             data = TYPED[name](**data)
         tl.add(Action(t, kind, name, data))

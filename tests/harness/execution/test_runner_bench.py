@@ -12,6 +12,7 @@ import pytest
 
 from harness.analysis.findings import analyse_clip_fully
 from harness.core.clock import Clock
+from harness.core.timeline import FlashFired
 from harness.devices.display import Display, PresentLog, RecordedPresentLog
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
@@ -108,10 +109,12 @@ def test_a_controller_stimulus_is_fired_on_schedule_and_measured_against_its_fir
     flashes = [a for a in result.timeline.actions if a.kind == "stimulus"]
     assert len(flashes) >= 8 and [a.t for a in flashes] == pytest.approx(fired_hw, abs=2e-6)
     power_on = result.timeline.last_before(1e9, "power", "on").t
-    assert [a.detail["event_s"] for a in flashes] == event_times(flashes[0].detail["event_s"], flashes[-1].t, R)
+    fired = [a.detail for a in flashes]
+    assert all(isinstance(d, FlashFired) for d in fired)
+    assert [d.event_s for d in fired] == event_times(fired[0].event_s, flashes[-1].t, R)  # type: ignore[union-attr]
     assert flashes[0].t - power_on < 3.0  # from the first step on
     for a in flashes:
-        assert a.t == pytest.approx(a.detail["event_s"] + 0.020, abs=2e-6)
+        assert isinstance(a.detail, FlashFired) and a.t == pytest.approx(a.detail.event_s + 0.020, abs=2e-6)
     by_name = {m.quantity: m for m in result.measurements}
     assert by_name["av_events_paired"].passed and by_name["av_events_paired"].value >= 3
     assert by_name["av_offset_ms"].value == pytest.approx(truth_ms, abs=1000 / 120 + 0.5)
