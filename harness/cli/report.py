@@ -34,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     p = sub.add_parser("requirements", help="requirement coverage: each requirement and the scenarios that prove it")
     p.add_argument("--scenarios", help="folder of scenario files (default: the built-in suite)")
+    p.add_argument(
+        "--requirements", metavar="FILE", help="an agency's own requirement catalogue (default: the built-in one)"
+    )
     p.add_argument("--json", action="store_true", help="print the coverage as JSON")
     p.set_defaults(run=requirements)
 
@@ -147,11 +150,16 @@ def verify_evidence(args: argparse.Namespace) -> int:
 
 
 def requirements(args: argparse.Namespace) -> int:
+    from harness.core.config import ConfigError
     from harness.core.paths import CATALOGUE
     from harness.plan.requirements import Catalogue
     from harness.report.coverage import suite_coverage
 
-    catalogue = Catalogue.load(CATALOGUE)
+    try:
+        catalogue = Catalogue.load(args.requirements or CATALOGUE)
+    except ConfigError as exc:
+        console.print(f"[red]requirement catalogue {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
+        return 2
     folder = Path(args.scenarios) if args.scenarios else SUITE_DIR
     if not folder.is_dir():
         console.print(f"[red]{escape(str(folder))}: not a folder of scenario files[/red]", highlight=False)

@@ -32,6 +32,27 @@ def test_requirements_prints_coverage_of_the_built_in_suite() -> None:
     assert set(data["uncovered"]) == {r for r, row in rows.items() if not row["scenarios"]}
 
 
+def test_requirements_reads_an_agency_catalogue_and_a_bad_one_is_one_line(tmp_path) -> None:
+    import yaml
+
+    from harness.core.paths import CATALOGUE
+
+    data = yaml.safe_load(CATALOGUE.read_text())
+    data["requirements"] = [r for r in data["requirements"] if r["id"] != "BWC-EVD-01"]
+    agency = tmp_path / "agency.yaml"
+    agency.write_text(yaml.safe_dump(data, sort_keys=False))
+    rows = {
+        r["id"]
+        for r in json.loads(run_bwc("requirements", "--json", "--requirements", str(agency)).stdout)["requirements"]
+    }
+    assert "BWC-PRE-01" in rows and "BWC-EVD-01" not in rows
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("requirements: [\n")
+    proc = run_bwc("requirements", "--requirements", str(bad))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert str(bad) in " ".join(proc.stdout.split())
+
+
 def test_requirements_fails_on_an_unknown_id_and_names_it(tmp_path) -> None:
     (tmp_path / "good.yaml").write_text(SCENARIO.format(id="good", reqs="BWC-PRE-01"))
     (tmp_path / "typo.yaml").write_text(SCENARIO.format(id="typo", reqs="BWC-PRE-01, BWC-PER-02"))
