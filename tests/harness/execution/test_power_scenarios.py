@@ -11,6 +11,7 @@ import pytest
 
 from harness.core.config import ConfigError
 from harness.core.paths import SUITE_DIR
+from harness.core.timeline import CurrentReading, PowerCut
 from harness.devices.power import InstrumentError
 from harness.emulator.scpi import PLAIN_SUPPLY_GROUPS, ScpiServer, build_command_table
 from harness.execution.runner import run_scenario
@@ -68,7 +69,8 @@ def test_power_cut_matches_the_emulator(tmp_path) -> None:
     assert interrupted.cut_t == pytest.approx(cut.t)
     m = by_name(result)
     assert m["cut_recovered_s[event 2]"].value == pytest.approx(interrupted.last_frame_t + FRAME - cut.t, abs=FRAME)
-    assert m["earlier_files_damaged"].value == 0 and len(cut.detail["files"]) == 1
+    assert isinstance(cut.detail, PowerCut)
+    assert m["earlier_files_damaged"].value == 0 and len(cut.detail.files) == 1
 
 
 def test_draw_per_state_matches_the_profile(tmp_path) -> None:
@@ -238,7 +240,8 @@ def test_after_a_battery_scenario_the_next_one_gets_the_bench_supply(tmp_path) -
         )
         second = run_scenario(plain, rig, tmp_path / "two")
         reading = next(a for a in second.timeline.actions if a.name == "current")
-        assert reading.detail["volts"] == pytest.approx(rig.power_spec.voltage)
+        assert isinstance(reading.detail, CurrentReading)
+        assert reading.detail.volts == pytest.approx(rig.power_spec.voltage)
         assert by_name(second)["current_a[booting]"].passed
 
 
