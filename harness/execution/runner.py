@@ -114,24 +114,31 @@ class Take:
         if self._flashes is None:
             raise RuntimeError("check() follows the steps")
         rig, result = self.rig, self.result
-        if not collect:  # judged by the instrument alone: the footage stays on the camera
+        verdicts: list[Measurement] = []
+        if collect:
+            verdicts = self._take_in_and_analyse()
+        else:  # judged by the instrument alone: the footage stays on the camera
             self._flashes.finish(result.timeline)
-            with self.step_hook("check"):
-                found = run_checks(
-                    checks,
-                    CheckInput(
-                        rig.profile,
-                        result.timeline,
-                        [],
-                        clips,
-                        reference_utc=rig.clock.utc,
-                        speaker_distance_m=rig.speaker_distance_m,
-                        catalogue=self.catalogue,
-                    ),
-                )
-            result.measurements += found
-            return found
-        clock = rig.clock
+        with self.step_hook("check"):
+            inp = CheckInput(
+                rig.profile,
+                result.timeline,
+                result.analyses,
+                clips,
+                reference_utc=rig.clock.utc,
+                speaker_distance_m=rig.speaker_distance_m,
+                run_id=rig.run_id,
+                clip_source=rig.clips.describe(),
+                catalogue=self.catalogue,
+            )
+            found = run_checks(checks, inp)
+        result.measurements += found
+        return verdicts + found
+
+    def _take_in_and_analyse(self) -> list[Measurement]:
+        """Take in the new clips as evidence and analyse each; returns the per-clip verdicts."""
+        assert self._flashes is not None  # check() makes sure the steps ran
+        rig, result, clock = self.rig, self.result, self.rig.clock
         with self.step_hook("collect clips"):
             with progress.reporter(clock, "collect clips", rig.clip_wait_s) as report:
                 result.evidence = rig.clips.wait_for_new(
@@ -151,21 +158,7 @@ class Take:
             result.measurements += verdicts
             # reference time = present time
             at_present_times(result.analyses, rig.display.log if rig.display else None, fired, rig.refresh_hz)
-        with self.step_hook("check"):
-            inp = CheckInput(
-                rig.profile,
-                result.timeline,
-                result.analyses,
-                clips,
-                reference_utc=rig.clock.utc,
-                speaker_distance_m=rig.speaker_distance_m,
-                run_id=rig.run_id,
-                clip_source=rig.clips.describe(),
-                catalogue=self.catalogue,
-            )
-            found = run_checks(checks, inp)
-            result.measurements += found
-        return verdicts + found
+        return verdicts
 
 
 def run_scenario(
@@ -183,7 +176,7 @@ def run_scenario(
     ``catalogue`` holds the limits the checks judge against (None: the built-in catalogue).
     """
     try:
-        take = Take(rig, evidence_dir, result or ScenarioResult(scenario), step_hook, catalogue=catalogue)
+        take = Take(rig, evidence_dir, result, step_hook, scenario, catalogue=catalogue)
         with take.steps(collect=scenario.expect.collect):
             for step in scenario.steps:
                 take.do(step)
