@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Kind = Literal["limit", "info"]
+#: the outcome of a measurement the camera model gives no way to make (neither pass nor fail)
+NOT_MEASURABLE = "not measurable"
 # where a measurement's limits come from: the requirement catalogue, the camera profile, the
 # catalogue when it gives the figure and the profile otherwise, or nowhere (informative)
 LimitSource = Literal["catalogue", "profile", "catalogue, else profile", "none"]
@@ -43,6 +45,9 @@ class Measurement:
     dimensions: dict[str, Dimension] = field(default_factory=dict)
     kind: Kind = "limit"
     limits_from: LimitSource = "catalogue"
+    #: why this camera model gives no way to make the measurement (None: it does). Such a
+    #: measurement is reported as not measurable: it neither passes nor fails, and reports list it.
+    not_measurable: str | None = None
 
     @property
     def name(self) -> str:
@@ -51,10 +56,13 @@ class Measurement:
 
     @property
     def outcome(self) -> str:
-        """'info' for an informative value; 'pass' inside [low, high] (either side may be open);
-        'fail' otherwise or when unmeasured."""
+        """'info' for an informative value; 'not measurable' when the camera model gives no way
+        to measure it; 'pass' inside [low, high] (either side may be open); 'fail' otherwise or
+        when it should have been measured and was not."""
         if self.kind == "info":
             return "info"
+        if self.not_measurable is not None:
+            return NOT_MEASURABLE
         if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
             return "fail"
         if self.low is not None and self.value < self.low:
@@ -76,9 +84,13 @@ class Measurement:
         return f"[{lo}, {hi}]"
 
     def __str__(self) -> str:
-        value = "not measured" if self.value is None else f"{_fmt(self.value)} {self.unit}".rstrip()
+        if self.not_measurable is not None:
+            value = "not measurable"
+        else:
+            value = "not measured" if self.value is None else f"{_fmt(self.value)} {self.unit}".rstrip()
         text = f"{self.name} = {value}  limits {self.limits_text()}  {self.outcome.upper()}  ({self.requirement})"
-        return text + (f"  - {self.note}" if self.note else "")
+        note = "; ".join(n for n in (self.not_measurable, self.note) if n)
+        return text + (f"  - {note}" if note else "")
 
     def record(self) -> dict:
         """The record.json entry: ``name`` as printed (readers match on it), dimensions beside it."""
@@ -95,6 +107,7 @@ class Measurement:
             "kind": self.kind,
             "limits_from": self.limits_from,
             "outcome": self.outcome,
+            **({"not_measurable": self.not_measurable} if self.not_measurable is not None else {}),
         }
 
 
@@ -120,9 +133,11 @@ class Declared:
         high: float | None = None,
         *,
         note: str = "",
+        not_measurable: str | None = None,
         **dimensions: Dimension,
     ) -> Measurement:
-        """A measurement of ``value`` against [low, high] along ``dimensions``."""
+        """A measurement of ``value`` against [low, high] along ``dimensions``; ``not_measurable``
+        says why this camera model gives no way to make it (then ``value`` is None)."""
         if set(dimensions) != set(self.dimensions):
             raise ValueError(
                 f"{self.quantity}: dimensions {sorted(dimensions)} given, {list(self.dimensions)} declared"
@@ -133,7 +148,17 @@ class Declared:
                 self.quantity, value, self.unit, None, None, self.requirement, note, ordered, "info", "none"
             )
         return Measurement(
-            self.quantity, value, self.unit, low, high, self.requirement, note, ordered, "limit", self.limits_from
+            self.quantity,
+            None if not_measurable is not None else value,
+            self.unit,
+            low,
+            high,
+            self.requirement,
+            note,
+            ordered,
+            "limit",
+            self.limits_from,
+            not_measurable,
         )
 
 

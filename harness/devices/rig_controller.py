@@ -373,14 +373,15 @@ class SerialRigController(RigController):
         start = self.clock.now() + self.LEAD_S
         seqs: list[int] = []
         end = start
-        for offset_s, duration_s in gesture.schedule():
-            at = mapping.to_ticks(start + offset_s)
-            ms = max(1, round(duration_s * 1000))
-            seqs.append(self._seq(self._query(f"PRESS {gesture.button} {ms} AT {at}", "OK")))
-            end = max(end, start + offset_s + duration_s)
+        presses = gesture.presses_made()
+        for press in presses:
+            at = mapping.to_ticks(start + press.at_s)
+            ms = max(1, round(press.hold_s * 1000))
+            seqs.append(self._seq(self._query(f"PRESS {press.button} {ms} AT {at}", "OK")))
+            end = max(end, start + press.at_s + press.hold_s)
         self.clock.sleep_until(end + 0.01)
         edges = self._collect(set(seqs))
-        latency = self.latency_for(gesture.button)
+        latency = self.latency_for(presses[-1].button)  # the press the camera acts on
         return GestureResult(
             name=name, edges=edges, effective_t=gesture.effective_time(edges) + latency, latency_s=latency
         )

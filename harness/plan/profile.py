@@ -29,8 +29,26 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Press(Strict):
+    """One press of a gesture sequence: ``button`` goes down ``at_s`` after the gesture begins and
+    is held ``hold_s``."""
+
+    button: str
+    at_s: float = Field(0.0, ge=0, le=30)
+    hold_s: float = Field(0.15, gt=0, le=30)
+
+
 class Gesture(Strict):
-    """A button gesture: ``presses`` short presses, or one press held for ``hold_s``."""
+    """A button gesture, in one of three forms:
+
+    * ``presses`` short presses of ``button`` (1 = press, 2 = double press);
+    * one press of ``button`` held for ``hold_s`` (the camera acts when the hold reaches it);
+    * a ``sequence`` of presses across buttons with their timing (the camera acts on the last
+      press going down, or, with ``acts_on: held``, when the last press has been held).
+
+    ``confirm_within_s``: the camera acts only if the last press follows the first within this
+    time (a stop confirmation: press, then press again within 5 s, or it keeps recording).
+    """
 
     button: str = "event"
     presses: int = Field(1, ge=1, le=5)
@@ -38,35 +56,89 @@ class Gesture(Strict):
     gap_s: float = Field(0.25, gt=0, le=2)
     hold_s: float | None = Field(None, gt=0, le=30)
     release_margin_s: float = Field(0.5, ge=0, le=5, description="how long the rig holds past hold_s")
+    sequence: tuple[Press, ...] | None = Field(None, min_length=1, max_length=8)
+    acts_on: Literal["down", "held"] = Field("down", description="the last press acts going down or once held")
+    confirm_within_s: float | None = Field(None, gt=0, le=60)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Gesture:
         if self.hold_s is not None and self.presses != 1:
             raise ValueError("a gesture is either several presses or one hold, not both")
+        if self.sequence is not None:
+            if self.hold_s is not None or self.presses != 1:
+                raise ValueError("a gesture is a sequence, or presses/hold of one button, not both")
+            starts = [p.at_s for p in self.sequence]
+            if starts != sorted(starts):
+                raise ValueError("sequence: presses must be in the order they happen (at_s rising)")
+        if self.confirm_within_s is not None:
+            if len(self.sequence or ()) < 2:
+                raise ValueError("confirm_within_s needs a sequence of at least two presses")
+            assert self.sequence is not None
+            if self.sequence[-1].at_s - self.sequence[0].at_s >= self.confirm_within_s:
+                raise ValueError("the confirming press comes later than confirm_within_s allows")
         return self
+
+    @property
+    def buttons(self) -> tuple[str, ...]:
+        """The buttons this gesture presses, each once, in order."""
+        return tuple(dict.fromkeys(p.button for p in self.presses_made()))
+
+    def presses_made(self) -> tuple[Press, ...]:
+        """The presses the rig makes, whatever form the gesture is written in."""
+        if self.sequence is not None:
+            return self.sequence
+        if self.hold_s is not None:
+            return (Press(button=self.button, at_s=0.0, hold_s=self.hold_s + self.release_margin_s),)
+        step = self.press_s + self.gap_s
+        return tuple(Press(button=self.button, at_s=i * step, hold_s=self.press_s) for i in range(self.presses))
 
     def schedule(self) -> list[tuple[float, float]]:
         """(start offset, duration) of each press the rig makes, in seconds."""
+        return [(p.at_s, p.hold_s) for p in self.presses_made()]
+
+    @property
+    def held_s(self) -> float | None:
+        """How long the acting press must be held before the camera acts (None: it acts going down)."""
         if self.hold_s is not None:
-            return [(0.0, self.hold_s + self.release_margin_s)]
-        return [(i * (self.press_s + self.gap_s), self.press_s) for i in range(self.presses)]
+            return self.hold_s
+        if self.sequence is not None and self.acts_on == "held":
+            return self.sequence[-1].hold_s
+        return None
+
+    @property
+    def duration_s(self) -> float:
+        """From the first press going down to the last coming up."""
+        return max(p.at_s + p.hold_s for p in self.presses_made())
 
     def effective_time(self, edges: Sequence[ButtonEdge]) -> float:
-        """The instant the camera acts: the last press going down, or the hold reaching hold_s."""
+        """The instant the camera acts: the last press going down, or the hold reaching its length."""
         downs = [e.t for e in edges if e.down]
         if not downs:
             raise ValueError("gesture produced no press")
+        held = self.held_s
         if self.hold_s is not None:
             return downs[0] + self.hold_s
-        return downs[-1]
+        return downs[-1] + (held or 0.0)
 
 
 class VideoSpec(Strict):
+    """What the camera records: size, frame rate (25, 29.97, 30 ...), codec and bitrate."""
+
     width: int = Field(640, ge=64, le=7680)
     height: int = Field(360, ge=64, le=4320)
     fps: float = Field(30.0, gt=0, le=240)
-    codec: Literal["h264"] = "h264"
+    codec: Literal["h264", "hevc"] = "h264"
     bitrate_kbps: int = Field(1500, ge=100, le=100000)
+
+
+class ReminderTone(Strict):
+    """A reminder the camera sounds (and records) while recording: ``tones`` beeps every ``every_s``."""
+
+    every_s: float = Field(gt=0, le=3600)
+    tones: int = Field(2, ge=1, le=5)
+    tone_hz: float = Field(2500.0, ge=200, le=16000)
+    tone_s: float = Field(0.12, gt=0, le=2)
+    gap_s: float = Field(0.12, gt=0, le=2)
 
 
 class AudioSpec(Strict):
@@ -78,6 +150,7 @@ class AudioSpec(Strict):
         False, description="whether the pre-event buffer carries audio (off by default on many cameras)"
     )
     start_tolerance_s: float = Field(0.1, ge=0, le=5, description="audio must start this close to the activation")
+    reminder: ReminderTone | None = Field(None, description="tones the camera sounds while it records")
 
 
 class AvSync(Strict):
@@ -88,6 +161,20 @@ class AvSync(Strict):
     drift_ppm: float = Field(50.0, gt=0, description="largest A/V drift over a recording")
 
 
+class TextOverlay(Strict):
+    """The date and time the camera burns into its picture, as text.
+
+    ``format`` is the camera's own layout (strftime); ``corner`` and ``height_frac`` say where it is
+    and how tall its text is (a fraction of the frame height); ``device_id`` whether it also prints
+    the camera's serial after the time.
+    """
+
+    format: str = "%Y-%m-%d %H:%M:%S"
+    corner: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "top-left"
+    height_frac: float = Field(0.045, gt=0.01, le=0.2)
+    device_id: bool = False
+
+
 class ClockSpec(Strict):
     """Where the camera states its time, and how well it must keep it."""
 
@@ -95,9 +182,17 @@ class ClockSpec(Strict):
     max_drift_ppm: float = Field(2.0 / 43200 * 1e6, gt=0, description="2 s over a 12-hour shift")
     container_time: bool = Field(True, description="the MP4 creation time carries the camera clock (whole seconds)")
     metadata_key: str | None = Field(None, description="container metadata tag holding a JSON object with start_utc")
-    burned_in: Literal["bits"] | None = Field(
-        None, description="burned-in timestamp reader: 'bits' = machine-readable strip"
+    burned_in: Literal["bits", "text"] | None = Field(
+        None,
+        description="burned-in time: 'bits' = the emulator's machine-readable strip, 'text' = a text overlay (OCR)",
     )
+    overlay: TextOverlay | None = Field(None, description="the text overlay, when burned_in is 'text'")
+
+    @model_validator(mode="after")
+    def _overlay(self) -> ClockSpec:
+        if self.burned_in == "text" and self.overlay is None:
+            raise ValueError("burned_in 'text' needs an overlay block (format, corner, height_frac)")
+        return self
 
 
 class Capture(Strict):
@@ -139,6 +234,17 @@ class Emulation(Strict):
     battery_audio_max_s: float = Field(
         600.0, ge=0, description="longest event written with audio on the battery simulator"
     )
+    # Economy of CI: a persona of a 1080p camera may be emulated at a smaller size (the analysis
+    # is resolution-independent); the report states the size the clips were written at.
+    resolution: tuple[int, int] | None = Field(None, description="(width, height) written instead of video's")
+    # Pre-event buffer with its own storage (Axis W100 family): it holds at most this many bytes, so
+    # a complex scene (a higher bitrate) holds less than the configured length. None: unlimited.
+    buffer_storage_mb: float | None = Field(None, gt=0, le=100000)
+    # Events longer than this are written thinned in the middle of each file (every frame of the
+    # first and last long_footage_edge_s of a file, none between), so a 4-hour split is emulated in
+    # seconds. The pts keep the hole: a continuity check over such a file sees it. None: all frames.
+    long_footage_s: float | None = Field(None, gt=0)
+    long_footage_edge_s: float = Field(20.0, gt=0, le=600)
 
 
 class PowerDraw(Strict):
@@ -198,23 +304,52 @@ class PowerProfile(Strict):
     finalise_s: float = Field(3.0, ge=0, le=60, description="time at the writing draw after a file is closed")
 
 
+class VendorDefaults(Strict):
+    """The vendor's factory settings where the agency's configuration differs: a camera that was
+    never configured (or not yet synced) behaves like this."""
+
+    pre_event_buffer_s: float | None = Field(None, ge=0, le=600)
+    audio_in_buffer: bool | None = None
+    post_record_s: float | None = Field(None, ge=0, le=600)
+
+
+class SerialSource(Strict):
+    """Where a clip names the camera that made it, besides a file name with ``{serial}``."""
+
+    tag: str | None = Field(None, description="container tag whose text is the serial")
+    overlay: bool = Field(False, description="the burned-in text overlay prints the serial")
+
+
 class CameraProfile(Strict):
     vendor: str
     model: str
     firmware: str
     serial: str
     video: VideoSpec = VideoSpec()
-    boot_s: float = Field(8.0, ge=0, le=600, description="power-on to buffering")
-    boot_tolerance_s: float = Field(0.0, ge=0, le=60, description="how far a real boot may vary")
+    switch_on: Literal["supply", "button"] = Field(
+        "supply", description="'button': the camera is on only once its power_on gesture was made on a live supply"
+    )
+    boot_s: float = Field(8.0, ge=0, le=600, description="power-on (supply or power_on gesture) to buffering")
+    boot_tolerance_s: float = Field(0.0, ge=0, le=60, description="how far a real boot may vary either way")
     pre_event_buffer_s: float = Field(120.0, ge=0, le=600)
     buffer_after_stop: Literal["refill", "continuous"] = "refill"
     post_record_s: float = Field(0.0, ge=0, le=600)
     segment_s: float | None = Field(None, gt=0, description="a long event is split into files of this length")
+    max_recording_s: float | None = Field(
+        None, gt=0, description="the camera ends an event this long and starts a new one at once"
+    )
     activation_latency_s: float = Field(0.1, gt=0, le=10, description="event marker within this of the press")
     event_marker_key: str | None = Field(None, description="container metadata tag (JSON) with the event marker")
     buttons: tuple[str, ...] = ("event", "power")
     gestures: dict[str, Gesture]
+    file_name: str = Field(
+        "{serial}_{start:%Y%m%d_%H%M%S}_{event:04d}_{segment:02d}",
+        description="how the camera names a file (without suffix): fields serial, start (camera time), "
+        "event and segment (from 1)",
+    )
     clip_suffix: str = ".mp4"
+    serial_from: SerialSource = SerialSource()
+    vendor_default: VendorDefaults = VendorDefaults()
     audio: AudioSpec = AudioSpec()
     av_sync: AvSync = AvSync()
     clock: ClockSpec = ClockSpec()
@@ -223,13 +358,27 @@ class CameraProfile(Strict):
 
     @model_validator(mode="after")
     def _gestures(self) -> CameraProfile:
-        for needed in ("start", "stop"):
-            if needed not in self.gestures:
-                raise ValueError(f"gestures must define '{needed}'")
+        needed = ["start", "stop"] + (["power_on"] if self.switch_on == "button" else [])
+        for name in needed:
+            if name not in self.gestures:
+                raise ValueError(f"gestures must define '{name}'")
         for name, g in self.gestures.items():
-            if g.button not in self.buttons:
-                raise ValueError(f"gesture '{name}' uses button '{g.button}', not one of {list(self.buttons)}")
+            for button in g.buttons:
+                if button not in self.buttons:
+                    raise ValueError(f"gesture '{name}' uses button '{button}', not one of {list(self.buttons)}")
+        if self.serial_from.overlay and (self.clock.overlay is None or not self.clock.overlay.device_id):
+            raise ValueError("serial_from.overlay needs a clock overlay that prints the device id")
         return self
+
+    @property
+    def boot_range_s(self) -> tuple[float, float]:
+        """Power-on to buffering, as the profile allows it (a measured boot is judged against it)."""
+        return max(0.0, self.boot_s - self.boot_tolerance_s), self.boot_s + self.boot_tolerance_s
+
+    @property
+    def written_size(self) -> tuple[int, int]:
+        """(width, height) of the clips: the emulation's economy size, else the camera's."""
+        return self.emulation.resolution or (self.video.width, self.video.height)
 
     @property
     def frame_period_s(self) -> float:

@@ -38,8 +38,9 @@ class MeasurementEntry(_Entry):
     unit: str
     low: float | int | None
     high: float | int | None
-    outcome: str
+    outcome: str  # pass, fail, info or "not measurable" (the camera model gives no way to measure it)
     requirement: str
+    not_measurable: str | None = None  # why not, for a measurement the camera model cannot give
 
 
 class ClipEntry(_Entry):
