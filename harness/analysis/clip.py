@@ -96,6 +96,8 @@ class ClipAnalysis(BaseModel):
     pts_interval_median_s: float | None = None
     pts_interval_max_s: float | None = None
     variable_frame_rate: bool | None = None
+    # the device id the camera burns into its text overlay, read by OCR (None: not read or none printed)
+    overlay_serial: str | None = None
     # per-frame timeline, kept in memory for checks and plots, not serialised
     pts_s: list[float] = Field(default_factory=list, exclude=True, repr=False)
     ref_s: list[float | None] = Field(default_factory=list, exclude=True, repr=False)

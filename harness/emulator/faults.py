@@ -62,14 +62,27 @@ class Behaviour:
         )
 
 
+Figure = float | Callable[[CameraProfile], float]
+
+
 @dataclass(frozen=True)
 class Proof:
-    """Where a fault shows: running ``scenario`` with it must fail ``measurement`` at about ``expected``."""
+    """Where a fault shows: running ``scenario`` with it must fail ``measurement`` at about ``expected``.
+
+    ``expected`` and ``tolerance`` may depend on the camera profile the fault is proven on (its
+    buffer, its frame period, its clock), so one fault is proven on every persona it applies to.
+    """
 
     scenario: str
     measurement: str
-    expected: float
-    tolerance: float
+    expected: Figure
+    tolerance: Figure
+
+    def expected_for(self, profile: CameraProfile) -> float:
+        return self.expected(profile) if callable(self.expected) else float(self.expected)
+
+    def tolerance_for(self, profile: CameraProfile) -> float:
+        return self.tolerance(profile) if callable(self.tolerance) else float(self.tolerance)
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,9 @@ class Fault:
     caught_by: str
     apply: Callable[[Behaviour], Behaviour]
     proof: Proof
+    #: whether the fault means anything on a camera with this profile (a stop confirmation fault on
+    #: a camera without one does not); the matrix proves a fault only where it applies
+    applies: Callable[[CameraProfile], bool] = lambda _profile: True
 
 
 FAULTS: dict[str, Fault] = {
