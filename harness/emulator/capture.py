@@ -320,6 +320,9 @@ class CaptureModel:
 
     def _linear(self, n: int) -> np.ndarray:
         """Display frame ``n`` in linear light at working size, with its bezel (small cache)."""
+        if self._display is not self.scene and self._display.variant != self.scene.variant:
+            self._display.variant = self.scene.variant  # the display shows what the bench's scene shows
+            self._linear_cache.clear()
         cached = self._linear_cache.get(n)
         if cached is not None:
             return cached
@@ -421,4 +424,4 @@ def capture_model(profile: CameraProfile, scene: Scene, seed: int = 0) -> Captur
     if spec.level == "off":
         return None
     video = profile.video
-    return CaptureModel(scene, (video.width, video.height), video.fps, LEVELS[spec.level], seed=seed ^ spec.seed)
+    return CaptureModel(scene, profile.written_size, video.fps, LEVELS[spec.level], seed=seed ^ spec.seed)

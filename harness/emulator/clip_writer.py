@@ -1,4 +1,4 @@
-"""Writes an emulated camera's clip as a real MP4: H.264 video with explicit pts, AAC audio, metadata."""
+"""Writes an emulated camera's clip as a real MP4: H.264 or HEVC video with explicit pts, AAC audio, metadata."""
 
 from __future__ import annotations
 
@@ -18,6 +18,22 @@ from harness.scene.video import yuv420_frame
 
 TIME_BASE = Fraction(1, 90000)
 AAC_FRAME = 1024
+#: the profile's codec -> the PyAV encoder that writes it
+ENCODER = {"h264": "libx264", "hevc": "libx265"}
+
+
+def _encoder_options(codec: str, fragments: bool) -> dict[str, object]:
+    """Fast, single-threaded encoder settings (the same bytes for the same frames on any machine,
+    and less CPU per frame than a thread pool at this size, what matters when workers fill every
+    core). With ``fragments`` the encoder makes key frames only where it is told to (a fragment
+    starts on each), and those key frames are IDR frames a fragment can be cut at."""
+    if codec == "hevc":
+        params = "log-level=error:pools=1:frame-threads=1:lookahead-slices=0"
+        if fragments:
+            params += ":scenecut=0:open-gop=0"
+        return {"preset": "ultrafast", "x265-params": params, **({"forced-idr": "1"} if fragments else {})}
+    x264: dict[str, object] = {"preset": "ultrafast", "threads": "1"}  # the type av gives options
+    return {**x264, "x264-params": "scenecut=0"} if fragments else x264
 
 
 @dataclass(frozen=True)
@@ -38,14 +54,18 @@ class VideoFrame(NamedTuple):
 def write_clip(
     path: Path,
     frames: Iterable[VideoFrame],
-    fps: float,
+    fps: float | Fraction,
     bitrate_kbps: int,
     creation_time: datetime,
     audio: AudioTrack | None = None,
     metadata: dict[str, str] | None = None,
     fragment_s: float | None = None,
+    codec: str = "h264",
 ) -> int:
     """Encode the frames (and audio up to the end of the last frame); return the frame count.
+
+    ``fps``: the nominal rate the stream declares (give 29.97 as ``Fraction(30000, 1001)``);
+    ``codec``: 'h264' or 'hevc'.
 
     Presentation times are written relative to the first frame, so the file starts at pts 0 and
     audio sample 0 lines up with it; gaps between frames stay gaps.
@@ -59,21 +79,20 @@ def write_clip(
     """
     tmp = path.with_name(path.name + ".partial")
     count = 0
-    period = 1.0 / fps
+    period = float(1 / Fraction(fps))
     options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} if fragment_s else {}
     with av.open(str(tmp), "w", format="mp4", options=options) as container:
         container.metadata["creation_time"] = creation_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for key, value in (metadata or {}).items():
             container.metadata[key] = value
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        if codec not in ENCODER:
+            raise ValueError(f"no encoder for codec {codec!r} (known: {', '.join(ENCODER)})")
+        rate = fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001)
+        stream = container.add_stream(ENCODER[codec], rate=rate)
         stream.pix_fmt = "yuv420p"
         stream.bit_rate = bitrate_kbps * 1000
-        # one encoder thread: the same bytes for the same frames on any machine, and a quarter less
-        # CPU per frame than x264's thread pool at this size (what matters when workers fill every core)
-        x264: dict[str, object] = {"preset": "ultrafast", "threads": "1"}  # the type av gives options
-        stream.options = x264
+        stream.options = _encoder_options(codec, bool(fragment_s))  # type: ignore[assignment]
         if fragment_s:  # key frames (hence fragments) only where fragment_index() changes
-            stream.options = {**x264, "x264-params": "scenecut=0"}
             stream.codec_context.gop_size = 1 << 30
         stream.time_base = TIME_BASE
         stream.codec_context.time_base = TIME_BASE

@@ -65,9 +65,17 @@ class Recorder:
         self.b = camera.behaviour
         self.period = camera.profile.frame_period_s
         video = camera.profile.video
+        width, height = camera.profile.written_size  # a 1080p persona may be written smaller in CI
+        # the camera's bitrate per pixel, at the size written (an economy size writes fewer bits)
+        self.bitrate_kbps = max(100, round(video.bitrate_kbps * width * height / (video.width * video.height)))
         self.watermark = None
-        if self.profile.clock.burned_in:
-            self.watermark = READERS[self.profile.clock.burned_in](video.width, video.height)
+        burned_in = self.profile.clock.burned_in
+        if burned_in:
+            painter = READERS.get(burned_in)
+            if painter is None:  # a kind of overlay this emulator cannot draw: the clips carry none
+                log.warning("emulated camera cannot draw a %r clock overlay; its clips carry none", burned_in)
+            else:
+                self.watermark = painter(width, height)
 
     # -- frame plan -----------------------------------------------------------------------
     def plan(self, event: EventTruth) -> list[list[Shot]]:
@@ -194,12 +202,13 @@ class Recorder:
         write_clip(
             path,
             self._frames(shots),
-            self.profile.video.fps,
-            self.profile.video.bitrate_kbps,
+            self.profile.video.frame_rate,
+            self.bitrate_kbps,
             start_rtc,
             audio=self._audio(event, first),
             metadata=metadata,
             fragment_s=fragment_s,
+            codec=self.profile.video.codec,
         )
         log.info("camera wrote %s (%d frames)", path.name, len(shots))
         return path

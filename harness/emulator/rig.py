@@ -47,8 +47,7 @@ class EmulatedRig:
         self.run_id = secrets.randbelow(RUN_ID_MODULUS) if run_id is None else run_id
         # the display of this bench: the run id and the clock's UTC in the code's coarse slots
         self.scene = Scene(
-            profile.video.width,
-            profile.video.height,
+            *profile.written_size,  # the camera films at the size it writes (an economy size in CI)
             refresh_hz,
             run_id=self.run_id,
             utc_origin=clock.utc(0.0).timestamp(),

@@ -8,6 +8,7 @@ the same numbers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -129,6 +130,14 @@ class VideoSpec(Strict):
     fps: float = Field(30.0, gt=0, le=240)
     codec: Literal["h264", "hevc"] = "h264"
     bitrate_kbps: int = Field(1500, ge=100, le=100000)
+
+    @property
+    def frame_rate(self) -> Fraction:
+        """The exact frame rate: 29.97 is NTSC's 30000/1001 (likewise 23.976, 59.94), not 2997/100."""
+        for ntsc in (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001)):
+            if abs(self.fps - float(ntsc)) < 0.006:
+                return ntsc
+        return Fraction(self.fps).limit_denominator(1000)
 
 
 class ReminderTone(Strict):
@@ -382,7 +391,7 @@ class CameraProfile(Strict):
 
     @property
     def frame_period_s(self) -> float:
-        return 1.0 / self.video.fps
+        return float(1 / self.video.frame_rate)
 
     @property
     def identity(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from harness.scene.busy import BITRATE_FACTOR, SCENE_VARIANTS, BusyLayer, SceneVariant
 from harness.scene.stimulus import flash_on
 from harness.scene.timecode import SceneRenderer
 
@@ -21,9 +22,16 @@ FLASH_BAND = (0.0, 0.08)  # top strip of the display: black, white while the A/V
 
 class Scene:
     def __init__(
-        self, width: int, height: int, refresh_hz: float = 60.0, run_id: int = 0, utc_origin: float = 0.0
+        self,
+        width: int,
+        height: int,
+        refresh_hz: float = 60.0,
+        run_id: int = 0,
+        utc_origin: float = 0.0,
+        variant: SceneVariant = "standard",
     ) -> None:
-        """``run_id`` and ``utc_origin`` (UTC seconds at scene time 0) go into the code's coarse slots."""
+        """``run_id`` and ``utc_origin`` (UTC seconds at scene time 0) go into the code's coarse slots;
+        ``variant``: the standard scene or the busy one (harness/scene/busy.py)."""
         self.width = width
         self.height = height
         self.refresh_hz = refresh_hz
@@ -31,9 +39,34 @@ class Scene:
         self.utc_origin = utc_origin
         self._renderer = SceneRenderer(width, height, run_id=run_id, utc_origin=utc_origin)
         self.frame = lru_cache(maxsize=8)(self._render)
+        self._busy: BusyLayer | None = None
+        self._variant: SceneVariant = "standard"
+        self.variant = variant
+
+    @property
+    def variant(self) -> SceneVariant:
+        """Which scene the display shows: 'standard', or 'busy' (a worst case for the camera's encoder)."""
+        return self._variant
+
+    @variant.setter
+    def variant(self, variant: SceneVariant) -> None:
+        if variant not in SCENE_VARIANTS:
+            raise ValueError(f"unknown scene variant {variant!r} (known: {', '.join(SCENE_VARIANTS)})")
+        if variant != self._variant:
+            self.frame.cache_clear()
+        self._variant = variant
+        if variant == "busy" and self._busy is None:
+            self._busy = BusyLayer(self.width, self.height)
+
+    @property
+    def bitrate_factor(self) -> float:
+        """Encoded bitrate of this variant relative to the standard scene (measured, kept as data)."""
+        return BITRATE_FACTOR[self._variant]
 
     def _render(self, n: int) -> np.ndarray:
         image = self._renderer.render(n, self.refresh_hz)
+        if self._variant == "busy" and self._busy is not None:
+            self._busy.paint(image, n)
         y0, y1 = (round(f * self.height) for f in FLASH_BAND)
         image[y0:y1] = 255 if flash_on(self.present_time(n), self.refresh_hz) else 0
         return image
