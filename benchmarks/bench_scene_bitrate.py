@@ -25,10 +25,10 @@ import av
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.emulator.capture import LEVELS, CaptureModel  # noqa: E402
-from harness.scene.busy import BITRATE_FACTOR, SceneVariant  # noqa: E402
-from harness.scene.compose import Scene  # noqa: E402
-from harness.scene.video import yuv420_frame  # noqa: E402
+from harness.emulator.capture import LEVELS, CaptureModel
+from harness.scene.busy import BITRATE_FACTOR, SceneVariant
+from harness.scene.compose import Scene
+from harness.scene.video import yuv420_frame
 
 FPS = 30
 ENCODERS = {

@@ -29,6 +29,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="store_true",
         help="run each fault on its scenario and the healthy camera on every scenario; print the matrix",
     )
+    p.add_argument(
+        "--profile",
+        help="camera profile (name or file) of the emulated camera: each fault that applies to it is "
+        "proven on it (default: the built-in emulated camera)",
+    )
     p.set_defaults(run=faults)
 
 
@@ -86,17 +91,21 @@ def faults(args: argparse.Namespace) -> int:
     from harness.emulator.faults import FAULTS
 
     if args.matrix:
-        return fault_matrix()
-    table = Table(title="emulated camera faults")
+        return fault_matrix(args.profile)
+    from harness.execution.matrix import load_profile
+
+    profile = load_profile(args.profile)
+    table = Table(title=f"emulated camera faults ({profile.vendor} {profile.model})")
     for col in ("fault", "what it breaks", "caught by check", "proof (scenario: measurement = expected)"):
         table.add_column(col)
     for f in FAULTS.values():
         p = f.proof
+        proof = f"{p.scenario}: {p.measurement} = {num(p.expected_for(profile))}"
         table.add_row(
             escape(f.name),
             escape(f.breaks),
             escape(f.caught_by),
-            escape(f"{p.scenario}: {p.measurement} = {num(p.expected)}"),
+            escape(proof if f.applies(profile) else "(does not apply to this camera)"),
         )
     console.print(table)
     devices = Table(title="emulated device faults (each strikes once: the test it hits fails naming the device)")
@@ -108,13 +117,14 @@ def faults(args: argparse.Namespace) -> int:
     return 0
 
 
-def fault_matrix() -> int:
-    """Healthy camera on every scenario, then every fault on its scenario: the tester, tested."""
+def fault_matrix(profile: str | None = None) -> int:
+    """Healthy camera on every scenario, then every fault that applies to the camera on its
+    scenario: the tester, tested (``profile``: a persona's camera profile; None: the built-in one)."""
     from harness.emulator.faults import FAULTS
-    from harness.execution.matrix import healthy, prove
+    from harness.execution.matrix import applicable, healthy, prove
 
-    failures = healthy()
-    table = Table(title="fault matrix (emulated camera)")
+    failures = healthy(profile=profile)
+    table = Table(title=f"fault matrix (emulated camera{', profile ' + profile if profile else ''})")
     for col in ("fault", "scenario", "check", "measurement", "expected", "measured", "verdict", "caught"):
         table.add_column(col)
     clean = all(not f for f in failures.values())
@@ -129,8 +139,9 @@ def fault_matrix() -> int:
         "no false alarm" if clean else "[red]FALSE ALARM[/]",
     )
     caught_all = clean
-    for name, fault in FAULTS.items():
-        r = prove(name)
+    for name in applicable(profile):
+        fault = FAULTS[name]
+        r = prove(name, profile=profile)
         caught_all &= r.caught
         table.add_row(
             name,

@@ -24,6 +24,7 @@ import threading
 from abc import ABC, abstractmethod
 from array import array
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -31,6 +32,7 @@ from typing import Self
 import numpy as np
 
 from harness.core.clock import Clock
+from harness.plan.scenario import SceneVariant
 from harness.scene.timecode import RUN_ID_MODULUS
 
 log = logging.getLogger(__name__)
@@ -292,6 +294,12 @@ class Display(ABC):
     def describe(self) -> str:
         """One line for the run record and ``bwc rig check``."""
 
+    def show_scene(self, variant: SceneVariant) -> None:
+        """Show the standard scene or a variant of it (the busy scene) from now on. A display that
+        draws only the standard scene refuses a variant."""
+        if variant != "standard":
+            raise DisplayError(f"{self.describe()} cannot show the {variant} scene")
+
     def close(self) -> None:
         self.stop()
 
@@ -310,11 +318,21 @@ class EmulatedDisplay(Display):
     object gives the run the same interface (and log) a bench display gives.
     """
 
-    def __init__(self, clock: Clock, refresh_hz: float = 60.0) -> None:
+    def __init__(
+        self, clock: Clock, refresh_hz: float = 60.0, on_scene: Callable[[SceneVariant], None] | None = None
+    ) -> None:
+        """``on_scene``: how the emulated bench's scene is switched to a variant."""
         self.clock = clock
         self.refresh_hz = refresh_hz
         self.log = PresentLog(refresh_hz)
         self.running = False
+        self.on_scene = on_scene
+
+    def show_scene(self, variant: SceneVariant) -> None:
+        if self.on_scene is None:
+            super().show_scene(variant)
+        else:
+            self.on_scene(variant)
 
     def start(self) -> None:
         self.running = True
@@ -385,6 +403,11 @@ class OpenCVDisplay(Display):
         self.process: subprocess.Popen[str] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._scene: SceneVariant | None = None  # a variant to switch to, told the window with the next frame
+
+    def show_scene(self, variant: SceneVariant) -> None:
+        """The window process switches its scene before the next frame it shows."""
+        self._scene = variant
 
     def describe(self) -> str:
         m = self.monitor
@@ -486,6 +509,9 @@ class OpenCVDisplay(Display):
         try:
             while not self._stop.is_set():
                 self.clock.sleep_until(n * period)
+                scene, self._scene = self._scene, None
+                if scene is not None:  # no answer: the window renders the variant from the next frame
+                    proc.stdin.write(f"SCENE {scene}\n")
                 submit = self.clock.now()
                 proc.stdin.write(f"SHOW {n}\n")
                 proc.stdin.flush()

@@ -9,6 +9,7 @@ server goes away only this process dies.
 Protocol on stdin/stdout, one ASCII line each way:
 
     parent: SHOW <n>   child: SHOWN <n>      (frame n was handed to the window system)
+    parent: SCENE <v>  (no answer)           (show scene variant v, standard or busy, from the next frame)
     parent: QUIT       child exits
     child at start: READY <w> <h> <x> <y>  or  ERROR <reason>
 
@@ -23,6 +24,7 @@ import sys
 import cv2  # first, before anything that could load another copy of FFmpeg or XCB
 import numpy as np
 
+from harness.plan.scenario import SCENE_VARIANTS
 from harness.scene.compose import Scene
 
 WINDOW = "bwc-scene"
@@ -56,6 +58,10 @@ def serve(
             words = line.split()
             if not words or words[0] == "QUIT":
                 break
+            if words[0] == "SCENE" and len(words) == 2 and words[1] in SCENE_VARIANTS:
+                scene.variant = words[1]  # checked against SCENE_VARIANTS
+                ahead = None
+                continue
             if words[0] != "SHOW" or len(words) != 2:
                 out.write(f"ERROR bad command {line.strip()[:40]!r}\n")
                 out.flush()

@@ -156,8 +156,42 @@ class EmulatedCamera:
         # The buffer holds the frames of the last buffer_s seconds: the first one kept is the frame
         # nearest to (activation - buffer_s), and never one from before buffering (re)started.
         half = self.profile.frame_period_s / 2
-        clip_start = max(self._buffer_origin, now - self.behaviour.buffer_s - half)
+        clip_start = max(self._buffer_origin, now - self.held_buffer_s() - half)
         self._current = EventTruth(activation_t=now, clip_start_t=clip_start)
+        self._limit_length(self._current)
+
+    def held_buffer_s(self) -> float:
+        """How much the pre-event buffer holds: its configured length, or less when its own storage
+        fills first (the bitrate, hence the bytes per second, grows with the scene's complexity)."""
+        b = self.behaviour
+        limit = b.buffer_limit_s
+        if limit is None:
+            return b.buffer_s
+        return min(b.buffer_s, limit / self.scene.bitrate_factor)
+
+    def _limit_length(self, event: EventTruth) -> None:
+        """A camera with a maximum recording length ends the event when its recording reaches it
+        (counted from the event's first frame, so its file stays within the split length) and at
+        once starts a new one."""
+        longest = self.profile.max_recording_s
+        if longest is None:
+            return
+        end = event.clip_start_t + longest - self.profile.frame_period_s / 2
+        self.clock.call_at(max(end, self.clock.now()), functools.partial(self._split, event))
+
+    def _split(self, event: EventTruth) -> None:
+        """The maximum recording length was reached: the event ends, the next begins with the next frame."""
+        now = self.clock.now()
+        if self._current is not event or self._stop_timer is not None:
+            return  # stopped meanwhile, or a stop is already under way
+        closed = self._close_event(now)
+        if closed is None:
+            return
+        self.log.append((now, "maximum recording length: new recording"))
+        self._write(closed)
+        nxt = EventTruth(activation_t=now, clip_start_t=now + 1e-6)  # the frame at `now` is the old event's
+        self._current = nxt
+        self._limit_length(nxt)
 
     def _close_event(self, end: float) -> EventTruth | None:
         """End the current event at ``end``; the caller writes it."""

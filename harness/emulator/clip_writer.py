@@ -89,9 +89,10 @@ def write_clip(
             raise ValueError(f"no encoder for codec {codec!r} (known: {', '.join(ENCODER)})")
         rate = fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001)
         stream = container.add_stream(ENCODER[codec], rate=rate)
+        assert isinstance(stream, av.VideoStream)  # both encoders of ENCODER are video codecs
         stream.pix_fmt = "yuv420p"
         stream.bit_rate = bitrate_kbps * 1000
-        stream.options = _encoder_options(codec, bool(fragment_s))  # type: ignore[assignment]
+        stream.options = _encoder_options(codec, bool(fragment_s))
         if fragment_s:  # key frames (hence fragments) only where fragment_index() changes
             stream.codec_context.gop_size = 1 << 30
         stream.time_base = TIME_BASE

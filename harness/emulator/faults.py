@@ -10,9 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from harness.emulator.device_faults import DEVICE_FAULTS
-from harness.plan.profile import CameraProfile
+from harness.plan.profile import CameraProfile, DutyProfile, PowerDraw
+from harness.scene.busy import BITRATE_FACTOR
 
-FRAME = 1 / 30  # the emulated camera's frame period, for proof tolerances
+#: how much of the busy scene's buffer the shrunk buffer storage holds (fault ``buffer-shrinks``)
+SHRUNK_STORAGE = 0.85
 #: early shutdown voltage that cuts the emulated camera's shift to about 9 h (its battery, its duty profile)
 RUNTIME_9H_CUTOFF_V = 3.713
 
@@ -46,6 +48,19 @@ class Behaviour:
     graceful_cutoff: bool = True
     power_loss_s: float = 0.0
     buffering_draw_scale: float = 1.0
+    # a pre-event buffer in storage of its own (Emulation.buffer_storage_mb, MB = 10**6 bytes) holds
+    # at most what fits at the camera's bitrate on the scene it films; None: no such limit
+    buffer_storage_mb: float | None = None
+    bitrate_kbps: float = 1500.0
+    #: the vendor's factory buffer (VendorDefaults), what a camera never configured keeps
+    vendor_buffer_s: float | None = None
+
+    @property
+    def buffer_limit_s(self) -> float | None:
+        """Seconds the buffer storage holds at the standard scene's bitrate (None: unlimited)."""
+        if self.buffer_storage_mb is None:
+            return None
+        return self.buffer_storage_mb * 8e6 / (self.bitrate_kbps * 1000)
 
     @classmethod
     def from_profile(cls, profile: CameraProfile) -> Behaviour:
@@ -59,6 +74,9 @@ class Behaviour:
             clock_drift_ppm=emu.clock_drift_ppm,
             av_offset_ms=emu.av_offset_ms,
             av_drift_ppm=emu.av_drift_ppm,
+            buffer_storage_mb=emu.buffer_storage_mb,
+            bitrate_kbps=profile.video.bitrate_kbps,
+            vendor_buffer_s=profile.vendor_default.pre_event_buffer_s,
         )
 
 
@@ -97,6 +115,40 @@ class Fault:
     applies: Callable[[CameraProfile], bool] = lambda _profile: True
 
 
+def frame(profile: CameraProfile) -> float:
+    """One frame period of the camera: the accuracy of a pre-roll or a stop."""
+    return profile.frame_period_s
+
+
+def configured_buffer(profile: CameraProfile) -> float:
+    return profile.pre_event_buffer_s
+
+
+def clock_accuracy(profile: CameraProfile) -> float:
+    """How closely the clock offset is read: the bit strip to a few ms; a text overlay, which shows
+    whole seconds and is read by OCR, to within one second."""
+    return 0.01 if profile.clock.burned_in == "bits" else 1.0
+
+
+def _emulated_battery(profile: CameraProfile) -> bool:
+    """Whether the camera has the built-in emulated camera's battery, draws and duty (RUNTIME_9H_CUTOFF_V)."""
+    p = profile.power
+    return (p.capacity_ah, p.draw_a, p.duty, p.cutoff_v) == (5.0, PowerDraw(), DutyProfile(), 3.30)
+
+
+def _vendor_buffer(b: Behaviour) -> Behaviour:
+    if b.vendor_buffer_s is None:
+        raise ValueError("buffer-default needs the profile's vendor_default.pre_event_buffer_s")
+    return replace(b, buffer_s=b.vendor_buffer_s)
+
+
+def _shrunk_storage(b: Behaviour) -> Behaviour:
+    """Buffer storage that holds the configured buffer on the standard scene but only
+    SHRUNK_STORAGE of it on the busy scene."""
+    busy_need_mb = b.buffer_s * b.bitrate_kbps * BITRATE_FACTOR["busy"] / 8000
+    return replace(b, buffer_storage_mb=SHRUNK_STORAGE * busy_need_mb)
+
+
 FAULTS: dict[str, Fault] = {
     f.name: f
     for f in (
@@ -106,7 +158,30 @@ FAULTS: dict[str, Fault] = {
             "behaviour when the buffer fills early)",
             "preroll",
             lambda b: replace(b, buffer_s=b.buffer_s - 5.0),
-            Proof("preroll_full_buffer.yaml", "preroll_s[event 1]", 115.0, FRAME),
+            Proof("preroll_full_buffer.yaml", "preroll_s[event 1]", lambda p: p.pre_event_buffer_s - 5.0, frame),
+        ),
+        Fault(
+            "buffer-default",
+            "still keeps the vendor's factory pre-event buffer (Axon: 30 s) instead of the agency's "
+            "(the setting is applied only when the camera is next docked or synced)",
+            "preroll",
+            _vendor_buffer,
+            Proof(
+                "preroll_full_buffer.yaml",
+                "preroll_s[event 1]",
+                lambda p: p.vendor_default.pre_event_buffer_s or 0.0,
+                frame,
+            ),
+            applies=lambda p: p.vendor_default.pre_event_buffer_s not in (None, p.pre_event_buffer_s),
+        ),
+        Fault(
+            "buffer-shrinks",
+            f"its pre-event buffer storage fills on a busy scene: it holds {SHRUNK_STORAGE:.0%} of the "
+            "configured buffer there (full on the standard scene)",
+            "preroll",
+            _shrunk_storage,
+            Proof("preroll_busy_scene.yaml", "preroll_s[event 1]", lambda p: SHRUNK_STORAGE * p.pre_event_buffer_s, frame),
+            applies=lambda p: p.emulation.buffer_storage_mb is not None,
         ),
         Fault(
             "drop-at-join",
@@ -120,14 +195,14 @@ FAULTS: dict[str, Fault] = {
             "keeps the old buffer after a stop, so the next clip repeats footage already saved",
             "preroll",
             lambda b: replace(b, buffer_after_stop="continuous" if b.buffer_after_stop == "refill" else "refill"),
-            Proof("preroll_two_events.yaml", "preroll_s[event 2]", 120.0, FRAME),
+            Proof("preroll_two_events.yaml", "preroll_s[event 2]", configured_buffer, frame),
         ),
         Fault(
             "late-stop",
             "ends the recording 2.5 s after the stop gesture",
             "stop",
             lambda b: replace(b, stop_delay_s=2.5),
-            Proof("stop.yaml", "stop_lag_s[event 1]", 2.5, FRAME),
+            Proof("stop.yaml", "stop_lag_s[event 1]", 2.5, frame),
         ),
         Fault(
             "drop-mid",
@@ -156,6 +231,7 @@ FAULTS: dict[str, Fault] = {
             "segments",
             lambda b: replace(b, segment_gap_frames=4),
             Proof("segments.yaml", "segment_join_frames[event 1][file 1->2]", 4, 0),
+            applies=lambda p: p.segment_s is not None,
         ),
         Fault(
             "segment-overlap",
@@ -163,6 +239,7 @@ FAULTS: dict[str, Fault] = {
             "segments",
             lambda b: replace(b, segment_overlap_frames=3),
             Proof("segments.yaml", "segment_join_frames[event 1][file 1->2]", -3, 0),
+            applies=lambda p: p.segment_s is not None,
         ),
         Fault(
             "unfinalised",
@@ -176,7 +253,13 @@ FAULTS: dict[str, Fault] = {
             "keeps its clock 5 s ahead of UTC",
             "clock",
             lambda b: replace(b, clock_offset_s=b.clock_offset_s + 5.0),
-            Proof("clock_shift.yaml", "clock_offset_s[event 1][burned-in]", 5.15, 0.01),
+            Proof(
+                "clock_shift.yaml",
+                "clock_offset_s[event 1][burned-in]",
+                lambda p: p.emulation.clock_offset_s + 5.0,
+                clock_accuracy,
+            ),
+            applies=lambda p: p.clock.burned_in is not None,
         ),
         Fault(
             "clock-drift",
@@ -190,7 +273,8 @@ FAULTS: dict[str, Fault] = {
             "records audio 150 ms later than the video",
             "av_sync",
             lambda b: replace(b, av_offset_ms=b.av_offset_ms + 150.0),
-            Proof("av_sync.yaml", "av_offset_ms[event 1]", 158.0, 5.0),
+            Proof("av_sync.yaml", "av_offset_ms[event 1]", lambda p: p.emulation.av_offset_ms + 150.0, 5.0),
+            applies=lambda p: p.audio.enabled,
         ),
         Fault(
             "av-drift",
@@ -198,6 +282,7 @@ FAULTS: dict[str, Fault] = {
             "av_sync",
             lambda b: replace(b, av_drift_ppm=b.av_drift_ppm + 500.0),
             Proof("av_sync.yaml", "av_drift_ppm[event 1]", 500.0, 10.0),
+            applies=lambda p: p.audio.enabled,
         ),
         Fault(
             "audio-in-buffer",
@@ -205,6 +290,7 @@ FAULTS: dict[str, Fault] = {
             "audio_policy",
             lambda b: replace(b, audio_in_buffer=True),
             Proof("audio_policy.yaml", "preroll_audio_peak_dbfs[event 1]", -10.5, 1.0),
+            applies=lambda p: p.audio.enabled and not p.audio.in_buffer,
         ),
         Fault(
             "no-audio",
@@ -212,13 +298,15 @@ FAULTS: dict[str, Fault] = {
             "audio_policy",
             lambda b: replace(b, mute_after_activation=True),
             Proof("audio_policy.yaml", "audio_after_press_peak_dbfs[event 1]", -200.0, 0),
+            applies=lambda p: p.audio.enabled,
         ),
         Fault(
             "late-marker",
             "writes its event marker 0.5 s after the activating press",
             "activation",
             lambda b: replace(b, marker_delay_s=0.5),
-            Proof("audio_policy.yaml", "activation_latency_s[event 1]", 0.5, FRAME),
+            Proof("audio_policy.yaml", "activation_latency_s[event 1]", 0.5, frame),
+            applies=lambda p: p.event_marker_key is not None,  # a marker that comes late needs a marker
         ),
         # -- power (harness/emulator/camera_power.py, harness/power_checks.py)
         Fault(
@@ -228,6 +316,7 @@ FAULTS: dict[str, Fault] = {
             "shift_runtime",
             lambda b: replace(b, cutoff_v=RUNTIME_9H_CUTOFF_V),
             Proof("power_shift.yaml", "shift_runtime_h", 9.1, 0.05),
+            applies=_emulated_battery,  # the 9.1 h follows from the built-in camera's battery and draws
         ),
         Fault(
             "late-warning",
@@ -256,7 +345,7 @@ FAULTS: dict[str, Fault] = {
             "draws 40 % more current than its profile states while buffering",
             "current_profile",
             lambda b: replace(b, buffering_draw_scale=1.4),
-            Proof("power_draw.yaml", "current_a[buffering]", 0.448, 0.001),
+            Proof("power_draw.yaml", "current_a[buffering]", lambda p: 1.4 * p.power.draw_a.buffering, 0.001),
         ),
     )
 }

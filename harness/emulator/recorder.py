@@ -105,7 +105,24 @@ class Recorder:
             later = [Shot(s.t, s.pts_s + b.duplicate_frames * self.period) for s in shots[m + 1 :]]
             event.duplicated += [s.t for s in extra]
             shots = shots[: m + 1] + extra + later
-        return self._segments(shots)
+        files = self._segments(shots)
+        if self.long_footage(event):
+            files = [self._thin_long(f) for f in files]
+        return files
+
+    def long_footage(self, event: EventTruth) -> bool:
+        """Whether the event is written thinned (``emulation.long_footage_s``): a 4-hour split costs
+        seconds. Such an event is written without audio (hours of it would cost minutes to encode)."""
+        longest = self.profile.emulation.long_footage_s
+        return longest is not None and event.stop_t is not None and event.stop_t - event.clip_start_t > longest
+
+    def _thin_long(self, shots: list[Shot]) -> list[Shot]:
+        """Every frame of the file's first and last ``long_footage_edge_s`` (where it starts, ends and
+        joins its neighbours reads exactly), none between. The pts keep the hole: a continuity
+        check over the file sees it, so no scenario asks one of such an event."""
+        edge = self.profile.emulation.long_footage_edge_s
+        first, last = shots[0].pts_s, shots[-1].pts_s
+        return [s for s in shots if s.pts_s - first < edge or last - s.pts_s < edge]
 
     def _segments(self, shots: list[Shot]) -> list[list[Shot]]:
         length = self.profile.segment_s
@@ -223,7 +240,7 @@ class Recorder:
 
     def _audio(self, event: EventTruth, first: Shot) -> AudioTrack | None:
         spec = self.profile.audio
-        if not spec.enabled or not self.cam.power.audio_wanted(event):
+        if not spec.enabled or not self.cam.power.audio_wanted(event) or self.long_footage(event):
             return None
         rate = spec.sample_rate
         burst = chirp(rate)

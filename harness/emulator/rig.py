@@ -18,6 +18,7 @@ from harness.emulator.faults import Behaviour, apply_faults
 from harness.emulator.rig_controller import EmulatedRigController
 from harness.emulator.scpi import ScpiServer
 from harness.plan.profile import CameraProfile
+from harness.plan.scenario import SceneVariant
 from harness.scene.compose import Scene
 from harness.scene.timecode import RUN_ID_MODULUS
 
@@ -66,6 +67,10 @@ class EmulatedRig:
         for name in self.faults:
             if name in DEVICE_FAULTS:
                 DEVICE_FAULTS[name].arm(self)
+
+    def show_scene(self, variant: SceneVariant) -> None:
+        """What the bench's display shows from now on: the standard scene or a variant (busy)."""
+        self.scene.variant = variant
 
     @property
     def serial_url(self) -> str:

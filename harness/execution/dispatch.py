@@ -60,7 +60,7 @@ class StepDispatcher:
             if on is None:
                 raise ValueError(f"'wait since {wait.since}' needs an earlier 'power: on' step")
             origin = on.t + (self.rig.profile.boot_s if wait.since == "buffering" else 0.0)
-        progress.wait_until(clock, origin + wait.seconds, step.describe())
+        progress.wait_until(clock, origin + wait.total_s(self.rig.profile), step.describe())
 
     def _gesture(self, step: Step) -> None:
         name = step.gesture

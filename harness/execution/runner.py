@@ -88,6 +88,7 @@ class Take:
             bounded.prepare()  # the analysis process starts while the steps run
         with self.step_hook("prepare: power off and settle"):
             rig.power.output(False)
+            rig.show_scene(self.result.scenario.scene if self.result.scenario else "standard")
             clock.sleep(SETTLE_S)
         self._before = rig.clips.snapshot()
         self._start = clock.now()

@@ -11,6 +11,10 @@ from harness.core.config import ConfigError, load_model, read_yaml
 from harness.plan.profile import CameraProfile, Strict
 from harness.plan.requirements import Catalogue
 
+#: what the display shows during a scenario: the standard scene, or the busy one (harness/scene/busy.py)
+SceneVariant = Literal["standard", "busy"]
+SCENE_VARIANTS: tuple[SceneVariant, ...] = ("standard", "busy")
+
 #: the checks a scenario file may name in ``expect.checks``: the vocabulary of scenario files,
 #: which harness.checks implements one to one (its registry is tested against this list)
 CHECK_NAMES = (
@@ -32,6 +36,16 @@ CHECK_NAMES = (
 )
 
 
+#: profile figures (seconds) a wait may add to its own: what a scenario scales with
+ProfileFigure = Literal["segment_s", "max_recording_s", "pre_event_buffer_s", "post_record_s", "boot_s"]
+
+
+def profile_figure(profile: CameraProfile, name: ProfileFigure) -> float | None:
+    """A camera profile's figure by name (None: the camera has no such thing, e.g. no file split)."""
+    value = getattr(profile, name)
+    return None if value is None else float(value)
+
+
 class Wait(Strict):
     seconds: float = Field(ge=0, le=48 * 3600)
     since: Literal["previous", "power_on", "buffering"] = Field(
@@ -40,6 +54,20 @@ class Wait(Strict):
     until: Literal["shutdown"] | None = Field(
         None, description="'shutdown': end as soon as the camera has switched itself off (seconds = the most to wait)"
     )
+    plus: ProfileFigure | None = Field(
+        None,
+        description="add this figure of the camera profile to seconds (a split length is hours on one "
+        "camera and minutes on another); a camera without the figure does not take the scenario",
+    )
+
+    def total_s(self, profile: CameraProfile) -> float:
+        """The wait's length on a camera with ``profile`` (its ``plus`` figure resolved)."""
+        if self.plus is None:
+            return self.seconds
+        figure = profile_figure(profile, self.plus)
+        if figure is None:
+            raise ValueError(f"camera profile {profile.model} has no {self.plus}")
+        return self.seconds + figure
 
 
 class BatteryStep(Strict):
@@ -98,7 +126,8 @@ class Step(Strict):
             if self.wait.until:
                 return f"wait until {self.wait.until} (at most {self.wait.seconds:g} s)"
             since = "" if self.wait.since == "previous" else f" since {self.wait.since.replace('_', ' ')}"
-            return f"wait {self.wait.seconds:g} s{since}"
+            plus = "" if self.wait.plus is None else f" + {self.wait.plus}"
+            return f"wait {self.wait.seconds:g} s{plus}{since}"
         if self.battery:
             return f"battery simulator at {self.battery.soc:g} % ({self.battery.method})"
         if self.measure:
@@ -131,6 +160,18 @@ class Scenario(Strict):
     description: str = ""
     steps: list[Step] = Field(min_length=1)
     expect: Expect
+    scene: SceneVariant = Field(
+        "standard", description="what the display shows: the standard scene, or 'busy' (a worst case for the encoder)"
+    )
+
+    def not_applicable(self, profile: CameraProfile) -> str | None:
+        """Why this scenario means nothing on a camera with ``profile`` (None: it applies): a wait
+        that adds a figure the camera does not have (a split length on a camera that never splits)."""
+        for number, step in enumerate(self.steps, 1):
+            plus = step.wait.plus if step.wait is not None else None
+            if plus is not None and profile_figure(profile, plus) is None:
+                return f"camera profile {profile.model} has no {plus} (steps#{number} waits for it)"
+        return None
 
     def unresolved(self, profile: CameraProfile) -> list[str]:
         """What the steps name that ``profile`` does not have ('steps#3.gesture: ...'): found when the

@@ -23,6 +23,7 @@ from harness.devices.power import PowerSupply
 from harness.devices.protocols import GroundTruth
 from harness.devices.rig_controller import RigController
 from harness.plan.profile import CameraProfile
+from harness.plan.scenario import SceneVariant
 from harness.rig.kinds import BuildContext, rig_kind
 from harness.rig.specs import (
     PowerSpec,
@@ -55,6 +56,16 @@ class Rig:
 
     def safe_state(self) -> None:
         self.power.safe_state()
+
+    def show_scene(self, variant: SceneVariant) -> None:
+        """Have the display show the standard scene or a variant (a scenario's ``scene``)."""
+        if self.display is not None:
+            self.display.show_scene(variant)
+        elif variant != "standard":
+            raise ValueError(
+                f"rig {self.name} has no display of its own (a player shows the scene): play the {variant} "
+                f"scene (bwc scene render --scene {variant}) for this scenario, or run it on a rig with a display"
+            )
 
 
 @contextlib.contextmanager

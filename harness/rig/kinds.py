@@ -92,7 +92,7 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
     with EmulatedRig(ctx.profile, ctx.clock, storage, faults, spec.refresh_hz, spec.seed, run_id=spec.run_id) as emu:
 
         def display(clock: Clock) -> EmulatedDisplay:
-            return EmulatedDisplay(clock, spec.refresh_hz)
+            return EmulatedDisplay(clock, spec.refresh_hz, on_scene=emu.show_scene)
 
         yield RigParts(
             name=spec.name,

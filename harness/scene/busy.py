@@ -23,14 +23,13 @@ kept here as data.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
 
 import numpy as np
 
+from harness.plan.scenario import SCENE_VARIANTS, SceneVariant
 from harness.scene.timecode.layout import DEFAULT_LAYOUT, CodeLayout
 
-SceneVariant = Literal["standard", "busy"]
-SCENE_VARIANTS: tuple[SceneVariant, ...] = ("standard", "busy")
+__all__ = ["BITRATE_FACTOR", "SCENE_VARIANTS", "BusyLayer", "SceneVariant"]
 
 #: encoded bitrate of each variant relative to the standard scene, at the same quality, as
 #: benchmarks/bench_scene_bitrate.py measured it (x264 ultrafast CRF 23, moderate capture realism,
