@@ -189,7 +189,11 @@ class EmulatedCamera:
             return
         self.log.append((now, "maximum recording length: new recording"))
         self._write(closed)
-        nxt = EventTruth(activation_t=now, clip_start_t=now + 1e-6)  # the frame at `now` is the old event's
+        # the frame at `now` is the old event's; a faulty split loses or repeats frames as a file split does
+        b, period = self.behaviour, self.profile.frame_period_s
+        nxt = EventTruth(
+            activation_t=now, clip_start_t=now + 1e-6 + (b.segment_gap_frames - b.segment_overlap_frames) * period
+        )
         self._current = nxt
         self._limit_length(nxt)
 

@@ -164,6 +164,34 @@ class Scenario(Strict):
         "standard", description="what the display shows: the standard scene, or 'busy' (a worst case for the encoder)"
     )
 
+    def expected_duration_s(self, profile: CameraProfile, settle_s: float = 0.0, clip_wait_s: float = 0.0) -> float:
+        """How long the scenario takes on a bench with a camera of ``profile``: its waits (a wait's
+        profile figure resolved, 'since buffering' counted from power-on plus the boot time), its
+        gestures, current measurements and waits for a shutdown at their longest, after ``settle_s``
+        of power-off before it starts and ``clip_wait_s`` for the clips after the last step.
+        Collecting and analysing the clips come on top."""
+        t = settle_s
+        power_on: float | None = None
+        for step in self.steps:
+            if step.power == "on":
+                power_on = t
+                if profile.switch_on == "button" and "power_on" in profile.gestures:  # then its power button
+                    t += profile.gestures["power_on"].duration_s
+                    power_on = t
+            elif step.gesture is not None and step.gesture in profile.gestures:
+                t += profile.gestures[step.gesture].duration_s
+            elif step.measure is not None:
+                t += step.measure.seconds
+            elif step.wait is not None:
+                if step.wait.until is not None:
+                    t += step.wait.seconds
+                    continue
+                origin = t
+                if step.wait.since != "previous" and power_on is not None:
+                    origin = power_on + (profile.boot_s if step.wait.since == "buffering" else 0.0)
+                t = max(t, origin + step.wait.total_s(profile))
+        return t + clip_wait_s
+
     def not_applicable(self, profile: CameraProfile) -> str | None:
         """Why this scenario means nothing on a camera with ``profile`` (None: it applies): a wait
         that adds a figure the camera does not have (a split length on a camera that never splits)."""
