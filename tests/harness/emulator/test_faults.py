@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from harness.core.paths import SUITE_DIR
-from harness.emulator.faults import FAULTS, Behaviour, UnknownFault, apply_faults
-from harness.execution.matrix import prove
+from harness.core.paths import CAMERAS_DIR, SUITE_DIR
+from harness.emulator.faults import FAULTS, SHRUNK_STORAGE, Behaviour, UnknownFault, apply_faults
+from harness.execution.matrix import applicable, prove
 from harness.plan.profile import CameraProfile
 from harness.plan.scenario import Scenario
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("fault", sorted(applicable()))
 def test_fault_is_caught_by_its_check_with_the_measured_size(fault: str, tmp_path) -> None:
     """The fault's scenario fails on the named measurement, measured within the stated accuracy."""
     result = prove(fault, tmp_path)
@@ -36,3 +37,41 @@ def test_healthy_behaviour_is_the_profile_and_faults_compose() -> None:
     assert both.buffer_s == profile.pre_event_buffer_s - 5 and both.drop_after_activation == 10
     with pytest.raises(UnknownFault, match="known faults"):
         apply_faults(healthy, ["shrot-buffer"])
+
+
+def bits_clock(name: str, tmp_path) -> str:
+    """A persona's profile with the emulator's bit-strip clock instead of its text overlay, so a
+    proof of a fault that does not concern the clock does not depend on reading the overlay."""
+    data = yaml.safe_load((CAMERAS_DIR / f"{name}.yaml").read_text())
+    data["clock"]["burned_in"] = "bits"
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_faults_apply_where_they_mean_something_with_figures_of_the_profile() -> None:
+    """buffer-default only where the vendor default differs, buffer-shrinks only with buffer
+    storage, a marker fault only with a marker; proofs take the profile's buffer and frame."""
+    axon, axis = CameraProfile.load(CAMERAS_DIR / "axon-body-4.yaml"), CameraProfile.load(CAMERAS_DIR / "axis-w110.yaml")
+    emulated = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
+    assert FAULTS["buffer-default"].applies(axon) and not FAULTS["buffer-default"].applies(emulated)
+    assert FAULTS["buffer-shrinks"].applies(axis) and not FAULTS["buffer-shrinks"].applies(axon)
+    assert FAULTS["late-marker"].applies(emulated) and not FAULTS["late-marker"].applies(axon)
+    assert not FAULTS["segment-gap"].applies(axis)
+    assert FAULTS["buffer-default"].proof.expected_for(axon) == 30.0
+    assert FAULTS["short-buffer"].proof.expected_for(axis) == 85.0
+    assert FAULTS["buffer-shrinks"].proof.expected_for(axis) == pytest.approx(SHRUNK_STORAGE * 90)
+    assert FAULTS["short-buffer"].proof.tolerance_for(axis) == pytest.approx(1 / 25)
+    assert FAULTS["clock-offset"].proof.tolerance_for(axon) == 1.0  # an overlay read by OCR
+    assert FAULTS["clock-offset"].proof.expected_for(axon) == pytest.approx(axon.emulation.clock_offset_s + 5)
+    with pytest.raises(ValueError, match="does not apply"):
+        prove("buffer-shrinks")
+
+
+@pytest.mark.parametrize(("fault", "persona"), [("buffer-default", "axon-body-4"), ("buffer-shrinks", "axis-w110")])
+def test_persona_fault_is_caught_on_its_persona(fault: str, persona: str, tmp_path) -> None:
+    """The agency's 120 s not applied (Axon still at 30 s), and the Axis buffer storage too small
+    for the busy scene (76.5 s of 90 s): each caught with its measured pre-roll."""
+    result = prove(fault, tmp_path / "run", profile=bits_clock(persona, tmp_path))
+    assert result.caught, f"{fault}: measured {result.measured}, expected {result.expected} +/- {result.tolerance}"
+    assert result.failed_measurements == (result.measurement,)
