@@ -41,6 +41,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=0.0,
         help="UTC (Unix seconds) of scene time 0, carried in the coarse slots",
     )
+    r.add_argument(
+        "--scene",
+        choices=["standard", "busy"],
+        default="standard",
+        help="the standard scene, or the busy one a scenario with 'scene: busy' films (default standard)",
+    )
     r.set_defaults(run=scene_render)
 
 
@@ -59,6 +65,7 @@ def scene_render(args: argparse.Namespace) -> int:
         utc_origin=args.utc_origin,
         codec=args.codec,
         quality=args.quality,
+        variant=args.scene,
     )
     console.print(escape(f"wrote {count} frames to {args.out}"), highlight=False)
     return 0

@@ -18,6 +18,7 @@ import av
 import cv2
 import numpy as np
 
+from harness.plan.scenario import SceneVariant
 from harness.scene.compose import Scene
 from harness.scene.video import luma, yuv420_frame
 
@@ -74,17 +75,18 @@ def render_scene(
     utc_origin: float = 0.0,
     codec: str = "h264",
     quality: str = "lossless",
+    variant: SceneVariant = "standard",
 ) -> int:
     """Write frames at ``start + k / fps`` to ``out`` (a video file by suffix, else a PNG folder).
 
-    ``run_id`` and ``utc_origin`` (UTC seconds at scene time 0) fill the code's coarse slots.
-    Returns the number of frames written.
+    ``run_id`` and ``utc_origin`` (UTC seconds at scene time 0) fill the code's coarse slots;
+    ``variant``: the standard scene or the busy one. Returns the number of frames written.
     """
     if fps <= 0 or duration <= 0:
         raise ValueError("fps and duration must be positive")
     if start < 0:
         raise ValueError("start must not be negative (the display counter starts at 0)")
-    scene = Scene(width, height, refresh_hz, run_id=run_id, utc_origin=utc_origin)
+    scene = Scene(width, height, refresh_hz, run_id=run_id, utc_origin=utc_origin, variant=variant)
     count = math.ceil(duration * fps - 1e-9)
     frames = (scene.frame(scene.index_at(start + k / fps)) for k in range(count))
     if out.suffix.lower() in VIDEO_SUFFIXES:
