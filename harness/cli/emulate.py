@@ -90,11 +90,16 @@ def faults(args: argparse.Namespace) -> int:
     from harness.emulator.device_faults import DEVICE_FAULTS
     from harness.emulator.faults import FAULTS
 
-    if args.matrix:
-        return fault_matrix(args.profile)
+    from harness.core.config import ConfigError
     from harness.execution.matrix import load_profile
 
-    profile = load_profile(args.profile)
+    try:
+        profile = load_profile(args.profile)
+    except ConfigError as exc:
+        console.print(f"camera profile {exc}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    if args.matrix:
+        return fault_matrix(args.profile)
     table = Table(title=f"emulated camera faults ({profile.vendor} {profile.model})")
     for col in ("fault", "what it breaks", "caught by check", "proof (scenario: measurement = expected)"):
         table.add_column(col)
