@@ -87,10 +87,9 @@ def _stop_on_signals() -> Iterator[None]:
 
 
 def faults(args: argparse.Namespace) -> int:
+    from harness.core.config import ConfigError
     from harness.emulator.device_faults import DEVICE_FAULTS
     from harness.emulator.faults import FAULTS
-
-    from harness.core.config import ConfigError
     from harness.execution.matrix import load_profile
 
     try:
