@@ -75,9 +75,12 @@ def utc_seconds(text: str) -> float | None:
         return None
 
 
-def stitch(clips: list[ClipAnalysis], marker_key: str | None) -> list[Recording]:
+def stitch(clips: list[ClipAnalysis], marker_key: str | None, starts: list[float] | None = None) -> list[Recording]:
     """Group readable files into events: a new event where the camera's metadata starts one, or
-    (without metadata) where the time code jumps by more than ``SAME_EVENT_GAP_S``."""
+    (without metadata) where the time code jumps by more than ``SAME_EVENT_GAP_S``, or where a
+    file holds a start gesture (``starts``, reference times): a camera that refills its buffer at a
+    stop and is started again within its buffer length writes a clip that joins the previous one
+    without a gap, yet holds its own activation, which a file continuing an event never does."""
     readable = sorted(
         (c for c in clips if c.first_ref_s is not None and c.last_ref_s is not None),
         key=lambda c: c.first_ref_s or 0.0,  # never None here: filtered above
@@ -91,6 +94,7 @@ def stitch(clips: list[ClipAnalysis], marker_key: str | None) -> list[Recording]
                 new = meta["segment"] == 1
             else:
                 new = abs(clip.first_ref_s - prev.last_ref_s) > SAME_EVENT_GAP_S  # type: ignore[operator]
+                new = new or any(clip.first_ref_s <= s <= clip.last_ref_s for s in starts or ())  # type: ignore[operator]
             if not new:
                 recordings[-1].clips.append(clip)
                 continue
@@ -127,7 +131,7 @@ class CheckInput:
 
     @cached_property
     def recordings(self) -> list[Recording]:
-        return stitch(self.clips, self.profile.event_marker_key)
+        return stitch(self.clips, self.profile.event_marker_key, [a.t for a in self.timeline.gestures("start")])
 
     def events(self) -> list[Event]:
         """Pair the n-th start gesture with the n-th recording (by first frame time) and its stop."""

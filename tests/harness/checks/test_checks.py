@@ -112,6 +112,17 @@ def test_stitch_without_metadata_joins_adjacent_files():
     assert names(stitch([c, a, b], "comment")) == [["a", "b"], ["c"]]  # key given, tag absent
 
 
+def test_stitch_without_metadata_splits_at_a_file_holding_a_start_gesture():
+    """A camera that refills its buffer at a stop and is started again within its buffer length
+    writes a clip joining the previous one without a gap; it holds its own start gesture, which a
+    file continuing an event (a split at the maximum recording length) never does."""
+    a = clip("a", 10.0, 20.0)
+    b = clip("b", 20.0 + PERIOD, 30.0)  # event 2: pre-roll back to a's end, started at 23
+    c = clip("c", 30.0 + PERIOD, 40.0)  # event 2 continued: no start inside
+    assert names(stitch([a, b, c], None, starts=[15.0, 23.0])) == [["a"], ["b", "c"]]
+    assert names(stitch([a, b, c], None)) == [["a", "b", "c"]]
+
+
 def test_stitch_metadata_without_segment_falls_back_to_gaps():
     """A JSON tag lacking 'segment' is judged by the time-code gap."""
     tags = {"comment": json.dumps({"event": 1})}
