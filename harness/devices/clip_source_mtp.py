@@ -280,7 +280,8 @@ class _Listed:
 
     @property
     def identity(self) -> str:
-        return f"{self.file.storage_id:08x}:{self.file.object_id}:{self.file.size}:{self.rel}"
+        """``rel:size:object``, the shape of every source's identities (the name before the last two ``:``)."""
+        return f"{self.rel}:{self.file.size}:{self.file.storage_id:08x}-{self.file.object_id}"
 
 
 class MtpClipSource(ClipSource):

@@ -192,6 +192,18 @@ def test_new_clips_of_the_folder_are_copied_with_their_mtp_provenance(fake_mtp: 
     assert calls[0] == "mtp-detect" and sum(c.startswith("mtp-getfile") for c in calls) == 2
 
 
+def test_a_clip_of_the_snapshot_resolves_to_a_staged_copy(fake_mtp: Path) -> None:
+    """As a power cut hashes the clips saved so far: the name before an identity's last two ':' resolves."""
+    objects = _objects(fake_mtp, {17: 4096, 21: 2048})
+    with MtpClipSource("DCIM", ".mp4") as source:
+        names = sorted(identity.rsplit(":", 2)[0] for identity in source.snapshot())
+        assert names == [
+            "100BC400/BC400-0071234_20261205_101500_0001_00.MP4",
+            "101BC400/BC400-0071234_20261205_102210_0002_00.MP4",
+        ]
+        assert source.resolve(names[1]).read_bytes() == objects[21]
+
+
 def test_a_short_copy_is_not_taken_and_is_named(fake_mtp: Path, tmp_path: Path) -> None:
     _objects(fake_mtp, {17: 4096, 21: 2048})
     (fake_mtp / "content" / "21").write_bytes(b"short")
