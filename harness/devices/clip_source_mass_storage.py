@@ -164,7 +164,7 @@ class MassStorageClipSource(ClipSource):
     def describe(self) -> str:
         if self.volume is None:
             return f"mass storage with {self.selector.describe()} (not attached)"
-        return f"mass storage {self.volume.describe()} at {self._source().folder}"
+        return f"mass storage {self.volume.describe()}; clips in {self._source().folder}"
 
     def device_identity(self) -> DeviceIdentity | None:
         if self.volume is None or not self.volume.usb_serial:

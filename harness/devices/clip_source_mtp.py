@@ -143,63 +143,67 @@ _FILE_ID = re.compile(r"^File ID: (\d+)$")
 _FILE_SIZE = re.compile(r"^\s+File size (\d+)(?: \(0x[0-9A-Fa-f]+\))? bytes$")
 
 
+@dataclass
+class _Block:
+    """One ``File ID:`` block of ``mtp-files`` while it is read."""
+
+    object_id: int
+    name: str | None = None
+    size: int | None = None
+    parent_id: int = 0
+    storage_id: int = 0
+    filetype: str = ""
+
+
 def parse_files(text: str) -> list[MtpFile]:
     """Files of ``mtp-files`` output (libmtp 1.1.x ``dump_fileinfo`` blocks)."""
     files: list[MtpFile] = []
-    cur: dict[str, object] | None = None
+    cur: _Block | None = None
     device = ""
 
-    def flush() -> None:
-        if cur is None:
+    def flush(block: _Block | None) -> None:
+        if block is None:
             return
-        if "name" not in cur or "size" not in cur:
-            raise MtpParseError(f"mtp-files: file {cur['id']} has no name or size in the listing")
+        if block.name is None or block.size is None:
+            raise MtpParseError(f"mtp-files: file {block.object_id} has no name or size in the listing")
         files.append(
-            MtpFile(
-                int(cur["id"]),  # type: ignore[call-overload]
-                str(cur["name"]),
-                int(cur["size"]),  # type: ignore[call-overload]
-                int(cur.get("parent", 0)),  # type: ignore[call-overload]
-                int(cur.get("storage", 0)),  # type: ignore[call-overload]
-                str(cur.get("filetype", "")),
-                device,
-            )
+            MtpFile(block.object_id, block.name, block.size, block.parent_id, block.storage_id, block.filetype, device)
         )
 
     for n, line in enumerate(text.splitlines(), 1):
         if line.startswith("Listing File Information on Device with name:"):
-            flush()
+            flush(cur)
             cur = None
             device = line.partition(":")[2].strip()
             continue
         m = _FILE_ID.match(line)
         if m:
-            flush()
-            cur = {"id": m.group(1)}
+            flush(cur)
+            cur = _Block(int(m.group(1)))
             continue
         if cur is None or not line.startswith("   "):
             continue
-        s = _FILE_SIZE.match(line)
-        if s:
-            cur["size"] = s.group(1)
+        size = _FILE_SIZE.match(line)
+        if size:
+            cur.size = int(size.group(1))
             continue
         key, sep, value = line.strip().partition(": ")
         if not sep:
             if line.strip().startswith("None. (abstract file"):
-                cur["size"] = -1
+                cur.size = -1
             continue
         try:
             if key == "Filename":
-                cur["name"] = value
+                cur.name = value
             elif key == "Parent ID":
-                cur["parent"] = int(value)
+                cur.parent_id = int(value)
             elif key == "Storage ID":
-                cur["storage"] = int(value, 16)
+                cur.storage_id = int(value, 16)
             elif key == "Filetype":
-                cur["filetype"] = value
+                cur.filetype = value
         except ValueError:
             raise MtpParseError(f"mtp-files line {n}: cannot read {line.strip()!r}") from None
-    flush()
+    flush(cur)
     return files
 
 

@@ -197,7 +197,7 @@ def test_the_right_unit_opens_and_is_recorded(
         )
         assert (
             rig.instruments["clip_source"]
-            == f"mass storage sdc1 vfat label=BC200 uuid=6A3F-11C2 serial=BC200-00731 mounted at {camera_lsblk} at {camera_lsblk / 'DCIM'}"
+            == f"mass storage sdc1 vfat label=BC200 uuid=6A3F-11C2 serial=BC200-00731 mounted at {camera_lsblk}; clips in {camera_lsblk / 'DCIM'}"
         )
     _, rows = check_rig(tmp_path / "bench.yaml")
     parts = {r.part: r for r in rows}
