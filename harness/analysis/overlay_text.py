@@ -177,6 +177,8 @@ class OverlayTextProbe:
         self._frames: list[tuple[int, float]] = []  # (index, pts) of the frames in the window
         self._changes: list[np.ndarray] = []  # cell grid of |frame - previous|, for frames 1.. of the window
         self._crops: list[tuple[int, float, np.ndarray]] = []  # (index, pts, crop) kept for OCR
+        self._first: tuple[int, float, np.ndarray] | None = None
+        self._stride = 1
         self._next_crop_s = 0.5
 
     # -- the decoding pass --------------------------------------------------------------------
@@ -191,6 +193,8 @@ class OverlayTextProbe:
         cell = max(2.0, CELL_FRAC * text_h)
         self._grid = (max(1, round(crop_w / cell)), max(1, round(crop_h / cell)))
         self._text_h = text_h
+        # the change grid is taken from every n-th pixel: digits ~12 px tall are plenty to see them change
+        self._stride = max(1, int(text_h / 12))
 
     def observe(self, index: int, pts_s: float, gray: np.ndarray) -> None:
         if self._box is None:
@@ -201,15 +205,20 @@ class OverlayTextProbe:
         if since > self.window_s:
             return
         x0, y0, x1, y1 = self._box
-        crop = gray[y0:y1, x0:x1]
+        n = self._stride
+        sampled = gray[y0:y1:n, x0:x1:n]
         if self._prev is not None:
-            diff = cv2.absdiff(crop, self._prev)
+            diff = cv2.absdiff(sampled, self._prev)
             self._changes.append(cv2.resize(diff, self._grid, interpolation=cv2.INTER_AREA).astype(np.float32))
-        self._prev = crop.copy()
+        self._prev = sampled.copy()
+        if not self._frames or (since >= self._next_crop_s and len(self._crops) < CROP_SECONDS):
+            crop = (index, pts_s, gray[y0:y1, x0:x1].copy())
+            if self._frames:
+                self._crops.append(crop)
+                self._next_crop_s = since + 1.0
+            else:
+                self._first = crop
         self._frames.append((index, pts_s))
-        if since >= self._next_crop_s and len(self._crops) < CROP_SECONDS:
-            self._crops.append((index, pts_s, self._prev))
-            self._next_crop_s = since + 1.0
 
     # -- after the pass -------------------------------------------------------------------------
     def finish(self, frame_period_s: float | None = None) -> OverlayReading:
@@ -218,10 +227,8 @@ class OverlayTextProbe:
         if not self._frames:
             out.findings.append("overlay clock: no frames to read")
             return out
-        if not self._crops:  # a clip shorter than half a second: read its first frame
-            index, pts = self._frames[0]
-            assert self._prev is not None
-            self._crops.append((index, pts, self._prev))
+        if not self._crops and self._first is not None:  # a clip shorter than half a second: its first frame
+            self._crops.append(self._first)
         lines = self._ocr(self._crops[:FIRST_BATCH], out)
         if len(lines) < 2 and len(self._crops) > FIRST_BATCH:
             lines += self._ocr(self._crops[FIRST_BATCH:], out, first=FIRST_BATCH)
@@ -419,7 +426,11 @@ def _clean(crop: np.ndarray, scale: float, pad: int) -> tuple[np.ndarray, int]:
     and the scaled crop's column it starts at."""
     interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
     image = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=interpolation)
-    _, binary = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    # white top-hat: keeps bright strokes thinner than half the text height, drops bright areas
+    # (a lit display, sky) that would otherwise be cut as one blot of ink
+    size = max(3, round(OCR_TEXT_H / 2)) | 1
+    strokes = cv2.morphologyEx(image, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    _, binary = cv2.threshold(strokes, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     inked = np.flatnonzero((binary < 128).any(axis=0))
     if inked.size == 0:
         return binary, 0
