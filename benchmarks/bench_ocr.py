@@ -10,7 +10,7 @@ Prints per style: decode time of the clip without the overlay reader, OCR calls 
 clip and per call, the rest of the reader's cost, the measured clock offset and its error against
 the emulator's ground truth (the camera clock at the first frame), and the worst error overall.
 
-    .venv/bin/python benchmarks/bench_ocr.py [--seeds N] [--record-s S]
+    .venv/bin/python benchmarks/bench_ocr.py [--seeds N] [--record-s S] [--profile FILE ...]
 """
 
 from __future__ import annotations
@@ -74,10 +74,10 @@ BUILT_IN = [
 ]
 
 
-def profile_styles() -> list[Style]:
+def profile_styles(paths: list[Path]) -> list[Style]:
     """The text overlays of the camera profiles, at the size their clips are written."""
     out = []
-    for path in sorted(CAMERAS_DIR.glob("*.yaml")):
+    for path in paths:
         try:
             profile = CameraProfile.load(path)
         except Exception as exc:  # a profile being edited: said, not fatal to the benchmark
@@ -122,8 +122,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="clips per style (camera frame phase seeds)")
     parser.add_argument("--record-s", type=float, default=1.0, help="recording time after the start gesture")
+    parser.add_argument(
+        "--profile",
+        action="append",
+        type=Path,
+        help="camera profile file to measure (repeatable; default: every profile in scenarios/cameras/)",
+    )
     args = parser.parse_args()
-    styles = profile_styles() + BUILT_IN
+    styles = profile_styles(args.profile or sorted(CAMERAS_DIR.glob("*.yaml"))) + BUILT_IN
     print(f"{len(styles)} overlay styles, {args.seeds} clips each, camera clock {OFFSET_S:+.1f} s")
     header = (
         f"{'style':50} {'frames':>6} {'decode ms':>9} {'OCR calls':>9} {'OCR ms/clip':>11} "
