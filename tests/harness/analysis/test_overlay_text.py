@@ -18,9 +18,10 @@ from harness.analysis.clip import analyze_clip
 from harness.analysis.findings import analyse_clip_fully
 from harness.analysis.overlay_text import OverlayFormat, OverlayTextProbe, burned_in_spec
 from harness.checks import CHECKS, CheckInput
+from harness.core.paths import CAMERAS_DIR
 from harness.core.timeline import Action, Timeline
 from harness.emulator.overlay import TextOverlayDrawer
-from harness.plan.profile import ClockSpec, TextOverlay
+from harness.plan.profile import CameraProfile, ClockSpec, TextOverlay
 from tests.harness.emulator.test_overlay import overlay_camera, record
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract (tesseract-ocr) not installed")
@@ -84,6 +85,26 @@ def test_clock_7s_ahead_read_from_the_overlay_alone(tmp_path, size, spec):
     errors = [abs(utc - cam.rtc(times[i]).timestamp()) for i, utc in clip.camera_utc]
     assert max(errors) <= FRAME
     assert clip.overlay_serial == cam.serial
+
+
+def text_overlay_profiles() -> list[CameraProfile]:
+    """The camera profiles whose clock is printed as text (the vendor personas)."""
+    profiles = [CameraProfile.load(p) for p in sorted(CAMERAS_DIR.glob("*.yaml"))]
+    return [p for p in profiles if p.clock.burned_in == "text" and p.clock.overlay is not None]
+
+
+@pytest.mark.parametrize("persona", text_overlay_profiles(), ids=lambda p: p.model)
+def test_each_personas_overlay_read_7s_ahead(tmp_path, persona):
+    """Each text-overlay profile's layout, size, frame rate, codec and serial, printed 7 s ahead: read to two frames."""
+    assert persona.clock.overlay is not None
+    cam = overlay_camera(
+        tmp_path, persona.written_size, persona.clock.overlay, capture="off", video=persona.video, serial=persona.serial
+    )
+    ev, times = record(cam, seconds=0.5)
+    clip = analyse_clip_fully(ev.path, 60.0, burned_in_spec(cam.profile.clock))
+    offset, _ = offset_measurement(cam, ev, clip)
+    assert offset.value == pytest.approx(truth_offset(cam, times), abs=2 / persona.video.fps)
+    assert clip.overlay_serial == (persona.serial if persona.clock.overlay.device_id else None)
 
 
 def test_healthy_clock_passes(tmp_path):

@@ -16,7 +16,7 @@ from harness.emulator.camera import EmulatedCamera
 from harness.emulator.camera_parts import EventTruth
 from harness.emulator.faults import Behaviour
 from harness.emulator.overlay import BOX_LEVEL, TEXT_LEVEL, TextOverlayDrawer, overlay_text
-from harness.plan.profile import CameraProfile, TextOverlay
+from harness.plan.profile import CameraProfile, TextOverlay, VideoSpec
 from harness.scene.compose import Scene
 from harness.scene.timecode.layout import CodeLayout
 from tests.harness.emulator.test_camera import double_press, press
@@ -31,14 +31,17 @@ def overlay_camera(
     clock_offset_s: float = 7.0,
     capture: str = "moderate",
     seed: int = 7,
+    video: VideoSpec | None = None,
+    serial: str | None = None,
 ) -> EmulatedCamera:
     """The emulated camera printing its clock as text (``clock_offset_s`` ahead), with no machine-readable time.
 
     No bit strip, no container time, no JSON start time: the overlay is the only clock the clips carry.
+    ``video`` (frame rate, codec, bitrate) and ``serial`` replace the emulated camera's, e.g. a persona's.
     """
     base = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
     width, height = size
-    video = base.video.model_copy(update={"width": width, "height": height})
+    video = (video or base.video).model_copy(update={"width": width, "height": height})
     clock = base.clock.model_copy(
         update={"burned_in": "text", "overlay": overlay, "container_time": False, "metadata_key": None}
     )
@@ -55,6 +58,7 @@ def overlay_camera(
             "clock": clock,
             "emulation": emulation,
             "event_marker_key": None,
+            "serial": serial or base.serial,
         }
     )
     return EmulatedCamera(
