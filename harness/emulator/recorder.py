@@ -22,6 +22,7 @@ from harness.emulator.camera_parts import EventTruth, SegmentTruth, Shot
 from harness.emulator.camera_power import CameraPower
 from harness.emulator.clip_writer import AudioTrack, VideoFrame, fragment_index, write_clip
 from harness.emulator.faults import Behaviour
+from harness.emulator.overlay import TextOverlayDrawer
 from harness.plan.profile import CameraProfile
 from harness.scene.compose import Scene
 from harness.scene.stimulus import acoustic_delay_s, chirp, event_times
@@ -66,8 +67,12 @@ class Recorder:
         self.period = camera.profile.frame_period_s
         video = camera.profile.video
         self.watermark = None
-        if self.profile.clock.burned_in:
-            self.watermark = READERS[self.profile.clock.burned_in](video.width, video.height)
+        self.overlay = None  # the burned-in text overlay (camera time and serial), when the camera prints one
+        clock = self.profile.clock
+        if clock.burned_in == "text" and clock.overlay is not None:
+            self.overlay = TextOverlayDrawer(clock.overlay)
+        elif clock.burned_in:
+            self.watermark = READERS[clock.burned_in](video.width, video.height)
 
     # -- frame plan -----------------------------------------------------------------------
     def plan(self, event: EventTruth) -> list[list[Shot]]:
@@ -210,6 +215,8 @@ class Recorder:
             image = self.cam.capture(shot.t)
             if self.watermark is not None:
                 image = self.watermark.draw(image, self.cam.rtc(shot.t).timestamp())
+            if self.overlay is not None:
+                image = self.overlay.draw(image, self.cam.rtc(shot.t), self.cam.serial)
             yield VideoFrame(shot.pts_s - pts0, image)
 
     def _audio(self, event: EventTruth, first: Shot) -> AudioTrack | None:
