@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness.analysis.clip import ClipAnalysis
 from harness.analysis.mapping import ClipMapping
+from harness.checks.av import clip_audio
 from harness.checks.common import CheckInput, Event, metadata
 from harness.checks.identity import foreign_serials, serial_match
 from harness.core.measurement import Declared, Measurement
@@ -22,6 +23,8 @@ PREROLL_FULL = Declared("preroll_s", "s", "BWC-PRE-01", "catalogue, else profile
 PREROLL_FILLING = Declared("preroll_s", "s", "BWC-PRE-02", "catalogue, else profile", ("event",))
 ACTIVATION_LATENCY = Declared("activation_latency_s", "s", "BWC-ACT-01", "profile", ("event",))
 MEASUREMENTS = (EVENTS_SAVED, FOREIGN_FILES, PREROLL_FULL, PREROLL_FILLING, ACTIVATION_LATENCY)
+#: why a camera without event marker and with audio in its buffer cannot be timed
+NO_JOIN = "the camera marks the start of the live recording nowhere: no event marker and audio in the buffer"
 
 
 def buffer_s(inp: CheckInput) -> tuple[float, str]:
@@ -110,11 +113,6 @@ def preroll(inp: CheckInput) -> list[Measurement]:
     return out
 
 
-NO_JOIN = (
-    "the camera marks the start of the live recording nowhere: no event marker and audio in the buffer"
-)
-
-
 def join_source(profile: CameraProfile) -> str | None:
     """What marks the join of buffer and live recording on this camera model: its event marker,
     else the audio onset (a camera that keeps no audio in its buffer starts its sound at the
@@ -151,7 +149,7 @@ def _audio_onset_latency(ev: Event) -> tuple[float | None, str]:
     """The first non-silent audio after the pre-roll's silence, against the press: the join of a
     camera whose buffer keeps no audio."""
     for clip in ev.recording.clips:  # type: ignore[union-attr]
-        audio = clip.audio if clip.audio is not None and clip.audio.error is None else None
+        audio = clip_audio(clip)
         if audio is None or not clip.pts_s:
             continue
         onset = audio.first_sound_after(clip.pts_s[0])
