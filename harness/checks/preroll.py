@@ -11,7 +11,9 @@ from pathlib import Path
 
 from harness.analysis.clip import ClipAnalysis
 from harness.analysis.mapping import ClipMapping
+from harness.checks.av import clip_audio
 from harness.checks.common import CheckInput, Event, metadata
+from harness.checks.identity import foreign_serials, serial_match
 from harness.core.measurement import Declared, Measurement
 from harness.plan.profile import CameraProfile
 
@@ -21,6 +23,8 @@ PREROLL_FULL = Declared("preroll_s", "s", "BWC-PRE-01", "catalogue, else profile
 PREROLL_FILLING = Declared("preroll_s", "s", "BWC-PRE-02", "catalogue, else profile", ("event",))
 ACTIVATION_LATENCY = Declared("activation_latency_s", "s", "BWC-ACT-01", "profile", ("event",))
 MEASUREMENTS = (EVENTS_SAVED, FOREIGN_FILES, PREROLL_FULL, PREROLL_FILLING, ACTIVATION_LATENCY)
+#: why a camera without event marker and with audio in its buffer cannot be timed
+NO_JOIN = "the camera marks the start of the live recording nowhere: no event marker and audio in the buffer"
 
 
 def buffer_s(inp: CheckInput) -> tuple[float, str]:
@@ -52,28 +56,20 @@ def expected_preroll(inp: CheckInput, activation: float) -> tuple[float, bool]:
     return max(0.0, available - p.frame_period_s / 2), False
 
 
-def clip_serial(clip: ClipAnalysis, profile: CameraProfile) -> str | None:
-    """The camera serial number a clip states in the camera's JSON metadata, or None."""
-    for key in (profile.event_marker_key, profile.clock.metadata_key):
-        meta = metadata(clip, key)
-        if meta is not None and meta.get("serial") is not None:
-            return str(meta["serial"])
-    return None
-
-
 def foreign_reason(inp: CheckInput, clip: ClipAnalysis) -> str | None:
     """Why a clip is not this camera's footage of this run (another serial, another run id), or None."""
-    reasons = []
-    serial = clip_serial(clip, inp.profile)
-    if serial is not None and serial != inp.profile.serial:
-        reasons.append(f"names camera {serial}")
+    where: dict[str, list[str]] = {}
+    for reading in foreign_serials(clip, inp.profile):
+        where.setdefault(str(reading.serial), []).append(reading.source)
+    reasons = [f"names camera {serial} in its {' and '.join(sources)}" for serial, sources in where.items()]
     if inp.run_id is not None and clip.run_id is not None and clip.run_id != inp.run_id:
         reasons.append(f"shows the time code of run {clip.run_id}")
     return " and ".join(reasons) or None
 
 
 def clip_count(inp: CheckInput) -> list[Measurement]:
-    """One recording per activation, and every file the camera's own footage of this run."""
+    """One recording per activation, every file the camera's own footage of this run, and each
+    recording naming the bench's declared unit."""
     camera = f"camera {inp.profile.serial}" + (f" in {inp.clip_source}" if inp.clip_source else "")
     foreign = [(clip, why) for clip in inp.clips if (why := foreign_reason(inp, clip)) is not None]
     under_test = f"camera under test {inp.profile.serial}" + (f", run {inp.run_id}" if inp.run_id is not None else "")
@@ -86,11 +82,11 @@ def clip_count(inp: CheckInput) -> list[Measurement]:
         ),
         FOREIGN_FILES(
             len(foreign),
-            0,
-            0,
+            *inp.limits.bounds("BWC-EVT-01", "foreign", "files"),
             note="; ".join(f"{Path(c.path).name}: {why} ({under_test})" for c, why in foreign)
             or f"no file names another camera or shows another run's time code ({under_test})",
         ),
+        *serial_match(inp),
     ]
 
 
@@ -117,16 +113,56 @@ def preroll(inp: CheckInput) -> list[Measurement]:
     return out
 
 
+def join_source(profile: CameraProfile) -> str | None:
+    """What marks the join of buffer and live recording on this camera model: its event marker,
+    else the audio onset (a camera that keeps no audio in its buffer starts its sound at the
+    join), else nothing (None)."""
+    if profile.event_marker_key:
+        return "marker"
+    if profile.audio.enabled and not profile.audio.in_buffer:
+        return "audio"
+    return None
+
+
 def activation(inp: CheckInput) -> list[Measurement]:
-    """Press (controller timestamp) against the event marker the camera writes in its metadata."""
-    key = inp.profile.event_marker_key
+    """Press (controller timestamp) against the start of the live recording, read from the event
+    marker the camera writes in its metadata or, without one, from the audio onset of a camera
+    that keeps no audio in its buffer. Where neither marks it the latency is not measurable."""
+    source = join_source(inp.profile)
     out = []
     for ev in inp.events():
+        low, high = -inp.period, inp.profile.activation_latency_s
+        if source is None:
+            out.append(ACTIVATION_LATENCY(None, low, high, event=ev.index, not_measurable=NO_JOIN))
+            continue
         value, note = None, "no recording"
         if ev.recording is not None:
-            value, note = _marker_latency(ev, key)
-        out.append(ACTIVATION_LATENCY(value, -inp.period, inp.profile.activation_latency_s, event=ev.index, note=note))
+            if source == "marker":
+                value, note = _marker_latency(ev, inp.profile.event_marker_key)
+            else:
+                value, note = _audio_onset_latency(ev)
+        out.append(ACTIVATION_LATENCY(value, low, high, event=ev.index, note=note))
     return out
+
+
+def _audio_onset_latency(ev: Event) -> tuple[float | None, str]:
+    """The first non-silent audio after the pre-roll's silence, against the press: the join of a
+    camera whose buffer keeps no audio."""
+    for clip in ev.recording.clips:  # type: ignore[union-attr]
+        audio = clip_audio(clip)
+        if audio is None or not clip.pts_s:
+            continue
+        onset = audio.first_sound_after(clip.pts_s[0])
+        if onset is None:
+            continue  # a file wholly in the silent pre-roll: the join is in a later one
+        try:
+            onset_ref = ClipMapping(clip).ref_at(onset)
+        except ValueError as exc:
+            return None, f"{Path(clip.path).name}: audio onset at pts {onset:.3f} s not on the time code ({exc})"
+        return onset_ref - ev.start.t, (
+            f"audio onset (no event marker; the buffer keeps no audio) in {Path(clip.path).name} at pts {onset:.3f} s"
+        )
+    return None, "audio onset: no sound in the recording (the buffer keeps no audio, so its onset marks the join)"
 
 
 def _marker_latency(ev: Event, key: str | None) -> tuple[float | None, str]:
@@ -139,5 +175,5 @@ def _marker_latency(ev: Event, key: str | None) -> tuple[float | None, str]:
             marker_ref = ClipMapping(clip).ref_at(marker_pts)
         except (TypeError, ValueError) as exc:
             return None, f"{Path(clip.path).name}: unusable event marker ({exc})"
-        return marker_ref - ev.start.t, f"marker in {Path(clip.path).name} at pts {marker_pts:.3f} s"
+        return marker_ref - ev.start.t, f"event marker in {Path(clip.path).name} at pts {marker_pts:.3f} s"
     return None, f"no event marker in metadata tag {key!r}"

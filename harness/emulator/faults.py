@@ -40,6 +40,7 @@ class Behaviour:
     audio_in_buffer: bool = False
     mute_after_activation: bool = False
     marker_delay_s: float = 0.0
+    audio_join_delay_s: float = 0.0  # the live audio starts this long after the activation
     # power (harness/emulator/camera_power.py); None = as the profile says
     cutoff_v: float | None = None
     warning_lead_s: float | None = None
@@ -219,6 +220,34 @@ FAULTS: dict[str, Fault] = {
             "activation",
             lambda b: replace(b, marker_delay_s=0.5),
             Proof("audio_policy.yaml", "activation_latency_s[event 1]", 0.5, FRAME),
+            applies=lambda p: p.event_marker_key is not None,
+        ),
+        Fault(
+            "late-join-audio",
+            "starts its live audio 0.5 s after the activating press, its buffer silent as configured "
+            "(a camera without event marker: the audio onset is where the live recording starts)",
+            "activation",
+            lambda b: replace(b, audio_join_delay_s=0.5),
+            Proof(
+                "audio_policy.yaml",
+                "activation_latency_s[event 1]",
+                lambda p: 0.5 + p.emulation.av_offset_ms / 1000,
+                0.015,
+            ),
+            applies=lambda p: p.event_marker_key is None and p.audio.enabled and not p.audio.in_buffer,
+        ),
+        Fault(
+            "short-post-record",
+            "records 2 s less post-record after the stop gesture than configured",
+            "stop",
+            lambda b: replace(b, post_record_s=max(0.0, b.post_record_s - 2.0)),
+            Proof(
+                "stop.yaml",
+                "stop_lag_s[event 1]",
+                lambda p: p.post_record_s - 2.0 + p.frame_period_s / 2,
+                lambda p: p.frame_period_s,
+            ),
+            applies=lambda p: p.post_record_s >= 3,
         ),
         # -- power (harness/emulator/camera_power.py, harness/power_checks.py)
         Fault(

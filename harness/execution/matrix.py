@@ -36,13 +36,14 @@ class ProofResult:
         )
 
 
-def prove(fault: str, workdir: Path | None = None) -> ProofResult:
-    """Run the fault's scenario on an emulated camera with only that fault switched on."""
+def prove(fault: str, workdir: Path | None = None, camera: str | None = None) -> ProofResult:
+    """Run the fault's scenario on an emulated camera (profile ``camera``, a name or a file; default
+    the built-in one) with only that fault switched on."""
     proof = FAULTS[fault].proof
     scenario = Scenario.load(SUITE_DIR / proof.scenario)
     with tempfile.TemporaryDirectory() as tmp:
         out = workdir or Path(tmp)
-        with open_rig(EmulatedRigSpec(kind="emulated"), faults=(fault,), workdir=out) as rig:
+        with open_rig(EmulatedRigSpec(kind="emulated"), faults=(fault,), workdir=out, camera=camera) as rig:
             result = run_scenario(scenario, rig, out / "evidence")
     found = next((m for m in result.measurements if m.name == proof.measurement), None)
     return ProofResult(

@@ -9,12 +9,24 @@ from harness.emulator.faults import FAULTS, Behaviour, UnknownFault, apply_fault
 from harness.execution.matrix import prove
 from harness.plan.profile import CameraProfile
 from harness.plan.scenario import Scenario
+from tests.conftest import camera_variant
+
+# Faults that mean nothing on the built-in camera are proven on a model they apply to.
+ON_MODEL: dict[str, dict] = {
+    # no event marker, no buffer audio: the audio onset marks the live recording
+    "late-join-audio": {"event_marker_key": None, "clock": {"metadata_key": None}},
+    # a camera with a post-record time (generic cameras offer 3, 5 or 15 s)
+    "short-post-record": {"post_record_s": 5.0},
+}
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_fault_is_caught_by_its_check_with_the_measured_size(fault: str, tmp_path) -> None:
     """The fault's scenario fails on the named measurement, measured within the stated accuracy."""
-    result = prove(fault, tmp_path)
+    camera = str(camera_variant(tmp_path, fault, **ON_MODEL[fault])) if fault in ON_MODEL else None
+    profile = CameraProfile.load(camera or SUITE_DIR / "cameras" / "emulated.yaml")
+    assert FAULTS[fault].applies(profile), f"{fault} is proven on a camera it does not apply to"
+    result = prove(fault, tmp_path, camera=camera)
     assert result.outcome == "fail", result
     assert result.caught, f"{fault}: measured {result.measured}, expected {result.expected} +/- {result.tolerance}"
     assert result.measurement in result.failed_measurements
@@ -36,3 +48,11 @@ def test_healthy_behaviour_is_the_profile_and_faults_compose() -> None:
     assert both.buffer_s == profile.pre_event_buffer_s - 5 and both.drop_after_activation == 10
     with pytest.raises(UnknownFault, match="known faults"):
         apply_faults(healthy, ["shrot-buffer"])
+
+
+def test_faults_of_other_models_do_not_apply_to_the_builtin_camera() -> None:
+    """The matrix skips a fault on a camera it means nothing to (no post-record to shorten)."""
+    profile = CameraProfile.load(SUITE_DIR / "cameras" / "emulated.yaml")
+    assert not FAULTS["short-post-record"].applies(profile)
+    assert not FAULTS["late-join-audio"].applies(profile)  # it has an event marker
+    assert FAULTS["late-marker"].applies(profile)
