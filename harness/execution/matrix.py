@@ -36,13 +36,14 @@ class ProofResult:
         )
 
 
-def prove(fault: str, workdir: Path | None = None) -> ProofResult:
-    """Run the fault's scenario on an emulated camera with only that fault switched on."""
+def prove(fault: str, workdir: Path | None = None, camera: str | None = None) -> ProofResult:
+    """Run the fault's scenario on an emulated camera with only that fault switched on
+    (``camera``: a profile name or path; default: the built-in emulated camera)."""
     proof = FAULTS[fault].proof
     scenario = Scenario.load(SUITE_DIR / proof.scenario)
     with tempfile.TemporaryDirectory() as tmp:
         out = workdir or Path(tmp)
-        with open_rig(EmulatedRigSpec(kind="emulated"), faults=(fault,), workdir=out) as rig:
+        with open_rig(EmulatedRigSpec(kind="emulated"), faults=(fault,), camera=camera, workdir=out) as rig:
             result = run_scenario(scenario, rig, out / "evidence")
     found = next((m for m in result.measurements if m.name == proof.measurement), None)
     return ProofResult(
