@@ -401,7 +401,7 @@ class PowerSession:
         files = self._saved_files() if what == "cut" else {}
         if self.monitor is not None:
             self.monitor.output(False)
-        if what == "off" and "power_off" in rig.profile.gestures:
+        if what == "off" and rig.profile.switch_on == "button" and "power_off" in rig.profile.gestures:
             self._switch_off_by_button()
         rig.power.output(False)
         self.timeline.add(Action(clock.now(), "power", what, PowerCut(files) if what == "cut" else None))
