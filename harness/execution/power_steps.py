@@ -31,7 +31,8 @@ battery and measure step and every ``wait: {until: ...}``:
 * ``measure: {state: buffering, seconds: 5}`` reads the current for a while.
 
 Everything lands in the done-timeline as ``power`` actions (``battery``, ``on``, ``off``, ``cut``,
-``shutdown``, ``current``, ``buffering``) and, for a power button, ``gesture`` actions, which :mod:`harness.checks.power` reads. On exit the session stops the
+``shutdown``, ``current``, ``buffering``) and, for a power button, ``gesture`` actions, which the
+checks read (:mod:`harness.checks.power`, :mod:`harness.checks.preroll`). On exit the session stops the
 monitor and, if the simulator was selected, switches the output off and returns the instrument to
 power-supply mode, so the next scenario starts from the supply the other scenarios expect. An
 instrument failure inside the monitor is raised in the harness thread at the next step or on exit.
