@@ -41,6 +41,7 @@ class Behaviour:
     mute_after_activation: bool = False
     marker_delay_s: float = 0.0
     audio_join_delay_s: float = 0.0  # the live audio starts this long after the activation
+    stop_unconfirmed: bool = False  # stops at the first press of a stop that asks for confirmation
     # power (harness/emulator/camera_power.py); None = as the profile says
     cutoff_v: float | None = None
     warning_lead_s: float | None = None
@@ -96,6 +97,20 @@ class Fault:
     #: whether the fault means anything on a camera with this profile (a stop confirmation fault on
     #: a camera without one does not); the matrix proves a fault only where it applies
     applies: Callable[[CameraProfile], bool] = lambda _profile: True
+
+
+def _has_stop_confirmation(profile: CameraProfile) -> bool:
+    return profile.gestures["stop"].confirm_within_s is not None
+
+
+def _confirm_gap_s(profile: CameraProfile) -> float:
+    """From the first press of the stop gesture to its confirming press (planned)."""
+    presses = profile.gestures["stop"].presses_made()
+    return presses[-1].at_s - presses[0].at_s
+
+
+def _frame(profile: CameraProfile) -> float:
+    return profile.frame_period_s
 
 
 FAULTS: dict[str, Fault] = {
@@ -164,6 +179,22 @@ FAULTS: dict[str, Fault] = {
             "segments",
             lambda b: replace(b, segment_overlap_frames=3),
             Proof("segments.yaml", "segment_join_frames[event 1][file 1->2]", -3, 0),
+        ),
+        Fault(
+            "stop-unconfirmed",
+            "stops recording at the first press of a stop that asks for confirmation, without waiting "
+            "for the confirming press",
+            "stop",
+            lambda b: replace(b, stop_unconfirmed=True),
+            Proof("stop.yaml", "stop_lag_s[event 1]", lambda p: -_confirm_gap_s(p), _frame),
+            applies=_has_stop_confirmation,
+        ),
+        Fault(
+            "slow-boot",
+            "takes 6 s longer than its profile's boot time to start buffering",
+            "preroll",
+            lambda b: replace(b, boot_s=b.boot_s + 6.0),
+            Proof("preroll_early_activation.yaml", "boot_s[event 1]", lambda p: p.boot_s + 6.0, 0.1),
         ),
         Fault(
             "unfinalised",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.core.paths import SUITE_DIR
@@ -19,8 +21,12 @@ ON_MODEL: dict[str, dict] = {
     "short-post-record": {"post_record_s": 5.0},
 }
 
+EMULATED = CameraProfile.load(SUITE_DIR / "cameras" / "emulated.yaml")
+#: a test camera with a power button and a stop confirmation (tests/data)
+BUTTON_CAMERA = Path(__file__).resolve().parents[2] / "data" / "button_camera.yaml"
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+
+@pytest.mark.parametrize("fault", sorted(f for f in FAULTS if FAULTS[f].applies(EMULATED)))
 def test_fault_is_caught_by_its_check_with_the_measured_size(fault: str, tmp_path) -> None:
     """The fault's scenario fails on the named measurement, measured within the stated accuracy."""
     camera = str(camera_variant(tmp_path, fault, **ON_MODEL[fault])) if fault in ON_MODEL else None
@@ -30,6 +36,23 @@ def test_fault_is_caught_by_its_check_with_the_measured_size(fault: str, tmp_pat
     assert result.outcome == "fail", result
     assert result.caught, f"{fault}: measured {result.measured}, expected {result.expected} +/- {result.tolerance}"
     assert result.measurement in result.failed_measurements
+
+
+@pytest.mark.parametrize("fault", ["stop-unconfirmed", "slow-boot"])
+def test_faults_caught_on_a_camera_with_a_power_button(fault: str, tmp_path) -> None:
+    """On a camera switched on by its button, with a stop confirmation: a stop at the first press
+    shows as a stop 1.5 s before the confirming press; a slow boot in the measured boot time."""
+    result = prove(fault, tmp_path, camera=str(BUTTON_CAMERA))
+    assert result.outcome == "fail", result
+    assert result.caught, f"{fault}: measured {result.measured}, expected {result.expected} +/- {result.tolerance}"
+    assert result.measurement in result.failed_measurements
+
+
+def test_a_stop_confirmation_fault_applies_only_to_cameras_that_ask_for_confirmation() -> None:
+    button_camera = CameraProfile.load(BUTTON_CAMERA)
+    assert not FAULTS["stop-unconfirmed"].applies(EMULATED)
+    assert FAULTS["stop-unconfirmed"].applies(button_camera)
+    assert FAULTS["stop-unconfirmed"].proof.expected_for(button_camera) == pytest.approx(-1.5)
 
 
 def test_every_fault_names_a_shipped_scenario_and_a_check_it_runs() -> None:
