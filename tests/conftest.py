@@ -31,6 +31,33 @@ def bench_rig_file(path: Path, name: str, serial: dict, instrument: dict, **sect
     return path
 
 
+def _merge(base: dict, changes: dict) -> dict:
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        elif value is _DROP:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+_DROP = object()
+DROP = _DROP  # a change that removes the field (the profile's default applies)
+
+
+def camera_variant(folder: Path, name: str, **changes: object) -> Path:
+    """The built-in emulated camera's profile with ``changes`` (nested blocks merged; DROP removes a
+    field), written as ``folder/name.yaml``: a camera model the built-in one does not cover."""
+    from harness.core.paths import CAMERAS_DIR
+
+    base = yaml.safe_load((CAMERAS_DIR / "emulated.yaml").read_text())
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(_merge(base, changes), sort_keys=False))
+    return path
+
+
 def load_json(path: Path) -> dict:
     return json.loads(path.read_text())
 

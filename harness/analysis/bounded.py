@@ -27,6 +27,7 @@ from typing import Any
 
 from harness.analysis.clip import ClipAnalysis
 from harness.core.measurement import Measurement
+from harness.plan.profile import TextOverlay
 
 #: time allowed per clip: a floor for start-up and small files, plus a rate far below any bench
 #: PC's analysis speed (a 10 Mbit/s 1080p clip analyses at several times real time), so only a
@@ -167,7 +168,7 @@ def unreadable(path: Path | str, reason: str) -> ClipAnalysis:
 def analyse_clip_bounded(
     path: Path | str,
     refresh_hz: float = 60.0,
-    burned_in: str | None = None,
+    burned_in: str | TextOverlay | None = None,
     press_at: float | None = None,
     timeout_s: float | None = None,
     **options: Any,

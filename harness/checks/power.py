@@ -17,7 +17,7 @@ from harness.analysis.clip import ClipAnalysis
 from harness.analysis.container import finalisation
 from harness.analysis.mapping import ClipMapping
 from harness.checks.common import CheckInput, Event, Recording, metadata, utc_seconds
-from harness.checks.preroll import buffer_s
+from harness.checks.preroll import boot_measurement, preroll_expectation
 from harness.core.measurement import Declared, Measurement
 from harness.core.timeline import Action, BatterySelected, CurrentReading, PowerCut, PowerOn, Shutdown
 
@@ -348,27 +348,30 @@ def power_cut(inp: CheckInput) -> list[Measurement]:
 
 def _rebuffered(inp: CheckInput, cut: Action) -> list[Measurement]:
     """After power returns the camera boots and buffers again: the first event's pre-roll is the
-    time since buffering began (to half a second; BWC-PRE-02 judges pre-roll to a frame)."""
+    time since buffering began (measured from the supply current; to half a second here, BWC-PRE-02
+    judges pre-roll to a frame), and the measured boot behind it is judged as well."""
     on = _first_after(inp.timeline.power("on"), cut.t)
     if on is None:
         return []
     ev = next((e for e in inp.events() if e.start.t > on.t), None)
     if ev is None:
         return []
-    p = inp.profile
-    expected = min(buffer_s(inp)[0], ev.start.t - (on.t + p.boot_s))
-    tol = inp.limits.figure("BWC-PWR-04", "rebuffer_tolerance", "s")
+    e = preroll_expectation(inp, ev.start.t)
+    tol = inp.limits.figure("BWC-PWR-04", "rebuffer_tolerance", "s") + e.uncertainty_s
     value = None if ev.recording is None else ev.start.t - ev.recording.first_ref_s
-    return [
+    origin = e.boot.describe(inp.profile) if e.boot is not None else "full buffer"
+    out = [
         REBUFFERED(
             value,
-            expected - tol,
-            expected + tol,
+            e.value - tol,
+            e.value + tol,
             event=ev.index,
-            note=f"first event after power returned: pre-roll {expected:.2f} s expected "
-            f"(power-on + {p.boot_s:g} s boot), +/- {tol:g} s",
+            note=f"first event after power returned: pre-roll {e.value:.2f} s expected ({origin}), +/- {tol:g} s",
         )
     ]
+    if e.boot is not None:
+        out.append(boot_measurement(inp, e.boot, ev.index))
+    return out
 
 
 # -- draw per state and runtime estimate (BWC-PWR-01) -------------------------------------------------

@@ -14,6 +14,7 @@ from harness.checks.continuity import MEASUREMENTS as CONTINUITY_MEASUREMENTS
 from harness.checks.continuity import continuity, segments
 from harness.checks.evidence import MEASUREMENTS as EVIDENCE_MEASUREMENTS
 from harness.checks.evidence import evidence
+from harness.checks.identity import MEASUREMENTS as IDENTITY_MEASUREMENTS
 from harness.checks.power import MEASUREMENTS as POWER_MEASUREMENTS
 from harness.checks.power import current_profile, cutoff, power_cut, shift_runtime, warning_lead
 from harness.checks.preroll import MEASUREMENTS as PREROLL_MEASUREMENTS
@@ -43,6 +44,7 @@ CHECKS: dict[str, Check] = {
 # every measurement a family of checks can make, declared once in its module
 DECLARED: dict[str, tuple[Declared, ...]] = {
     "preroll": PREROLL_MEASUREMENTS,
+    "identity": IDENTITY_MEASUREMENTS,
     "continuity": CONTINUITY_MEASUREMENTS,
     "stop": STOP_MEASUREMENTS,
     "clock": CLOCK_MEASUREMENTS,

@@ -1,5 +1,6 @@
-"""Stop checks: the clip ends at the stop gesture plus the post-record time, and every file is
-finalised and readable to its last frame."""
+"""Stop checks: the clip ends at the stop gesture plus the post-record time (never earlier: a
+camera that records less post-record than configured fails), and every file is finalised and
+readable to its last frame."""
 
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ def stop(inp: CheckInput) -> list[Measurement]:
         out.append(
             STOP_LAG(
                 value,
-                -inp.period,
+                post - inp.period,
                 post + slack,
                 event=ev.index,
-                note=f"clip end after the stop gesture (post-record {post:g} s, slack {slack:g} s)",
+                note=f"clip end after the stop gesture (post-record {post:g} s: no earlier than it less one "
+                f"frame; slack {slack:g} s)",
             )
         )
     broken = [c for c in inp.clips if c.error]

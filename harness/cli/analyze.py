@@ -19,7 +19,26 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--press-at", type=FINITE, help="activation time, seconds of scene reference time")
     p.add_argument("--refresh", type=REFRESH, default=60.0, help="display refresh of the filmed scene (Hz)")
     p.add_argument("--json", action="store_true", help="print the analysis record as JSON")
-    p.add_argument("--burned-in", choices=["bits"], help="also read the camera's burned-in timestamp with this reader")
+    p.add_argument(
+        "--burned-in",
+        choices=["bits", "text"],
+        help="also read the camera's burned-in timestamp: 'bits' (the emulator's strip) or 'text' (its date and "
+        "time overlay, by OCR)",
+    )
+    p.add_argument(
+        "--overlay-format", default="%Y-%m-%d %H:%M:%S", help="with --burned-in text: the overlay's strftime layout"
+    )
+    p.add_argument(
+        "--overlay-corner",
+        choices=["top-left", "top-right", "bottom-left", "bottom-right"],
+        default="top-left",
+        help="with --burned-in text: the corner the overlay sits in",
+    )
+    p.add_argument(
+        "--overlay-device-id",
+        action="store_true",
+        help="with --burned-in text: the overlay prints a serial after the time",
+    )
     p.add_argument(
         "--present-log",
         metavar="CSV",
@@ -34,10 +53,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def analyze(args: argparse.Namespace) -> int:
     from harness.analysis.bounded import analyse_clip_bounded, clip_verdict
+    from harness.plan.profile import TextOverlay
 
+    burned_in: str | TextOverlay | None = args.burned_in
+    if burned_in == "text":
+        burned_in = TextOverlay(
+            format=args.overlay_format, corner=args.overlay_corner, device_id=args.overlay_device_id
+        )
     # each clip in a child process with a time bound: a broken one gets its verdict, the next is analysed
     results = [
-        analyse_clip_bounded(c, args.refresh, args.burned_in, args.press_at, timeout_s=args.timeout) for c in args.clips
+        analyse_clip_bounded(c, args.refresh, burned_in, args.press_at, timeout_s=args.timeout) for c in args.clips
     ]
     if args.present_log:
         from harness.analysis.present import at_present_times

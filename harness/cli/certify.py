@@ -11,6 +11,7 @@ from rich.table import Table
 
 from harness.cli.common import console, num, number
 from harness.cli.report import write_report
+from harness.core.measurement import NOT_MEASURABLE
 from harness.core.paths import SUITE_DIR
 from harness.core.progress import hms
 
@@ -243,20 +244,29 @@ def print_verdicts(record: dict) -> None:
     for col in ("scenario", "requirements", "verdict", "key measurements"):
         table.add_column(col)
     colours = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow"}
+    gaps_in_run = 0
     for t in record["tests"]:
+        gaps = [m for m in t["measurements"] if m["outcome"] == NOT_MEASURABLE]
+        gaps_in_run += len(gaps)
         shown = [m for m in t["measurements"] if m["outcome"] == "fail"] or [
-            m for m in t["measurements"] if not m["name"].startswith("events_saved")
+            m for m in t["measurements"] if not m["name"].startswith("events_saved") and m["outcome"] != NOT_MEASURABLE
         ][:3]
-        text = "\n".join(
-            escape(f"{m['name']} = {num(m['value'])} {m['unit']} [{num(m['low'])}, {num(m['high'])}]") for m in shown
-        )
+        lines = [f"{m['name']} = {num(m['value'])} {m['unit']} [{num(m['low'])}, {num(m['high'])}]" for m in shown]
+        lines += [f"{m['name']}: not measurable on this model ({m.get('not_measurable') or '?'})" for m in gaps]
+        text = "\n".join(escape(line) for line in lines)
         if t.get("error"):
             text = (text + "\n" if text else "") + escape(t["error"].splitlines()[0][:200])
         v = t["verdict"]
         table.add_row(
             escape(str(t["scenario"])),
             escape(", ".join(t["requirements"])),
-            f"[{colours.get(v, 'white')}]{escape(str(v).upper())}[/]",
+            f"[{colours.get(v, 'white')}]{escape(str(v).upper())}[/]" + (f"\n({len(gaps)} not measurable)" if gaps else ""),
             text,
         )
     console.print(table)
+    if gaps_in_run:
+        console.print(
+            f"[yellow]{gaps_in_run} measurement(s) not measurable on this model: neither passed nor failed, "
+            "listed in the report[/yellow]",
+            highlight=False,
+        )

@@ -145,7 +145,7 @@ def fault_matrix(profile: str | None = None) -> int:
     caught_all = clean
     for name in applicable(profile):
         fault = FAULTS[name]
-        r = prove(name, profile=profile)
+        r = prove(name, camera=profile)
         caught_all &= r.caught
         table.add_row(
             name,

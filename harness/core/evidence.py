@@ -66,6 +66,26 @@ def sha256_fd(fd: int, chunk: int = CHUNK) -> str:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where one evidence file came from and when it was taken, as the clip source saw it.
+
+    ``kind`` names the source (``folder``, ``mass_storage``, ``mtp``, ``export``); ``path`` is the
+    file's path on the device or in the export; ``details`` are the source's own facts (device
+    node, volume label, UUID and USB serial; MTP device, storage and object id; export folder and
+    manifest line), kept as ordered pairs so the record reads the same on every run.
+    """
+
+    kind: str
+    path: str
+    taken_utc: str  # ISO 8601, when the harness copied the file
+    details: tuple[tuple[str, str], ...] = ()
+
+    def record(self) -> dict[str, str]:
+        """The JSON form in record.json and evidence-map.json."""
+        return {"kind": self.kind, "path": self.path, "taken_utc": self.taken_utc, **dict(self.details)}
+
+
+@dataclass(frozen=True)
 class EvidenceFile:
     path: Path
     sha256: str
@@ -74,6 +94,8 @@ class EvidenceFile:
     camera_path: str | None = None
     #: what went wrong while it was taken (e.g. ``clip_changed_during_copy``); None when clean
     finding: str | None = None
+    #: where the file came from (device, volume, MTP object, export and manifest line) and when
+    origin: Provenance | None = None
 
 
 def safe_name(name: str) -> str:

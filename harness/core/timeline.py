@@ -5,7 +5,7 @@ controller's own timestamps, never from when the harness asked for them.
 
 Each kind of action carries a typed detail (:class:`GestureDone`, :class:`FlashFired`, and for
 power :class:`PowerOn`, :class:`BatterySelected`, :class:`Shutdown`, :class:`PowerCut`,
-:class:`CurrentReading`), written by the steps and read by the checks, so both sides agree on the
+:class:`CurrentReading`, :class:`BufferingStarted`), written by the steps and read by the checks, so both sides agree on the
 fields by type rather than by string keys.
 """
 
@@ -95,14 +95,39 @@ class CurrentReading(_Detail):
     t0: float
 
 
-Detail = GestureDone | FlashFired | PowerOn | BatterySelected | Shutdown | PowerCut | CurrentReading
+@dataclass(frozen=True)
+class BufferingStarted(_Detail):
+    """Where the camera began buffering after a power-on, read from the supply current: the step
+    from its booting draw to its buffering draw, placed midway between the last reading at the
+    booting draw and the first at the buffering draw (so within half ``interval_s``).
+
+    ``boot_s`` is the measured power-on (supply, or power button gesture) to buffering; None when
+    the step was not seen. ``not_measurable`` says why this camera and rig give no way to see it
+    (draws too close to tell apart, a supply that cannot read current); the action's time is
+    then power-on plus the profile's boot time.
+    """
+
+    power_on_t: float
+    boot_s: float | None
+    interval_s: float
+    threshold_a: float | None = None
+    last_booting_t: float | None = None
+    first_buffering_t: float | None = None
+    readings: int = 0
+    not_measurable: str | None = None
+    note: str | None = None
+
+
+Detail = (
+    GestureDone | FlashFired | PowerOn | BatterySelected | Shutdown | PowerCut | CurrentReading | BufferingStarted
+)
 
 
 @dataclass(frozen=True)
 class Action:
     t: float
     kind: str  # "power" | "gesture" | "stimulus"
-    name: str  # "on"/"off"/"battery"/"shutdown"/"cut"/"current" for power, gesture name for gestures
+    name: str  # "on"/"off"/"battery"/"shutdown"/"cut"/"current"/"buffering" for power, gesture name for gestures
     detail: Detail | None = None
 
     def details(self) -> dict[str, Any]:
@@ -126,6 +151,27 @@ class Timeline:
 
     def last_before(self, t: float, kind: str, name: str) -> Action | None:
         found = [a for a in self.actions if a.kind == kind and a.name == name and a.t <= t]
+        return found[-1] if found else None
+
+    def camera_on(self, t: float) -> Action | None:
+        """The last power-on of the camera before ``t``: the supply's ``on``, or, for a camera with
+        a power button, the ``power_on`` gesture made after it (the camera is on only from then)."""
+        on = self.last_before(t, "power", "on")
+        if on is None:
+            return None
+        pressed = self.between(on.t, t, "gesture", "power_on")
+        return pressed[-1] if pressed else on
+
+    def buffering_started(self, t: float) -> Action | None:
+        """The buffering start measured after the last power-on before ``t`` (None: none recorded)."""
+        on = self.camera_on(t)
+        if on is None:
+            return None
+        found = [
+            a
+            for a in self.power("buffering")
+            if isinstance(a.detail, BufferingStarted) and on.t - 1e-9 <= a.detail.power_on_t <= t
+        ]
         return found[-1] if found else None
 
     def between(self, t0: float, t1: float, kind: str, name: str) -> list[Action]:

@@ -1,4 +1,9 @@
-"""Where a camera's clips come from: its mass storage, or a vendor's export folder.
+"""Where a camera's clips come from: a folder, its mass storage, MTP, or a vendor's export folder.
+
+Every kind is a :class:`ClipSource` (the kinds besides a plain folder live in
+``clip_source_mass_storage``, ``clip_source_mtp`` and ``clip_source_export``), and every
+evidence file a source takes carries its :class:`~harness.core.evidence.Provenance`: where it
+was on the device and when it was taken.
 
 The camera's storage is input from a device under test, so it is read defensively:
 
@@ -12,6 +17,7 @@ The camera's storage is input from a device under test, so it is read defensivel
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import stat
@@ -19,12 +25,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
-from harness.core.clock import Clock
+from harness.core.clock import Clock, wall_utc
 from harness.core.evidence import (
     ChunkHook,
     EvidenceError,
     EvidenceFile,
+    Provenance,
     copy_fd,
     open_below,
     open_dir,
@@ -54,7 +62,26 @@ class WaitOutcome:
     untaken: list[str] = field(default_factory=list)
 
 
+class ClipSourceError(RuntimeError):
+    """The source cannot reach the camera's footage (no volume, no MTP device, a tool failed):
+    the message is one line that names what was looked for and what was seen."""
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """The camera's serial as the device itself states it, and where it was read."""
+
+    serial: str
+    stated_by: str  # e.g. "USB serial of /dev/sdb", "MTP device info"
+
+
 class ClipSource(ABC):
+    """What the runner needs from any way of getting footage off a camera.
+
+    A source may hold a device (a mount, a staging folder): :meth:`close` gives it back and is
+    safe to call more than once; a source is also a context manager.
+    """
+
     @abstractmethod
     def snapshot(self) -> frozenset[str]:
         """Identities of the finished clips present now (a rewritten file counts as new)."""
@@ -72,6 +99,21 @@ class ClipSource(ABC):
         """Where the clips come from, for messages that must name the camera's storage."""
         return type(self).__name__
 
+    def device_identity(self) -> DeviceIdentity | None:
+        """The serial the device states (None: this kind of source cannot know it)."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 (a plain folder holds nothing)
+        """Give back what the source holds (unmount a volume it mounted, drop staged copies)."""
+
+    def __enter__(self) -> ClipSource:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
     def wait_for_new(
         self,
         before: frozenset[str],
@@ -83,6 +125,11 @@ class ClipSource(ABC):
         """Wait ``timeout_s`` for clips, then take the new ones (sources without a notion of settling)."""
         clock.sleep(timeout_s)
         return self.take_new(before, evidence_dir)
+
+
+def taken_utc(clock: Clock | None) -> str:
+    """The time a file is taken, ISO 8601 UTC: on the run's clock when there is one."""
+    return (clock.utc() if clock is not None else wall_utc()).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -112,6 +159,11 @@ class FolderClipSource(ClipSource):
         self.last_wait = WaitOutcome()
         #: called after every chunk copied (tests change a clip mid-copy through it)
         self.chunk_hook: ChunkHook | None = None
+        #: how each taken file's provenance names its source (a mass-storage source sets its own)
+        self.origin_kind = "folder"
+        self.origin_prefix = ""  # put before the relative name to give the path on the device
+        self.origin_details: tuple[tuple[str, str], ...] = (("folder", str(self.folder)),)
+        self.clock: Clock | None = None  # the run's clock, for the time a file was taken (None: wall time)
 
     def describe(self) -> str:
         return str(self.folder)
@@ -212,9 +264,16 @@ class FolderClipSource(ClipSource):
         finally:
             os.close(root)
         try:
-            return copy_fd(src, evidence_dir, rel, str(self.folder / rel), self.chunk_hook)
+            taken = copy_fd(src, evidence_dir, rel, str(self.folder / rel), self.chunk_hook)
         finally:
             os.close(src)
+        return dataclasses.replace(taken, origin=self.origin(rel))
+
+    def origin(self, rel: str, *extra: tuple[str, str]) -> Provenance:
+        """The provenance of the file ``rel`` of this folder, taken now."""
+        return Provenance(
+            self.origin_kind, self.origin_prefix + rel, taken_utc(self.clock), self.origin_details + extra
+        )
 
     def take(self, rels: list[str], evidence_dir: Path, untaken: list[str] | None = None) -> list[EvidenceFile]:
         """Take each of ``rels``; one that cannot be taken (odd name, unreadable, a link on the way,
@@ -250,6 +309,7 @@ class FolderClipSource(ClipSource):
         A clip still growing when the time is up gets up to ``timeout_s`` more to settle; one
         that never settles is left out and named in :attr:`last_wait` (a partial file).
         """
+        self.clock = clock
         start = clock.now()
         seen: dict[str, tuple[int, int, float]] = {}  # rel -> (size, mtime, since)
         outcome = WaitOutcome()

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.core.clock import Clock, Timer
+from harness.emulator.buttons import GestureRecogniser
 from harness.emulator.camera_parts import CameraState, EventTruth, NextEvent
 from harness.emulator.camera_power import CameraPower
 from harness.emulator.capture import capture_model
@@ -59,8 +60,11 @@ class EmulatedCamera:
         self._boot_timer: Timer | None = None
         self._stop_timer: Timer | None = None
         self._current: EventTruth | None = None
-        self._down_since: dict[str, float | None] = {b: None for b in profile.buttons}
-        self._press_train: dict[str, list[float]] = {b: [] for b in profile.buttons}
+        #: the supply is on (a camera with a power button may still be switched off)
+        self.supplied = False
+        self.buttons = GestureRecogniser(
+            profile.gestures, clock, self._gesture_applies, self._gesture, on_armed=self._armed, on_lapsed=self._lapsed
+        )
         self._clip_seq = 0
         self.serial = profile.serial  # what the camera writes into its file names and metadata
         #: Misbehaviour switch: the next saved event goes wrong once. ``no-clip``: nothing is written;
@@ -75,21 +79,27 @@ class EmulatedCamera:
     def set_power(self, on: bool) -> None:
         """Power from the supply. Called from the supply's own thread, so it only changes state;
         a recording cut by power loss is written on the clock's thread, as the camera's own
-        firmware would finish it after the fact."""
+        firmware would finish it after the fact. A camera with a power button (``switch_on:
+        button``) stays off on a live supply until its ``power_on`` gesture."""
         now = self.clock.now()
-        if on and self.state is CameraState.OFF:
-            self._powered_at = now
-            self._enter(CameraState.BOOTING, now)
-            self._boot_timer = self.clock.call_at(now + self.behaviour.boot_s, self._booted)
+        self.supplied = on
+        if on and self.state is CameraState.OFF and self.profile.switch_on == "supply":
+            self._boot(now)
         elif not on and self.state is not CameraState.OFF:
             self.power.power_lost(now)
             self.power_down(now, cut=True)
+
+    def _boot(self, now: float) -> None:
+        self._powered_at = now
+        self._enter(CameraState.BOOTING, now)
+        self._boot_timer = self.clock.call_at(now + self.behaviour.boot_s, self._booted)
 
     def power_down(self, now: float, cut: bool) -> None:
         """Switch off. ``cut``: power was lost (supply off, brown-out), so an open recording keeps
         only its durable fragments; otherwise (graceful shutdown) it is finalised first."""
         if self._boot_timer:
             self._boot_timer.cancel()
+        self.buttons.reset()
         event = self._close_event(now) if self.state is CameraState.RECORDING else None
         if event is not None and cut:
             event.cut_t = now
@@ -98,43 +108,49 @@ class EmulatedCamera:
             self.clock.call_at(now, lambda: self._write(event))
 
     def button(self, name: str, down: bool) -> None:
-        """A solenoid edge, at the clock's current instant."""
-        now = self.clock.now()
-        if name not in self._down_since or self.state in (CameraState.OFF, CameraState.BOOTING):
+        """A solenoid edge, at the clock's current instant (the gesture firmware: buttons.py).
+        Without power, or while booting, the buttons do nothing."""
+        if name not in self.profile.buttons or not self.supplied or self.state is CameraState.BOOTING:
             return
-        if down:
-            self._down_since[name] = now
-            self._on_press(name, now)
-            for gname, g in self.profile.gestures.items():
-                if g.button == name and g.hold_s is not None:
-                    self.clock.call_at(now + g.hold_s, functools.partial(self._hold_reached, gname, name, now))
-        else:
-            self._down_since[name] = None
+        self.buttons.edge(name, down)
 
     # -- gestures -----------------------------------------------------------------------
-    def _on_press(self, button: str, now: float) -> None:
-        train = self._press_train[button]
-        for gname, g in self.profile.gestures.items():
-            if g.button != button or g.hold_s is not None:
-                continue
-            window = g.press_s + g.gap_s + 0.25
-            if train and now - train[-1] > window:
-                train.clear()
-            train.append(now)
-            if len(train) >= g.presses:
-                train.clear()
-                self._gesture(gname, now)
-            return
+    def _gesture_applies(self, name: str) -> bool:
+        """Whether gesture ``name`` means anything in the camera's present state."""
+        state = self.state
+        if name == "power_on":
+            return state is CameraState.OFF and self.supplied and self.profile.switch_on == "button"
+        if name == "start":
+            return state is CameraState.BUFFERING
+        if name == "stop":
+            return state is CameraState.RECORDING
+        if name == "power_off":
+            return state is CameraState.BUFFERING
+        return False
 
-    def _hold_reached(self, gesture: str, button: str, pressed_at: float) -> None:
-        if self._down_since.get(button) == pressed_at:
-            self._gesture(gesture, self.clock.now())
+    def _armed(self, name: str, now: float) -> None:
+        """The first press of a gesture that asks for confirmation; a camera with the
+        ``stop-unconfirmed`` fault stops here instead of waiting for the confirming press."""
+        self.log.append((now, f"gesture {name} armed"))
+        if name == "stop" and self.behaviour.stop_unconfirmed:
+            self._gesture(name, now)
+
+    def _lapsed(self, name: str, now: float) -> None:
+        self.log.append((now, f"gesture {name} not confirmed"))
 
     def _gesture(self, name: str, now: float) -> None:
+        if not self._gesture_applies(name):
+            self.log.append((now, f"gesture {name} ignored in state {self.state.value}"))
+            return
         self.log.append((now, f"gesture {name}"))
-        if name == "start" and self.state is CameraState.BUFFERING:
+        if name == "power_on":
+            self._boot(now)
+        elif name == "power_off":
+            self.power.switched_off(now)
+            self.power_down(now, cut=False)
+        elif name == "start":
             self._start(now)
-        elif name == "stop" and self.state is CameraState.RECORDING and self._stop_timer is None:
+        elif name == "stop" and self._stop_timer is None:
             end = now + self.behaviour.stop_delay_s + self.behaviour.post_record_s
             self._stop_timer = self.clock.call_at(end, lambda: self._finalise(self.clock.now()))
 

@@ -229,6 +229,11 @@ class CameraPower:
         self.shutdowns.append(Shutdown(now, "brown-out", volts))
         self.cam.power_down(now, cut=True)
 
+    def switched_off(self, now: float) -> None:
+        """The camera was switched off with its power button (a graceful shutdown, supply still on)."""
+        self._log(now, "shutdown", reason="button")
+        self.shutdowns.append(Shutdown(now, "graceful"))
+
     def power_lost(self, now: float) -> None:
         """The supply was switched off under the camera (a hard cut)."""
         self._log(now, "power_loss")

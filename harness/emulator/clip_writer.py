@@ -51,6 +51,16 @@ class VideoFrame(NamedTuple):
     gray: np.ndarray
 
 
+#: tags the MP4 muxer writes as iTunes entries of their own; any other needs ``use_metadata_tags``
+MP4_NATIVE_TAGS = frozenset(
+    {
+        "title", "artist", "album_artist", "composer", "album", "date", "encoder", "comment", "genre",
+        "copyright", "grouping", "lyrics", "description", "synopsis", "show", "episode_id", "network",
+        "keywords", "creation_time",
+    }
+)  # fmt: skip
+
+
 def write_clip(
     path: Path,
     frames: Iterable[VideoFrame],
@@ -80,7 +90,10 @@ def write_clip(
     tmp = path.with_name(path.name + ".partial")
     count = 0
     period = float(1 / Fraction(fps))
-    options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} if fragment_s else {}
+    flags = ["frag_keyframe", "empty_moov", "default_base_moof"] if fragment_s else []
+    if set(metadata or {}) - MP4_NATIVE_TAGS:  # a tag of the camera's own (a serial tag) needs a keyed entry
+        flags.append("use_metadata_tags")
+    options = {"movflags": "+".join(flags)} if flags else {}
     with av.open(str(tmp), "w", format="mp4", options=options) as container:
         container.metadata["creation_time"] = creation_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for key, value in (metadata or {}).items():

@@ -42,6 +42,8 @@ class Behaviour:
     audio_in_buffer: bool = False
     mute_after_activation: bool = False
     marker_delay_s: float = 0.0
+    audio_join_delay_s: float = 0.0  # the live audio starts this long after the activation
+    stop_unconfirmed: bool = False  # stops at the first press of a stop that asks for confirmation
     # power (harness/emulator/camera_power.py); None = as the profile says
     cutoff_v: float | None = None
     warning_lead_s: float | None = None
@@ -164,6 +166,16 @@ def _shrunk_storage(b: Behaviour) -> Behaviour:
     return replace(b, buffer_storage_mb=SHRUNK_STORAGE * busy_need_mb)
 
 
+def _has_stop_confirmation(profile: CameraProfile) -> bool:
+    return profile.gestures["stop"].confirm_within_s is not None
+
+
+def _confirm_gap_s(profile: CameraProfile) -> float:
+    """From the first press of the stop gesture to its confirming press (planned)."""
+    presses = profile.gestures["stop"].presses_made()
+    return presses[-1].at_s - presses[0].at_s
+
+
 FAULTS: dict[str, Fault] = {
     f.name: f
     for f in (
@@ -257,6 +269,22 @@ FAULTS: dict[str, Fault] = {
             applies=lambda p: p.segment_s is not None,
         ),
         Fault(
+            "stop-unconfirmed",
+            "stops recording at the first press of a stop that asks for confirmation, without waiting "
+            "for the confirming press",
+            "stop",
+            lambda b: replace(b, stop_unconfirmed=True),
+            Proof("stop.yaml", "stop_lag_s[event 1]", lambda p: -_confirm_gap_s(p), frame),
+            applies=_has_stop_confirmation,
+        ),
+        Fault(
+            "slow-boot",
+            "takes 6 s longer than its profile's boot time to start buffering",
+            "preroll",
+            lambda b: replace(b, boot_s=b.boot_s + 6.0),
+            Proof("preroll_early_activation.yaml", "boot_s[event 1]", lambda p: p.boot_s + 6.0, 0.1),
+        ),
+        Fault(
             "unfinalised",
             "never finalises the last file of an event (its index is missing)",
             "stop",
@@ -322,6 +350,33 @@ FAULTS: dict[str, Fault] = {
             lambda b: replace(b, marker_delay_s=0.5),
             Proof("audio_policy.yaml", "activation_latency_s[event 1]", 0.5, frame),
             applies=lambda p: p.event_marker_key is not None,  # a marker that comes late needs a marker
+        ),
+        Fault(
+            "late-join-audio",
+            "starts its live audio 0.5 s after the activating press, its buffer silent as configured "
+            "(a camera without event marker: the audio onset is where the live recording starts)",
+            "activation",
+            lambda b: replace(b, audio_join_delay_s=0.5),
+            Proof(
+                "audio_policy.yaml",
+                "activation_latency_s[event 1]",
+                lambda p: 0.5 + p.emulation.av_offset_ms / 1000,
+                0.015,
+            ),
+            applies=lambda p: p.event_marker_key is None and p.audio.enabled and not p.audio.in_buffer,
+        ),
+        Fault(
+            "short-post-record",
+            "records 2 s less post-record after the stop gesture than configured",
+            "stop",
+            lambda b: replace(b, post_record_s=max(0.0, b.post_record_s - 2.0)),
+            Proof(
+                "stop.yaml",
+                "stop_lag_s[event 1]",
+                lambda p: p.post_record_s - 2.0 + p.frame_period_s / 2,
+                lambda p: p.frame_period_s,
+            ),
+            applies=lambda p: p.post_record_s >= 3,
         ),
         # -- power (harness/emulator/camera_power.py, harness/power_checks.py)
         Fault(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,10 +20,11 @@ import numpy as np
 
 from harness.analysis.container import drop_index, keep_fragments
 from harness.emulator.camera_parts import EventTruth, SegmentTruth, Shot
-from harness.emulator.camera_power import CameraPower
+from harness.emulator.camera_power import BEEP_AMPLITUDE, CameraPower
 from harness.emulator.clip_writer import AudioTrack, VideoFrame, fragment_index, write_clip
 from harness.emulator.faults import Behaviour
-from harness.plan.profile import CameraProfile
+from harness.emulator.overlay import TextOverlayDrawer
+from harness.plan.profile import CameraProfile, ReminderTone
 from harness.scene.compose import Scene
 from harness.scene.stimulus import acoustic_delay_s, chirp, event_times
 from harness.scene.watermark import READERS
@@ -32,7 +34,30 @@ log = logging.getLogger(__name__)
 NOISE_RMS = 0.001  # microphone noise floor, about -60 dBFS
 
 
-__all__ = ["Recorder", "RecordingCamera"]
+__all__ = ["Recorder", "RecordingCamera", "add_reminder_tones"]
+
+
+def add_reminder_tones(
+    out: np.ndarray, t_heard: np.ndarray, reminder: ReminderTone, since: float, until: float | None
+) -> None:
+    """Mix the camera's recording reminder into microphone samples ``out`` heard at scene times
+    ``t_heard``: ``tones`` beeps every ``every_s`` after the activation at ``since``, while it
+    records (until ``until``). The beeper is in the camera, so there is no acoustic delay."""
+    if out.size == 0:
+        return
+    step = reminder.tone_s + reminder.gap_s
+    length = reminder.tones * step - reminder.gap_s
+    first = max(1, math.ceil((float(t_heard[0]) - length - since) / reminder.every_s))
+    k = first
+    while (at := since + k * reminder.every_s) <= float(t_heard[-1]) and (until is None or at < until):
+        for n in range(reminder.tones):
+            rel = t_heard - (at + n * step)
+            inside = (rel >= 0) & (rel < reminder.tone_s)
+            if inside.any():
+                r = rel[inside]
+                ramp = np.minimum(1.0, np.minimum(r, reminder.tone_s - r) / 0.005)  # 5 ms edges
+                out[inside] += (BEEP_AMPLITUDE * ramp * np.sin(2 * np.pi * reminder.tone_hz * r)).astype(np.float32)
+        k += 1
 
 
 class RecordingCamera(Protocol):
@@ -69,13 +94,12 @@ class Recorder:
         # the camera's bitrate per pixel, at the size written (an economy size writes fewer bits)
         self.bitrate_kbps = max(100, round(video.bitrate_kbps * width * height / (video.width * video.height)))
         self.watermark = None
-        burned_in = self.profile.clock.burned_in
-        if burned_in:
-            painter = READERS.get(burned_in)
-            if painter is None:  # a kind of overlay this emulator cannot draw: the clips carry none
-                log.warning("emulated camera cannot draw a %r clock overlay; its clips carry none", burned_in)
-            else:
-                self.watermark = painter(width, height)
+        self.overlay = None  # the burned-in text overlay (camera time and serial), when the camera prints one
+        clock = self.profile.clock
+        if clock.burned_in == "text" and clock.overlay is not None:
+            self.overlay = TextOverlayDrawer(clock.overlay)
+        elif clock.burned_in:
+            self.watermark = READERS[clock.burned_in](width, height)
 
     # -- frame plan -----------------------------------------------------------------------
     def plan(self, event: EventTruth) -> list[list[Shot]]:
@@ -194,9 +218,11 @@ class Recorder:
     ) -> Path:
         first = shots[0]
         start_rtc = self.cam.rtc(first.t)
-        name = f"{self.cam.serial}_{start_rtc:%Y%m%d_%H%M%S}_{number:04d}_{index + 1:02d}{self.profile.clip_suffix}"
+        name = self.profile.naming.format(self.cam.serial, start_rtc, number, index + 1) + self.profile.clip_suffix
         path = self.cam.storage / (name + suffix)
         metadata = {}
+        if self.profile.serial_from.tag:  # the camera names itself in a container tag of its own
+            metadata[self.profile.serial_from.tag] = self.cam.serial
         if self.profile.event_marker_key or self.profile.clock.metadata_key:
             marker = None
             if first.t <= event.activation_t <= shots[-1].t:
@@ -236,6 +262,8 @@ class Recorder:
             image = self.cam.capture(shot.t)
             if self.watermark is not None:
                 image = self.watermark.draw(image, self.cam.rtc(shot.t).timestamp())
+            if self.overlay is not None:
+                image = self.overlay.draw(image, self.cam.rtc(shot.t), self.cam.serial)
             yield VideoFrame(shot.pts_s - pts0, image)
 
     def _audio(self, event: EventTruth, first: Shot) -> AudioTrack | None:
@@ -261,8 +289,10 @@ class Recorder:
                 inside = (rel >= 0) & (rel < burst.size)
                 out[inside] += burst[rel[inside]]
             self.cam.power.add_beeps(out, t_mic, rate)  # the camera's own beeper (no acoustic delay)
+            if spec.reminder is not None:
+                add_reminder_tones(out, t_mic, spec.reminder, event.activation_t, event.stop_t)
             if not in_buffer:
-                out[t_mic < event.activation_t] = 0.0
+                out[t_mic < event.activation_t + self.b.audio_join_delay_s] = 0.0
             if self.b.mute_after_activation:
                 out[t_mic >= event.activation_t] = 0.0
             return out

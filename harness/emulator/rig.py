@@ -17,6 +17,7 @@ from harness.emulator.device_faults import DEVICE_FAULTS
 from harness.emulator.faults import Behaviour, apply_faults
 from harness.emulator.rig_controller import EmulatedRigController
 from harness.emulator.scpi import ScpiServer
+from harness.emulator.scpi.instrument import ReadingNoise
 from harness.plan.profile import CameraProfile
 from harness.plan.scenario import SceneVariant
 from harness.scene.compose import Scene
@@ -63,6 +64,7 @@ class EmulatedRig:
             on_change=self.camera.power.supply_changed,
         )
         self.camera.power.attach(self.supply.instrument)
+        self.supply.instrument.reading_noise = ReadingNoise(seed=seed)  # a real supply's readback is not exact
         self.supply.start()
         for name in self.faults:
             if name in DEVICE_FAULTS:

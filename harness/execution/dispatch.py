@@ -3,7 +3,8 @@
 Every step of a scenario, from a YAML file or from a Python scenario, goes through
 :meth:`StepDispatcher.run`, so a step kind is handled in exactly one place: the power, battery
 and measure steps and the waits for a shutdown by the scenario's power session
-(:mod:`harness.execution.power_steps`), plain waits and gestures here.
+(:mod:`harness.execution.power_steps`), plain waits and gestures here. ``wait: {since: buffering}``
+counts from the buffering start the power session measured from the supply current.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from harness.core import progress
-from harness.core.timeline import Action, GestureDone, Timeline
+from harness.core.timeline import Timeline
+from harness.execution.gestures import perform_gesture
 from harness.plan.scenario import StepKind
 
 if TYPE_CHECKING:
@@ -55,25 +57,15 @@ class StepDispatcher:
             self.power.wait_until(step)
             return
         origin = self.mark
-        if wait.since != "previous":
-            on = self.timeline.last_before(clock.now(), "power", "on")
+        if wait.since == "buffering":  # measured from the supply current (waits for it to be seen)
+            origin = self.power.buffering_started()
+        elif wait.since == "power_on":
+            on = self.timeline.camera_on(clock.now())
             if on is None:
                 raise ValueError(f"'wait since {wait.since}' needs an earlier 'power: on' step")
-            origin = on.t + (self.rig.profile.boot_s if wait.since == "buffering" else 0.0)
+            origin = on.t
         progress.wait_until(clock, origin + wait.total_s(self.rig.profile), step.describe())
 
     def _gesture(self, step: Step) -> None:
-        name = step.gesture
-        assert name is not None
-        gesture = self.rig.profile.gestures.get(name)
-        if gesture is None:
-            raise ValueError(f"gesture '{name}' is not in camera profile {self.rig.profile.model}")
-        done = self.rig.controller.perform(name, gesture)
-        self.timeline.add(
-            Action(
-                done.effective_t,
-                "gesture",
-                name,
-                GestureDone(tuple((e.button, "down" if e.down else "up", e.t) for e in done.edges)),
-            )
-        )
+        assert step.gesture is not None
+        perform_gesture(self.rig, self.timeline, step.gesture)

@@ -48,17 +48,17 @@ def applicable(profile: str | None = None) -> list[str]:
     return [name for name, f in FAULTS.items() if f.applies(p)]
 
 
-def prove(fault: str, workdir: Path | None = None, profile: str | None = None) -> ProofResult:
-    """Run the fault's scenario on an emulated camera with ``profile`` (a persona; None: the
-    built-in emulated camera) with only that fault switched on."""
+def prove(fault: str, workdir: Path | None = None, camera: str | None = None) -> ProofResult:
+    """Run the fault's scenario on an emulated camera with profile ``camera`` (a persona, by name
+    or file; None: the built-in emulated camera) with only that fault switched on."""
     spec = FAULTS[fault]
-    if not spec.applies(load_profile(profile)):
-        raise ValueError(f"fault {fault!r} does not apply to camera profile {profile}")
+    if not spec.applies(load_profile(camera)):
+        raise ValueError(f"fault {fault!r} does not apply to camera profile {camera}")
     proof = spec.proof
     scenario = Scenario.load(SUITE_DIR / proof.scenario)
     with tempfile.TemporaryDirectory() as tmp:
         out = workdir or Path(tmp)
-        with open_rig(EmulatedRigSpec(kind="emulated"), faults=(fault,), workdir=out, camera=profile) as rig:
+        with open_rig(EmulatedRigSpec(kind="emulated"), faults=(fault,), workdir=out, camera=camera) as rig:
             result = run_scenario(scenario, rig, out / "evidence")
     found = next((m for m in result.measurements if m.name == proof.measurement), None)
     return ProofResult(

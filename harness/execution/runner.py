@@ -12,6 +12,7 @@ from pathlib import Path
 from harness.analysis import bounded
 from harness.analysis.bounded import analyse_clip_bounded
 from harness.analysis.clip import ClipAnalysis
+from harness.analysis.overlay_text import burned_in_spec
 from harness.analysis.present import at_present_times
 from harness.checks import CheckInput, run_checks
 from harness.core import progress
@@ -148,7 +149,7 @@ class Take:
             display_evidence(rig.display, self.evidence_dir, self._start, clock.now())
             fired = self._flashes.finish(result.timeline)
         with self.step_hook("analyse clips"):
-            burned_in = rig.profile.clock.burned_in
+            burned_in = burned_in_spec(rig.profile.clock)
             # in a child process with a time bound: a broken clip gets its verdict, the run goes on
             result.analyses = [
                 analyse_clip_bounded(e.path, rig.refresh_hz, burned_in, run_id=rig.run_id) for e in result.evidence

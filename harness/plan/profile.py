@@ -12,9 +12,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.core.config import load_model
+from harness.plan.naming import FileNaming, NamingError
 
 
 class ButtonEdge(Protocol):
@@ -364,6 +365,20 @@ class CameraProfile(Strict):
     clock: ClockSpec = ClockSpec()
     emulation: Emulation = Emulation()
     power: PowerProfile = PowerProfile()
+
+    @field_validator("file_name")
+    @classmethod
+    def _file_name(cls, value: str) -> str:
+        try:
+            FileNaming(value)
+        except NamingError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def naming(self) -> FileNaming:
+        """The camera's file naming pattern: formats names and reads them back."""
+        return FileNaming(self.file_name)
 
     @model_validator(mode="after")
     def _gestures(self) -> CameraProfile:

@@ -15,11 +15,12 @@ from pathlib import Path
 import allure
 
 from harness.core.evidence import EvidenceFile
-from harness.core.measurement import Measurement
+from harness.core.measurement import NOT_MEASURABLE, Measurement
 from harness.plan.requirements import Requirement
 from harness.report.artifacts import Artifact
 
 REQUIREMENT_LINK = "requirement"
+NOT_MEASURABLE_TAG = "not measurable on this model"  # the tag of a test with measurements the camera cannot give
 
 
 def measurements_csv(measurements: Iterable[Measurement]) -> str:
@@ -27,10 +28,20 @@ def measurements_csv(measurements: Iterable[Measurement]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["measurement", "value", "unit", "low", "high", "outcome", "requirement", "note"])
     for m in measurements:
+        note = "; ".join(n for n in (m.not_measurable, m.note) if n)  # why not first, for one not measurable
         writer.writerow(
-            ["" if v is None else v for v in (m.name, m.value, m.unit, m.low, m.high, m.outcome, m.requirement, m.note)]
+            ["" if v is None else v for v in (m.name, m.value, m.unit, m.low, m.high, m.outcome, m.requirement, note)]
         )
     return buf.getvalue()
+
+
+def not_measurable_text(measurements: Iterable[Measurement]) -> str:
+    """One line per measurement the camera model gives no way to make, with the reason ('' if none)."""
+    return "".join(
+        f"{m.name} ({m.requirement}): not measurable on this model - {m.not_measurable}\n"
+        for m in measurements
+        if m.outcome == NOT_MEASURABLE
+    )
 
 
 def evidence_text(evidence: Iterable[EvidenceFile]) -> str:
@@ -52,6 +63,15 @@ def link_requirements(requirements: Iterable[Requirement]) -> None:
 def attach_measurements(measurements: list[Measurement]) -> None:
     if measurements:
         allure.attach(measurements_csv(measurements), "measurements", allure.attachment_type.CSV)
+
+
+def attach_not_measurable(measurements: list[Measurement]) -> None:
+    """The measurements this camera model cannot give, as their own attachment and a label, so
+    an Allure report shows a passed test with gaps as such (never as a plain pass)."""
+    text = not_measurable_text(measurements)
+    if text:
+        allure.attach(text, "not measurable on this model", allure.attachment_type.TEXT)
+        allure.dynamic.tag(NOT_MEASURABLE_TAG)
 
 
 def attach_evidence(evidence: list[EvidenceFile]) -> None:

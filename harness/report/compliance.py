@@ -5,6 +5,12 @@ limits, and every scenario that claims to prove it ran to the end and measured i
 that errored, was skipped, or names a requirement it never measured leaves the requirement
 "inconclusive": the evidence the catalogue promised is not all there. Nothing measured at all is
 "not tested". A miss of a ``target`` requirement is reported but does not fail the certification.
+
+A measurement the camera model gives no way to make (outcome "not measurable": no event marker
+and audio in the buffer, no serial anywhere) is never counted as a pass: a requirement with only
+such measurements is "not measurable", one that also passed measurements passes with the gap
+named, and the summary lists every one of them. It does not fail the certification: the camera
+cannot be judged there, and the report says so.
 """
 
 from __future__ import annotations
@@ -12,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from harness.core.measurement import NOT_MEASURABLE
 from harness.plan.requirements import Catalogue, Requirement
 
-Status = Literal["pass", "fail", "inconclusive", "not tested"]
-STATUSES: tuple[Status, ...] = ("pass", "fail", "inconclusive", "not tested")
+Status = Literal["pass", "fail", "inconclusive", "not measurable", "not tested"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "inconclusive", "not measurable", "not tested")
 
 
 @dataclass
@@ -31,6 +38,11 @@ class RequirementResult:
     def level(self) -> str:
         return self.requirement.level if self.requirement else "must"
 
+    @property
+    def not_measurable(self) -> list[dict]:
+        """The measurements this camera model gives no way to make."""
+        return [m for m in self.measurements if m["outcome"] == NOT_MEASURABLE]
+
 
 @dataclass
 class Verdict:
@@ -38,6 +50,7 @@ class Verdict:
     reasons: list[str]
     observations: list[str]
     counts: dict[Status, int]
+    not_measurable: list[dict] = field(default_factory=list)  # record measurements plus "scenario"
 
 
 def requirement_results(record: dict, catalogue: Catalogue) -> list[RequirementResult]:
@@ -70,19 +83,44 @@ def _judge(rid: str, requirement: Requirement | None, tests: list[dict]) -> Requ
         row.reasons[:0] = [f"{m['scenario']}: {m['name']} out of limits" for m in failed]
     elif row.reasons:
         row.status = "inconclusive"
-    elif row.measurements:
+    elif any(m["outcome"] != NOT_MEASURABLE for m in row.measurements):
         row.status = "pass"
+    elif row.measurements:
+        row.status = "not measurable"
+    gaps = row.not_measurable
+    if gaps:
+        row.reasons.append(f"{len(gaps)} measurement(s) not measurable on this model: {_why(gaps)}")
     if requirement is None:
         row.reasons.append("not in the requirement catalogue")
     return row
 
 
+def _why(measurements: list[dict]) -> str:
+    """The distinct reasons a set of measurements could not be made, each once."""
+    return "; ".join(dict.fromkeys(str(m.get("not_measurable") or "no reason recorded") for m in measurements))
+
+
+def not_measurable(record: dict) -> list[dict]:
+    """Every measurement of the run the camera model gave no way to make, with its scenario."""
+    return [
+        {**m, "scenario": t["scenario"]}
+        for t in record["tests"]
+        for m in t.get("measurements") or []
+        if m["outcome"] == NOT_MEASURABLE
+    ]
+
+
 def summary_verdict(record: dict, rows: list[RequirementResult], evidence_problems: list[str]) -> Verdict:
-    """PASS only if every must-requirement passed, the run completed and the evidence is intact."""
+    """PASS only if every must-requirement passed (or could not be measured on this model, which
+    the observations name), the run completed and the evidence is intact."""
     counts = {s: sum(1 for r in rows if r.status == s) for s in STATUSES}
     must = [r for r in rows if r.level == "must"]
     reasons: list[str] = []
     observations = [f"{r.id} (target) not met" for r in rows if r.level == "target" and r.status == "fail"]
+    observations += [
+        f"{r.id} not measurable on this model: {_why(r.not_measurable)}" for r in rows if r.status == "not measurable"
+    ]
+    gaps = not_measurable(record)
     failed = [r.id for r in must if r.status == "fail"]
     if failed:
         reasons.append(f"requirement(s) not met: {', '.join(failed)}")
@@ -99,4 +137,4 @@ def summary_verdict(record: dict, rows: list[RequirementResult], evidence_proble
             reasons.append(f"requirement(s) not proven: {', '.join(open_)}")
         if reasons:
             word = "incomplete"
-    return Verdict(word, reasons, observations, counts)
+    return Verdict(word, reasons, observations, counts, gaps)

@@ -35,6 +35,9 @@ class EvidenceItem:
     status: str  # "intact" | "changed" | "missing" | "not checked"
     camera_path: str | None = None  # where it was on the camera (relative to the clip folder)
     finding: str | None = None  # e.g. clip_changed_during_copy
+    #: where the file came from and when it was taken (source kind, device, volume, MTP object,
+    #: export and manifest line), as the clip source recorded it; None in records from before
+    origin: dict[str, str] | None = None
 
     @property
     def name(self) -> str:
@@ -78,6 +81,7 @@ def evidence_items(record: dict, record_dir: Path, verify: bool = True) -> list[
                     status,
                     clip.get("camera_path"),
                     clip.get("finding"),
+                    clip.get("origin"),
                 )
             )
     return items
@@ -140,7 +144,8 @@ def run_files(run_dir: Path, skip: frozenset[str] = REPORT_FILES) -> dict[str, s
 
 
 def evidence_map(items: list[EvidenceItem], manifest_dir: Path) -> str:
-    """JSON: per clip, the camera-side path, the evidence file (relative to the manifest) and its hash."""
+    """JSON: per clip, the camera-side path, the evidence file (relative to the manifest), its hash,
+    and where it came from and when it was taken (``origin``)."""
     rows = []
     for item in sorted(items, key=lambda i: (i.scenario, i.recorded_path)):
         shown = (
@@ -155,6 +160,7 @@ def evidence_map(items: list[EvidenceItem], manifest_dir: Path) -> str:
                 "evidence": shown,
                 "sha256": item.sha256,
                 "finding": item.finding,
+                **({"origin": item.origin} if item.origin is not None else {}),
             }
         )
     return json.dumps({"clips": rows}, indent=2) + "\n"

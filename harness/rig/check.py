@@ -19,11 +19,23 @@ import pyvisa
 from harness.core.clock import Clock, RealClock
 from harness.core.config import ConfigError
 from harness.core.paths import camera_profile_path
+from harness.devices.block_devices import BlockDevices
+from harness.devices.clip_source import DeviceIdentity
+from harness.devices.clip_source_mtp import MtpTools
 from harness.devices.display import Display
 from harness.devices.rig_controller import RigControllerError
 from harness.plan.profile import CameraProfile
+from harness.rig.identity import UnitMismatch, check_unit
 from harness.rig.kinds import BuildContext, load_rig_spec, rig_kind
-from harness.rig.parts import InstrumentSettings, SerialSettings
+from harness.rig.parts import (
+    AnyClipSettings,
+    ClipSettings,
+    ExportSettings,
+    InstrumentSettings,
+    MassStorageSettings,
+    MtpSettings,
+    SerialSettings,
+)
 
 PING_EXCHANGES = 20
 DRIFT_SPAN_S = 1.0
@@ -129,6 +141,52 @@ def probe_storage(folder: Path, suffix: str) -> tuple[str, str]:
     return "ok", f"readable; {len(clips)} {suffix} clip(s) present; {free / 1e9:.1f} GB free"
 
 
+def probe_clip_source(settings: AnyClipSettings) -> tuple[str, str]:
+    """Read-only: a folder is listed, a volume found (not mounted), an MTP device detected."""
+    if isinstance(settings, ClipSettings):
+        return probe_storage(settings.folder, settings.suffix)
+    if isinstance(settings, ExportSettings):
+        manifest = f"; manifest {settings.manifest.name} ({settings.manifest.format})" if settings.manifest else ""
+        if not settings.folder.exists():
+            return (
+                "ok",
+                f"{settings.folder} does not exist yet: the operator exports each run's events into it{manifest}",
+            )
+        status, detail = probe_storage(settings.folder, settings.suffix)
+        return status, detail + manifest
+    if isinstance(settings, MassStorageSettings):
+        volume = BlockDevices().find(settings.selector)
+        where = volume.mountpoints[0] if volume.mountpoints else "not mounted: the run mounts it read-only"
+        return "ok", f"{volume.describe()} ({volume.model or 'unknown model'}); {where}"
+    devices = MtpTools().detect()
+    if not devices:
+        return "fail", "no MTP device is connected (is the camera docked and in MTP mode?)"
+    if len(devices) > 1:
+        return "fail", f"{len(devices)} MTP devices are connected: connect only the camera"
+    if settings.serial is not None and devices[0].serial != settings.serial:
+        return "fail", f"the MTP device is {devices[0].describe()}, not serial {settings.serial!r}"
+    return "ok", devices[0].describe()
+
+
+def probe_identity(settings: AnyClipSettings, profile: CameraProfile, unit_serial: str | None) -> tuple[str, str]:
+    """The serial the device states against the declared unit (what ``open_rig`` refuses a run for)."""
+    declared = unit_serial or profile.serial
+    declared_by = "the rig file (unit_serial)" if unit_serial else "the camera profile (serial)"
+    stated: DeviceIdentity | None = None
+    if isinstance(settings, MassStorageSettings):
+        volume = BlockDevices().find(settings.selector)
+        if volume.usb_serial:
+            stated = DeviceIdentity(volume.usb_serial, f"USB serial of the disk holding {volume.path}")
+    elif isinstance(settings, MtpSettings):
+        devices = MtpTools().detect()
+        if len(devices) == 1 and devices[0].serial:
+            stated = DeviceIdentity(devices[0].serial, "MTP device info (mtp-detect)")
+    try:
+        return "ok", check_unit(declared, declared_by, stated)
+    except UnitMismatch as exc:
+        return "fail", str(exc)
+
+
 def probe_display(factory: Callable[[Clock], Display], clock: Clock, max_dropped: int) -> tuple[str, str]:
     display = factory(clock)
     with display:
@@ -204,11 +262,12 @@ def check_rig(path: Path | str) -> tuple[str, list[CheckRow]]:
                         lambda: probe_display(display, clock, spec.limits.max_display_dropped_frames),
                     )
                 )
+            rows.append(_probe("camera storage", parts.clips.target, lambda: probe_clip_source(parts.clips)))
             rows.append(
                 _probe(
-                    "camera storage",
-                    str(parts.clips.folder),
-                    lambda: probe_storage(parts.clips.folder, parts.clips.suffix),
+                    "camera identity",
+                    parts.clips.target,
+                    lambda: probe_identity(parts.clips, profile, spec.unit_serial),
                 )
             )
     finally:

@@ -24,6 +24,7 @@ from harness.devices.protocols import GroundTruth
 from harness.devices.rig_controller import RigController
 from harness.plan.profile import CameraProfile
 from harness.plan.scenario import SceneVariant
+from harness.rig.identity import check_unit
 from harness.rig.kinds import BuildContext, rig_kind
 from harness.rig.specs import (
     PowerSpec,
@@ -78,13 +79,24 @@ def open_rig(
 ) -> Iterator[Rig]:
     """Open every part of the rig; on any exit the power output is switched off first."""
     kind = rig_kind(spec)
-    profile = CameraProfile.load(camera_profile_path(camera or spec.camera, base_dir))
+    profile_path = camera_profile_path(camera or spec.camera, base_dir)
+    profile = CameraProfile.load(profile_path)
+    if spec.unit_serial is not None:  # the unit on the bench: the report names it
+        profile = profile.model_copy(update={"serial": spec.unit_serial})
+    declared_by = (
+        f"the rig file (rig.{spec.kind}.unit_serial)"
+        if spec.unit_serial is not None
+        else f"the camera profile {profile_path.name} (serial; or set rig.{spec.kind}.unit_serial)"
+    )
     with contextlib.ExitStack() as stack:
         clock = kind.run_clock(spec)
         stack.callback(clock.close)
         ctx = BuildContext(profile, clock, base_dir, tuple(faults), workdir)
         parts = stack.enter_context(kind.build(spec, ctx))
         parts.serial.validate()  # a rig-file error is refused before any port or instrument is opened
+        clips = stack.enter_context(parts.clips.open())  # closed (a volume unmounted) on every way out
+        # the wrong camera stops the run before anything is switched or pressed
+        unit = check_unit(profile.serial, declared_by, clips.device_identity())
         power = parts.instrument.open_supply(parts.power_limits)
         stack.callback(power.close)
         controller = parts.serial.open(clock)
@@ -99,7 +111,7 @@ def open_rig(
             controller=controller,
             power=power,
             power_spec=parts.power,
-            clips=parts.clips.open(),
+            clips=clips,
             refresh_hz=parts.refresh_hz,
             instruments={
                 "power": power.identify(),
@@ -107,6 +119,8 @@ def open_rig(
                 "power_resource": parts.instrument.resource,
                 "serial_port": parts.serial.url,
                 "display": display.describe() if display is not None else "scene played by an external player",
+                "clip_source": clips.describe(),
+                "camera_unit": unit,
             },
             faults=parts.faults,
             emulator=parts.emulator,

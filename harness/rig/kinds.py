@@ -21,11 +21,30 @@ from pydantic import Field, create_model
 
 from harness.core.clock import Clock, RealClock, VirtualClock
 from harness.core.config import load_model
+from harness.devices.clip_source_export import ExportManifest
 from harness.devices.display import EmulatedDisplay, OpenCVDisplay, find_monitor
 from harness.emulator.rig import EmulatedRig
 from harness.plan.profile import CameraProfile, Strict
-from harness.rig.parts import ClipSettings, InstrumentSettings, RigParts, SerialSettings
-from harness.rig.specs import BenchRigSpec, EmulatedRigSpec, RigSpecBase, press_latency_s
+from harness.rig.parts import (
+    AnyClipSettings,
+    ClipSettings,
+    ExportSettings,
+    InstrumentSettings,
+    MassStorageSettings,
+    MtpSettings,
+    RigParts,
+    SerialSettings,
+)
+from harness.rig.specs import (
+    BenchRigSpec,
+    ClipsSpec,
+    EmulatedRigSpec,
+    ExportClipSpec,
+    MassStorageClipSpec,
+    MtpClipSpec,
+    RigSpecBase,
+    press_latency_s,
+)
 
 
 @dataclass(frozen=True)
@@ -125,8 +144,7 @@ def build_bench(spec: BenchRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
         problem = None
     except ValueError as exc:  # reported when the controller is opened (a rig check goes on probing)
         latency, problem = 0.0, str(exc)
-    s, i, c = spec.serial, spec.instrument, spec.clips
-    folder = c.path if c.path.is_absolute() or ctx.base_dir is None else ctx.base_dir / c.path
+    s, i = spec.serial, spec.instrument
     display = None
     if spec.display.kind == "opencv":
 
@@ -138,7 +156,7 @@ def build_bench(spec: BenchRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
         refresh_hz=spec.refresh_hz,
         serial=SerialSettings(s.url, s.baudrate, s.timeout_s, s.write_timeout_s, latency, s.stimulus, problem),
         instrument=InstrumentSettings(i.resource, i.command_set, i.timeout_ms, i.read_termination, i.write_termination),
-        clips=ClipSettings(folder, c.suffix or ctx.profile.clip_suffix, c.recursive, c.settle_s, c.wait_s),
+        clips=clip_settings(spec.clips, ctx),
         power=spec.power,
         limits=spec.limits,
         display=display,
@@ -146,6 +164,26 @@ def build_bench(spec: BenchRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
         faults=tuple(ctx.faults),
         speaker_distance_m=spec.distances.speaker_to_camera_m,
     )
+
+
+def clip_settings(c: ClipsSpec, ctx: BuildContext) -> AnyClipSettings:
+    """The clip source a bench's ``clips:`` section chooses; relative paths start at the rig file's folder."""
+
+    def here(path: Path) -> Path:
+        return path if path.is_absolute() or ctx.base_dir is None else ctx.base_dir / path
+
+    suffix = c.suffix or ctx.profile.clip_suffix
+    if isinstance(c, MassStorageClipSpec):
+        mount_point = here(c.mount_point) if c.mount_point is not None else None
+        return MassStorageSettings(
+            c.label, c.uuid, c.usb_serial, suffix, c.subfolder, mount_point, c.settle_s, c.wait_s
+        )
+    if isinstance(c, MtpClipSpec):
+        return MtpSettings(c.serial, c.folder, suffix, c.settle_s, c.wait_s)
+    if isinstance(c, ExportClipSpec):
+        manifest = ExportManifest(c.manifest.name, c.manifest.format) if c.manifest is not None else None
+        return ExportSettings(here(c.path), suffix, manifest, c.recursive, c.settle_s, c.wait_s)
+    return ClipSettings(here(c.path), suffix, c.recursive, c.settle_s, c.wait_s)
 
 
 def _bench_clock(spec: BenchRigSpec) -> Clock:

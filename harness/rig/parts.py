@@ -1,7 +1,7 @@
 """The parts of one rig as a rig kind resolves them, and the one way each part is opened.
 
 A rig kind (harness/rig/kinds.py) turns its section of a rig file into :class:`RigParts`:
-plain settings for the serial line, the instrument, the clip folder and the display. Both
+plain settings for the serial line, the instrument, the clip source and the display. Both
 ``open_rig`` and ``bwc rig check`` open the parts from these settings with the functions here,
 so a field of the rig file reaches its part the same way in both.
 """
@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.clock import Clock
+from harness.devices.block_devices import BlockDevices, Mounter, VolumeSelector
 from harness.devices.clip_source import FolderClipSource
+from harness.devices.clip_source_export import ExportClipSource, ExportManifest
+from harness.devices.clip_source_mass_storage import MassStorageClipSource
+from harness.devices.clip_source_mtp import MtpClipSource, MtpTools
 from harness.devices.display import Display
 from harness.devices.power import COMMAND_SETS, PowerLimits, ScpiPowerSupply
 from harness.devices.protocols import GroundTruth
@@ -89,7 +93,7 @@ class InstrumentSettings:
 
 @dataclass(frozen=True)
 class ClipSettings:
-    """Where the camera's clips appear and how they are taken."""
+    """A folder where the camera's clips appear, and how they are taken."""
 
     folder: Path
     suffix: str
@@ -97,8 +101,82 @@ class ClipSettings:
     settle_s: float = 2.0
     wait_s: float = 10.0
 
+    @property
+    def target(self) -> str:
+        return str(self.folder)
+
     def open(self) -> FolderClipSource:
         return FolderClipSource(self.folder, self.suffix, self.recursive, self.settle_s)
+
+
+@dataclass(frozen=True)
+class MassStorageSettings:
+    """The camera's USB volume: what finds it, where it is mounted, which folder holds the clips."""
+
+    label: str | None
+    uuid: str | None
+    usb_serial: str | None
+    suffix: str
+    subfolder: str | None = None
+    mount_point: Path | None = None
+    settle_s: float = 2.0
+    wait_s: float = 10.0
+
+    @property
+    def selector(self) -> VolumeSelector:
+        return VolumeSelector(self.label, self.uuid, self.usb_serial)
+
+    @property
+    def target(self) -> str:
+        return f"mass storage with {self.selector.describe()}"
+
+    def open(self, devices: BlockDevices | None = None, mounter: Mounter | None = None) -> MassStorageClipSource:
+        return MassStorageClipSource(
+            self.selector, self.suffix, self.subfolder, self.mount_point, self.settle_s, devices, mounter
+        )
+
+
+@dataclass(frozen=True)
+class MtpSettings:
+    """The camera's files over MTP: its serial (if the rig file names it) and clip folder."""
+
+    serial: str | None
+    folder: str
+    suffix: str
+    settle_s: float = 2.0
+    wait_s: float = 10.0
+
+    @property
+    def target(self) -> str:
+        return (
+            "MTP device" + (f" with serial {self.serial!r}" if self.serial else "") + f", folder {self.folder or '/'}"
+        )
+
+    def open(self, tools: MtpTools | None = None) -> MtpClipSource:
+        return MtpClipSource(self.folder, self.suffix, self.serial, self.settle_s, tools)
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """A vendor export folder and the hash manifest it carries (None: none)."""
+
+    folder: Path
+    suffix: str
+    manifest: ExportManifest | None = None
+    recursive: bool = True
+    settle_s: float = 2.0
+    wait_s: float = 10.0
+
+    @property
+    def target(self) -> str:
+        return str(self.folder)
+
+    def open(self) -> ExportClipSource:
+        return ExportClipSource(self.folder, self.suffix, self.manifest, self.recursive, self.settle_s)
+
+
+#: the settings of any kind of clip source: each opens its source and names its target
+AnyClipSettings = ClipSettings | MassStorageSettings | MtpSettings | ExportSettings
 
 
 @dataclass(frozen=True)
@@ -109,7 +187,7 @@ class RigParts:
     refresh_hz: float
     serial: SerialSettings
     instrument: InstrumentSettings
-    clips: ClipSettings
+    clips: AnyClipSettings
     power: PowerSpec
     limits: LimitsSpec
     #: makes the display on a clock; None when a player shows a rendered scene

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 
 from harness.devices.power import COMMAND_SETS
 from harness.plan.profile import CameraProfile, Strict
@@ -57,6 +58,13 @@ class RigSpecBase(Strict):
     kind: str
     name: str
     camera: str
+    unit_serial: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="the serial of the camera unit on the bench (default: the camera profile's); "
+        "a device that states another stops the run",
+    )
     refresh_hz: float = Field(60.0, gt=0, le=480)
     power: PowerSpec = PowerSpec()
     limits: LimitsSpec = LimitsSpec()
@@ -136,23 +144,105 @@ class DisplaySpec(Strict):
     latency_s: float = Field(0.0, ge=0, le=0.5, description="calibrated frame handed over -> light on the panel")
 
 
-class ClipSourceSpec(Strict):
-    """Where the camera's clips appear (mounted storage or a vendor export folder)."""
+class ClipCommon(Strict):
+    """What every kind of clip source says: the clip suffix and how long to wait for clips."""
 
-    path: Path
     suffix: str | None = Field(None, pattern=r"^\.[A-Za-z0-9]{1,8}$", description="default: the camera profile's")
-    recursive: bool = False
     settle_s: float = Field(2.0, ge=0, le=600, description="a clip must stay unchanged this long to be taken")
     wait_s: float = Field(10.0, gt=0, le=3600, description="how long after a scenario's last step clips may appear")
+
+
+def _clip_folder(value: Path) -> Path:
+    """Refused at load, with the reason: every file of the folder is taken in as the camera's."""
+    reason = clip_folder_problem(value)
+    if reason is not None:
+        raise ValueError(f"{value} cannot be a clip folder: {reason}")
+    return value
+
+
+class ClipSourceSpec(ClipCommon):
+    """A folder where the camera's clips appear (storage mounted outside the harness)."""
+
+    kind: Literal["folder"] = "folder"
+    path: Path
+    recursive: bool = False
 
     @field_validator("path")
     @classmethod
     def _a_clip_folder(cls, value: Path) -> Path:
-        """Refused at load, with the reason: every file of the folder is taken in as the camera's."""
-        reason = clip_folder_problem(value)
-        if reason is not None:
-            raise ValueError(f"{value} cannot be a clip folder: {reason}")
-        return value
+        return _clip_folder(value)
+
+
+#: a volume label, UUID or USB serial as lsblk shows them
+_VOLUME_ID = r"^[^\x00-\x1f/]{1,64}$"
+
+
+class MassStorageClipSpec(ClipCommon):
+    """The camera's USB mass-storage volume: found by label, UUID or USB serial, mounted read-only."""
+
+    kind: Literal["mass_storage"]
+    label: str | None = Field(None, pattern=_VOLUME_ID, description="file-system label, e.g. BWC_CAM")
+    uuid: str | None = Field(None, pattern=_VOLUME_ID, description="file-system UUID, e.g. 1A2B-3C4D")
+    usb_serial: str | None = Field(None, pattern=_VOLUME_ID, description="the USB serial of the camera's disk")
+    mount_point: Path | None = Field(None, description="an empty folder to mount on (default: a private one)")
+    subfolder: str | None = Field(
+        None, pattern=r"^[^\x00-\x1f]{1,200}$", description="the clip folder on the volume, e.g. DCIM"
+    )
+
+    @model_validator(mode="after")
+    def _something_to_find_it_by(self) -> MassStorageClipSpec:
+        if not (self.label or self.uuid or self.usb_serial):
+            raise ValueError("give the volume's label, uuid or usb_serial")
+        if self.subfolder is not None and (self.subfolder.startswith("/") or ".." in self.subfolder.split("/")):
+            raise ValueError(f"subfolder {self.subfolder!r}: a folder on the volume, without '..' or a leading '/'")
+        if self.mount_point is not None:
+            reason = clip_folder_problem(self.mount_point)
+            if reason is not None:
+                raise ValueError(f"mount_point {self.mount_point} cannot hold the camera's volume: {reason}")
+        return self
+
+
+class MtpClipSpec(ClipCommon):
+    """The camera's files over MTP (libmtp's tools), from one folder of its storage."""
+
+    kind: Literal["mtp"]
+    serial: str | None = Field(
+        None, pattern=_VOLUME_ID, description="the MTP device's serial (default: any one device)"
+    )
+    folder: str = Field("DCIM", pattern=r"^[^\x00-\x1f]{0,200}$", description="the clip folder on the device")
+
+
+class ExportManifestSpec(Strict):
+    """The vendor's hash manifest in an export: its file name (or glob) and its format."""
+
+    name: str = Field("*.sha256", min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f]+$")
+    format: Literal["sha256sum", "csv"] = "sha256sum"
+
+
+class ExportClipSpec(ClipCommon):
+    """A folder the operator exports the run's events into from the vendor's evidence system."""
+
+    kind: Literal["export"]
+    path: Path
+    recursive: bool = True
+    manifest: ExportManifestSpec | None = Field(None, description="the export's hash manifest, when it has one")
+
+    @field_validator("path")
+    @classmethod
+    def _a_clip_folder(cls, value: Path) -> Path:
+        return _clip_folder(value)
+
+    @field_validator("manifest", mode="before")
+    @classmethod
+    def _manifest_as_name(cls, value: object) -> object:
+        """``manifest: SHA256SUMS`` is short for ``manifest: {name: SHA256SUMS}``."""
+        return {"name": value} if isinstance(value, str) else value
+
+
+ClipsSpec = Annotated[
+    Union[ClipSourceSpec, MassStorageClipSpec, MtpClipSpec, ExportClipSpec],  # noqa: UP007
+    Field(discriminator="kind"),
+]
 
 
 #: folders that are never a camera's storage or an export folder: the folder itself or anything below
@@ -208,15 +298,33 @@ class BenchRigSpec(RigSpecBase):
     kind: Literal["bench"]
     serial: SerialSpec
     instrument: InstrumentSpec
-    clips: ClipSourceSpec
+    clips: ClipsSpec
     display: DisplaySpec = DisplaySpec()
     distances: DistancesSpec = DistancesSpec()
 
-    @field_validator("clips", mode="before")
+    @field_validator("clips", mode="wrap")
     @classmethod
-    def _clips_as_path(cls, value: object) -> object:
-        """``clips: /media/bwc/DCIM`` is short for ``clips: {path: /media/bwc/DCIM}``."""
-        return {"path": value} if isinstance(value, (str, Path)) else value
+    def _clips_as_path(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        """``clips: /media/bwc/DCIM`` is short for ``clips: {path: /media/bwc/DCIM}``; a mapping
+        without ``kind`` is a folder (as rig files were written before the other kinds), and its
+        errors name the field as before (``rig.bench.clips.path``, not ``clips.folder.path``)."""
+        if isinstance(value, (str, Path)):
+            value = {"kind": "folder", "path": value}
+        elif isinstance(value, dict) and "kind" not in value:
+            value = {"kind": "folder", **value}
+        try:
+            return handler(value)
+        except ValidationError as err:
+            details = [
+                InitErrorDetails(
+                    type=e["type"],
+                    loc=e["loc"][1:] if e["loc"][:1] == ("folder",) else e["loc"],
+                    input=e["input"],
+                    ctx=e.get("ctx", {}),
+                )
+                for e in err.errors()
+            ]
+            raise ValidationError.from_exception_data(err.title, details) from None
 
 
 def press_latency_s(spec: BenchRigSpec, profile: CameraProfile) -> float | dict[str, float]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import re
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from harness.emulator.scpi.battery import BatterySimulator
@@ -57,6 +59,23 @@ def build_command_table(
 PLAIN_SUPPLY_GROUPS = tuple(g for g in COMMAND_GROUPS if g is not battery_commands)
 
 
+@dataclass
+class ReadingNoise:
+    """Noise on the supply's current readings, as a bench supply's readback shows it: a floor plus
+    a fraction of the reading (standard deviations), from a seeded generator so a run repeats."""
+
+    floor_a: float = 0.0005
+    fraction: float = 0.001
+    seed: int = 0
+    _rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def read(self, amps: float) -> float:
+        return max(0.0, amps + self._rng.gauss(0.0, self.floor_a + self.fraction * amps))
+
+
 class SupplyEmulator:
     """Transport-free model of the supply: feed it lines, get replies.
 
@@ -84,6 +103,8 @@ class SupplyEmulator:
         self.state = SupplyState()
         self.lock = threading.RLock()
         self.error_on_next: ScpiError | int | tuple[int, str] | None = None
+        #: noise on current readings (None: exact readings, for tests that compare figures)
+        self.reading_noise: ReadingNoise | None = None
         self._errors: deque[ScpiError] = deque()
         self.state.battery.settled_at = self.now()
 
@@ -201,13 +222,15 @@ class SupplyEmulator:
         return self.supply_voltage()
 
     def measured_current(self) -> float:
-        """What the load draws, clipped by the active current limit; 0 with the output off."""
+        """What the load draws, clipped by the active current limit, with the reading's noise; 0
+        with the output off."""
         with self.lock:
             if not self.state.output:
                 return 0.0
             amps = self._load()
             limit = self.state.battery.current_limit if self.simulating else self.state.current_limit
-            return min(amps, limit)
+            amps = min(amps, limit)
+            return amps if self.reading_noise is None else self.reading_noise.read(amps)
 
     # -- parsing and dispatch
     def execute_line(self, line: str) -> str | None:

@@ -297,3 +297,19 @@ def test_certify_table_prints_odd_camera_and_scenario_names_as_they_are(capsys) 
     print_verdicts(record)
     printed = _printed(capsys)
     assert "Acme [red] [/red] fw 1 - phase Phase [/] 1" in printed and "stop [b]x[/b]" in printed
+
+
+@pytest.mark.skipif(not __import__("shutil").which("tesseract"), reason="Tesseract (tesseract-ocr) not installed")
+def test_analyze_reads_a_text_overlay_given_its_layout(tmp_path) -> None:
+    """`--burned-in text` with the overlay's layout reads the serial; the wrong layout says so in findings."""
+    from harness.plan.profile import TextOverlay
+    from tests.harness.emulator.test_overlay import overlay_camera, record
+
+    cam = overlay_camera(tmp_path, (640, 360), TextOverlay(format="%m/%d/%Y %H:%M:%S", device_id=True), capture="off")
+    ev, _ = record(cam, seconds=0.5)
+    layout = ["--burned-in", "text", "--overlay-format", "%m/%d/%Y %H:%M:%S", "--overlay-device-id"]
+    (clip,) = json.loads(run_bwc("analyze", str(ev.path), *layout, "--json").stdout)["clips"]
+    assert clip["overlay_serial"] == cam.serial and clip["findings"] == []
+    wrong = run_bwc("analyze", str(ev.path), *layout, "--overlay-corner", "bottom-right", "--json")
+    (clip,) = json.loads(wrong.stdout)["clips"]
+    assert clip["overlay_serial"] is None and any("bottom-right corner" in f for f in clip["findings"])

@@ -133,3 +133,19 @@ def test_wait_returns_after_the_window_when_everything_has_settled(storage: Path
     taken = source.wait_for_new(frozenset(), tmp_path / "evidence", clock, 10.0)
     assert [e.path.name for e in taken] == ["A.MP4"] and not source.last_wait.timed_out
     assert clock.now() == pytest.approx(10.0)
+
+
+def test_every_taken_clip_says_where_it_came_from_and_when(storage: Path, tmp_path: Path) -> None:
+    """The provenance of a folder's clip: its kind, its path in the folder, the folder, and the time
+    it was taken on the run's clock."""
+    _write(storage / "100MEDIA" / "CLIP0001.MP4", b"clip")
+    source = FolderClipSource(storage, ".mp4", recursive=True, settle_s=0.0)
+    clock = VirtualClock()
+    (taken,) = source.wait_for_new(frozenset(), tmp_path / "evidence", clock, timeout_s=1.0)
+    assert taken.origin is not None
+    assert taken.origin.record() == {
+        "kind": "folder",
+        "path": "100MEDIA/CLIP0001.MP4",
+        "taken_utc": clock.utc().isoformat(timespec="milliseconds"),
+        "folder": str(storage),
+    }

@@ -11,7 +11,7 @@ from harness.core.paths import CAMERAS_DIR
 from harness.emulator.camera import EmulatedCamera
 from harness.emulator.camera_parts import CameraState
 from harness.emulator.faults import Behaviour, apply_faults
-from harness.plan.profile import CameraProfile
+from harness.plan.profile import CameraProfile, Gesture, Press
 from harness.scene.compose import Scene
 
 PERIOD = 1 / 30
@@ -328,3 +328,105 @@ def test_stale_stop_timer_does_not_end_next_recording(tmp_path):
     double_press(cam)  # second recording, no stop gesture ever given
     cam.clock.sleep(20.0)
     assert cam.state is CameraState.RECORDING, f"second recording stopped at {cam.events[-1].stop_t:.2f}"
+
+
+# --------------------------------------------------------------------------- power button and stop confirmation
+
+POWER_ON = Gesture(button="power", hold_s=2.0)
+POWER_OFF = Gesture(button="power", hold_s=3.0)
+CONFIRMED_STOP = Gesture(
+    sequence=(Press(button="event"), Press(button="event", at_s=1.5)), confirm_within_s=5.0
+)
+
+
+def button_camera(tmp_path, faults=()):
+    """The built-in camera with a power button (hold 2 s on, 3 s off) and a stop to confirm."""
+    base = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
+    gestures = {**base.gestures, "power_on": POWER_ON, "power_off": POWER_OFF, "stop": CONFIRMED_STOP}
+    return make_camera(tmp_path, faults, switch_on="button", gestures=gestures)
+
+
+def hold_power(cam, seconds):
+    """Hold the power button; returns the down-edge time."""
+    t = cam.clock.now()
+    cam.button("power", True)
+    cam.clock.sleep(seconds)
+    cam.button("power", False)
+    return t
+
+
+def test_button_camera_stays_off_on_a_live_supply_until_its_power_gesture(tmp_path):
+    cam = button_camera(tmp_path)
+    cam.button("power", True)  # no supply: the button does nothing
+    cam.clock.sleep(3.0)
+    cam.button("power", False)
+    cam.set_power(True)
+    cam.clock.sleep(20.0)
+    assert cam.state is CameraState.OFF and cam.power.draw() == cam.profile.power.draw_a.off
+    pressed = hold_power(cam, 2.5)
+    assert cam.state is CameraState.BOOTING
+    cam.clock.sleep(BOOT - 0.5)
+    assert cam.state is CameraState.BUFFERING
+    assert ("state buffering" in [m for _, m in cam.log]) and cam.log[-1][0] == pytest.approx(pressed + 2.0 + BOOT)
+
+
+def test_power_off_gesture_shuts_down_while_buffering_not_while_recording(tmp_path):
+    cam = button_camera(tmp_path)
+    cam.set_power(True)
+    hold_power(cam, 2.5)
+    cam.clock.sleep(BOOT + 2.0)
+    double_press(cam)
+    assert cam.state is CameraState.RECORDING
+    hold_power(cam, 3.5)  # power_off does not apply while recording
+    assert cam.state is CameraState.RECORDING
+    press(cam)
+    cam.clock.sleep(1.35)
+    press(cam)  # confirms the stop
+    assert cam.state is CameraState.BUFFERING and len(cam.events) == 1
+    cam.clock.sleep(4.0)
+    pressed = hold_power(cam, 3.5)
+    assert cam.state is CameraState.OFF
+    (shutdown,) = cam.power.shutdowns
+    assert shutdown.kind == "graceful" and shutdown.t == pytest.approx(pressed + 3.0)
+    hold_power(cam, 2.5)  # and the power button switches it on again
+    assert cam.state is CameraState.BOOTING
+
+
+def test_stop_needs_its_confirmation_within_the_window(tmp_path):
+    """The first press only arms the stop; without the confirming press in 5 s it keeps recording."""
+    cam = button_camera(tmp_path)
+    cam.set_power(True)
+    hold_power(cam, 2.5)
+    cam.clock.sleep(BOOT + 2.0)
+    double_press(cam)
+    press(cam)
+    cam.clock.sleep(6.0)  # no confirmation: the arm lapses
+    assert cam.state is CameraState.RECORDING
+    press(cam)
+    cam.clock.sleep(1.0)
+    confirm = press(cam)
+    assert cam.state is CameraState.BUFFERING and cam.events[-1].stop_t == pytest.approx(confirm)
+
+
+def test_stop_unconfirmed_fault_stops_at_the_first_press(tmp_path):
+    cam = button_camera(tmp_path, faults=("stop-unconfirmed",))
+    cam.set_power(True)
+    hold_power(cam, 2.5)
+    cam.clock.sleep(BOOT + 2.0)
+    double_press(cam)
+    cam.clock.sleep(1.0)
+    first = press(cam)
+    assert cam.state is CameraState.BUFFERING and cam.events[-1].stop_t == pytest.approx(first)
+    cam.clock.sleep(1.35)
+    press(cam)  # the confirmation belongs to the stop: it does not start a new recording
+    cam.clock.sleep(1.0)
+    assert cam.state is CameraState.BUFFERING and len(cam.events) == 1
+
+
+def test_slow_boot_fault_buffers_six_seconds_late(tmp_path):
+    cam = make_camera(tmp_path, faults=("slow-boot",))
+    cam.set_power(True)
+    cam.clock.sleep(BOOT + 5.9)
+    assert cam.state is CameraState.BOOTING
+    cam.clock.sleep(0.1)
+    assert cam.state is CameraState.BUFFERING

@@ -2,23 +2,57 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-import yaml
 
 from harness.core.paths import CAMERAS_DIR, SUITE_DIR
 from harness.emulator.faults import FAULTS, SHRUNK_STORAGE, Behaviour, UnknownFault, apply_faults
-from harness.execution.matrix import applicable, prove
+from harness.execution.matrix import prove
 from harness.plan.profile import CameraProfile
 from harness.plan.scenario import Scenario
+from tests.conftest import camera_variant
+
+# Faults that mean nothing on the built-in camera are proven on a model they apply to.
+ON_MODEL: dict[str, dict] = {
+    # no event marker, no buffer audio: the audio onset marks the live recording
+    "late-join-audio": {"event_marker_key": None, "clock": {"metadata_key": None}},
+    # a camera with a post-record time (generic cameras offer 3, 5 or 15 s)
+    "short-post-record": {"post_record_s": 5.0},
+}
+
+EMULATED = CameraProfile.load(SUITE_DIR / "cameras" / "emulated.yaml")
+#: a test camera with a power button and a stop confirmation (tests/data)
+BUTTON_CAMERA = Path(__file__).resolve().parents[2] / "data" / "button_camera.yaml"
 
 
-@pytest.mark.parametrize("fault", sorted(applicable()))
+@pytest.mark.parametrize("fault", sorted(f for f in FAULTS if FAULTS[f].applies(EMULATED)))
 def test_fault_is_caught_by_its_check_with_the_measured_size(fault: str, tmp_path) -> None:
     """The fault's scenario fails on the named measurement, measured within the stated accuracy."""
-    result = prove(fault, tmp_path)
+    camera = str(camera_variant(tmp_path, fault, **ON_MODEL[fault])) if fault in ON_MODEL else None
+    profile = CameraProfile.load(camera or SUITE_DIR / "cameras" / "emulated.yaml")
+    assert FAULTS[fault].applies(profile), f"{fault} is proven on a camera it does not apply to"
+    result = prove(fault, tmp_path, camera=camera)
     assert result.outcome == "fail", result
     assert result.caught, f"{fault}: measured {result.measured}, expected {result.expected} +/- {result.tolerance}"
     assert result.measurement in result.failed_measurements
+
+
+@pytest.mark.parametrize("fault", ["stop-unconfirmed", "slow-boot"])
+def test_faults_caught_on_a_camera_with_a_power_button(fault: str, tmp_path) -> None:
+    """On a camera switched on by its button, with a stop confirmation: a stop at the first press
+    shows as a stop 1.5 s before the confirming press; a slow boot in the measured boot time."""
+    result = prove(fault, tmp_path, camera=str(BUTTON_CAMERA))
+    assert result.outcome == "fail", result
+    assert result.caught, f"{fault}: measured {result.measured}, expected {result.expected} +/- {result.tolerance}"
+    assert result.measurement in result.failed_measurements
+
+
+def test_a_stop_confirmation_fault_applies_only_to_cameras_that_ask_for_confirmation() -> None:
+    button_camera = CameraProfile.load(BUTTON_CAMERA)
+    assert not FAULTS["stop-unconfirmed"].applies(EMULATED)
+    assert FAULTS["stop-unconfirmed"].applies(button_camera)
+    assert FAULTS["stop-unconfirmed"].proof.expected_for(button_camera) == pytest.approx(-1.5)
 
 
 def test_every_fault_names_a_shipped_scenario_and_a_check_it_runs() -> None:
@@ -37,16 +71,6 @@ def test_healthy_behaviour_is_the_profile_and_faults_compose() -> None:
     assert both.buffer_s == profile.pre_event_buffer_s - 5 and both.drop_after_activation == 10
     with pytest.raises(UnknownFault, match="known faults"):
         apply_faults(healthy, ["shrot-buffer"])
-
-
-def bits_clock(name: str, tmp_path) -> str:
-    """A persona's profile with the emulator's bit-strip clock instead of its text overlay, so a
-    proof of a fault that does not concern the clock does not depend on reading the overlay."""
-    data = yaml.safe_load((CAMERAS_DIR / f"{name}.yaml").read_text())
-    data["clock"]["burned_in"] = "bits"
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
 
 
 def test_faults_apply_where_they_mean_something_with_figures_of_the_profile() -> None:
@@ -75,6 +99,14 @@ def test_faults_apply_where_they_mean_something_with_figures_of_the_profile() ->
 def test_persona_fault_is_caught_on_its_persona(fault: str, persona: str, tmp_path) -> None:
     """The agency's 120 s not applied (Axon still at 30 s), and the Axis buffer storage too small
     for the busy scene (76.5 s of 90 s): each caught with its measured pre-roll."""
-    result = prove(fault, tmp_path / "run", profile=bits_clock(persona, tmp_path))
+    result = prove(fault, tmp_path, camera=persona)
     assert result.caught, f"{fault}: measured {result.measured}, expected {result.expected} +/- {result.tolerance}"
     assert result.failed_measurements == (result.measurement,)
+
+
+def test_faults_of_other_models_do_not_apply_to_the_builtin_camera() -> None:
+    """The matrix skips a fault on a camera it means nothing to (no post-record to shorten)."""
+    profile = CameraProfile.load(SUITE_DIR / "cameras" / "emulated.yaml")
+    assert not FAULTS["short-post-record"].applies(profile)
+    assert not FAULTS["late-join-audio"].applies(profile)  # it has an event marker
+    assert FAULTS["late-marker"].applies(profile)

@@ -77,8 +77,8 @@ def test_draw_per_state_matches_the_profile(tmp_path) -> None:
     result, emu = run("power_draw.yaml", tmp_path)
     assert result.failed == [], [str(m) for m in result.failed]
     draw = emu.profile.power.draw_a
-    for state in ("booting", "buffering", "recording", "writing"):
-        assert by_name(result)[f"current_a[{state}]"].value == pytest.approx(draw.of(state))
+    for state in ("booting", "buffering", "recording", "writing"):  # a mean of noisy readings
+        assert by_name(result)[f"current_a[{state}]"].value == pytest.approx(draw.of(state), abs=0.001)
 
 
 # --------------------------------------------------------------------------- step vocabulary

@@ -121,4 +121,6 @@ def expected_status(record: dict, rid: str) -> str:
         claims = rid in t["requirements"]
         if (claims or mine) and (t["verdict"] in ("error", "skip") or not mine):
             return "inconclusive"
+    if measured and all(m["outcome"] == "not measurable" for m in measured):  # never counted as a pass
+        return "not measurable"
     return "pass" if measured else "not tested"

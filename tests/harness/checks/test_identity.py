@@ -1,0 +1,152 @@
+"""Identity: the serial a clip states (file name, container tag, metadata, overlay) must be the
+bench's declared unit; a camera that states it nowhere is reported as not measurable; a file of
+another camera is found through whichever place names it. Synthetic analyses for the reading,
+real clips of the emulated camera for the emulator's names and tags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.analysis.clip import ClipAnalysis
+from harness.checks import CHECKS, CheckInput
+from harness.checks.identity import NOWHERE, clip_serials, serial_match
+from harness.core.measurement import NOT_MEASURABLE
+from harness.core.paths import CAMERAS_DIR, SUITE_DIR
+from harness.core.timeline import Action, Timeline
+from harness.emulator.camera import FOREIGN_SERIAL
+from harness.execution.runner import run_scenario
+from harness.plan.profile import CameraProfile
+from harness.plan.scenario import Scenario
+from harness.rig.factory import open_rig
+from harness.rig.specs import EmulatedRigSpec
+from tests.conftest import camera_variant
+
+PERIOD = 1 / 30
+
+
+@pytest.fixture(scope="module")
+def builtin() -> CameraProfile:
+    return CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
+
+
+def bare(profile: CameraProfile, **update: object) -> CameraProfile:
+    """The profile of a camera that writes no harness metadata (no JSON tags)."""
+    return profile.model_copy(
+        update={"event_marker_key": None, "clock": profile.clock.model_copy(update={"metadata_key": None}), **update}
+    )
+
+
+def clip(name: str, tags: dict | None = None, overlay: str | None = None) -> ClipAnalysis:
+    ref = [100.0 + k * PERIOD for k in range(30)]
+    return ClipAnalysis(
+        path=f"/clips/{name}.mp4",
+        pts_s=[k * PERIOD for k in range(30)],
+        ref_s=ref,
+        first_ref_s=ref[0],
+        last_ref_s=ref[-1],
+        frames=30,
+        decoded=30,
+        tags=tags or {},
+        overlay_serial=overlay,
+    )
+
+
+def check_input(profile: CameraProfile, clips: list[ClipAnalysis]) -> CheckInput:
+    return CheckInput(profile, Timeline([Action(0.0, "power", "on"), Action(95.0, "gesture", "start")]), clips, 1)
+
+
+def test_every_place_a_clip_names_its_camera_is_read(builtin: CameraProfile) -> None:
+    profile = builtin.model_copy(update={"serial_from": builtin.serial_from.model_copy(update={"tag": "artist"})})
+    c = clip(
+        "EMU-0001_20260101_000010_0001_01",
+        tags={"artist": "EMU-0001", "comment": json.dumps({"serial": "EMU-0001"})},
+        overlay="EMU-0001",
+    )
+    readings = {r.source: r.serial for r in clip_serials(c, profile)}
+    assert readings == {
+        "file name": "EMU-0001",
+        "tag artist": "EMU-0001",
+        "overlay": "EMU-0001",
+        "metadata comment": "EMU-0001",
+    }
+
+
+def test_serial_match_is_1_when_every_place_names_the_declared_unit(builtin: CameraProfile) -> None:
+    (m,) = serial_match(check_input(bare(builtin), [clip("EMU-0001_20260101_000010_0001_01")]))
+    assert (m.name, m.value, m.outcome, m.requirement) == ("serial_match[event 1]", 1, "pass", "BWC-EVT-01")
+    assert "file name: EMU-0001" in m.note and "declared unit EMU-0001" in m.note
+
+
+@pytest.mark.parametrize(
+    ("name", "tags", "overlay", "says"),
+    [
+        ("EMU-0002_20260101_000010_0001_01", {}, None, "file name: EMU-0002"),
+        ("EMU-0001_20260101_000010_0001_01", {}, "EMU-0003", "overlay: EMU-0003"),  # read by OCR
+        ("IMG_0042", {}, None, "file name: none"),  # the name the profile promises names nobody
+    ],
+    ids=["name", "overlay", "name-unreadable"],
+)
+def test_serial_match_fails_on_any_other_or_missing_serial(
+    builtin: CameraProfile, name: str, tags: dict, overlay: str | None, says: str
+) -> None:
+    (m,) = serial_match(check_input(bare(builtin), [clip(name, tags, overlay)]))
+    assert m.value == 0 and m.outcome == "fail" and says in m.note
+
+
+def test_a_camera_that_states_its_serial_nowhere_is_not_measurable(builtin: CameraProfile) -> None:
+    profile = bare(builtin, file_name="{start:%Y%m%d_%H%M%S}_{event:04d}")
+    (m,) = serial_match(check_input(profile, [clip("20260101_000010_0001")]))
+    assert m.outcome == NOT_MEASURABLE and m.value is None and m.not_measurable == NOWHERE
+    assert m.record()["not_measurable"] == NOWHERE and "not measurable" in str(m)
+
+
+def test_foreign_files_and_serial_match_judge_the_same_readings(builtin: CameraProfile) -> None:
+    """A file named for another camera is foreign and fails the identity of its recording."""
+    profile = bare(builtin, serial_from=builtin.serial_from.model_copy(update={"tag": "artist"}))
+    c = clip("EMU-9999_20260101_000010_0001_01", tags={"artist": "EMU-9999"})
+    count, foreign, match = CHECKS["clip_count"](check_input(profile, [c]))
+    assert count.outcome == "pass"
+    assert foreign.value == 1 and "names camera EMU-9999 in its file name and tag artist" in foreign.note
+    assert match.value == 0 and match.outcome == "fail"
+
+
+# --------------------------------------------------------------------------- real clips of the emulated camera
+
+
+def _run(camera: Path, tmp_path: Path, faults: tuple[str, ...] = ()) -> tuple[list, list]:
+    scenario = Scenario.load(SUITE_DIR / "stop.yaml")
+    with open_rig(EmulatedRigSpec(kind="emulated"), faults=faults, workdir=tmp_path, camera=str(camera)) as rig:
+        result = run_scenario(scenario, rig, tmp_path / "evidence")
+    return result.measurements, result.analyses
+
+
+def test_the_emulator_names_its_files_by_the_template_and_tags_its_serial(tmp_path: Path) -> None:
+    camera = camera_variant(
+        tmp_path,
+        "tagged",
+        event_marker_key=None,
+        clock={"metadata_key": None},
+        file_name="CAM_{start:%Y-%m-%d_%H-%M-%S}_{serial}",
+        serial_from={"tag": "device_serial"},
+    )
+    measurements, analyses = _run(camera, tmp_path)
+    (analysis,) = analyses
+    assert Path(analysis.path).name.startswith("CAM_2026-") and Path(analysis.path).name.endswith("_EMU-0001.mp4")
+    assert analysis.tags["device_serial"] == "EMU-0001" and "comment" not in analysis.tags
+    m = next(m for m in measurements if m.name == "serial_match[event 1]")
+    assert m.outcome == "pass" and "file name: EMU-0001" in m.note and "tag device_serial: EMU-0001" in m.note
+
+
+def test_a_foreign_file_is_caught_through_its_name_without_metadata(tmp_path: Path) -> None:
+    """Device fault foreign-serial on a camera that writes no metadata: the file name gives it away."""
+    camera = camera_variant(tmp_path, "bare", event_marker_key=None, clock={"metadata_key": None})
+    measurements, _ = _run(camera, tmp_path, faults=("foreign-serial",))
+    by_name = {m.name: m for m in measurements}
+    foreign = by_name["foreign_files"]
+    assert foreign.value == 1 and foreign.outcome == "fail"
+    assert f"names camera {FOREIGN_SERIAL} in its file name (camera under test EMU-0001" in foreign.note
+    match = by_name["serial_match[event 1]"]
+    assert match.value == 0 and f"file name: {FOREIGN_SERIAL}" in match.note
