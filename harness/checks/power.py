@@ -206,23 +206,36 @@ def warning_lead(inp: CheckInput) -> list[Measurement]:
     for ev in inp.events():
         if ev.recording is not None:
             beeps += [(t, ev) for t in heard_beeps(inp, ev.recording) if t >= ev.start.t]
-    first_beep = min((t for t, _ in beeps), default=None)
+    first_beep = min(beeps, default=None, key=lambda b: b[0])
+    unknown_start: str | None = None  # why a lead from the beeps is only a lower bound
     if logged:
         warned, source = logged[0][0], f"camera log in {logged[0][1]}"
     elif first_beep is not None:
-        warned, source = first_beep, "first beep heard (no log entry): an upper bound on the lead"
+        warned, source = first_beep[0], "first beep heard (no log entry): a lower bound on the lead"
+        rec = first_beep[1].recording
+        heard_from = rec.first_ref_s if inp.profile.audio.in_buffer and rec is not None else first_beep[1].start.t
+        if first_beep[0] - heard_from < p.warning_repeat_s + p.warning_beep_s:
+            unknown_start = (
+                "the first beep heard came within one beep interval of the start of the recorded audio, so "
+                "the warning may have begun before it; with no log entry the lead cannot be timed (record "
+                "across the warning's start to time it from its beeps)"
+            )
     else:
         warned, source = None, "no warning logged or heard"
     lead = None if warned is None or shutdown is None else (shutdown.t - warned) / 60
     note = source if shutdown is None else f"{source}; {_monitor_note(shutdown)}"
-    out = [
-        WARNING_LEAD(
-            lead,
-            *inp.limits.bounds("BWC-PWR-02", "lead", "min"),
-            note=note if shutdown is not None else f"{note}; no shutdown seen",
-        ),
-        WARNING_LOGGED(1 if logged else 0, 1, None, note="low-battery entry in the camera's log (file metadata)"),
-    ]
+    low, high = inp.limits.bounds("BWC-PWR-02", "lead", "min")
+    if unknown_start is not None and lead is not None and low is not None and lead < low:
+        lead_m = WARNING_LEAD(None, low, high, note=note, not_measurable=unknown_start)
+    else:
+        lead_m = WARNING_LEAD(lead, low, high, note=note if shutdown is not None else f"{note}; no shutdown seen")
+    if inp.profile.event_marker_key is None and inp.profile.clock.metadata_key is None:
+        logged_m = WARNING_LOGGED(
+            None, 1, None, not_measurable="the camera writes no log into its files (no metadata tag in its profile)"
+        )
+    else:
+        logged_m = WARNING_LOGGED(1 if logged else 0, 1, None, note="low-battery entry in the camera's log (file metadata)")
+    out = [lead_m, logged_m]
     if warned is not None:  # beeps due while the camera recorded audio after the warning
         for ev in inp.events():
             if ev.recording is None:

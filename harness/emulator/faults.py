@@ -137,16 +137,6 @@ def _logs_power(profile: CameraProfile) -> bool:
     return profile.event_marker_key is not None or profile.clock.metadata_key is not None
 
 
-def _late_warning_lead(profile: CameraProfile) -> float:
-    """The late warning's lead in minutes: 2 from the camera's log; from the first beep heard,
-    up to one beep interval less (the beeps before the recording's audio began are not heard)."""
-    return 2.0 if _logs_power(profile) else 2.0 - profile.power.warning_repeat_s / 120
-
-
-def _late_warning_accuracy(profile: CameraProfile) -> float:
-    return 0.02 if _logs_power(profile) else profile.power.warning_repeat_s / 120 + 0.02
-
-
 def _emulated_battery(profile: CameraProfile) -> bool:
     """Whether the camera has the built-in emulated camera's battery, draws and duty (RUNTIME_9H_CUTOFF_V)."""
     p = profile.power
@@ -393,7 +383,9 @@ FAULTS: dict[str, Fault] = {
             "gives its low-battery warning only 2 min before it shuts down",
             "warning_lead",
             lambda b: replace(b, warning_lead_s=120.0),
-            Proof("power_cutoff.yaml", "warning_lead_min", _late_warning_lead, _late_warning_accuracy),
+            Proof("power_cutoff.yaml", "warning_lead_min", 2.0, 0.02),
+            # without a log, the beeps heard in power_cutoff.yaml's short recording cannot time the warning
+            applies=_logs_power,
         ),
         Fault(
             "no-cutoff-finalise",
