@@ -89,9 +89,11 @@ class GestureRecogniser:
                 consumed = True
         if consumed:
             return
-        for name, gesture in self.gestures.items():
-            if self.applies(name) and not self._progress[name].downs:
-                self._begin(name, gesture, button, now)
+        # which gestures this press may begin is decided as the press goes down: a press that
+        # starts a recording does not also begin a stop made of the same press
+        listening = [n for n in self.gestures if self.applies(n) and not self._progress[n].downs]
+        for name in listening:
+            self._begin(name, self.gestures[name], button, now)
 
     # -- one gesture
     @staticmethod

@@ -157,3 +157,18 @@ def test_long_footage_is_thinned_between_the_edges_of_each_file(tmp_path) -> Non
         assert clip.first_ref_s == pytest.approx(segment.first_frame_t, abs=1 / fps / 2)
         assert clip.last_ref_s == pytest.approx(segment.last_frame_t, abs=1 / fps / 2)
         assert clip.missing_frames > 0  # the hole shows
+
+
+def test_one_press_that_starts_a_recording_does_not_also_stop_it(tmp_path) -> None:
+    """A camera whose start and stop are the same single press (many generic cameras): the press
+    that starts the recording is not also taken as its stop; the next press stops it."""
+    single = CameraProfile.load(CAMERAS_DIR / "emulated.yaml").gestures["start"].model_copy(update={"presses": 1})
+    cam = camera(tmp_path, gestures={"start": single, "stop": single}, pre_event_buffer_s=2.0)
+    cam.set_power(True)
+    cam.clock.sleep(BOOT + 3.0)
+    press(cam)
+    assert cam.state is CameraState.RECORDING
+    cam.clock.sleep(4.0)
+    press(cam)
+    cam.clock.sleep(0.5)
+    assert cam.state is CameraState.BUFFERING and len(cam.events) == 1
