@@ -12,7 +12,11 @@ a frame. Per clip:
 2. Afterwards the kept crops are binarised, upscaled and stacked into one image that Tesseract
    reads in one call (its start-up dominates the cost). Each line is matched against the
    profile's strftime format; a line that does not parse is skipped. The word boxes of a parsed
-   line locate the seconds digits.
+   line locate the seconds digits. When the camera prints its device id after the time, the id's
+   word boxes of the parsed lines are cut out, set side by side and read again in one call as a
+   single line limited to the characters serials are made of: read as part of the date's page,
+   Tesseract's language model slips letters into runs of zeros (``F000`` read ``FQ000``). The id
+   is the one most of the crops give.
 3. The change of the seconds cells, frame by frame, is matched against every phase of a
    one-second grid laid on the frames' presentation times; the best phase says where in its
    second each frame was taken (within the interval the frames allow, about a frame or better).
@@ -49,6 +53,9 @@ PHASE_STEP_S = 0.001
 MIN_CHANGE = 4.0  # grey levels: mean change of the seconds cells when the digits change, at least
 CHANGE_OVER_NOISE = 3.0  # and this many times the frames' usual change
 TESSERACT_CONFIG = "--psm 6"
+#: the device id's second reading: one line, only the characters serials are made of
+SERIAL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./"
+SERIAL_CONFIG = f"--psm 7 -c tessedit_char_whitelist={SERIAL_CHARS}"
 #: s per Tesseract call: a clean sheet of a few lines reads in about 0.2 s; noise can take seconds
 OCR_TIMEOUT_S = 2.0
 
@@ -160,6 +167,7 @@ class _Line:
     serial: str | None
     seconds_x: tuple[float, float] | None
     seconds_y: tuple[float, float] | None
+    serial_box: tuple[int, int, int, int] | None = None  # the device id's word on the sheet: left, top, w, h
 
 
 class OverlayTextProbe:
@@ -337,7 +345,51 @@ class OverlayTextProbe:
             if parsed is not None and all(line.crop != parsed.crop for line in lines):
                 out.lines_parsed += 1
                 lines.append(parsed)
+        self._reread_serials(sheet, lines, out)
         return lines
+
+    def _reread_serials(self, sheet: np.ndarray, lines: list[_Line], out: OverlayReading) -> None:
+        """Read the device id of ``lines`` again, cut from ``sheet``, in one single-line call limited to
+        :data:`SERIAL_CHARS`; a line keeps its first reading when this one gives no word where it sat."""
+        boxed = [line for line in lines if line.serial_box is not None]
+        if not boxed:
+            return
+        import pytesseract
+
+        pad, gap = round(OCR_TEXT_H / 2), round(2 * OCR_TEXT_H)
+        cuts, spans = [], []
+        x = gap
+        for line in boxed:
+            assert line.serial_box is not None
+            left, top, w, h = line.serial_box
+            cut = sheet[max(0, top - pad) : top + h + pad, max(0, left - pad) : left + w + pad]
+            cuts.append(cut)
+            spans.append((x, x + cut.shape[1]))
+            x += cut.shape[1] + 2 * gap
+        row = np.full((max(c.shape[0] for c in cuts) + 2 * gap, x), 255, np.uint8)
+        for cut, (a, b) in zip(cuts, spans):
+            row[gap : gap + cut.shape[0], a:b] = cut
+        started = time.perf_counter()
+        try:
+            data = pytesseract.image_to_data(
+                row, config=SERIAL_CONFIG, output_type=pytesseract.Output.DICT, timeout=OCR_TIMEOUT_S
+            )
+        except (pytesseract.TesseractError, RuntimeError, OSError) as exc:
+            out.findings.append(f"overlay clock: second reading of the device id failed ({type(exc).__name__}: {exc})")
+            return
+        finally:
+            out.ocr_calls += 1
+            out.ocr_s += time.perf_counter() - started
+        read: list[list[str]] = [[] for _ in boxed]
+        for k, text in enumerate(data["text"]):
+            text = (text or "").strip()
+            centre = data["left"][k] + data["width"][k] / 2
+            which = next((i for i, (a, b) in enumerate(spans) if a - gap <= centre < b + gap), None)
+            if text and which is not None:
+                read[which].append(text)
+        for line, words in zip(boxed, read):
+            if len(words) == 1:
+                line.serial = words[0]
 
     def _line(
         self, words: list[tuple[str, int, int, int, int]], crop: int, origin: tuple[int, int], scale: float
@@ -352,10 +404,15 @@ class OverlayTextProbe:
         if parsed is None:
             return None
         utc_s, match = parsed
-        serial = None
+        serial, serial_box = None, None
         if self.spec.device_id:
             rest = text[match.end() :].split()
             serial = rest[0] if rest else None
+            # the word the id starts, when the time ended before it (its box is read again on its own)
+            after = [(w, box) for (w, *box), start in zip(words, starts) if start >= match.end()]
+            if serial is not None and after and after[0][0] == serial:
+                left, wtop, w, h = after[0][1]
+                serial_box = (left, wtop, w, h)
         seconds_x = seconds_y = None
         if "S" in match.re.groupindex:
             a, b = match.span("S")
@@ -367,7 +424,7 @@ class OverlayTextProbe:
                     seconds_x = ((lo - left0) / scale, (hi - left0) / scale)
                     seconds_y = ((wtop - top) / scale, (wtop + h - top) / scale)
                     break
-        return _Line(crop, utc_s, serial, seconds_x, seconds_y)
+        return _Line(crop, utc_s, serial, seconds_x, seconds_y, serial_box)
 
     def _phase(self, lines: list[_Line], out: OverlayReading) -> tuple[float, float] | None:
         """Where in its second frame 0's pts falls on the camera clock: (mid, width) of the best interval."""

@@ -6,6 +6,11 @@ text overlay prints (read by OCR). :func:`clip_serials` reads every one of them,
 the bench's declared unit and the search for foreign files judge the same readings. A camera that
 states its serial nowhere cannot be identified from its footage: the report says so rather than
 counting the identity as proven.
+
+Serials are compared in a canonical form (:func:`canonical_serial`): upper case, with the
+characters OCR confuses in an overlay taken as one (O and Q as 0, I as 1, S as 5, B as 8), applied
+alike to the declared serial and to every reading. A serial that differs by anything else (another
+unit's id, a missing or extra character) still differs.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ from harness.plan.profile import CameraProfile
 SERIAL_MATCH = Declared("serial_match", "fraction", "BWC-EVT-01", "catalogue", ("event",))
 MEASUREMENTS = (SERIAL_MATCH,)
 
+#: characters OCR confuses in a printed serial, and the one of each group the comparison uses
+_CONFUSABLE = str.maketrans({"O": "0", "Q": "0", "I": "1", "S": "5", "B": "8"})
+CANONICAL_NOTE = "compared with O/Q/0, I/1, S/5 and B/8 alike, as OCR confuses them"
+
 NOWHERE = (
     "the camera states its serial nowhere in its footage: no serial in its file names, container "
     "tags, metadata or overlay"
@@ -34,6 +43,16 @@ class SerialReading:
 
     source: str
     serial: str | None
+
+
+def canonical_serial(serial: str) -> str:
+    """``serial`` as compared: upper case, without surrounding blanks, OCR's confusable characters as one."""
+    return serial.strip().upper().translate(_CONFUSABLE)
+
+
+def same_serial(a: str | None, b: str | None) -> bool:
+    """Whether two serials name the same unit, compared in :func:`canonical_serial` form."""
+    return a is not None and b is not None and canonical_serial(a) == canonical_serial(b)
 
 
 def stated_sources(profile: CameraProfile) -> list[str]:
@@ -72,7 +91,8 @@ def clip_serials(clip: ClipAnalysis, profile: CameraProfile) -> list[SerialReadi
 
 def foreign_serials(clip: ClipAnalysis, profile: CameraProfile) -> list[SerialReading]:
     """The readings of ``clip`` that name a camera other than the profile's unit."""
-    return [r for r in clip_serials(clip, profile) if r.serial is not None and r.serial != profile.serial]
+    readings = clip_serials(clip, profile)
+    return [r for r in readings if r.serial is not None and not same_serial(r.serial, profile.serial)]
 
 
 def _describe(clip: ClipAnalysis, readings: list[SerialReading]) -> str:
@@ -93,7 +113,7 @@ def serial_match(inp: CheckInput) -> list[Measurement]:
         if not any(readings for _clip, readings in per_clip):
             out.append(SERIAL_MATCH(None, low, high, event=ev.index, not_measurable=NOWHERE))
             continue
-        ok = all(r.serial == declared for _clip, readings in per_clip for r in readings)
+        ok = all(same_serial(r.serial, declared) for _clip, readings in per_clip for r in readings)
         files = "; ".join(_describe(clip, readings) for clip, readings in per_clip)
         out.append(
             SERIAL_MATCH(
@@ -101,7 +121,7 @@ def serial_match(inp: CheckInput) -> list[Measurement]:
                 low,
                 high,
                 event=ev.index,
-                note=f"declared unit {declared}; {files}",
+                note=f"declared unit {declared} ({CANONICAL_NOTE}); {files}",
             )
         )
     return out

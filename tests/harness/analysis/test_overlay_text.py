@@ -18,8 +18,10 @@ from harness.analysis.clip import analyze_clip
 from harness.analysis.findings import analyse_clip_fully
 from harness.analysis.overlay_text import OverlayFormat, OverlayTextProbe, burned_in_spec
 from harness.checks import CHECKS, CheckInput
+from harness.checks.identity import canonical_serial
 from harness.core.paths import CAMERAS_DIR
 from harness.core.timeline import Action, Timeline
+from harness.emulator.camera import FOREIGN_SERIAL
 from harness.emulator.overlay import TextOverlayDrawer
 from harness.plan.profile import CameraProfile, ClockSpec, TextOverlay
 from tests.harness.emulator.test_overlay import overlay_camera, record
@@ -105,6 +107,27 @@ def test_each_personas_overlay_read_7s_ahead(tmp_path, persona):
     offset, _ = offset_measurement(cam, ev, clip)
     assert offset.value == pytest.approx(truth_offset(cam, times), abs=2 / persona.video.fps)
     assert clip.overlay_serial == (persona.serial if persona.clock.overlay.device_id else None)
+
+
+@pytest.mark.parametrize("persona", text_overlay_profiles(), ids=lambda p: p.model)
+def test_each_personas_serial_read_back_exactly(tmp_path, persona):
+    """A short real clip of each persona that prints its device id: the id read by OCR is the persona's
+    serial (canonical form), and no other persona's; a unit printing another serial is read as that one."""
+    assert persona.clock.overlay is not None
+    if not persona.clock.overlay.device_id:
+        pytest.skip("the persona prints no device id")
+    others = {canonical_serial(p.serial) for p in text_overlay_profiles()} - {canonical_serial(persona.serial)}
+    for serial in (persona.serial, FOREIGN_SERIAL):
+        spec, size, video = persona.clock.overlay, persona.written_size, persona.video
+        # capture realism on, seed 1: a clip where reading the id with the date once misread it
+        cam = overlay_camera(tmp_path / serial, size, spec, capture="moderate", seed=1, video=video, serial=serial)
+        ev, _ = record(cam, seconds=0.3)
+        probe = OverlayTextProbe(persona.clock.overlay)
+        clip = analyze_clip(ev.path, 60.0, probes=[probe])
+        reading = probe.finish(clip.frame_period_s)
+        assert reading.serial is not None
+        assert canonical_serial(reading.serial) == canonical_serial(serial), reading
+        assert canonical_serial(reading.serial) not in others
 
 
 def test_healthy_clock_passes(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from harness.analysis.clip import ClipAnalysis
 from harness.checks import CHECKS, CheckInput
-from harness.checks.identity import NOWHERE, clip_serials, serial_match
+from harness.checks.identity import NOWHERE, canonical_serial, clip_serials, same_serial, serial_match
 from harness.core.measurement import NOT_MEASURABLE
 from harness.core.paths import CAMERAS_DIR, SUITE_DIR
 from harness.core.timeline import Action, Timeline
@@ -94,6 +94,32 @@ def test_serial_match_fails_on_any_other_or_missing_serial(
 ) -> None:
     (m,) = serial_match(check_input(bare(builtin), [clip(name, tags, overlay)]))
     assert m.value == 0 and m.outcome == "fail" and says in m.note
+
+
+@pytest.mark.parametrize(
+    ("read", "same"),
+    [
+        ("B8A44FO00110", True),  # O for 0, as OCR reads it
+        ("88A44F000110", True),  # 8 for B
+        ("b8a44f000110", True),  # case
+        ("B8A44FQ000110", False),  # an extra character is another serial
+        ("B8A44F000111", False),  # another unit of the same vendor
+        (FOREIGN_SERIAL, False),
+    ],
+)
+def test_serials_are_compared_in_canonical_form(read: str, same: bool) -> None:
+    """OCR's confusable characters are taken as one, alike on both sides; any other difference stays one."""
+    assert canonical_serial("B8A44F000110") == "88A44F000110"
+    assert same_serial(read, "B8A44F000110") is same
+
+
+def test_serial_match_note_says_the_comparison_is_canonical(builtin: CameraProfile) -> None:
+    profile = bare(builtin, serial="B8A44F000110", file_name="{start:%Y%m%d_%H%M%S}_{event:04d}")
+    profile = profile.model_copy(update={"serial_from": profile.serial_from.model_copy(update={"overlay": True})})
+    (m,) = serial_match(check_input(profile, [clip("20260101_000010_0001", overlay="B8A44FO00110")]))
+    assert m.value == 1 and "overlay: B8A44FO00110" in m.note and "O/Q/0, I/1, S/5 and B/8 alike" in m.note
+    (m,) = serial_match(check_input(profile, [clip("20260101_000010_0001", overlay=FOREIGN_SERIAL)]))
+    assert m.value == 0 and m.outcome == "fail"
 
 
 def test_a_camera_that_states_its_serial_nowhere_is_not_measurable(builtin: CameraProfile) -> None:
