@@ -72,10 +72,17 @@ class TimelineFit:
     pts_period_s: float | None = None
     drift_ppm: float | None = None
     drift_ppm_uncertainty: float | None = None
+    # standard error of the frame grid's rate (least squares on the readings), in ppm: what a
+    # slope measured against video instants inherits from the time code's quantisation
+    drift_ppm_standard_error: float | None = None
     gaps: list[tuple[float, int]] = field(default_factory=list)  # (after ref s, missing frames)
     duplicates: list[tuple[float, int]] = field(default_factory=list)  # (ref s, extra copies)
     backwards: list[tuple[float, float, float]] = field(default_factory=list)  # (pts s, from ref s, to ref s)
     inconsistent_frames: int = 0
+    # per frame: scene time on the fitted sensor grid (NaN off the grid or undecodable). A frame's
+    # own reading is quantised to the display refresh, and when the frame rate beats slowly against
+    # the refresh (29.97 fps on 60 Hz) that error drifts for seconds; the grid averages it away
+    grid_ref_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     counter_wraps: int = 0
     run_ids: dict[int, int] = field(default_factory=dict)
     run_id_changes: int = 0
@@ -208,9 +215,14 @@ class TimelineBuilder:
         def at(kk: int) -> float:
             return float(fit.first_ref_s + slope * (kk - k_first))
 
+        fit.grid_ref_s = np.full(pts.size, np.nan)
+        fit.grid_ref_s[dec[inliers]] = fit.first_ref_s + slope * (k[inliers] - k_first)
+
         # frames off the grid (torn or misread) count as undecodable for gaps and repeats
         self._events(fit, dec[inliers], k[inliers], pts, at)
         self._drift(fit, dec[inliers], k[inliers], pts, slope, slope_lo, slope_hi)
+        if fit.drift_ppm is not None and fit.pts_period_s:
+            fit.drift_ppm_standard_error = _slope_se(r[inliers], k[inliers], slope) / fit.pts_period_s * 1e6
         if self._utc_seen and not self.utc_conflict:
             fit.utc_origin_s = 0.5 * (self._utc_lo + self._utc_hi)
             fit.utc_origin_uncertainty_s = 0.5 * (self._utc_hi - self._utc_lo)
