@@ -41,6 +41,7 @@ OUTLIER_REFRESHES = 0.8
 #: every interval is widened by this (refreshes): the code band's rows are exposed over a little
 #: readout time, and cells near a decision edge may tip either way
 INTERVAL_MARGIN = 0.05
+BEAT_TOLERANCE = 0.01  # refreshes: a run of frames this close to whole refreshes sweeps every phase
 
 
 class _Growable:
@@ -294,7 +295,34 @@ def _sensor_grid(r: np.ndarray, period: float, refresh: float) -> tuple[np.ndarr
         if inliers.sum() < 2 or np.ptp(k[inliers]) == 0:
             break
         slope, intercept = np.polyfit(k[inliers].astype(np.float64), r[inliers], 1)
-    return k, float(slope), inliers
+    return k, _whole_beats_slope(r[inliers], k[inliers], float(slope), period * refresh), inliers
+
+
+def _whole_beats_slope(r: np.ndarray, k: np.ndarray, slope: float, refreshes_per_frame: float) -> float:
+    """The slope between the mean reading of the first whole beat of frames and that of the last.
+
+    A reading's error is a function of the frame's phase on the refresh. At 29.97 fps on 60 Hz that
+    phase sweeps the refresh once every 500 frames (at 25 fps every 5), so the error is a slow
+    sawtooth that tilts a least-squares line by tens of ppm. Over a run of frames that sweeps whole
+    refreshes every phase counts alike, so the mean error of the first run equals that of the last
+    and cancels. Without such a run in the first half of the clip, or with a rate locked to the
+    refresh (a constant error): the least-squares slope.
+    """
+    if r.size < 3 or abs(refreshes_per_frame - round(refreshes_per_frame)) < 1e-9:
+        return slope
+    kk = (k - k.min()).astype(np.float64)
+    lengths = np.arange(2, int(kk.max() // 2) + 1)
+    if lengths.size == 0:
+        return slope
+    sweep = lengths * refreshes_per_frame
+    miss = np.abs(sweep - np.round(sweep))
+    if miss.min() > BEAT_TOLERANCE:
+        return slope
+    beat = int(lengths[np.flatnonzero(miss <= miss.min() + 1e-6)[0]])  # the shortest run nearest whole
+    run = beat * max(1, int(kk.max() // (4 * beat)))  # about a quarter of the clip
+    first, last = kk < run, kk > kk.max() - run
+    dk = float(kk[last].mean() - kk[first].mean())
+    return float((r[last].mean() - r[first].mean()) / dk) if dk > 0 else slope
 
 
 def _step_indices(r: np.ndarray, period: float) -> np.ndarray:
