@@ -80,6 +80,8 @@ class ClipAnalysis(BaseModel):
     sensor_period_s: float | None = None
     drift_ppm: float | None = None
     drift_ppm_uncertainty: float | None = None
+    # standard error of drift_ppm (the bound above is the worst case): what A/V drift inherits
+    drift_ppm_standard_error: float | None = None
     inconsistent_frames: int | None = None
     counter_wraps: int | None = None
     run_id: int | None = None
@@ -101,6 +103,8 @@ class ClipAnalysis(BaseModel):
     # per-frame timeline, kept in memory for checks and plots, not serialised
     pts_s: list[float] = Field(default_factory=list, exclude=True, repr=False)
     ref_s: list[float | None] = Field(default_factory=list, exclude=True, repr=False)
+    # the same on the fitted frame grid (None off it): sub-frame instants are mapped through these
+    grid_ref_s: list[float | None] = Field(default_factory=list, exclude=True, repr=False)
     # readings of other analyses of the same file (see harness.analysis.findings), not serialised
     camera_utc: list[tuple[int, float]] = Field(default_factory=list, exclude=True, repr=False)
     brightness: list[float] = Field(default_factory=list, exclude=True, repr=False)
@@ -432,7 +436,9 @@ def _apply_fit(result: ClipAnalysis, fit: TimelineFit, run_id: int | None) -> No
     result.first_ref_uncertainty_s = fit.first_ref_uncertainty_s
     result.sensor_period_s = fit.sensor_period_s
     result.drift_ppm, result.drift_ppm_uncertainty = fit.drift_ppm, fit.drift_ppm_uncertainty
+    result.drift_ppm_standard_error = fit.drift_ppm_standard_error
     result.inconsistent_frames = fit.inconsistent_frames
+    result.grid_ref_s = [None if np.isnan(r) else float(r) for r in fit.grid_ref_s.tolist()]
     step = period or fit.sensor_period_s or 0.0
     result.gaps = [Gap(after_ref_s=ref, missing_frames=n, missing_s=n * step) for ref, n in fit.gaps]
     result.duplicates = [Duplicate(ref_s=ref, count=n) for ref, n in fit.duplicates]

@@ -63,7 +63,7 @@ def analyse_clip_fully(
     if clip.first_ref_s is None or clip.last_ref_s is None:
         return clip
     try:
-        mapping = ClipMapping(clip)
+        mapping = ClipMapping(clip, grid=True)
     except ValueError:
         return clip
     stimuli = event_times(clip.first_ref_s + EDGE_MARGIN_S, clip.last_ref_s - EDGE_MARGIN_S, refresh_hz)

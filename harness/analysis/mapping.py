@@ -12,8 +12,15 @@ from harness.analysis.clip import ClipAnalysis
 
 
 class ClipMapping:
-    def __init__(self, clip: ClipAnalysis) -> None:
-        pairs = [(p, r) for p, r in zip(clip.pts_s, clip.ref_s) if r is not None]
+    def __init__(self, clip: ClipAnalysis, *, grid: bool = False) -> None:
+        """``grid``: map through the frames' times on the fitted frame grid (when the fit gave them)
+        rather than each frame's own reading, which is quantised to the display refresh: for
+        sub-frame instants such as a flash's, whose error must not wander with the beat of the
+        frame rate against the refresh."""
+        refs = clip.ref_s
+        if grid and sum(r is not None for r in clip.grid_ref_s) >= 2:
+            refs = clip.grid_ref_s
+        pairs = [(p, r) for p, r in zip(clip.pts_s, refs) if r is not None]
         if len(pairs) < 2:
             raise ValueError(f"{clip.path}: fewer than two frames with a readable time code")
         pts, ref = np.array(pairs).T

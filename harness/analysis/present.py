@@ -66,6 +66,10 @@ def to_present_times(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[i
     refs = present.to_present_many(np.array([clip.ref_s[i] for i in known], dtype=np.float64))
     for i, r in zip(known, refs.tolist()):
         clip.ref_s[i] = r
+    on_grid = [i for i, r in enumerate(clip.grid_ref_s) if r is not None]
+    grid = present.to_present_many(np.array([clip.grid_ref_s[i] for i in on_grid], dtype=np.float64))
+    for i, r in zip(on_grid, grid.tolist()):
+        clip.grid_ref_s[i] = r
     scalars = present.to_present_many(
         np.array(
             [first_nominal, last_nominal] + [g.after_ref_s for g in clip.gaps] + [d.ref_s for d in clip.duplicates]
@@ -101,7 +105,7 @@ def _stimuli(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[int, floa
     if fired is None:
         return
     try:
-        mapping = ClipMapping(clip)  # built from the present times set above
+        mapping = ClipMapping(clip, grid=True)  # built from the present times set above
     except ValueError:
         return
     kept = []

@@ -41,6 +41,7 @@ OUTLIER_REFRESHES = 0.8
 #: every interval is widened by this (refreshes): the code band's rows are exposed over a little
 #: readout time, and cells near a decision edge may tip either way
 INTERVAL_MARGIN = 0.05
+BEAT_TOLERANCE = 0.01  # refreshes: a run of frames this close to whole refreshes sweeps every phase
 
 
 class _Growable:
@@ -72,10 +73,17 @@ class TimelineFit:
     pts_period_s: float | None = None
     drift_ppm: float | None = None
     drift_ppm_uncertainty: float | None = None
+    # standard error of the frame grid's rate (least squares on the readings), in ppm: what a
+    # slope measured against video instants inherits from the time code's quantisation
+    drift_ppm_standard_error: float | None = None
     gaps: list[tuple[float, int]] = field(default_factory=list)  # (after ref s, missing frames)
     duplicates: list[tuple[float, int]] = field(default_factory=list)  # (ref s, extra copies)
     backwards: list[tuple[float, float, float]] = field(default_factory=list)  # (pts s, from ref s, to ref s)
     inconsistent_frames: int = 0
+    # per frame: scene time on the fitted sensor grid (NaN off the grid or undecodable). A frame's
+    # own reading is quantised to the display refresh, and when the frame rate beats slowly against
+    # the refresh (29.97 fps on 60 Hz) that error drifts for seconds; the grid averages it away
+    grid_ref_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     counter_wraps: int = 0
     run_ids: dict[int, int] = field(default_factory=dict)
     run_id_changes: int = 0
@@ -208,9 +216,14 @@ class TimelineBuilder:
         def at(kk: int) -> float:
             return float(fit.first_ref_s + slope * (kk - k_first))
 
+        fit.grid_ref_s = np.full(pts.size, np.nan)
+        fit.grid_ref_s[dec[inliers]] = fit.first_ref_s + slope * (k[inliers] - k_first)
+
         # frames off the grid (torn or misread) count as undecodable for gaps and repeats
         self._events(fit, dec[inliers], k[inliers], pts, at)
         self._drift(fit, dec[inliers], k[inliers], pts, slope, slope_lo, slope_hi)
+        if fit.drift_ppm is not None and fit.pts_period_s:
+            fit.drift_ppm_standard_error = _slope_se(r[inliers], k[inliers], slope) / fit.pts_period_s * 1e6
         if self._utc_seen and not self.utc_conflict:
             fit.utc_origin_s = 0.5 * (self._utc_lo + self._utc_hi)
             fit.utc_origin_uncertainty_s = 0.5 * (self._utc_hi - self._utc_lo)
@@ -282,7 +295,34 @@ def _sensor_grid(r: np.ndarray, period: float, refresh: float) -> tuple[np.ndarr
         if inliers.sum() < 2 or np.ptp(k[inliers]) == 0:
             break
         slope, intercept = np.polyfit(k[inliers].astype(np.float64), r[inliers], 1)
-    return k, float(slope), inliers
+    return k, _whole_beats_slope(r[inliers], k[inliers], float(slope), period * refresh), inliers
+
+
+def _whole_beats_slope(r: np.ndarray, k: np.ndarray, slope: float, refreshes_per_frame: float) -> float:
+    """The slope between the mean reading of the first whole beat of frames and that of the last.
+
+    A reading's error is a function of the frame's phase on the refresh. At 29.97 fps on 60 Hz that
+    phase sweeps the refresh once every 500 frames (at 25 fps every 5), so the error is a slow
+    sawtooth that tilts a least-squares line by tens of ppm. Over a run of frames that sweeps whole
+    refreshes every phase counts alike, so the mean error of the first run equals that of the last
+    and cancels. Without such a run in the first half of the clip, or with a rate locked to the
+    refresh (a constant error): the least-squares slope.
+    """
+    if r.size < 3 or abs(refreshes_per_frame - round(refreshes_per_frame)) < 1e-9:
+        return slope
+    kk = (k - k.min()).astype(np.float64)
+    lengths = np.arange(2, int(kk.max() // 2) + 1)
+    if lengths.size == 0:
+        return slope
+    sweep = lengths * refreshes_per_frame
+    miss = np.abs(sweep - np.round(sweep))
+    if miss.min() > BEAT_TOLERANCE:
+        return slope
+    beat = int(lengths[np.flatnonzero(miss <= miss.min() + 1e-6)[0]])  # the shortest run nearest whole
+    run = beat * max(1, int(kk.max() // (4 * beat)))  # about a quarter of the clip
+    first, last = kk < run, kk > kk.max() - run
+    dk = float(kk[last].mean() - kk[first].mean())
+    return float((r[last].mean() - r[first].mean()) / dk) if dk > 0 else slope
 
 
 def _step_indices(r: np.ndarray, period: float) -> np.ndarray:

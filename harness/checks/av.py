@@ -53,6 +53,21 @@ def flash_seen(clip: ClipAnalysis, video_pts: float, period: float) -> bool:
     return rise >= max(FLASH_MIN_RISE, 6 * noise)
 
 
+def drift_fit(t: np.ndarray, offset_s: np.ndarray) -> tuple[float, float]:
+    """Slope of the offsets over scene time and its standard error, both in ppm.
+
+    The error matters because a short recording with few stimuli pins a slope only loosely, and a
+    drift must not be judged on a slope its own scatter could make up.
+    """
+    slope, intercept = np.polyfit(t, offset_s, 1)
+    dof = t.size - 2
+    sxx = float(((t - t.mean()) ** 2).sum())
+    if dof <= 0 or sxx == 0:
+        return float(slope) * 1e6, 0.0
+    resid = offset_s - (slope * t + intercept)
+    return float(slope) * 1e6, float(np.sqrt((resid**2).sum() / dof / sxx)) * 1e6
+
+
 def _window(inp: CheckInput, requirement: str, profile_ms: tuple[float, float]) -> tuple[float | None, float | None]:
     if inp.limits.limit(requirement, "offset") is not None:
         return inp.limits.bounds(requirement, "offset", "ms")
@@ -74,6 +89,7 @@ def av_sync(inp: CheckInput) -> list[Measurement]:
     out = []
     for ev in inp.events():
         pairs: list[tuple[float, float]] = []  # (scene time, offset ms)
+        video_se_ppm = 0.0  # the frame grid's rate error, which every video instant inherits
         seen = 0
         for clip in ev.recording.clips if ev.recording else []:
             audio = clip_audio(clip)
@@ -85,6 +101,7 @@ def av_sync(inp: CheckInput) -> list[Measurement]:
                 seen += 1
                 if flash_seen(clip, c.video_pts_s, inp.period):
                     pairs.append((c.ref_s, (c.audio_pts_s - c.video_pts_s - delay) * 1000))
+                    video_se_ppm = max(video_se_ppm, clip.drift_ppm_standard_error or 0.0)
         n = ev.index
         out.append(
             PAIRED(
@@ -110,8 +127,21 @@ def av_sync(inp: CheckInput) -> list[Measurement]:
         out.append(OFFSET_EXTREME(extreme, *must, event=n, note="the stimulus furthest out of sync"))
         if len(pairs) >= (min_pairs or 0) and pairs and pairs[-1][0] - pairs[0][0] >= DRIFT_MIN_SPAN_S:
             t, o = np.array(pairs).T
-            slope = float(np.polyfit(t, o / 1000, 1)[0]) * 1e6
-            out.append(
-                DRIFT(slope, -drift_limit, drift_limit, event=n, note=f"slope of the offset over {t[-1] - t[0]:.1f} s")
-            )
+            slope, fit_se = drift_fit(t, o / 1000)
+            se = float(np.hypot(fit_se, video_se_ppm))
+            note = f"slope of the offset over {t[-1] - t[0]:.1f} s, standard error {se:.1f} ppm"
+            if se > drift_limit:
+                out.append(
+                    DRIFT(
+                        None,
+                        -drift_limit,
+                        drift_limit,
+                        event=n,
+                        note=note,
+                        not_measurable=f"the recording is too short to tell: {slope:+.1f} ppm "
+                        f"with a standard error of {se:.1f} ppm, more than the {drift_limit:g} ppm limit",
+                    )
+                )
+            else:
+                out.append(DRIFT(slope, -drift_limit, drift_limit, event=n, note=note))
     return out

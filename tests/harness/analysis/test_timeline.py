@@ -142,3 +142,19 @@ def test_no_decodable_frame_is_an_error_not_an_exception():
     fit = builder.fit()
     assert fit.error and "time code" in fit.error and fit.first_ref_s is None
     assert TimelineBuilder(R).fit().error == "clip holds no video frames"
+
+
+@pytest.mark.parametrize("fps", [30000 / 1001, 24000 / 1001, 25.0])
+def test_grid_times_do_not_wander_with_the_beat(fps):
+    """At 29.97 fps on 60 Hz each frame's own reading is off by a slowly wandering part of a refresh
+    (a 16.7 s beat); the frames' times on the fitted grid keep one error (within the first frame's
+    uncertainty) over 38 s, so instants mapped through them do not drift apart."""
+    t0, period = 1234.567, 1 / fps
+    frames = round(38 * fps)
+    builder = camera(t0, fps, frames, 1.0 / R)[0]
+    fit = builder.fit()
+    truth = t0 + np.arange(frames) * period
+    error = fit.grid_ref_s - truth
+    assert np.nanmax(np.abs(error)) <= fit.first_ref_uncertainty_s + 1e-9
+    assert np.nanmax(error) - np.nanmin(error) < 0.1e-3  # a least-squares line through the readings: > 1 ms
+    assert fit.drift_ppm_standard_error is not None and fit.drift_ppm_standard_error < 50.0
