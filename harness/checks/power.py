@@ -234,7 +234,9 @@ def warning_lead(inp: CheckInput) -> list[Measurement]:
             None, 1, None, not_measurable="the camera writes no log into its files (no metadata tag in its profile)"
         )
     else:
-        logged_m = WARNING_LOGGED(1 if logged else 0, 1, None, note="low-battery entry in the camera's log (file metadata)")
+        logged_m = WARNING_LOGGED(
+            1 if logged else 0, 1, None, note="low-battery entry in the camera's log (file metadata)"
+        )
     out = [lead_m, logged_m]
     if warned is not None:  # beeps due while the camera recorded audio after the warning
         for ev in inp.events():

@@ -260,7 +260,8 @@ def print_verdicts(record: dict) -> None:
         table.add_row(
             escape(str(t["scenario"])),
             escape(", ".join(t["requirements"])),
-            f"[{colours.get(v, 'white')}]{escape(str(v).upper())}[/]" + (f"\n({len(gaps)} not measurable)" if gaps else ""),
+            f"[{colours.get(v, 'white')}]{escape(str(v).upper())}[/]"
+            + (f"\n({len(gaps)} not measurable)" if gaps else ""),
             text,
         )
     console.print(table)

@@ -118,9 +118,7 @@ class BufferingStarted(_Detail):
     note: str | None = None
 
 
-Detail = (
-    GestureDone | FlashFired | PowerOn | BatterySelected | Shutdown | PowerCut | CurrentReading | BufferingStarted
-)
+Detail = GestureDone | FlashFired | PowerOn | BatterySelected | Shutdown | PowerCut | CurrentReading | BufferingStarted
 
 
 @dataclass(frozen=True)

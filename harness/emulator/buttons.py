@@ -117,7 +117,9 @@ class GestureRecogniser:
             self.on_armed(name, now)
             progress.lapse = self.clock.call_at(now + gesture.confirm_within_s, functools.partial(self._lapse, name))
         else:
-            progress.lapse = self.clock.call_at(now + self._allowed_after(presses, 1), functools.partial(self._lapse, name))
+            progress.lapse = self.clock.call_at(
+                now + self._allowed_after(presses, 1), functools.partial(self._lapse, name)
+            )
 
     def _continues(self, name: str, gesture: Gesture, button: str, now: float) -> bool:
         """Whether the down of ``button`` at ``now`` is the next press of gesture ``name`` in progress."""

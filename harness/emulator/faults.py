@@ -197,7 +197,9 @@ FAULTS: dict[str, Fault] = {
             "configured buffer there (full on the standard scene)",
             "preroll",
             _shrunk_storage,
-            Proof("preroll_busy_scene.yaml", "preroll_s[event 1]", lambda p: SHRUNK_STORAGE * p.pre_event_buffer_s, frame),
+            Proof(
+                "preroll_busy_scene.yaml", "preroll_s[event 1]", lambda p: SHRUNK_STORAGE * p.pre_event_buffer_s, frame
+            ),
             applies=lambda p: p.emulation.buffer_storage_mb is not None,
         ),
         Fault(

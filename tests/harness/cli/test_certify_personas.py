@@ -22,9 +22,7 @@ def test_healthy_persona_passes_the_suite_without_harness_metadata(persona: str,
     profile = CameraProfile.load(CAMERAS_DIR / f"{persona}.yaml")
     assert profile.event_marker_key is None and profile.clock.metadata_key is None
     out = tmp_path / "out"
-    done = run_bwc(
-        "certify", "--profile", persona, "--no-pdf", "--keep-camera-storage", "--out", str(out), timeout=900
-    )
+    done = run_bwc("certify", "--profile", persona, "--no-pdf", "--keep-camera-storage", "--out", str(out), timeout=900)
     record = json.loads((out / "record.json").read_text())
     verdicts = {t["scenario"]: t["verdict"] for t in record["tests"]}
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -14,9 +14,7 @@ SINGLE = Gesture(button="event")
 HOLD = Gesture(button="event", hold_s=3.0)
 CONFIRM = Gesture(sequence=(Press(button="event"), Press(button="event", at_s=2.0)), confirm_within_s=5.0)
 ACROSS = Gesture(sequence=(Press(button="power", hold_s=1.0), Press(button="event", at_s=0.5)))
-ACROSS_HELD = Gesture(
-    sequence=(Press(button="power"), Press(button="event", at_s=0.5, hold_s=2.0)), acts_on="held"
-)
+ACROSS_HELD = Gesture(sequence=(Press(button="power"), Press(button="event", at_s=0.5, hold_s=2.0)), acts_on="held")
 
 
 class Bench:

@@ -334,9 +334,7 @@ def test_stale_stop_timer_does_not_end_next_recording(tmp_path):
 
 POWER_ON = Gesture(button="power", hold_s=2.0)
 POWER_OFF = Gesture(button="power", hold_s=3.0)
-CONFIRMED_STOP = Gesture(
-    sequence=(Press(button="event"), Press(button="event", at_s=1.5)), confirm_within_s=5.0
-)
+CONFIRMED_STOP = Gesture(sequence=(Press(button="event"), Press(button="event", at_s=1.5)), confirm_within_s=5.0)
 
 
 def button_camera(tmp_path, faults=()):

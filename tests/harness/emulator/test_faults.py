@@ -76,7 +76,10 @@ def test_healthy_behaviour_is_the_profile_and_faults_compose() -> None:
 def test_faults_apply_where_they_mean_something_with_figures_of_the_profile() -> None:
     """buffer-default only where the vendor default differs, buffer-shrinks only with buffer
     storage, a marker fault only with a marker; proofs take the profile's buffer and frame."""
-    axon, axis = CameraProfile.load(CAMERAS_DIR / "axon-body-4.yaml"), CameraProfile.load(CAMERAS_DIR / "axis-w110.yaml")
+    axon, axis = (
+        CameraProfile.load(CAMERAS_DIR / "axon-body-4.yaml"),
+        CameraProfile.load(CAMERAS_DIR / "axis-w110.yaml"),
+    )
     emulated = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
     assert FAULTS["buffer-default"].applies(axon) and not FAULTS["buffer-default"].applies(emulated)
     assert FAULTS["buffer-shrinks"].applies(axis) and not FAULTS["buffer-shrinks"].applies(axon)
