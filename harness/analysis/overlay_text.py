@@ -56,8 +56,9 @@ TESSERACT_CONFIG = "--psm 6"
 #: the device id's second reading: one line, only the characters serials are made of
 SERIAL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./"
 SERIAL_CONFIG = f"--psm 7 -c tessedit_char_whitelist={SERIAL_CHARS}"
-#: s per Tesseract call: a clean sheet of a few lines reads in about 0.2 s; noise can take seconds
-OCR_TIMEOUT_S = 2.0
+#: s per Tesseract call: a clean sheet of a few lines reads in about 0.2 s alone and several times that on
+#: a loaded machine; noise can take seconds (the bound keeps a pathological image from stalling a clip)
+OCR_TIMEOUT_S = 8.0
 
 #: digits as OCR may misread them in a digit field, and what they are
 _DIGIT_LIKE = "0-9OoDIl|SB"

@@ -10,7 +10,9 @@ counting the identity as proven.
 Serials are compared in a canonical form (:func:`canonical_serial`): upper case, with the
 characters OCR confuses in an overlay taken as one (O and Q as 0, I as 1, S as 5, B as 8), applied
 alike to the declared serial and to every reading. A serial that differs by anything else (another
-unit's id, a missing or extra character) still differs.
+unit's id, a missing or extra character) still differs, except that a serial read from the overlay
+by OCR may differ by the profile's ``serial_from.overlay_tolerance_chars`` (OCR misreads a character
+now and then); the note then shows what was read, and file names and tags are compared exactly.
 """
 
 from __future__ import annotations
@@ -50,9 +52,28 @@ def canonical_serial(serial: str) -> str:
     return serial.strip().upper().translate(_CONFUSABLE)
 
 
-def same_serial(a: str | None, b: str | None) -> bool:
-    """Whether two serials name the same unit, compared in :func:`canonical_serial` form."""
-    return a is not None and b is not None and canonical_serial(a) == canonical_serial(b)
+def same_serial(a: str | None, b: str | None, tolerance: int = 0) -> bool:
+    """Whether two serials name the same unit, compared in :func:`canonical_serial` form, allowing
+    ``tolerance`` characters substituted, missing or extra (for a reading by OCR)."""
+    if a is None or b is None:
+        return False
+    return edit_distance(canonical_serial(a), canonical_serial(b)) <= tolerance
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Characters substituted, inserted or deleted to turn ``a`` into ``b`` (Levenshtein)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def matches_unit(reading: SerialReading, profile: CameraProfile) -> bool:
+    """Whether ``reading`` names the profile's unit (an overlay reading within the OCR tolerance)."""
+    tolerance = profile.serial_from.overlay_tolerance_chars if reading.source == "overlay" else 0
+    return same_serial(reading.serial, profile.serial, tolerance)
 
 
 def stated_sources(profile: CameraProfile) -> list[str]:
@@ -92,7 +113,7 @@ def clip_serials(clip: ClipAnalysis, profile: CameraProfile) -> list[SerialReadi
 def foreign_serials(clip: ClipAnalysis, profile: CameraProfile) -> list[SerialReading]:
     """The readings of ``clip`` that name a camera other than the profile's unit."""
     readings = clip_serials(clip, profile)
-    return [r for r in readings if r.serial is not None and not same_serial(r.serial, profile.serial)]
+    return [r for r in readings if r.serial is not None and not matches_unit(r, profile)]
 
 
 def _describe(clip: ClipAnalysis, readings: list[SerialReading]) -> str:
@@ -113,7 +134,7 @@ def serial_match(inp: CheckInput) -> list[Measurement]:
         if not any(readings for _clip, readings in per_clip):
             out.append(SERIAL_MATCH(None, low, high, event=ev.index, not_measurable=NOWHERE))
             continue
-        ok = all(same_serial(r.serial, declared) for _clip, readings in per_clip for r in readings)
+        ok = all(matches_unit(r, inp.profile) for _clip, readings in per_clip for r in readings)
         files = "; ".join(_describe(clip, readings) for clip, readings in per_clip)
         out.append(
             SERIAL_MATCH(
@@ -121,7 +142,8 @@ def serial_match(inp: CheckInput) -> list[Measurement]:
                 low,
                 high,
                 event=ev.index,
-                note=f"declared unit {declared} ({CANONICAL_NOTE}); {files}",
+                note=f"declared unit {declared} ({CANONICAL_NOTE}; an overlay read by OCR within "
+                f"{inp.profile.serial_from.overlay_tolerance_chars} character(s)); {files}",
             )
         )
     return out

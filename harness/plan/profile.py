@@ -328,6 +328,13 @@ class SerialSource(Strict):
 
     tag: str | None = Field(None, description="container tag whose text is the serial")
     overlay: bool = Field(False, description="the burned-in text overlay prints the serial")
+    overlay_tolerance_chars: int = Field(
+        1,
+        ge=0,
+        le=3,
+        description="an overlay serial read by OCR counts as the unit's when it differs by at most this many "
+        "characters (substituted, missing or extra); the file name and tags are compared exactly",
+    )
 
 
 class CameraProfile(Strict):

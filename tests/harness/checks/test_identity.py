@@ -84,7 +84,7 @@ def test_serial_match_is_1_when_every_place_names_the_declared_unit(builtin: Cam
     ("name", "tags", "overlay", "says"),
     [
         ("EMU-0002_20260101_000010_0001_01", {}, None, "file name: EMU-0002"),
-        ("EMU-0001_20260101_000010_0001_01", {}, "EMU-0003", "overlay: EMU-0003"),  # read by OCR
+        ("EMU-0001_20260101_000010_0001_01", {}, "EMU-0033", "overlay: EMU-0033"),  # read by OCR: 2 off
         ("IMG_0042", {}, None, "file name: none"),  # the name the profile promises names nobody
     ],
     ids=["name", "overlay", "name-unreadable"],
@@ -111,6 +111,23 @@ def test_serials_are_compared_in_canonical_form(read: str, same: bool) -> None:
     """OCR's confusable characters are taken as one, alike on both sides; any other difference stays one."""
     assert canonical_serial("B8A44F000110") == "88A44F000110"
     assert same_serial(read, "B8A44F000110") is same
+
+
+def test_an_overlay_serial_may_be_one_ocr_misread_off_but_file_names_are_exact(builtin: CameraProfile) -> None:
+    """OCR misreads a character now and then: an overlay reading within the profile's tolerance (1)
+    is the unit, with what was read in the note; the same difference in a file name is another unit."""
+    profile = bare(builtin)
+    (m,) = serial_match(check_input(profile, [clip("EMU-0001_20260101_000010_0001_01", overlay="EMU-O0O7")]))
+    assert m.value == 1 and "overlay: EMU-O0O7" in m.note  # O as 0, then one character substituted
+    (m,) = serial_match(check_input(profile, [clip("EMU-0001_20260101_000010_0001_01", overlay="EMU-00001")]))
+    assert m.value == 1 and "overlay: EMU-00001" in m.note and "within 1 character" in m.note
+    (m,) = serial_match(check_input(profile, [clip("EMU-0007_20260101_000010_0001_01", overlay="EMU-0001")]))
+    assert m.value == 0 and "file name: EMU-0007" in m.note
+    strict = profile.model_copy(
+        update={"serial_from": profile.serial_from.model_copy(update={"overlay_tolerance_chars": 0})}
+    )
+    (m,) = serial_match(check_input(strict, [clip("EMU-0001_20260101_000010_0001_01", overlay="EMU-00001")]))
+    assert m.value == 0
 
 
 def test_serial_match_note_says_the_comparison_is_canonical(builtin: CameraProfile) -> None:
