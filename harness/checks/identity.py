@@ -49,7 +49,7 @@ class SerialReading:
 
 def canonical_serial(serial: str) -> str:
     """``serial`` as compared: upper case, without surrounding blanks, OCR's confusable characters as one."""
-    return serial.strip().upper().translate(_CONFUSABLE)
+    return serial.strip().strip("._-/").upper().translate(_CONFUSABLE)
 
 
 def same_serial(a: str | None, b: str | None, tolerance: int = 0) -> bool:
@@ -110,6 +110,15 @@ def clip_serials(clip: ClipAnalysis, profile: CameraProfile) -> list[SerialReadi
     return out
 
 
+def judged(readings: list[SerialReading]) -> list[SerialReading]:
+    """The readings a verdict rests on: an overlay that OCR could not read is left out when another
+    place of the same file names a camera (a missed reading is no evidence of another unit); alone,
+    it stays and fails the match."""
+    if any(r.serial is not None for r in readings):
+        return [r for r in readings if not (r.source == "overlay" and r.serial is None)]
+    return readings
+
+
 def foreign_serials(clip: ClipAnalysis, profile: CameraProfile) -> list[SerialReading]:
     """The readings of ``clip`` that name a camera other than the profile's unit."""
     readings = clip_serials(clip, profile)
@@ -134,7 +143,7 @@ def serial_match(inp: CheckInput) -> list[Measurement]:
         if not any(readings for _clip, readings in per_clip):
             out.append(SERIAL_MATCH(None, low, high, event=ev.index, not_measurable=NOWHERE))
             continue
-        ok = all(matches_unit(r, inp.profile) for _clip, readings in per_clip for r in readings)
+        ok = all(matches_unit(r, inp.profile) for _clip, readings in per_clip for r in judged(readings))
         files = "; ".join(_describe(clip, readings) for clip, readings in per_clip)
         out.append(
             SERIAL_MATCH(

@@ -130,6 +130,19 @@ def test_an_overlay_serial_may_be_one_ocr_misread_off_but_file_names_are_exact(b
     assert m.value == 0
 
 
+def test_an_unread_overlay_does_not_outvote_an_exact_file_name(builtin: CameraProfile) -> None:
+    """OCR that reads nothing is no evidence of another unit when the file name names the unit;
+    an overlay alone that reads nothing fails; leading punctuation OCR adds is not part of a serial."""
+    profile = bare(builtin).model_copy(update={"serial_from": builtin.serial_from.model_copy(update={"overlay": True})})
+    profile = profile.model_copy(update={"clock": profile.clock.model_copy(update={"burned_in": None})})
+    (m,) = serial_match(check_input(profile, [clip("EMU-0001_20260101_000010_0001_01", overlay=None)]))
+    assert m.value == 1 and "overlay: none" in m.note
+    alone = profile.model_copy(update={"file_name": "{start:%Y%m%d_%H%M%S}_{event:04d}"})
+    (m,) = serial_match(check_input(alone, [clip("20260101_000010_0001", overlay=None)]))
+    assert m.value == 0
+    assert canonical_serial(".X60A1234B") == canonical_serial("X60A1234B")
+
+
 def test_serial_match_note_says_the_comparison_is_canonical(builtin: CameraProfile) -> None:
     profile = bare(builtin, serial="B8A44F000110", file_name="{start:%Y%m%d_%H%M%S}_{event:04d}")
     profile = profile.model_copy(update={"serial_from": profile.serial_from.model_copy(update={"overlay": True})})
