@@ -205,6 +205,10 @@ class Scenario(Strict):
     scene: SceneVariant = Field(
         "standard", description="what the display shows: the standard scene, or 'busy' (a worst case for the encoder)"
     )
+    tags: list[str] = Field(
+        default_factory=list,
+        description="suites the scenario belongs to (e.g. 'acceptance': the per-unit suite of bwc station)",
+    )
 
     def expected_duration_s(self, profile: CameraProfile, settle_s: float = 0.0, clip_wait_s: float = 0.0) -> float:
         """How long the scenario takes on a bench with a camera of ``profile``: its waits (a wait's
