@@ -13,7 +13,9 @@ from harness.fleet.db.store import RunLabels, connect, store_record
 from harness.fleet.fleet_report import context, gather, wilson, write_fleet_report
 
 
-def record(serial: str, start: str, verdict: str, preroll: float, runtime: float, phase: str = "Phase 2") -> dict[str, Any]:
+def record(
+    serial: str, start: str, verdict: str, preroll: float, runtime: float, phase: str = "Phase 2"
+) -> dict[str, Any]:
     """A unit's run record as bwc certify writes it (two scenarios, the measurements the report plots)."""
     pre_ok = 119.9 <= preroll <= 120.1
     return {
@@ -32,9 +34,17 @@ def record(serial: str, start: str, verdict: str, preroll: float, runtime: float
                 "requirements": ["BWC-PRE-01"],
                 "verdict": "pass" if pre_ok else "fail",
                 "measurements": [
-                    {"name": "preroll_s[event 1]", "quantity": "preroll_s", "value": preroll, "unit": "s",
-                     "low": 119.9, "high": 120.1, "outcome": "pass" if pre_ok else "fail", "requirement": "BWC-PRE-01"},
-                ],  # fmt: skip
+                    {
+                        "name": "preroll_s[event 1]",
+                        "quantity": "preroll_s",
+                        "value": preroll,
+                        "unit": "s",
+                        "low": 119.9,
+                        "high": 120.1,
+                        "outcome": "pass" if pre_ok else "fail",
+                        "requirement": "BWC-PRE-01",
+                    },
+                ],
                 "clips": [],
             },
             {
@@ -43,10 +53,17 @@ def record(serial: str, start: str, verdict: str, preroll: float, runtime: float
                 "requirements": ["BWC-PWR-01"],
                 "verdict": verdict if not pre_ok else "pass" if verdict == "pass" else verdict,
                 "measurements": [
-                    {"name": "runtime_estimate_h", "quantity": "runtime_estimate_h", "value": runtime, "unit": "h",
-                     "low": 13.0, "high": None, "outcome": "pass" if runtime >= 13 else "fail",
-                     "requirement": "BWC-PWR-01"},
-                ],  # fmt: skip
+                    {
+                        "name": "runtime_estimate_h",
+                        "quantity": "runtime_estimate_h",
+                        "value": runtime,
+                        "unit": "h",
+                        "low": 13.0,
+                        "high": None,
+                        "outcome": "pass" if runtime >= 13 else "fail",
+                        "requirement": "BWC-PWR-01",
+                    },
+                ],
                 "clips": [],
             },
         ],
