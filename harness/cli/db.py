@@ -143,7 +143,8 @@ class CertifyStore:
             profile=getattr(args, "profile", None),
         )
         self._engine: Engine | None = None
-        self._failed = False
+        self._failed = False  # no more tries while the run goes on
+        self._reported = False  # a failure is said once
         self._stale_checked = False
 
     @property
@@ -183,11 +184,11 @@ class CertifyStore:
                     mark_interrupted(engine, bench)
             store_record(engine, record, labels=self.labels, run_dir=self.out, live=live)
         except DatabaseError as exc:
-            if not self._failed:
+            if not self._reported:
                 print(
                     f"\n{exc}; the run folder is kept: upload it later with bwc db import {self.out}", file=sys.stderr
                 )
-            self._failed = True
+            self._failed = self._reported = True
             return False
         return True
 
