@@ -164,7 +164,7 @@ class CertifyStore:
             self._store(live=True)
 
     def _store(self, live: bool) -> bool:
-        from harness.fleet.db.store import DatabaseError, mark_interrupted, store_record
+        from harness.fleet.db.store import DatabaseError, mark_interrupted, shown, store_record
 
         if live and self._failed:
             return False
@@ -183,7 +183,9 @@ class CertifyStore:
                 if bench:
                     mark_interrupted(engine, bench)
             store_record(engine, record, labels=self.labels, run_dir=self.out, live=live)
-        except DatabaseError as exc:
+        except Exception as exc:  # whatever the database does, the run goes on and its folder is whole
+            if not isinstance(exc, DatabaseError):
+                exc = DatabaseError(f"database {shown(self.url)}: {type(exc).__name__}: {exc}".splitlines()[0])
             if not self._reported:
                 print(
                     f"\n{exc}; the run folder is kept: upload it later with bwc db import {self.out}", file=sys.stderr
