@@ -179,7 +179,9 @@ class CertifyStore:
             engine = self._connect()
             if not self._stale_checked:
                 self._stale_checked = True
-                bench = self.labels.bench or (record.get("rig") or {}).get("name")
+                rig = record.get("rig") or {}
+                # a real bench runs one unit at a time; emulated rigs of one host may run side by side
+                bench = self.labels.bench or (rig.get("name") if rig.get("kind") == "bench" else None)
                 if bench:
                     mark_interrupted(engine, bench)
             store_record(engine, record, labels=self.labels, run_dir=self.out, live=live)

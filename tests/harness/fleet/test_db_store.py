@@ -27,7 +27,6 @@ from harness.fleet.db.store import (
     RunLabels,
     connect,
     import_run,
-    mark_interrupted,
     run_key,
     store_record,
 )
@@ -244,7 +243,18 @@ def test_unit_killed_mid_run_keeps_what_was_stored_and_shows_interrupted(db_url:
     back = run_as_record(engine, key)
     assert back is not None and back["status"] == "running" and len(back["tests"]) == 2  # both scenarios stored
     assert back["lot"] == "L9" and back["bench"] == "bench-3"
-    assert mark_interrupted(engine, "bench-3") == 1  # the bench's next run: the killed one is over
+    # the bench's next unit: as it starts, the killed run is over
+    from harness.cli.db import CertifyStore
+
+    following = RunRecord(
+        path=tmp_path / "next" / "record.json",
+        phase="acceptance",
+        rig={"name": "bench-3", "kind": "bench", "run_id": 8},
+        camera={"vendor": "Acme", "model": "BWC-9", "serial": "SN-78"},
+    )
+    following.save()
+    hook = CertifyStore(argparse.Namespace(db=db_url, lot="L9", bench=None), following.path.parent)
+    assert hook._store(live=True)
     back = run_as_record(engine, key)
     assert back is not None and (back["status"], back["verdict"]) == ("interrupted", "interrupted")
     assert import_run(engine, out).action == "unchanged"  # the bench uploading the folder later adds nothing
