@@ -122,6 +122,21 @@ def test_without_approval_the_score_does_not_reduce(engine: Engine) -> None:
     assert r.outcome.next_state is not None and r.outcome.next_state.score == 32
 
 
+def test_five_rejected_on_tightened_discontinue_inspection(engine: Engine) -> None:
+    """Clause 9.4: the fifth lot not accepted on tightened inspection discontinues inspection; no
+    later lot of the product is decided until the supplier has acted."""
+    for k in range(7):  # 2 rejected on normal, then 5 rejected on tightened (each at its first unit)
+        lot_of(engine, f"T{k}", 1, 1, product="t")
+    r = decide_lot(engine, "T6")
+    assert r.outcome is not None and r.outcome.plan.severity == "tightened"
+    assert r.outcome.next_state is not None and r.outcome.next_state.discontinued
+    lot_of(engine, "T7", 0, 3, product="t")
+    r = decide_lot(engine, "T7")
+    assert r.outcome is None and r.discontinued and r.blocked_by is not None
+    assert "discontinued after lot T6" in r.blocked_by and "clause 9.4" in r.blocked_by
+    assert "no decision: inspection was discontinued" in "\n".join(report_lines(r))
+
+
 def test_open_lot_retests_and_units_beyond_the_sample(engine: Engine) -> None:
     register_lot(engine, LotInfo("O1", "o", 8, "6.5", "II"))
     unit_run(engine, "O1", "A-1", "error")  # a bench error: to re-test
