@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import socket
 from dataclasses import dataclass
@@ -93,12 +94,14 @@ def connect(url: str) -> Engine:
         if backend == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(parsed, connect_args={"timeout": 30})
+            engine = create_engine(parsed, connect_args={"timeout": 30}, json_serializer=_json)
             event.listen(engine, "connect", _sqlite_pragmas)
         elif backend == "postgresql":
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            engine = create_engine(parsed, connect_args={"connect_timeout": 10}, pool_pre_ping=True)
+            engine = create_engine(
+                parsed, connect_args={"connect_timeout": 10}, pool_pre_ping=True, json_serializer=_json
+            )
         else:
             raise DatabaseError(f"database {shown(url)}: only sqlite and postgresql are supported, not {backend}")
         migrate(engine)
@@ -107,6 +110,25 @@ def connect(url: str) -> Engine:
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseError(f"database {shown(url)}: {error_text(exc)}") from exc
     return engine
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json(value: Any) -> str:
+    """JSON for the ``extra`` columns: a NaN or infinity (which record.json may hold) is null, as
+    PostgreSQL's JSON type has no such numbers."""
+    try:
+        return json.dumps(value, allow_nan=False, default=str)
+    except ValueError:
+        return json.dumps(_finite(value), default=str)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -323,3 +323,13 @@ def test_certify_with_an_unreachable_database_says_so_once(tmp_path: Path, capsy
     assert len(lines) == 1 and "postgresql://bwc:***@127.0.0.1:1/none" in lines[0] and "pw@" not in captured.err
     assert lines[0].endswith(f"the run folder is kept: upload it later with bwc db import {out}")
     assert "run stored" not in captured.out and json.loads((out / "record.json").read_text())["status"] == "complete"
+
+
+def test_non_finite_numbers_in_extra_fields_store_as_null(db_url: str) -> None:
+    """record.json may hold NaN (Python's json writes it); PostgreSQL's JSON has no NaN: stored as null."""
+    tests = two_scenarios()
+    tests[0]["measurements"][0]["uncertainty"] = {"u": float("nan"), "k": float("inf")}
+    record = {"phase": "p", "status": "complete", "start_utc": "t", "camera": {"serial": "N"}, "tests": tests}
+    engine = connect(db_url)
+    back = run_as_record(engine, store_record(engine, record).run_key)
+    assert back is not None and back["tests"][0]["measurements"][0]["uncertainty"] == {"u": None, "k": None}
