@@ -143,7 +143,8 @@ class CertifyStore:
             profile=getattr(args, "profile", None),
         )
         self._engine: Engine | None = None
-        self._failed = False
+        self._failed = False  # no more tries while the run goes on
+        self._reported = False  # a failure is said once
         self._stale_checked = False
 
     @property
@@ -163,7 +164,7 @@ class CertifyStore:
             self._store(live=True)
 
     def _store(self, live: bool) -> bool:
-        from harness.fleet.db.store import DatabaseError, mark_interrupted, store_record
+        from harness.fleet.db.store import DatabaseError, mark_interrupted, shown, store_record
 
         if live and self._failed:
             return False
@@ -178,16 +179,20 @@ class CertifyStore:
             engine = self._connect()
             if not self._stale_checked:
                 self._stale_checked = True
-                bench = self.labels.bench or (record.get("rig") or {}).get("name")
+                rig = record.get("rig") or {}
+                # a real bench runs one unit at a time; emulated rigs of one host may run side by side
+                bench = self.labels.bench or (rig.get("name") if rig.get("kind") == "bench" else None)
                 if bench:
                     mark_interrupted(engine, bench)
             store_record(engine, record, labels=self.labels, run_dir=self.out, live=live)
-        except DatabaseError as exc:
-            if not self._failed:
+        except Exception as exc:  # whatever the database does, the run goes on and its folder is whole
+            if not isinstance(exc, DatabaseError):
+                exc = DatabaseError(f"database {shown(self.url)}: {type(exc).__name__}: {exc}".splitlines()[0])
+            if not self._reported:
                 print(
                     f"\n{exc}; the run folder is kept: upload it later with bwc db import {self.out}", file=sys.stderr
                 )
-            self._failed = True
+            self._failed = self._reported = True
             return False
         return True
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import socket
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, case, create_engine, delete, event, select, text, update
+from sqlalchemy import Engine, case, create_engine, delete, event, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -93,12 +94,14 @@ def connect(url: str) -> Engine:
         if backend == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(parsed, connect_args={"timeout": 30})
+            engine = create_engine(parsed, connect_args={"timeout": 30}, json_serializer=_json)
             event.listen(engine, "connect", _sqlite_pragmas)
         elif backend == "postgresql":
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            engine = create_engine(parsed, connect_args={"connect_timeout": 10}, pool_pre_ping=True)
+            engine = create_engine(
+                parsed, connect_args={"connect_timeout": 10}, pool_pre_ping=True, json_serializer=_json
+            )
         else:
             raise DatabaseError(f"database {shown(url)}: only sqlite and postgresql are supported, not {backend}")
         migrate(engine)
@@ -107,6 +110,25 @@ def connect(url: str) -> Engine:
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseError(f"database {shown(url)}: {error_text(exc)}") from exc
     return engine
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json(value: Any) -> str:
+    """JSON for the ``extra`` columns: a NaN or infinity (which record.json may hold) is null, as
+    PostgreSQL's JSON type has no such numbers."""
+    try:
+        return json.dumps(value, allow_nan=False, default=str)
+    except ValueError:
+        return json.dumps(_finite(value), default=str)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -271,55 +293,66 @@ def store_record(
             if run.lot:
                 unit.lot = run.lot
             session.flush()
-            rows: list[ScenarioResult] = []
+            # the children in bulk (Core): one statement per scenario, then all measurements and evidence
+            measurements: list[dict[str, Any]] = []
+            evidence: list[dict[str, Any]] = []
             for i, t in enumerate(tests):
-                sr = ScenarioResult(
-                    run_id=run.id,
-                    position=i,
-                    scenario=str(t.get("scenario")),
-                    title=str(t.get("title") or ""),
-                    verdict=str(t.get("verdict")),
-                    requirements=list(t.get("requirements") or []),
-                    error=t.get("error"),
-                    duration_s=_number(t.get("duration_s")),
-                    notes=t.get("notes"),
-                    extra={k: v for k, v in t.items() if k not in _SCENARIO_FIELDS},
-                )
-                sr.measurements = [_measurement(run.id, j, m) for j, m in enumerate(t.get("measurements") or [])]
-                sr.evidence = [
-                    Evidence(
+                sr_id = session.execute(
+                    insert(ScenarioResult)
+                    .values(
                         run_id=run.id,
-                        position=j,
-                        path=str(c.get("path")),
-                        sha256=str(c.get("sha256")),
-                        extra={k: v for k, v in c.items() if k not in ("path", "sha256")},
+                        position=i,
+                        scenario=str(t.get("scenario")),
+                        title=str(t.get("title") or ""),
+                        verdict=str(t.get("verdict")),
+                        requirements=list(t.get("requirements") or []),
+                        error=t.get("error"),
+                        duration_s=_number(t.get("duration_s")),
+                        notes=t.get("notes"),
+                        extra={k: v for k, v in t.items() if k not in _SCENARIO_FIELDS},
                     )
+                    .returning(ScenarioResult.id)
+                ).scalar_one()
+                measurements += [_measurement(run.id, sr_id, j, m) for j, m in enumerate(t.get("measurements") or [])]
+                evidence += [
+                    {
+                        "run_id": run.id,
+                        "scenario_result_id": sr_id,
+                        "position": j,
+                        "path": str(c.get("path")),
+                        "sha256": str(c.get("sha256")),
+                        "extra": {k: v for k, v in c.items() if k not in ("path", "sha256")},
+                    }
                     for j, c in enumerate(t.get("clips") or [])
                 ]
-                rows.append(sr)
-            session.add_all(rows)
+            if measurements:
+                session.execute(insert(MeasurementRow), measurements)
+            if evidence:
+                session.execute(insert(Evidence), evidence)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database {shown(str(engine.url))}: {error_text(exc)}") from exc
     return Stored(key, action, serial, verdict, status, len(tests), n_meas)
 
 
-def _measurement(run_id: int, position: int, m: dict[str, Any]) -> MeasurementRow:
+def _measurement(run_id: int, scenario_result_id: int, position: int, m: dict[str, Any]) -> dict[str, Any]:
+    """A measurement row; what the columns do not name stays in ``extra`` (notes, uncertainty, ...)."""
     outcome = str(m.get("outcome"))
-    return MeasurementRow(
-        run_id=run_id,
-        position=position,
-        name=str(m.get("name")),
-        quantity=m.get("quantity") or str(m.get("name")).split("[")[0],
-        value=_number(m.get("value")),
-        unit=str(m.get("unit") or ""),
-        low=_number(m.get("low")),
-        high=_number(m.get("high")),
-        outcome=outcome,
-        requirement=str(m.get("requirement") or ""),
-        not_measurable=m.get("not_measurable") or (None if outcome != NOT_MEASURABLE else "not stated"),
-        calibration_id=m.get("calibration_id"),
-        extra={k: v for k, v in m.items() if k not in _MEASUREMENT_FIELDS},
-    )
+    return {
+        "run_id": run_id,
+        "scenario_result_id": scenario_result_id,
+        "position": position,
+        "name": str(m.get("name")),
+        "quantity": m.get("quantity") or str(m.get("name")).split("[")[0],
+        "value": _number(m.get("value")),
+        "unit": str(m.get("unit") or ""),
+        "low": _number(m.get("low")),
+        "high": _number(m.get("high")),
+        "outcome": outcome,
+        "requirement": str(m.get("requirement") or ""),
+        "not_measurable": m.get("not_measurable") or (None if outcome != NOT_MEASURABLE else "not stated"),
+        "calibration_id": m.get("calibration_id"),
+        "extra": {k: v for k, v in m.items() if k not in _MEASUREMENT_FIELDS},
+    }
 
 
 def _unit(session: Session, vendor: str, model: str, serial: str) -> Unit:
