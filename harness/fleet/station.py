@@ -296,6 +296,9 @@ class Station:
         if not answer.ok:
             return False
         serial = slot.serial
+        if serial is None and self.config.rig_file is not None:
+            serial, how = read_identity(self.config.rig_file, self.config.profile)
+            self.emit({"type": "identity", "bench": bench, "index": index, "serial": serial, "how": how})
         if serial is None:
             typed = self.ask(
                 Prompt(
@@ -528,6 +531,28 @@ class Station:
             time.sleep(0.5)
 
 
+def read_identity(rig_file: Path, profile: str) -> tuple[str | None, str]:
+    """The serial the device on the bench states (None: it states none, or cannot be read) and
+    where it came from or why not; the certification run checks it again when it opens the rig."""
+    from harness.rig.kinds import BuildContext, load_rig_spec, rig_kind
+
+    try:
+        spec, base = load_rig_spec(rig_file)
+        kind = rig_kind(spec)
+        camera = CameraProfile.load(camera_profile_path(profile, None))
+        clock = kind.run_clock(spec)
+        try:
+            with kind.build(spec, BuildContext(camera, clock, base)) as parts, parts.clips.open() as clips:
+                identity = clips.device_identity()
+        finally:
+            clock.close()
+    except Exception as exc:  # a device not there yet, a rig file error: the operator types the serial
+        return None, f"the device could not be read ({type(exc).__name__}: {str(exc)[:200]})"
+    if identity is None:
+        return None, "the clip source states no serial"
+    return identity.serial, f"stated by the {identity.stated_by}"
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -576,6 +601,7 @@ __all__ = [
     "StationError",
     "UnitSlot",
     "interrupted_units",
+    "read_identity",
     "reasons_of",
     "seeded_units",
     "suite_files",

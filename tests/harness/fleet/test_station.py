@@ -119,3 +119,14 @@ def test_a_station_killed_mid_unit_leaves_it_interrupted(tmp_path: Path) -> None
     with Session(engine) as session:
         (run,) = session.scalars(select(Run)).all()
         assert (run.status, run.bench, run.operator) == ("interrupted", "kill-bench", "auto")
+
+
+def test_identity_of_a_device_that_states_none(tmp_path: Path) -> None:
+    from harness.fleet.station import read_identity
+
+    rig = tmp_path / "rig.yaml"
+    rig.write_text("rig: {kind: emulated, name: b, camera: emulated}\n")
+    assert read_identity(rig, "emulated") == (None, "the clip source states no serial")
+    rig.write_text("rig: {kind: nonsense}\n")
+    serial, why = read_identity(rig, "emulated")
+    assert serial is None and why.startswith("the device could not be read")
