@@ -204,5 +204,9 @@ def _terminal_listener(event: dict[str, Any]) -> None:
             highlight=False,
             soft_wrap=True,
         )
+    elif kind == "identity":
+        console.print(
+            escape(f"unit {event['index']}: serial {event['serial'] or '?'} ({event['how']})"), highlight=False
+        )
     elif kind == "warning":
         console.print(f"[yellow]{escape(str(event.get('text')))}[/yellow]", highlight=False, soft_wrap=True)
