@@ -51,10 +51,7 @@ def main() -> int:
             operator_name="auto",
             workers=args.workers,
         )
-        from harness.cli.station import auto_operator
-
-        station = Station(config, None, engine)  # type: ignore[arg-type]  # the automatic operator needs the station
-        station.operator = auto_operator(station)
+        station = Station(config, None, engine)  # None: the automatic operator of emulated units
         done = [0]
 
         def progress(event: dict) -> None:

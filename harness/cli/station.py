@@ -57,7 +57,13 @@ def station(args: argparse.Namespace) -> int:
     from harness.core.config import ConfigError
     from harness.core.paths import camera_profile_path
     from harness.fleet.db.store import DatabaseError, connect, default_url
-    from harness.fleet.station import Station, StationConfig, StationError, seeded_units, suite_files
+    from harness.fleet.station import (
+        Station,
+        StationConfig,
+        StationError,
+        seeded_units,
+        suite_files,
+    )
     from harness.fleet.station_web import PageError, PageServer, StationPage, WebOperator
     from harness.plan.profile import CameraProfile
 
@@ -113,8 +119,6 @@ def station(args: argparse.Namespace) -> int:
         st = Station(config, operator, engine)
     except (ConfigError, OSError) as exc:
         return fail(str(exc))
-    if operator is None:
-        st.operator = auto_operator(st)
     st.listeners.append(_terminal_listener)
     server = None
     if page is not None:
@@ -156,17 +160,6 @@ def station(args: argparse.Namespace) -> int:
         highlight=False,
     )
     return 0 if not bad else 1
-
-
-def auto_operator(st: Any) -> Any:
-    """The emulated station's automatic operator: connects the next unit of the list, types its serial,
-    and moves on after a failure (no re-test)."""
-    from harness.emulator.operator import AutoOperator
-
-    op = AutoOperator(st)
-    op.answer_with("retest", lambda station, prompt: "n")
-    op.answer_with("camera_serial", lambda station, prompt: station.current.serial if station.current else None)
-    return op
 
 
 def _endless() -> Any:

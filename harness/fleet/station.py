@@ -192,9 +192,10 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 class Station:
     """Runs the suite on one unit after another; tells its listeners (terminal, operator page) as it goes."""
 
-    def __init__(self, config: StationConfig, operator: Operator, engine: Engine | None = None) -> None:
+    def __init__(self, config: StationConfig, operator: Operator | None, engine: Engine | None = None) -> None:
+        """``operator`` None: the emulated units' automatic operator (:func:`auto_operator`)."""
         self.config = config
-        self.operator = operator
+        self.operator: Operator = operator if operator is not None else auto_operator(self)
         self.engine = engine
         self.listeners: list[Listener] = []
         self.history: list[AttemptResult] = []
@@ -531,6 +532,17 @@ class Station:
             time.sleep(0.5)
 
 
+def auto_operator(station: Station) -> Operator:
+    """The emulated station's automatic operator: connects the next unit of the list, types its
+    serial when asked, and moves on after a failure (no re-test)."""
+    from harness.emulator.operator import AutoOperator
+
+    op = AutoOperator(station)
+    op.answer_with("retest", lambda st, prompt: "n")
+    op.answer_with("camera_serial", lambda st, prompt: st.current.serial if st.current else None)
+    return op
+
+
 def read_identity(rig_file: Path, profile: str) -> tuple[str | None, str]:
     """The serial the device on the bench states (None: it states none, or cannot be read) and
     where it came from or why not; the certification run checks it again when it opens the rig."""
@@ -600,6 +612,7 @@ __all__ = [
     "StationConfig",
     "StationError",
     "UnitSlot",
+    "auto_operator",
     "interrupted_units",
     "read_identity",
     "reasons_of",
