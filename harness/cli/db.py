@@ -138,7 +138,7 @@ class CertifyStore:
         self.url: str = getattr(args, "db", None) or ""
         self.labels: RunLabels = RunLabels(
             lot=getattr(args, "lot", None),
-            operator=getattr(args, "operator", None),
+            operator=None,  # the person is named by the record (a station run); certify --operator says who answers prompts
             bench=getattr(args, "bench", None),
             profile=getattr(args, "profile", None),
         )
