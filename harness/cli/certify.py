@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import console, num, number
+from harness.cli.db import CertifyStore, add_certify_options
 from harness.cli.report import write_report
 from harness.core.measurement import NOT_MEASURABLE
 from harness.core.paths import SUITE_DIR
@@ -66,6 +67,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="list the scenarios with their expected bench duration for the camera profile, and run nothing",
     )
     p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
+    add_certify_options(p)
     p.set_defaults(run=certify)
 
 
@@ -203,11 +205,13 @@ def certify(args: argparse.Namespace) -> int:
     if record_path.exists():
         record_path.unlink()
     _announce_duration(args)
-    code = pytest.main(pytest_args)
+    db = CertifyStore(args, out)
+    code = pytest.main(pytest_args, plugins=db.plugins)
     if not record_path.exists():
         console.print(f"[red]no run record was written (pytest exit code {int(code)})[/red]")
         return int(code) or 2
     record = load_record(record_path)
+    db.finish()  # the run folder stays the source of truth; a database failure is one line
     if str(record.get("status", "")).startswith("aborted"):
         console.print(
             f"run {record['status']} ({len(record['tests'])} scenario(s) recorded in {record_path})",
