@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.table import Table
 
+from harness.cli import places
 from harness.cli.common import console, num, number
 from harness.cli.report import write_report
 from harness.core.measurement import NOT_MEASURABLE
@@ -58,6 +59,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="list the scenarios with their expected bench duration for the camera profile, and run nothing",
     )
     p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
+    places.add_arguments(p)
     p.set_defaults(run=certify)
 
 
@@ -134,6 +136,13 @@ def expected_total(rows: list[tuple[Path, Scenario | None, str]]) -> str:
 
 
 def certify(args: argparse.Namespace) -> int:
+    """The run on the rig, or on labgrid places held for it (--place, --reserve)."""
+    if places.wants_places(args) and not args.list:
+        return places.certify_on_places(args, _certify)
+    return _certify(args)
+
+
+def _certify(args: argparse.Namespace) -> int:
     import pytest
 
     from harness.core.config import ConfigError
@@ -159,6 +168,8 @@ def certify(args: argparse.Namespace) -> int:
         "--bwc-certify",  # the plugin collects scenarios and keeps the record only when asked
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:labgrid",  # labgrid's own pytest plugin (the labgrid extra) is not how the harness uses places
         "--rootdir",
         str(SUITE_DIR.parent if not args.scenarios else Path.cwd()),
         "-o",
