@@ -380,6 +380,9 @@ class LabgridClient:
         except PlaceError:
             lease.remove()
             return
+        held = lease.read()
+        if held is not None and held.pid != os.getpid() and held.alive():
+            return  # another run took the place over from us: it is theirs now
         if p.acquired == self.me:
             self._call("ReleasePlace", pb2.ReleasePlaceRequest(placename=name))
         lease.remove()
@@ -431,13 +434,15 @@ class LabgridClient:
 
     def _allocated(self, tokens: list[str]) -> dict[str, str]:
         _, pb2, _ = _labgrid()
+        from labgrid.remote.common import ReservationState
+
         out: dict[str, str] = {}
         for token in tokens:
             reply = self._call("PollReservation", pb2.PollReservationRequest(token=token))
             allocations = reply.reservation.allocations  # filter name -> place name
             if allocations.get("main"):
                 out[token] = str(allocations["main"])
-            elif reply.reservation.state in (pb2.Reservation.EXPIRED, pb2.Reservation.INVALID):
+            elif ReservationState(reply.reservation.state) in (ReservationState.expired, ReservationState.invalid):
                 raise PlaceError(f"reservation {token} at {self.coordinator} expired or became invalid")
         return out
 
@@ -512,16 +517,16 @@ def held_places(
         try:
             with client:
                 if place is not None:
-                    names = [place]
                     held = [client.acquire(place)]
+                    names = [place]  # only a place this run acquired is released by it
                 else:
                     assert tags is not None
                     allocated, tokens = client.reserve(tags, count)
                     client.cancel([t for t in tokens if t not in allocated])  # up to count: the rest is not waited for
                     held = []
                     for name in allocated.values():
-                        names.append(name)
                         held.append(client.acquire(name))
+                        names.append(name)
             for h in held:
                 say(f"acquired place {h.name} (exporters: {', '.join(h.exporters) or 'none'}) as {h.acquired_by}")
             yield held
