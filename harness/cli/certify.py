@@ -170,6 +170,8 @@ def _certify(args: argparse.Namespace) -> int:
         "no:cacheprovider",
         "-p",
         "no:labgrid",  # labgrid's own pytest plugin (the labgrid extra) is not how the harness uses places
+        "-W",  # the places were acquired (labgrid imported) before pytest started: nothing to rewrite
+        "ignore:Module already imported so cannot be rewritten; labgrid:pytest.PytestAssertRewriteWarning",
         "--rootdir",
         str(SUITE_DIR.parent if not args.scenarios else Path.cwd()),
         "-o",

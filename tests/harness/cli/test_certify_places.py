@@ -111,7 +111,7 @@ def test_place_held_by_someone_else_is_one_line_naming_them(lab1: tuple[Lab, lis
     lab.client("-p", "bench-1", "acquire", user="alice")
     started = time.monotonic()
     run = _certify(
-        lab, tmp_path, "--place", "bench-1", "--out", str(tmp_path / "out"), *_scenarios(tmp_path / "s", "x")
+        lab, tmp_path, "--place", "bench-1", "--out", str(tmp_path / "out"), *_scenarios(tmp_path / "scenarios", "x")
     )
     output, _ = run.communicate(timeout=60)
     assert run.returncode == 2 and time.monotonic() - started < 30
@@ -124,7 +124,7 @@ def test_sigterm_mid_run_releases_the_place_and_switches_the_supply_off(
 ) -> None:
     lab, (bench,) = lab1
     run = _certify(
-        lab, tmp_path, "--place", "bench-1", "--out", str(tmp_path / "out"), *_scenarios(tmp_path / "s", "t")
+        lab, tmp_path, "--place", "bench-1", "--out", str(tmp_path / "out"), *_scenarios(tmp_path / "scenarios", "t")
     )
     try:
         wait_for(lambda: _scpi(bench.resource, ":OUTP?") in ("1", "ON") or run.poll() is not None, 60, "power on")
