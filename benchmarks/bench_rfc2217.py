@@ -32,8 +32,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_ser2net(path: str, speed: int = 115200) -> tuple[subprocess.Popen[bytes], str]:
-    """ser2net serving ``path`` as RFC 2217, with the configuration labgrid's exporter gives it (ser2net >= 4.2)."""
+def start_ser2net(path: str, speed: int = 115200, chardelay: bool = True) -> tuple[subprocess.Popen[bytes], str]:
+    """ser2net serving ``path`` as RFC 2217, with the configuration labgrid's exporter gives it (ser2net >= 4.2);
+    ``chardelay=False`` adds ser2net's option that sends each read at once instead of gathering characters."""
     binary = shutil.which("ser2net") or "/usr/sbin/ser2net"
     port = _free_port()
     proc = subprocess.Popen(
@@ -49,6 +50,7 @@ def start_ser2net(path: str, speed: int = 115200) -> tuple[subprocess.Popen[byte
             "  options:",
             "-Y",
             "    max-connections: 10",
+            *([] if chardelay else ["-Y", "    chardelay: false"]),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -127,6 +129,17 @@ def main() -> None:
         print("ser2net is not installed (apt-get install ser2net): RFC 2217 not measured")
         return
     measure("RFC 2217 via ser2net", rfc2217, n, trials)
+
+    def rfc2217_no_delay(emu: EmulatedRigController) -> tuple[str, Callable[[], None]]:
+        proc, url = start_ser2net(emu.url, chardelay=False)
+
+        def stop() -> None:
+            proc.terminate()
+            proc.wait(5)
+
+        return url, stop
+
+    measure("  same, chardelay off", rfc2217_no_delay, n, trials)
 
 
 if __name__ == "__main__":
