@@ -212,6 +212,21 @@ def _labgrid() -> tuple[Any, Any, Any]:
     return ClientSession, pb2, proxymanager
 
 
+_LOOPS: dict[int, asyncio.AbstractEventLoop] = {}
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """This thread's event loop for gRPC, made once and kept: gRPC's asyncio poller stays tied to
+    the loop it first ran on, so a closed loop and a new one leave it reporting errors at exit."""
+    import threading
+
+    loop = _LOOPS.get(threading.get_ident())
+    if loop is None or loop.is_closed():
+        loop = _LOOPS[threading.get_ident()] = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # gRPC's channel binds to the thread's loop when it is made
+    return loop
+
+
 class LabgridClient:
     """One connection to a labgrid coordinator, used from plain (non-async) code.
 
@@ -229,8 +244,7 @@ class LabgridClient:
     def __enter__(self) -> LabgridClient:
         session_cls, _, proxymanager = _labgrid()
         address = proxymanager.get_grpc_address(self.coordinator, default_port=20408)
-        self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self._loop)  # gRPC's channel binds to the thread's loop when it is made
+        self._loop = _thread_loop()
         try:
             self._session = session_cls(address, self._loop)
             self._run(self._session.start(), CONNECT_TIMEOUT_S)
@@ -259,7 +273,6 @@ class LabgridClient:
                 with contextlib.suppress(Exception):
                     loop.run_until_complete(asyncio.wait_for(session.close(), 5))
         finally:
-            loop.close()
             asyncio.set_event_loop(None)
 
     def _run(self, aw: Any, timeout: float = 30.0) -> Any:

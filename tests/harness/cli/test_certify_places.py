@@ -157,3 +157,32 @@ def test_reserve_runs_on_several_places_at_once_into_one_record(tmp_path: Path) 
     places = sorted(w["rig"]["place"]["name"] for w in record["workers"].values())
     assert places == ["bench-1", "bench-2"]
     assert sorted(e for w in record["workers"].values() for e in w["rig"]["place"]["exporters"]) == ["host-1", "host-2"]
+
+
+def test_reserve_shows_the_wait_and_ctrl_c_cancels_it(lab1: tuple[Lab, list[Bench]], tmp_path: Path) -> None:
+    """alice holds the only matching place: the run waits, saying who holds it; Ctrl-C cancels the reservation."""
+    lab, _ = lab1
+    lab.client("-p", "bench-1", "acquire", user="alice")
+    run = _certify(
+        lab,
+        tmp_path,
+        "--reserve",
+        "model=emulated",
+        "--out",
+        str(tmp_path / "out"),
+        *_scenarios(tmp_path / "scenarios", "w"),
+    )
+    lines: list[str] = []
+    assert run.stdout is not None
+    for line in run.stdout:
+        lines.append(line)
+        if "waiting for a place with model=emulated" in line:
+            break
+    assert "bench-1 in use by" in lines[-1] and "/alice" in lines[-1], lines
+    assert "Reservation" in lab.client("reservations").stdout
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=60)
+    assert run.returncode == 130, output
+    assert "reservations cancelled" in output and "Traceback" not in output
+    assert "Reservation" not in lab.client("reservations").stdout
+    assert lab.holder("bench-1").endswith("/alice")
