@@ -126,7 +126,32 @@ class Lab:
             env["LG_USERNAME"] = user
         return env
 
-    def start(self) -> None:
+    def start(self, places: dict[str, tuple[str, dict[str, str]]] | None = None) -> None:
+        """Start the coordinator, with ``places`` (name -> match, tags) set up as a lab keeps them in
+        the coordinator's places.yaml (``labgrid-client create/add-match/set-tags`` writes the same)."""
+        if places:
+            state = {}
+            for name, (match, tags) in places.items():
+                exporter, group, cls, rname = (match.split("/") + ["*", "*"])[:4]
+                state[name] = {
+                    "acquired": None,
+                    "acquired_resources": [],
+                    "aliases": [],
+                    "allowed": [],
+                    "comment": "",
+                    "matches": [
+                        {
+                            "exporter": exporter,
+                            "group": group,
+                            "cls": cls,
+                            "name": None if rname == "*" else rname,
+                            "rename": None,
+                        }
+                    ],
+                    "reservation": None,
+                    "tags": dict(tags),
+                }
+            (self.folder / "places.yaml").write_text(yaml.safe_dump(state))
         log = open(self.folder / "coordinator.log", "w")  # noqa: SIM115 - kept open for the process
         self.procs.append(
             subprocess.Popen(
@@ -136,7 +161,15 @@ class Lab:
                 stderr=subprocess.STDOUT,
             )
         )
-        wait_for(lambda: self.client("places", check=False).returncode == 0, 30, "the labgrid coordinator")
+
+        def listening() -> bool:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return True
+            except OSError:
+                return False
+
+        wait_for(listening, 30, "the labgrid coordinator")
 
     def export(self, name: str, groups: dict[str, dict]) -> Path:
         """Start an exporter named ``name`` for ``groups`` (group -> resource -> cls and parameters)."""
@@ -152,6 +185,7 @@ class Lab:
         )
         self.procs.append(proc)
         wanted = {f"{name}/{group}" for group in groups}
+        time.sleep(1.0)  # its registration takes about that long; each check is a labgrid-client run
 
         def listed() -> bool:
             shown = self.client("resources", check=False).stdout
@@ -216,12 +250,11 @@ def lab_with_benches(folder: Path, count: int = 1, **tags: str) -> Iterator[tupl
     lab = Lab(folder)
     benches: list[Bench] = []
     try:
-        lab.start()
         for i in range(1, count + 1):
-            bench = start_bench(folder / f"camera-{i}")
-            benches.append(bench)
+            benches.append(start_bench(folder / f"camera-{i}"))
+        lab.start({f"bench-{i}": (f"host-{i}/bench-{i}/*", tags) for i in range(1, count + 1)})
+        for i, bench in enumerate(benches, 1):
             lab.export(f"host-{i}", bench_groups(bench, f"bench-{i}"))
-            lab.place(f"bench-{i}", f"host-{i}/bench-{i}/*", **tags)
         yield lab, benches
     finally:
         lab.close()
