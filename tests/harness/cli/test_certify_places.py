@@ -186,3 +186,33 @@ def test_reserve_shows_the_wait_and_ctrl_c_cancels_it(lab1: tuple[Lab, list[Benc
     assert "reservations cancelled" in output and "Traceback" not in output
     assert "Reservation" not in lab.client("reservations").stdout
     assert lab.holder("bench-1").endswith("/alice")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--place", "b", "--reserve", "model=x"], "give --place NAME or --reserve TAGS, not both"),
+        (["--place", "b", "--places", "2"], "--places N goes with --reserve TAGS"),
+        (["--reserve", "Model=x"], "'Model=x' is not KEY=VALUE"),
+        (["--place", "b", "--workers", "2"], "one worker per place"),
+        (["--place", "b", "--rig", "a.yaml", "--rig", "b.yaml"], "at most one --rig"),
+    ],
+)
+def test_place_options_that_do_not_go_together_are_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused before any coordinator is asked or anything is written."""
+    from harness.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["certify", *argv]) == 2
+    assert message in " ".join(capsys.readouterr().out.split())
+    assert not list(tmp_path.iterdir())
+
+
+def test_places_must_be_a_whole_number_from_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["certify", "--reserve", "model=x", "--places", "0"])
+    assert info.value.code == 2 and "argument --places" in capsys.readouterr().err
