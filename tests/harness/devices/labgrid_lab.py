@@ -194,13 +194,6 @@ class Lab:
         wait_for(listed, 30, f"exporter {name} to register")
         return config
 
-    def place(self, name: str, match: str, **tags: str) -> None:
-        """Create a place matching ``match`` (exporter/group/cls/name globs) with ``tags``."""
-        self.client("-p", name, "create")
-        self.client("-p", name, "add-match", match)
-        if tags:
-            self.client("-p", name, "set-tags", *(f"{k}={v}" for k, v in tags.items()))
-
     def client(self, *args: str, user: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [str(BIN / "labgrid-client"), "-x", self.coordinator, *args],
