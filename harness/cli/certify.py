@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.table import Table
 
+from harness.cli import places
 from harness.cli.common import console, num, number
 from harness.cli.db import CertifyStore, add_certify_options
 from harness.cli.report import write_report
@@ -68,6 +69,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
     add_certify_options(p)
+    places.add_arguments(p)
     p.set_defaults(run=certify)
 
 
@@ -144,6 +146,13 @@ def expected_total(rows: list[tuple[Path, Scenario | None, str]]) -> str:
 
 
 def certify(args: argparse.Namespace) -> int:
+    """The run on the rig, or on labgrid places held for it (--place, --reserve)."""
+    if places.wants_places(args) and not args.list:
+        return places.certify_on_places(args, _certify)
+    return _certify(args)
+
+
+def _certify(args: argparse.Namespace) -> int:
     import pytest
 
     from harness.core.config import ConfigError
@@ -173,6 +182,10 @@ def certify(args: argparse.Namespace) -> int:
         "--bwc-certify",  # the plugin collects scenarios and keeps the record only when asked
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:labgrid",  # labgrid's own pytest plugin (the labgrid extra) is not how the harness uses places
+        "-W",  # the places were acquired (labgrid imported) before pytest started: nothing to rewrite
+        "ignore:Module already imported so cannot be rewritten; labgrid:pytest.PytestAssertRewriteWarning",
         "--rootdir",
         str(SUITE_DIR.parent if not args.scenarios else Path.cwd()),
         "-o",
