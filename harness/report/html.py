@@ -141,7 +141,8 @@ def _tests(record: dict, record_dir: Path, out_dir: Path | None = None) -> list[
             else:
                 uri, href = _data_uri(full), None
             pictures.append({**art, "uri": uri, "href": href})
-        tests.append({**test, "pictures": pictures})
+        prompts = [a for a in test.get("timeline") or [] if a.get("kind") == "operator"]
+        tests.append({**test, "pictures": pictures, "prompts": prompts})
     return tests
 
 
