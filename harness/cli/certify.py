@@ -67,6 +67,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="store_true",
         help="list the scenarios with their expected bench duration for the camera profile, and run nothing",
     )
+    p.add_argument(
+        "--rerun",
+        metavar="SCENARIO",
+        help="run this one scenario again on the same unit and merge it into the run of --into "
+        "(the earlier attempt stays in the record and the report, marked superseded)",
+    )
+    p.add_argument("--into", metavar="RUN_DIR", help="with --rerun: the run folder (its record.json) to merge into")
+    p.add_argument("--reason", help="with --rerun: why the scenario is run again (recorded and reported)")
     p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
     add_certify_options(p)
     places.add_arguments(p)
@@ -161,6 +169,10 @@ def _certify(args: argparse.Namespace) -> int:
 
     if args.list:
         return list_scenarios(args)
+    if getattr(args, "rerun", None):
+        from harness.cli.rerun import rerun
+
+        return rerun(args, certify, planned, print_verdicts)
     out = Path(args.out).resolve()
     problem = _unwritable(out)
     if problem is not None:
@@ -233,6 +245,8 @@ def _certify(args: argparse.Namespace) -> int:
             soft_wrap=True,
         )
         return 2
+    if getattr(args, "attempt", False):  # a re-run's attempt: merged into its run, reported there
+        return 0 if record["tests"] and all(t["verdict"] in ("pass", "skip") for t in record["tests"]) else 1
     print_verdicts(record)
     console.print(escape(f"run record: {record_path}\nAllure results: {out / 'allure-results'}"), highlight=False)
     write_report(record_path, None, None, not args.no_pdf)
