@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.table import Table
 
+from harness.cli import places
 from harness.cli.common import console, num, number
 from harness.cli.db import CertifyStore, add_certify_options
 from harness.cli.report import write_report
@@ -66,8 +67,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="store_true",
         help="list the scenarios with their expected bench duration for the camera profile, and run nothing",
     )
+    p.add_argument(
+        "--rerun",
+        metavar="SCENARIO",
+        help="run this one scenario again on the same unit and merge it into the run of --into "
+        "(the earlier attempt stays in the record and the report, marked superseded)",
+    )
+    p.add_argument("--into", metavar="RUN_DIR", help="with --rerun: the run folder (its record.json) to merge into")
+    p.add_argument("--reason", help="with --rerun: why the scenario is run again (recorded and reported)")
     p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
     add_certify_options(p)
+    places.add_arguments(p)
     p.set_defaults(run=certify)
 
 
@@ -144,6 +154,13 @@ def expected_total(rows: list[tuple[Path, Scenario | None, str]]) -> str:
 
 
 def certify(args: argparse.Namespace) -> int:
+    """The run on the rig, or on labgrid places held for it (--place, --reserve)."""
+    if places.wants_places(args) and not args.list:
+        return places.certify_on_places(args, _certify)
+    return _certify(args)
+
+
+def _certify(args: argparse.Namespace) -> int:
     import pytest
 
     from harness.core.config import ConfigError
@@ -152,6 +169,10 @@ def certify(args: argparse.Namespace) -> int:
 
     if args.list:
         return list_scenarios(args)
+    if getattr(args, "rerun", None):
+        from harness.cli.rerun import rerun
+
+        return rerun(args, certify, planned, print_verdicts)
     out = Path(args.out).resolve()
     problem = _unwritable(out)
     if problem is not None:
@@ -173,6 +194,10 @@ def certify(args: argparse.Namespace) -> int:
         "--bwc-certify",  # the plugin collects scenarios and keeps the record only when asked
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:labgrid",  # labgrid's own pytest plugin (the labgrid extra) is not how the harness uses places
+        "-W",  # the places were acquired (labgrid imported) before pytest started: nothing to rewrite
+        "ignore:Module already imported so cannot be rewritten; labgrid:pytest.PytestAssertRewriteWarning",
         "--rootdir",
         str(SUITE_DIR.parent if not args.scenarios else Path.cwd()),
         "-o",
@@ -220,6 +245,8 @@ def certify(args: argparse.Namespace) -> int:
             soft_wrap=True,
         )
         return 2
+    if getattr(args, "attempt", False):  # a re-run's attempt: merged into its run, reported there
+        return 0 if record["tests"] and all(t["verdict"] in ("pass", "skip") for t in record["tests"]) else 1
     print_verdicts(record)
     console.print(escape(f"run record: {record_path}\nAllure results: {out / 'allure-results'}"), highlight=False)
     write_report(record_path, None, None, not args.no_pdf)

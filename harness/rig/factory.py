@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.core.clock import Clock
 from harness.core.paths import camera_profile_path
@@ -56,6 +57,7 @@ class Rig:
     clip_wait_s: float = 10.0  # how long after the last step clips may still appear
     run_id: int | None = None  # run id the display shows in the time code (None: unknown, not checked)
     stimulus: bool = False  # the controller fires the A/V stimulus (a bench's flash LED and speaker)
+    place: dict[str, Any] | None = None  # the labgrid place the bench was acquired as (None: not a place)
     operator: Operator | None = None  # who answers operator prompts (None: chosen by default on first use)
 
     def the_operator(self) -> Operator:
@@ -139,6 +141,7 @@ def open_rig(
             clip_wait_s=parts.clips.wait_s,
             run_id=parts.run_id if parts.run_id is not None else display.run_id if display is not None else None,
             stimulus=parts.serial.stimulus,
+            place=parts.place,
         )
         stack.callback(rig.safe_state)  # runs first on exit: output off before anything closes
         yield rig

@@ -163,6 +163,7 @@ def build_bench(spec: BenchRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
         display_target=f"monitor {spec.display.monitor}" if display is not None else "external player",
         faults=tuple(ctx.faults),
         speaker_distance_m=spec.distances.speaker_to_camera_m,
+        place=spec.place,
     )
 
 

@@ -197,6 +197,7 @@ class RigParts:
     speaker_distance_m: float = 0.0
     run_id: int | None = None  # the run id the scene shows, when the rig kind knows it
     emulator: GroundTruth | None = None
+    place: dict[str, Any] | None = None  # the labgrid place the bench was acquired as (None: none)
 
     @property
     def power_limits(self) -> PowerLimits:
