@@ -16,7 +16,18 @@ def main(argv: list[str] | None = None) -> int:
     errors exit with 2)."""
     parser = argparse.ArgumentParser(prog="bwc", description="Body-worn camera certification harness.")
     sub = parser.add_subparsers(dest="verb", required=True)
-    for verb in (certify, station, report, analyze, scene, emulate, rig, lot, db, fleet):  # the order ``bwc --help`` lists them
+    for verb in (
+        certify,
+        station,
+        report,
+        analyze,
+        scene,
+        emulate,
+        rig,
+        lot,
+        db,
+        fleet,
+    ):  # the order ``bwc --help`` lists them
         verb.add_parser(sub)
 
     args = parser.parse_args(argv)

@@ -144,9 +144,7 @@ class Step(Strict):
         if isinstance(data, dict):
             keys = [k for k in STEP_KINDS if k in data]
             if len(keys) != 1:
-                raise ValueError(
-                    f"a step needs exactly one of {', '.join(STEP_KINDS)} (got {sorted(data)})"
-                )
+                raise ValueError(f"a step needs exactly one of {', '.join(STEP_KINDS)} (got {sorted(data)})")
             if isinstance(data.get("power"), bool):  # YAML reads a bare on/off as a boolean
                 data = {**data, "power": "on" if data["power"] else "off"}
             if isinstance(data.get("prompt"), str):  # 'prompt: Dock the camera' = a confirm prompt
