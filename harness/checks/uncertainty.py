@@ -76,7 +76,10 @@ def frame_quantisation(inp: CheckInput, clip: ClipAnalysis | None) -> BudgetItem
     if half is not None and half > 0:
         note = f"time-code bracket +/-{half * 1000:.2f} ms (clean and blended frames), rectangular"
         if half * inp.refresh_hz > 0.4:
-            note += "; the frame phase never swept the refresh (frame rate locked to it)"
+            note += (
+                "; about a refresh wide: the frame phase swept too little of the refresh to place the frame "
+                "closer (a frame rate locked to the refresh never sweeps)"
+            )
         return BudgetItem("camera frame quantisation", half / SQRT3, note)
     return BudgetItem("camera frame quantisation", inp.period / SQRT12, "one frame period, rectangular")
 

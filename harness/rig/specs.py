@@ -83,6 +83,10 @@ class EmulatedRigSpec(RigSpecBase):
     name: str = "emulated"
     camera: str = "emulated"
     calibration: str | None = Field("emulated-calibration.yaml", min_length=1)  # scenarios/rigs/
+    # 59.94 Hz, not 60: a 30 fps camera on a 60 Hz display sits at one frame phase for ever, and the
+    # time code then places its frames only to within about a refresh; at 59.94 Hz the phase sweeps
+    # the refresh every 16.7 s and the fit places them to a fraction of a millisecond
+    refresh_hz: float = Field(59.94, gt=0, le=480)
     faults: list[str] = Field(default_factory=list)
     seed: int = 1
     run_id: int | None = Field(
