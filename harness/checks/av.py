@@ -13,6 +13,7 @@ import numpy as np
 from harness.analysis.audio import AudioAnalysis
 from harness.analysis.clip import ClipAnalysis
 from harness.checks.common import CheckInput
+from harness.checks.uncertainty import drift_budget, with_uncertainty
 from harness.core.measurement import Declared, Measurement
 from harness.scene.stimulus import FLASH_S, acoustic_delay_s
 
@@ -143,5 +144,6 @@ def av_sync(inp: CheckInput) -> list[Measurement]:
                     )
                 )
             else:
-                out.append(DRIFT(slope, -drift_limit, drift_limit, event=n, note=note))
+                drift = DRIFT(slope, -drift_limit, drift_limit, event=n, note=note)
+                out.append(with_uncertainty(drift, drift_budget(fit_se, video_se_ppm)))
     return out

@@ -19,6 +19,7 @@ from harness.core.paths import CATALOGUE
 from harness.core.timeline import Action, Timeline
 from harness.plan.profile import CameraProfile
 from harness.plan.requirements import Catalogue
+from harness.rig.calibration import Calibration
 
 SAME_EVENT_GAP_S = 2.0  # without metadata, files closer than this belong to one event
 
@@ -119,6 +120,8 @@ class CheckInput:
     run_id: int | None = None  # run id the rig's display shows (None: unknown, not checked)
     clip_source: str = ""  # where the clips were taken from (the camera's storage), for the notes
     catalogue: Catalogue | None = field(default=None, compare=False)  # None: the built-in catalogue
+    calibration: Calibration | None = field(default=None, compare=False)  # the bench's, for the budgets
+    refresh_hz: float = 60.0  # the display's refresh rate (the software present log's granularity)
 
     @property
     def period(self) -> float:

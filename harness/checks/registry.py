@@ -21,6 +21,7 @@ from harness.checks.preroll import MEASUREMENTS as PREROLL_MEASUREMENTS
 from harness.checks.preroll import activation, clip_count, preroll
 from harness.checks.stop import MEASUREMENTS as STOP_MEASUREMENTS
 from harness.checks.stop import stop
+from harness.checks.uncertainty import attach
 from harness.core.measurement import Declared, Measurement
 
 CHECKS: dict[str, Check] = {
@@ -56,8 +57,9 @@ DECLARED: dict[str, tuple[Declared, ...]] = {
 
 
 def run_checks(names: list[str], inp: CheckInput) -> list[Measurement]:
-    """The measurements of the checks ``names``, in that order."""
+    """The measurements of the checks ``names``, in that order, each under the catalogue's decision
+    rule and each time measurement with its uncertainty budget (harness.checks.uncertainty)."""
     measurements: list[Measurement] = []
     for name in names:
         measurements += CHECKS[name](inp)
-    return measurements
+    return attach(inp, measurements)

@@ -13,7 +13,7 @@ from harness.cli import places
 from harness.cli.common import console, num, number
 from harness.cli.db import CertifyStore, add_certify_options
 from harness.cli.report import write_report
-from harness.core.measurement import NOT_MEASURABLE
+from harness.core.measurement import INCONCLUSIVE, NOT_MEASURABLE
 from harness.core.paths import SUITE_DIR
 from harness.core.progress import hms
 
@@ -75,6 +75,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--into", metavar="RUN_DIR", help="with --rerun: the run folder (its record.json) to merge into")
     p.add_argument("--reason", help="with --rerun: why the scenario is run again (recorded and reported)")
+    p.add_argument(
+        "--decision-rule",
+        choices=("simple", "guarded"),
+        help="simple acceptance, or guarded acceptance (ILAC-G8, guard band w = U: a value whose interval "
+        "straddles a limit is inconclusive); default: the requirement catalogue's decision_rule",
+    )
     p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
     add_certify_options(p)
     places.add_arguments(p)
@@ -222,6 +228,8 @@ def _certify(args: argparse.Namespace) -> int:
         pytest_args += ["--operator", operator]
     if args.requirements:
         pytest_args += ["--requirements", str(Path(args.requirements).resolve())]
+    if args.decision_rule:
+        pytest_args += ["--decision-rule", args.decision_rule]
     if args.workers > 0:
         pytest_args += ["-n", str(args.workers), "--dist", "load"]
     if args.keep_camera_storage:
@@ -316,14 +324,23 @@ def print_verdicts(record: dict) -> None:
     for col in ("scenario", "requirements", "verdict", "key measurements"):
         table.add_column(col)
     colours = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow"}
-    gaps_in_run = 0
+    gaps_in_run = unsure_in_run = 0
     for t in record["tests"]:
         gaps = [m for m in t["measurements"] if m["outcome"] == NOT_MEASURABLE]
         gaps_in_run += len(gaps)
         shown = [m for m in t["measurements"] if m["outcome"] == "fail"] or [
             m for m in t["measurements"] if not m["name"].startswith("events_saved") and m["outcome"] != NOT_MEASURABLE
         ][:3]
-        lines = [f"{m['name']} = {num(m['value'])} {m['unit']} [{num(m['low'])}, {num(m['high'])}]" for m in shown]
+        unsure = [m for m in t["measurements"] if m["outcome"] == INCONCLUSIVE]
+        unsure_in_run += len(unsure)
+        shown += [m for m in unsure if m not in shown]
+        lines = [
+            f"{m['name']} = {num(m['value'])}"
+            + (f" +/- {num(m['uncertainty'])}" if m.get("uncertainty") is not None else "")
+            + f" {m['unit']} [{num(m['low'])}, {num(m['high'])}]"
+            + (" INCONCLUSIVE" if m["outcome"] == INCONCLUSIVE else "")
+            for m in shown
+        ]
         lines += [f"{m['name']}: not measurable on this model ({m.get('not_measurable') or '?'})" for m in gaps]
         text = "\n".join(escape(line) for line in lines)
         if t.get("error"):
@@ -337,6 +354,14 @@ def print_verdicts(record: dict) -> None:
             text,
         )
     console.print(table)
+    rule = (record.get("catalogue") or {}).get("decision_rule") or "simple"
+    console.print(f"decision rule: {rule} acceptance; values shown +/- their expanded uncertainty U (k=2)", highlight=False)
+    if unsure_in_run:
+        console.print(
+            f"[yellow]{unsure_in_run} measurement(s) inconclusive: value +/- U straddles a limit (guarded rule), "
+            "never a pass; listed in the report[/yellow]",
+            highlight=False,
+        )
     if gaps_in_run:
         console.print(
             f"[yellow]{gaps_in_run} measurement(s) not measurable on this model: neither passed nor failed, "

@@ -5,6 +5,13 @@ is made along, the requirement it serves and where its limits come from). The ch
 :class:`Measurement` from it for each event, file or state; the dimensions stay structured
 (``{"event": 1}``), and the printed name (``preroll_s[event 1]``) is derived from them, so no
 reader has to parse a name back. Informative measurements have no limits and never fail.
+
+A time measurement also carries its expanded uncertainty ``U`` (coverage factor ``k``, 2 for about
+95 %) and the budget it was combined from: one :class:`BudgetItem` per source (standard
+uncertainty in the measurement's unit). The decision rule turns value, U and limits into an
+outcome: ``simple`` acceptance compares the value alone; ``guarded`` acceptance (ILAC-G8, guard
+band w = U) calls a value whose interval ``value +/- U`` straddles a limit ``inconclusive``: neither
+pass nor fail, and never a pass.
 """
 
 from __future__ import annotations
@@ -16,6 +23,11 @@ from typing import Literal
 Kind = Literal["limit", "info"]
 #: the outcome of a measurement the camera model gives no way to make (neither pass nor fail)
 NOT_MEASURABLE = "not measurable"
+#: the outcome, under guarded acceptance, of a value whose uncertainty interval straddles a limit
+INCONCLUSIVE = "inconclusive"
+#: simple acceptance (the value alone against the limits) or guarded acceptance (ILAC-G8, w = U)
+DecisionRule = Literal["simple", "guarded"]
+DECISION_RULES: tuple[DecisionRule, ...] = ("simple", "guarded")
 # where a measurement's limits come from: the requirement catalogue, the camera profile, the
 # catalogue when it gives the figure and the profile otherwise, or nowhere (informative)
 LimitSource = Literal["catalogue", "profile", "catalogue, else profile", "none"]
@@ -29,6 +41,23 @@ _KEYED = ("event", "file")
 def dimension_suffix(dimensions: dict[str, Dimension]) -> str:
     """The name suffix of ``dimensions`` in their order: ``[event 1][file 1->2]``."""
     return "".join(f"[{k} {v}]" if k in _KEYED else f"[{v}]" for k, v in dimensions.items())
+
+
+@dataclass(frozen=True)
+class BudgetItem:
+    """One source of a measurement's uncertainty: its standard uncertainty in the measurement's unit."""
+
+    source: str
+    u: float
+    note: str = ""
+
+    def record(self) -> dict:
+        return {"source": self.source, "u": self.u, "note": self.note}
+
+
+def expanded(budget: tuple[BudgetItem, ...] | list[BudgetItem], k: float = 2.0) -> float:
+    """Expanded uncertainty U = k * root sum of squares of independent standard uncertainties."""
+    return k * math.sqrt(sum(b.u * b.u for b in budget))
 
 
 @dataclass(frozen=True)
@@ -48,6 +77,12 @@ class Measurement:
     #: why this camera model gives no way to make the measurement (None: it does). Such a
     #: measurement is reported as not measurable: it neither passes nor fails, and reports list it.
     not_measurable: str | None = None
+    #: expanded uncertainty U (the measurement's unit) at coverage factor ``coverage_k``; None: not stated
+    uncertainty: float | None = None
+    coverage_k: float = 2.0
+    #: the sources U was combined from (root sum of squares of their standard uncertainties)
+    budget: tuple[BudgetItem, ...] = ()
+    decision_rule: DecisionRule = "simple"
 
     @property
     def name(self) -> str:
@@ -57,14 +92,19 @@ class Measurement:
     @property
     def outcome(self) -> str:
         """'info' for an informative value; 'not measurable' when the camera model gives no way
-        to measure it; 'pass' inside [low, high] (either side may be open); 'fail' otherwise or
-        when it should have been measured and was not."""
+        to measure it; under the guarded rule 'inconclusive' when ``value +/- U`` straddles a
+        limit; 'pass' inside [low, high] (either side may be open); 'fail' otherwise or when it
+        should have been measured and was not."""
         if self.kind == "info":
             return "info"
         if self.not_measurable is not None:
             return NOT_MEASURABLE
         if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
             return "fail"
+        if self.decision_rule == "guarded" and self.uncertainty:
+            u = self.uncertainty
+            if any(lim is not None and self.value - u < lim < self.value + u for lim in (self.low, self.high)):
+                return INCONCLUSIVE
         if self.low is not None and self.value < self.low:
             return "fail"
         if self.high is not None and self.value > self.high:
@@ -88,6 +128,8 @@ class Measurement:
             value = "not measurable"
         else:
             value = "not measured" if self.value is None else f"{_fmt(self.value)} {self.unit}".rstrip()
+            if self.value is not None and self.uncertainty is not None:
+                value += f" +/- {_fmt(self.uncertainty)} (k={_fmt(self.coverage_k)})"
         text = f"{self.name} = {value}  limits {self.limits_text()}  {self.outcome.upper()}  ({self.requirement})"
         note = "; ".join(n for n in (self.not_measurable, self.note) if n)
         return text + (f"  - {note}" if note else "")
@@ -108,6 +150,16 @@ class Measurement:
             "limits_from": self.limits_from,
             "outcome": self.outcome,
             **({"not_measurable": self.not_measurable} if self.not_measurable is not None else {}),
+            **(
+                {
+                    "uncertainty": self.uncertainty,
+                    "coverage_k": self.coverage_k,
+                    "budget": [b.record() for b in self.budget],
+                }
+                if self.uncertainty is not None
+                else {}
+            ),
+            **({"decision_rule": self.decision_rule} if self.kind == "limit" else {}),
         }
 
 

@@ -132,6 +132,8 @@ class Take:
                 run_id=rig.run_id,
                 clip_source=rig.clips.describe(),
                 catalogue=self.catalogue,
+                calibration=rig.calibration,
+                refresh_hz=rig.refresh_hz,
             )
             found = run_checks(checks, inp)
         result.measurements += found

@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness.core.config import load_model
+from harness.core.measurement import DecisionRule
 from harness.plan.profile import Strict
 
 # units a catalogue figure may be written in; figures of one dimension convert into each other
@@ -82,6 +83,9 @@ class Requirement(Strict):
 
 
 class CatalogueFile(Strict):
+    #: how a value and its uncertainty become pass/fail: simple acceptance, or guarded acceptance
+    #: (ILAC-G8, guard band w = U: a value whose interval straddles a limit is inconclusive)
+    decision_rule: DecisionRule = "simple"
     requirements: list[Requirement] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -94,9 +98,14 @@ class CatalogueFile(Strict):
 
 
 class Catalogue:
-    def __init__(self, path: Path, requirements: list[Requirement]) -> None:
+    def __init__(self, path: Path, requirements: list[Requirement], decision_rule: DecisionRule = "simple") -> None:
         self.path = path
         self.by_id = {r.id: r for r in requirements}
+        self.decision_rule: DecisionRule = decision_rule
+
+    def with_decision_rule(self, rule: DecisionRule | None) -> Catalogue:
+        """This catalogue judged under ``rule`` (None: its own), e.g. ``bwc certify --decision-rule``."""
+        return self if rule is None else Catalogue(self.path, self.requirements, rule)
 
     @property
     def ids(self) -> set[str]:
@@ -145,7 +154,8 @@ class Catalogue:
     @classmethod
     def load(cls, path: Path | str) -> Catalogue:
         path = Path(path)
-        return cls(path, load_model(path, CatalogueFile).requirements)
+        file = load_model(path, CatalogueFile)
+        return cls(path, file.requirements, file.decision_rule)
 
 
 @dataclass

@@ -11,6 +11,10 @@ and audio in the buffer, no serial anywhere) is never counted as a pass: a requi
 such measurements is "not measurable", one that also passed measurements passes with the gap
 named, and the summary lists every one of them. It does not fail the certification: the camera
 cannot be judged there, and the report says so.
+
+Under guarded acceptance a measurement whose interval ``value +/- U`` straddles a limit is
+"inconclusive": never a pass; its requirement is inconclusive (unless another measurement failed
+it), so the summary verdict cannot be PASS, and the summary lists every such measurement.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from harness.core.measurement import NOT_MEASURABLE
+from harness.core.measurement import INCONCLUSIVE, NOT_MEASURABLE
 from harness.plan.requirements import Catalogue, Requirement
 
 Status = Literal["pass", "fail", "inconclusive", "not measurable", "not tested"]
@@ -51,6 +55,8 @@ class Verdict:
     observations: list[str]
     counts: dict[Status, int]
     not_measurable: list[dict] = field(default_factory=list)  # record measurements plus "scenario"
+    inconclusive: list[dict] = field(default_factory=list)  # record measurements plus "scenario"
+    decision_rule: str = "simple"
 
 
 def requirement_results(record: dict, catalogue: Catalogue) -> list[RequirementResult]:
@@ -78,6 +84,12 @@ def _judge(rid: str, requirement: Requirement | None, tests: list[dict]) -> Requ
         elif claimed and not measured:
             row.reasons.append(f"scenario {test['scenario']} names {rid} but measured nothing for it")
     failed = [m for m in row.measurements if m["outcome"] == "fail"]  # an informative value never fails
+    unsure = [m for m in row.measurements if m["outcome"] == INCONCLUSIVE]
+    row.reasons += [
+        f"{m['scenario']}: {m['name']} = {m['value']:g} +/- {m.get('uncertainty') or 0:g} {m['unit']} "
+        "straddles a limit (guarded acceptance): inconclusive"
+        for m in unsure
+    ]
     if failed:
         row.status = "fail"
         row.reasons[:0] = [f"{m['scenario']}: {m['name']} out of limits" for m in failed]
@@ -98,6 +110,27 @@ def _judge(rid: str, requirement: Requirement | None, tests: list[dict]) -> Requ
 def _why(measurements: list[dict]) -> str:
     """The distinct reasons a set of measurements could not be made, each once."""
     return "; ".join(dict.fromkeys(str(m.get("not_measurable") or "no reason recorded") for m in measurements))
+
+
+def inconclusive(record: dict) -> list[dict]:
+    """Every measurement of the run whose uncertainty interval straddled a limit (guarded rule)."""
+    return [
+        {**m, "scenario": t["scenario"]}
+        for t in record["tests"]
+        for m in t.get("measurements") or []
+        if m["outcome"] == INCONCLUSIVE
+    ]
+
+
+def decision_rule(record: dict) -> str:
+    """The decision rule the run was judged under (records before it was stated: simple)."""
+    rules = {
+        m.get("decision_rule", "simple")
+        for t in record.get("tests", [])
+        for m in t.get("measurements") or []
+        if m.get("kind", "limit") == "limit"
+    }
+    return (record.get("catalogue") or {}).get("decision_rule") or (" and ".join(sorted(rules)) if rules else "simple")
 
 
 def not_measurable(record: dict) -> list[dict]:
@@ -137,4 +170,4 @@ def summary_verdict(record: dict, rows: list[RequirementResult], evidence_proble
             reasons.append(f"requirement(s) not proven: {', '.join(open_)}")
         if reasons:
             word = "incomplete"
-    return Verdict(word, reasons, observations, counts, gaps)
+    return Verdict(word, reasons, observations, counts, gaps, inconclusive(record), decision_rule(record))

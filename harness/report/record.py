@@ -38,7 +38,9 @@ class MeasurementEntry(_Entry):
     unit: str
     low: float | int | None
     high: float | int | None
-    outcome: str  # pass, fail, info or "not measurable" (the camera model gives no way to measure it)
+    # pass, fail, info, "not measurable" (the camera model gives no way to measure it) or
+    # "inconclusive" (guarded decision rule: value +/- U straddles a limit)
+    outcome: str
     requirement: str
     not_measurable: str | None = None  # why not, for a measurement the camera model cannot give
 
@@ -86,8 +88,11 @@ class RunRecord(BaseModel):
     rig: dict[str, Any] = Field(default_factory=dict)
     camera: dict[str, Any] = Field(default_factory=dict)
     instruments: dict[str, Any] = Field(default_factory=dict)
+    # the bench's calibration records (file, present-time source, records, those out of date)
+    calibration: dict[str, Any] = Field(default_factory=dict)
     faults: list[str] = Field(default_factory=list)
-    catalogue: dict[str, Any] = Field(default_factory=dict)  # path and SHA-256 of the requirement catalogue used
+    # path, SHA-256 and decision rule of the requirement catalogue used
+    catalogue: dict[str, Any] = Field(default_factory=dict)
     harness: dict[str, Any] = Field(default_factory=dict)  # harness version that made the run
     tests: list[ScenarioEntry] = Field(default_factory=list)
     start_utc: str = Field(default_factory=lambda: wall_utc().isoformat())
@@ -122,6 +127,7 @@ class RunRecord(BaseModel):
             "rig": self.rig,
             "camera": self.camera,
             "instruments": self.instruments,
+            **({"calibration": self.calibration} if self.calibration else {}),
             "faults": self.faults,
             "catalogue": self.catalogue,
             "harness": self.harness,
@@ -218,6 +224,7 @@ def merge_worker_records(workers_dir: Path, path: Path, phase: str, status: str)
         rig=first.get("rig") or {},
         camera=first.get("camera") or {},
         instruments=first.get("instruments") or {},
+        calibration=first.get("calibration") or {},
         faults=first.get("faults") or [],
         catalogue=first.get("catalogue") or {},
         harness=first.get("harness") or {},

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.clock import Clock
-from harness.core.paths import camera_profile_path
+from harness.core.paths import RIGS_DIR, camera_profile_path
 from harness.devices.clip_source import ClipSource
 from harness.devices.display import Display
 from harness.devices.operator import Operator
@@ -26,6 +26,7 @@ from harness.devices.protocols import GroundTruth
 from harness.devices.rig_controller import RigController
 from harness.plan.profile import CameraProfile
 from harness.plan.scenario import SceneVariant
+from harness.rig.calibration import Calibration, calibration_entry, load_calibration
 from harness.rig.identity import check_unit
 from harness.rig.kinds import BuildContext, rig_kind
 from harness.rig.operators import choose_operator
@@ -59,6 +60,8 @@ class Rig:
     stimulus: bool = False  # the controller fires the A/V stimulus (a bench's flash LED and speaker)
     place: dict[str, Any] | None = None  # the labgrid place the bench was acquired as (None: not a place)
     operator: Operator | None = None  # who answers operator prompts (None: chosen by default on first use)
+    calibration: Calibration | None = None  # the bench's calibration records (None: the rig file names none)
+    calibration_record: dict = field(default_factory=dict)  # what the run record keeps of them
 
     def the_operator(self) -> Operator:
         """Who answers this rig's operator prompts: the one set, else the default choice
@@ -91,6 +94,7 @@ def open_rig(
 ) -> Iterator[Rig]:
     """Open every part of the rig; on any exit the power output is switched off first."""
     kind = rig_kind(spec)
+    calibration, calibration_record = _calibration(spec, base_dir)
     profile_path = camera_profile_path(camera or spec.camera, base_dir)
     profile = CameraProfile.load(profile_path)
     if spec.unit_serial is not None:  # the unit on the bench: the report names it
@@ -142,6 +146,22 @@ def open_rig(
             run_id=parts.run_id if parts.run_id is not None else display.run_id if display is not None else None,
             stimulus=parts.serial.stimulus,
             place=parts.place,
+            calibration=calibration,
+            calibration_record=calibration_record,
         )
         stack.callback(rig.safe_state)  # runs first on exit: output off before anything closes
         yield rig
+
+
+def _calibration(spec: RigSpecBase, base_dir: Path | None) -> tuple[Calibration | None, dict]:
+    """The rig file's calibration file (relative to the rig file; the built-in rig's beside it in
+    scenarios/rigs), loaded before any part is opened so a bad file stops the run with one line."""
+    if spec.calibration is None:
+        return None, {}
+    path = Path(spec.calibration)
+    if not path.is_absolute():
+        path = (base_dir if base_dir is not None else RIGS_DIR) / path
+    if not path.is_file():
+        raise ValueError(f"rig.{spec.kind}.calibration: no calibration file {path}")
+    calibration = load_calibration(path)
+    return calibration, calibration_entry(calibration, path, spec.calibration_valid_days)

@@ -68,12 +68,25 @@ class RigSpecBase(Strict):
     refresh_hz: float = Field(60.0, gt=0, le=480)
     power: PowerSpec = PowerSpec()
     limits: LimitsSpec = LimitsSpec()
+    calibration: str | None = Field(
+        None,
+        min_length=1,
+        description="the bench's calibration file (relative to the rig file); its records feed the uncertainty budget",
+    )
+    calibration_valid_days: int = Field(
+        90, gt=0, le=3650, description="a calibration record older than this makes the report say so"
+    )
 
 
 class EmulatedRigSpec(RigSpecBase):
     kind: Literal["emulated"]
     name: str = "emulated"
     camera: str = "emulated"
+    calibration: str | None = Field("emulated-calibration.yaml", min_length=1)  # scenarios/rigs/
+    # 59.94 Hz, not 60: a 30 fps camera on a 60 Hz display sits at one frame phase for ever, and the
+    # time code then places its frames only to within about a refresh; at 59.94 Hz the phase sweeps
+    # the refresh every 16.7 s and the fit places them to a fraction of a millisecond
+    refresh_hz: float = Field(59.94, gt=0, le=480)
     faults: list[str] = Field(default_factory=list)
     seed: int = 1
     run_id: int | None = Field(

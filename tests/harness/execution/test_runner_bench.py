@@ -73,7 +73,7 @@ def test_pre_roll_is_measured_from_the_present_time_of_the_first_frame(tmp_path:
     """With a display 30 ms late (jittered), the clip's reference times are the logged present times:
     the first frame's is the log's time for the frame the time code names, so the pre-roll is 30-34 ms
     shorter than the nominal scene time says; the frames the display dropped are reported on the clip."""
-    with open_rig(EmulatedRigSpec(kind="emulated"), workdir=tmp_path) as rig:
+    with open_rig(EmulatedRigSpec(kind="emulated", refresh_hz=R), workdir=tmp_path) as rig:
         rig.display = ReplayedDisplay(rig.clock, 60.0)
         result = run_scenario(
             _scenario(2.0, ["clip_count", "preroll"], ["BWC-PRE-02", "BWC-EVT-01"]), rig, tmp_path / "evidence"
@@ -96,7 +96,7 @@ def test_a_controller_stimulus_is_fired_on_schedule_and_measured_against_its_fir
     """The rig controller fires every stimulus of the schedule over its serial line at the instant the
     display (20 ms latency) shows it; the A/V offset then still comes out as the camera's own 8 ms,
     neither the display latency nor the controller's timing leaking into it."""
-    with open_rig(EmulatedRigSpec(kind="emulated"), workdir=tmp_path) as rig:
+    with open_rig(EmulatedRigSpec(kind="emulated", refresh_hz=R), workdir=tmp_path) as rig:
         rig.stimulus = True
         rig.display.log = PresentLog(R, latency_s=0.020)
         result = run_scenario(

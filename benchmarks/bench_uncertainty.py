@@ -1,0 +1,151 @@
+"""Is the stated uncertainty honest? Error against the emulator's ground truth beside the stated U.
+
+For each present-time source (the software log of the built-in emulated rig's calibration, and the
+same bench calibrated for a photodiode), seeded emulated takes measure the pre-roll (early
+activation, a fresh frame phase every power cycle) and the A/V offset (the av_sync scenario, one
+rig seed each). Per source and measurement it prints the error distribution (mean, standard
+deviation, 95th percentile and largest |error|), the stated expanded uncertainty U (k=2), the
+coverage (share of takes with |error| <= U, which should be at least 95 %), and the median of
+each budget line.
+
+The emulated display shows every frame exactly when the scene says (its present log is exact),
+so both sources see the same errors; they differ in what they state. The remaining error is the
+camera's frame phase against the refresh, which the time-code bracket bounds.
+
+    .venv/bin/python benchmarks/bench_uncertainty.py [--seeds N] [--takes N] [--av-seeds N]
+        [--source 'software log'|photodiode] [--refresh-hz HZ]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from harness.core.measurement import Measurement
+from harness.core.paths import RIGS_DIR, SUITE_DIR
+from harness.execution.runner import run_scenario
+from harness.plan.scenario import Scenario
+from harness.rig.factory import open_rig
+from harness.rig.specs import EmulatedRigSpec
+
+
+def take(rng: random.Random, n: int) -> Scenario:
+    return Scenario.model_validate(
+        {
+            "id": f"bench-take-{n}",
+            "title": "Uncertainty take",
+            "requirements": ["BWC-PRE-02"],
+            "steps": [
+                {"power": "on"},
+                {"wait": {"seconds": round(rng.uniform(3.0, 8.0), 3), "since": "buffering"}},
+                {"gesture": "start"},
+                {"wait": {"seconds": 1.0}},
+                {"gesture": "stop"},
+                {"wait": {"seconds": 4.0}},
+                {"power": "off"},
+            ],
+            "expect": {"clips": 1, "checks": ["clip_count", "preroll"]},
+        }
+    )
+
+
+def calibrations(tmp: Path) -> dict[str, Path]:
+    """The built-in software-log calibration, and the same bench with a photodiode's figure."""
+    base = RIGS_DIR / "emulated-calibration.yaml"
+    data = yaml.safe_load(base.read_text())
+    data["calibration"]["present_time"] = "photodiode"
+    data["calibration"]["display_latency_ms"].update(uncertainty=0.05, method="photodiode edges on the controller clock")
+    photodiode = tmp / "photodiode-calibration.yaml"
+    photodiode.write_text(yaml.safe_dump(data))
+    return {"software log": base, "photodiode": photodiode}
+
+
+Row = tuple[float, Measurement]  # (error, measurement)
+
+
+REFRESH: dict[str, float] = {}  # the rig spec's refresh_hz, when the command line sets one
+
+
+def preroll_rows(calibration: Path, seeds: int, takes: int, tmp: Path) -> list[Row]:
+    rows: list[Row] = []
+    for seed in range(1, seeds + 1):
+        rng = random.Random(seed)
+        spec = EmulatedRigSpec(kind="emulated", seed=seed, calibration=str(calibration), **REFRESH)
+        with open_rig(spec, workdir=tmp / f"pre{seed}") as rig:
+            assert rig.emulator is not None  # an emulated rig: its ground truth
+            for n in range(takes):
+                before = len(rig.emulator.camera.events)
+                result = run_scenario(take(rng, n), rig, tmp / f"pre{seed}-{n}")
+                (event,) = rig.emulator.camera.events[before:]
+                m = next(m for m in result.measurements if m.quantity == "preroll_s")
+                if m.value is not None and event.first_frame_t is not None:
+                    rows.append((m.value - (event.activation_t - event.first_frame_t), m))
+    return rows
+
+
+def av_rows(calibration: Path, seeds: int, tmp: Path) -> list[Row]:
+    rows: list[Row] = []
+    for seed in range(1, seeds + 1):
+        spec = EmulatedRigSpec(kind="emulated", seed=seed, calibration=str(calibration), **REFRESH)
+        with open_rig(spec, workdir=tmp / f"av{seed}") as rig:
+            truth_ms = rig.profile.emulation.av_offset_ms
+            result = run_scenario(Scenario.load(SUITE_DIR / "av_sync.yaml"), rig, tmp / f"av{seed}-ev")
+            m = next(m for m in result.measurements if m.name == "av_offset_ms[event 1]")
+            if m.value is not None:
+                rows.append(((m.value - truth_ms) / 1000.0, m))  # in seconds, like the pre-roll
+    return rows
+
+
+def summary(label: str, rows: list[Row], unit_scale: float) -> None:
+    """``unit_scale``: the measurement's unit per second (U is stated in it)."""
+    if not rows:
+        print(f"  {label:22s} no measurement")
+        return
+    err = np.array([e for e, _ in rows]) * 1000
+    u = np.array([(m.uncertainty or 0.0) / unit_scale for _, m in rows]) * 1000
+    cover = float(np.mean(np.abs(err) <= u)) * 100
+    print(
+        f"  {label:22s} n={err.size:3d}  error mean {err.mean():+6.2f} ms  sd {err.std():5.2f}  "
+        f"p95 |e| {np.percentile(np.abs(err), 95):5.2f}  max |e| {np.abs(err).max():5.2f}  "
+        f"stated U median {np.median(u):5.2f} ms  coverage {cover:5.1f} %"
+    )
+    lines: dict[str, list[float]] = defaultdict(list)
+    for _, m in rows:
+        for b in m.budget:
+            lines[b.source].append(b.u / unit_scale * 1000)
+    for source, values in lines.items():
+        print(f"  {'':22s}   u {source:32s} median {statistics.median(values):6.3f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=4, help="rig seeds for the pre-roll takes")
+    parser.add_argument("--takes", type=int, default=5, help="power cycles (frame phases) per rig seed")
+    parser.add_argument("--av-seeds", type=int, default=3, help="rig seeds for the A/V offset")
+    parser.add_argument("--source", choices=("software log", "photodiode"), help="only this present-time source")
+    parser.add_argument("--refresh-hz", type=float, help="the emulated display's refresh (default: the rig's)")
+    args = parser.parse_args()
+    if args.refresh_hz:
+        REFRESH["refresh_hz"] = args.refresh_hz
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for source, path in calibrations(tmp).items():
+            if args.source and source != args.source:
+                continue
+            t0 = time.perf_counter()
+            print(f"present time: {source} ({path.name}), display {REFRESH.get('refresh_hz', 'default')} Hz")
+            summary("pre-roll", preroll_rows(path, args.seeds, args.takes, tmp / source), 1.0)
+            summary("A/V offset", av_rows(path, args.av_seeds, tmp / source), 1000.0)
+            print(f"  ({time.perf_counter() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
