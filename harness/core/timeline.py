@@ -118,14 +118,37 @@ class BufferingStarted(_Detail):
     note: str | None = None
 
 
-Detail = GestureDone | FlashFired | PowerOn | BatterySelected | Shutdown | PowerCut | CurrentReading | BufferingStarted
+@dataclass(frozen=True)
+class DockSwitched(_Detail):
+    """The camera put in or taken out of its dock: how (uhubctl, relay, prompt), what was done (the
+    command line, relay command or operator's answer), how well the instant is known, and why when
+    the run did it itself (``handover``: docked for the clips, or out of the dock for a scenario)."""
+
+    method: str
+    command: str
+    uncertainty_s: float
+    handover: str | None = None
+
+
+Detail = (
+    GestureDone
+    | FlashFired
+    | PowerOn
+    | BatterySelected
+    | Shutdown
+    | PowerCut
+    | CurrentReading
+    | BufferingStarted
+    | DockSwitched
+)
 
 
 @dataclass(frozen=True)
 class Action:
     t: float
-    kind: str  # "power" | "gesture" | "stimulus"
-    name: str  # "on"/"off"/"battery"/"shutdown"/"cut"/"current"/"buffering" for power, gesture name for gestures
+    kind: str  # "power" | "gesture" | "stimulus" | "dock"
+    name: str  # "on"/"off"/"battery"/"shutdown"/"cut"/"current"/"buffering" for power, gesture name for
+    # gestures, "dock"/"undock" for the dock
     detail: Detail | None = None
 
     def details(self) -> dict[str, Any]:

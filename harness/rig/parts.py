@@ -20,9 +20,10 @@ from harness.devices.clip_source_export import ExportClipSource, ExportManifest
 from harness.devices.clip_source_mass_storage import MassStorageClipSource
 from harness.devices.clip_source_mtp import MtpClipSource, MtpTools
 from harness.devices.display import Display
+from harness.devices.dock import Dock, HubPort, RelayDock, UhubctlDock
 from harness.devices.power import COMMAND_SETS, PowerLimits, ScpiPowerSupply
 from harness.devices.protocols import GroundTruth
-from harness.devices.rig_controller import SerialRigController
+from harness.devices.rig_controller import RigController, SerialRigController
 from harness.rig.specs import LimitsSpec, PowerSpec
 
 
@@ -175,6 +176,27 @@ class ExportSettings:
         return ExportClipSource(self.folder, self.suffix, self.manifest, self.recursive, self.settle_s)
 
 
+@dataclass(frozen=True)
+class DockSettings:
+    """How the run docks the camera: a smart hub port through uhubctl (``hub``), or a relay of the
+    rig controller (``relay``); and whether the clips are reached only while it is docked."""
+
+    hub: HubPort | None = None
+    relay: str = "dock"
+    settle_s: float = 0.0
+    timeout_s: float = 20.0
+    clips_while_docked: bool = True
+
+    @property
+    def target(self) -> str:
+        return self.hub.describe() if self.hub is not None else f"relay {self.relay!r} of the rig controller"
+
+    def open(self, controller: RigController, clock: Clock) -> Dock:
+        if self.hub is not None:
+            return UhubctlDock(self.hub, clock, self.settle_s, self.timeout_s)
+        return RelayDock(controller, clock, self.relay, self.settle_s)
+
+
 #: the settings of any kind of clip source: each opens its source and names its target
 AnyClipSettings = ClipSettings | MassStorageSettings | MtpSettings | ExportSettings
 
@@ -197,6 +219,7 @@ class RigParts:
     speaker_distance_m: float = 0.0
     run_id: int | None = None  # the run id the scene shows, when the rig kind knows it
     emulator: GroundTruth | None = None
+    dock: DockSettings | None = None  # None: the rig cannot dock the camera
 
     @property
     def power_limits(self) -> PowerLimits:
