@@ -179,13 +179,14 @@ class Scenario(Strict):
         "standard", description="what the display shows: the standard scene, or 'busy' (a worst case for the encoder)"
     )
 
-    @model_validator(mode="after")
-    def _docking_in_order(self) -> Scenario:
+    @field_validator("steps")
+    @classmethod
+    def _docking_in_order(cls, steps: list[Step]) -> list[Step]:
         """Dock and undock alternate, and nothing is started while the camera is in its dock (a
         camera does not record docked): a plan that asks for either is refused at load."""
         docked_at: int | None = None  # the step that docked the camera (None: out of its dock)
         problems = []
-        for number, step in enumerate(self.steps, 1):
+        for number, step in enumerate(steps, 1):
             if step.dock is not None:
                 if docked_at is not None:
                     problems.append(f"steps#{number}.dock: the camera is already docked (steps#{docked_at})")
@@ -201,7 +202,7 @@ class Scenario(Strict):
                 )
         if problems:
             raise ValueError("; ".join(problems))
-        return self
+        return steps
 
     @property
     def docks(self) -> bool:
