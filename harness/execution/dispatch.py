@@ -3,7 +3,9 @@
 Every step of a scenario, from a YAML file or from a Python scenario, goes through
 :meth:`StepDispatcher.run`, so a step kind is handled in exactly one place: the power, battery
 and measure steps and the waits for a shutdown by the scenario's power session
-(:mod:`harness.execution.power_steps`), plain waits, gestures, docks and undocks here.
+(:mod:`harness.execution.power_steps`), plain waits, gestures, operator prompts, docks and undocks
+here (the rig's :class:`~harness.devices.operator.Operator` answers a prompt; an unanswered prompt
+raises :class:`~harness.devices.operator.PromptUnanswered`, which ends the scenario as an error).
 ``wait: {since: buffering}`` counts from the buffering start the power session measured from the
 supply current. A dock or undock is made the way the rig file says (harness/devices/dock.py) and
 lands in the timeline at the instant the dock reports (a relay's edge, the middle of a uhubctl call).
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from harness.core import progress
 from harness.core.timeline import Action, DockSwitched, Timeline
+from harness.devices.operator import Prompt, ask
 from harness.execution.gestures import perform_gesture
 from harness.plan.scenario import StepKind
 
@@ -41,6 +44,7 @@ class StepDispatcher:
             "measure": power.measure,
             "wait": self._wait,
             "gesture": self._gesture,
+            "prompt": self._prompt,
             "dock": self._dock,
             "undock": self._dock,
         }
@@ -73,6 +77,10 @@ class StepDispatcher:
     def _gesture(self, step: Step) -> None:
         assert step.gesture is not None
         perform_gesture(self.rig, self.timeline, step.gesture)
+
+    def _prompt(self, step: Step) -> None:
+        assert step.prompt is not None
+        ask(self.rig.the_operator(), Prompt.from_step(step.prompt), self.timeline, self.rig.clock)
 
     def _dock(self, step: Step) -> None:
         docking = step.dock or step.undock
