@@ -11,6 +11,8 @@ instant on the harness clock and how well it is known:
   middle of that call, within half its length.
 * :class:`RelayDock`: a relay on the rig controller that connects the dock's contacts; the
   controller stamps the switching edge on its own clock (``RELAY`` in protocol BWC-RIG/1).
+* :class:`PromptDock`: the operator docks the camera by hand when asked and confirms
+  (harness/devices/operator.py); the instant is somewhere between the question and the answer.
 
 Either is chosen by the rig file's ``dock:`` section (harness/rig/specs.py).
 """
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from harness.core.clock import Clock
+from harness.devices.operator import Operator, Prompt, PromptUnanswered
 from harness.devices.rig_controller import RigController, RigControllerError
 
 log = logging.getLogger(__name__)
@@ -231,3 +234,59 @@ class RelayDock:
         if self.settle_s:
             self.clock.sleep(self.settle_s)
         return DockSwitch(on, edge.t, uncertainty, "relay", f"RELAY {self.relay} {'ON' if on else 'OFF'}")
+
+
+# -- the operator, by hand ------------------------------------------------------------------------
+
+#: what the operator is asked (the rig file may say it in the lab's own words)
+DOCK_TEXT = "Put the camera in its dock (charging, connected), then confirm"
+UNDOCK_TEXT = "Take the camera out of its dock, then confirm"
+#: the prompt keys: the emulated rig's automatic operator docks its camera by them
+DOCK_KEY, UNDOCK_KEY = "dock_camera", "undock_camera"
+
+
+class PromptDock:
+    """Docks by asking the operator to dock (or undock) the camera and confirm. The camera moved
+    between the question and the answer: the instant is the middle, within half the wait (a person
+    takes seconds, so the check that reads it widens its limit by as much). An answer other than a
+    confirmation ends the scenario as an error, as an unanswered ``prompt`` step does."""
+
+    def __init__(
+        self,
+        operator: Callable[[], Operator],
+        clock: Clock,
+        dock_text: str = DOCK_TEXT,
+        undock_text: str = UNDOCK_TEXT,
+        timeout_s: float = 300.0,
+        settle_s: float = 0.0,
+    ) -> None:
+        """``operator`` gives whoever answers the rig's prompts (asked when a dock is needed)."""
+        self._operator = operator
+        self.clock = clock
+        self.texts = {True: dock_text, False: undock_text}
+        self.timeout_s = timeout_s
+        self.settle_s = settle_s
+        self.docked: bool | None = None
+
+    def describe(self) -> str:
+        return "the operator, by hand when asked"
+
+    def dock(self) -> DockSwitch:
+        return self._switch(True)
+
+    def undock(self) -> DockSwitch:
+        return self._switch(False)
+
+    def _switch(self, on: bool) -> DockSwitch:
+        prompt = Prompt(self.texts[on], "confirm", self.timeout_s, key=DOCK_KEY if on else UNDOCK_KEY)
+        t0 = self.clock.now()
+        answer = self._operator().ask(prompt)
+        if not answer.ok:
+            raise PromptUnanswered(prompt, answer)
+        self.clock.sleep(0.0)  # what the answer set in motion happens now (an emulated bench's dock)
+        t1 = self.clock.now()
+        self.docked = on
+        if self.settle_s:
+            self.clock.sleep(self.settle_s)
+        said = f"{prompt.text}: {answer.outcome} by {answer.by} ({answer.via}) after {answer.waited_s:.1f} s"
+        return DockSwitch(on, (t0 + t1) / 2, (t1 - t0) / 2, "prompt", said)

@@ -15,17 +15,23 @@ while docked, off or asleep) and therefore to the emulated one:
   volume or a dock's upload appears only then. Without a view the storage stays where it is
   written (a bench whose storage is reached another way).
 
-The dock contacts are switched by the emulated rig controller's ``dock`` relay.
+The dock contacts are switched by the emulated rig controller's ``dock`` relay, or by the
+automatic operator when it is asked to dock or undock the camera by hand (prompt keys
+``dock_camera`` and ``undock_camera``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from harness.core.clock import Clock
+from harness.devices.dock import DOCK_KEY, UNDOCK_KEY
+from harness.devices.operator import Prompt
+from harness.emulator.operator import register_auto_answer
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +90,19 @@ class CameraDock:
                 os.symlink(self.cam.storage, self.view, target_is_directory=True)
         elif self.view.is_symlink():
             self.view.unlink()
+
+
+def _by_hand(docked: bool) -> Callable[[Any, Prompt], str]:
+    """The automatic operator's hand: docks or undocks the emulated bench's camera (on the clock's
+    thread, as the relay would) and confirms."""
+
+    def hook(bench: Any, prompt: Prompt) -> str:
+        dock = bench.camera.dock
+        bench.clock.call_at(bench.clock.now(), lambda: dock.set_docked(docked))
+        return "y"
+
+    return hook
+
+
+register_auto_answer(DOCK_KEY, _by_hand(True))
+register_auto_answer(UNDOCK_KEY, _by_hand(False))

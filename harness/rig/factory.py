@@ -114,7 +114,8 @@ def open_rig(
         stack.callback(power.close)
         controller = parts.serial.open(clock)
         stack.callback(controller.close)
-        dock = parts.dock.open(controller, clock) if parts.dock is not None else None
+        # docking by hand asks whoever answers the rig's prompts (the rig's operator, once it exists)
+        dock = parts.dock.open(controller, clock, lambda: rig.the_operator()) if parts.dock is not None else None
         display = parts.display(clock) if parts.display is not None else None
         if display is not None:
             stack.enter_context(display)

@@ -45,6 +45,7 @@ from harness.rig.specs import (
     ExportClipSpec,
     MassStorageClipSpec,
     MtpClipSpec,
+    PromptDockSpec,
     RigSpecBase,
     UhubctlDockSpec,
     press_latency_s,
@@ -112,8 +113,9 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
         storage = ctx.workdir / "camera-storage"
         shutil.rmtree(storage, ignore_errors=True)
     faults = tuple(spec.faults) + tuple(ctx.faults)
-    # the relay reaches the emulated camera's dock contacts; a hub port would switch a real USB port
-    through_dock = spec.dock is not None and spec.dock.kind == "relay" and spec.dock.clips_while_docked
+    # the relay (or the automatic operator) reaches the emulated camera's dock; a hub port would
+    # switch a real USB port
+    through_dock = spec.dock is not None and spec.dock.kind in ("relay", "prompt") and spec.dock.clips_while_docked
     with EmulatedRig(
         ctx.profile,
         ctx.clock,
@@ -191,6 +193,13 @@ def dock_settings(d: DockSpec | None) -> DockSettings | None:
         hub = HubPort(d.location, tuple(d.ports), d.vendor, d.repeat, d.wait_ms, None, d.exact, d.command)
         return DockSettings(
             hub=hub, settle_s=d.settle_s, timeout_s=d.timeout_s, clips_while_docked=d.clips_while_docked
+        )
+    if isinstance(d, PromptDockSpec):
+        return DockSettings(
+            settle_s=d.settle_s,
+            timeout_s=d.timeout_s,
+            clips_while_docked=d.clips_while_docked,
+            by_hand=(d.dock_text, d.undock_text),
         )
     return DockSettings(relay=d.relay, settle_s=d.settle_s, clips_while_docked=d.clips_while_docked)
 

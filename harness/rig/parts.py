@@ -20,7 +20,8 @@ from harness.devices.clip_source_export import ExportClipSource, ExportManifest
 from harness.devices.clip_source_mass_storage import MassStorageClipSource
 from harness.devices.clip_source_mtp import MtpClipSource, MtpTools
 from harness.devices.display import Display
-from harness.devices.dock import Dock, HubPort, RelayDock, UhubctlDock
+from harness.devices.dock import Dock, HubPort, PromptDock, RelayDock, UhubctlDock
+from harness.devices.operator import Operator
 from harness.devices.power import COMMAND_SETS, PowerLimits, ScpiPowerSupply
 from harness.devices.protocols import GroundTruth
 from harness.devices.rig_controller import RigController, SerialRigController
@@ -178,22 +179,29 @@ class ExportSettings:
 
 @dataclass(frozen=True)
 class DockSettings:
-    """How the run docks the camera: a smart hub port through uhubctl (``hub``), or a relay of the
-    rig controller (``relay``); and whether the clips are reached only while it is docked."""
+    """How the run docks the camera: a smart hub port through uhubctl (``hub``), a relay of the rig
+    controller (``relay``) or the operator by hand (``by_hand``, with what they are asked); and
+    whether the clips are reached only while it is docked."""
 
     hub: HubPort | None = None
     relay: str = "dock"
     settle_s: float = 0.0
     timeout_s: float = 20.0
     clips_while_docked: bool = True
+    by_hand: tuple[str, str] | None = None  # (dock text, undock text): the operator docks
 
     @property
     def target(self) -> str:
-        return self.hub.describe() if self.hub is not None else f"relay {self.relay!r} of the rig controller"
+        if self.hub is not None:
+            return self.hub.describe()
+        return "the operator, by hand when asked" if self.by_hand else f"relay {self.relay!r} of the rig controller"
 
-    def open(self, controller: RigController, clock: Clock) -> Dock:
+    def open(self, controller: RigController, clock: Clock, operator: Callable[[], Operator]) -> Dock:
+        """The dock; ``operator`` gives whoever answers the rig's prompts (for docking by hand)."""
         if self.hub is not None:
             return UhubctlDock(self.hub, clock, self.settle_s, self.timeout_s)
+        if self.by_hand is not None:
+            return PromptDock(operator, clock, *self.by_hand, timeout_s=self.timeout_s, settle_s=self.settle_s)
         return RelayDock(controller, clock, self.relay, self.settle_s)
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 
+from harness.devices.dock import DOCK_TEXT, UNDOCK_TEXT
 from harness.devices.power import COMMAND_SETS
 from harness.plan.profile import CameraProfile, Strict
 
@@ -98,7 +99,19 @@ class RelayDockSpec(DockCommon):
     relay: str = Field("dock", pattern=r"^[a-z0-9_]{1,20}$", description="the relay's name on the controller")
 
 
-DockSpec = Annotated[Union[UhubctlDockSpec, RelayDockSpec], Field(discriminator="kind")]  # noqa: UP007
+class PromptDockSpec(DockCommon):
+    """The operator docks the camera by hand when asked, and confirms."""
+
+    kind: Literal["prompt"]
+    dock_text: str = Field(DOCK_TEXT, min_length=1, max_length=500, description="what the operator is asked to dock")
+    undock_text: str = Field(UNDOCK_TEXT, min_length=1, max_length=500, description="... and to undock")
+    timeout_s: float = Field(300.0, gt=0, le=12 * 3600, description="longest wait for the operator's answer")
+
+
+DockSpec = Annotated[
+    Union[UhubctlDockSpec, RelayDockSpec, PromptDockSpec],  # noqa: UP007
+    Field(discriminator="kind"),
+]
 
 
 class RigSpecBase(Strict):

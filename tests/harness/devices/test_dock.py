@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 
 from harness.core.clock import VirtualClock
-from harness.devices.dock import DockError, HubPort, RelayDock, UhubctlDock, ports_after, uhubctl_command
+from harness.devices.dock import (
+    DockError,
+    HubPort,
+    PromptDock,
+    RelayDock,
+    UhubctlDock,
+    ports_after,
+    uhubctl_command,
+)
+from harness.devices.operator import Answer, Prompt, PromptUnanswered
 from harness.devices.rig_controller import RigControllerError, SerialRigController
 from harness.emulator.rig_controller import EmulatedRigController
 from harness.rig.kinds import dock_settings, load_rig_spec
@@ -233,3 +242,46 @@ def test_relay_errors_name_the_relay(relay_bench) -> None:
     with pytest.raises(RigControllerError, match="BADARG usage: RELAY"):
         driver._query("RELAY dock HALF", "OK")
     assert not switched
+
+
+# -- the operator, by hand ---------------------------------------------------------------------
+
+
+class ScriptedOperator:
+    """An operator that takes ``seconds`` of the clock to answer with ``outcome``; keeps what it was asked."""
+
+    def __init__(self, clock: VirtualClock, outcome: str = "confirmed", seconds: float = 4.0) -> None:
+        self.clock, self.outcome, self.seconds = clock, outcome, seconds
+        self.asked: list[Prompt] = []
+
+    @property
+    def name(self) -> str:
+        return "alice"
+
+    def ask(self, prompt: Prompt) -> Answer:
+        self.asked.append(prompt)
+        self.clock.sleep(self.seconds)
+        return Answer(self.outcome, "alice", "terminal", "y", waited_s=self.seconds)  # type: ignore[arg-type]
+
+
+def test_prompt_dock_asks_and_places_the_instant_between_question_and_answer() -> None:
+    clock = VirtualClock(start=100.0)
+    operator = ScriptedOperator(clock)
+    dock = PromptDock(lambda: operator, clock, undock_text="Lift the camera off the dock", timeout_s=60)
+    docked = dock.dock()
+    undocked = dock.undock()
+    assert [(p.key, p.expect, p.timeout_s) for p in operator.asked] == [
+        ("dock_camera", "confirm", 60),
+        ("undock_camera", "confirm", 60),
+    ]
+    assert (docked.t, docked.uncertainty_s) == (pytest.approx(102.0), pytest.approx(2.0))
+    assert undocked.t == pytest.approx(106.0) and dock.docked is False
+    assert undocked.command == "Lift the camera off the dock: confirmed by alice (terminal) after 4.0 s"
+
+
+def test_prompt_dock_not_done_ends_the_scenario() -> None:
+    clock = VirtualClock()
+    dock = PromptDock(lambda: ScriptedOperator(clock, "declined"), clock)
+    with pytest.raises(PromptUnanswered, match="declined by alice: Put the camera in its dock"):
+        dock.dock()
+    assert dock.docked is None

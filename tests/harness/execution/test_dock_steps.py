@@ -15,7 +15,7 @@ from harness.core.timeline import DockSwitched
 from harness.execution.runner import Take, run_scenario
 from harness.plan.scenario import Scenario
 from harness.rig.factory import open_rig
-from harness.rig.specs import EmulatedRigSpec, RelayDockSpec, UhubctlDockSpec
+from harness.rig.specs import EmulatedRigSpec, PromptDockSpec, RelayDockSpec, UhubctlDockSpec
 from tests.fixtures.test_plugin import QUICK
 from tests.harness.devices.test_dock import fake_uhubctl
 
@@ -97,3 +97,20 @@ def test_the_dock_scenario_passes_on_a_healthy_camera(tmp_path: Path) -> None:
     undock = next(a for a in result.timeline.actions if a.kind == "dock" and a.name == "undock")
     assert undock.t == pytest.approx(truth[1][0], abs=1e-5)  # the relay's edge, stamped by the controller
     assert m.outcome == "pass" and 20.0 < m.value <= m.high and m.high < 21.0  # type: ignore[operator]
+
+
+def test_docking_by_hand_on_the_emulated_rig(tmp_path: Path) -> None:
+    """dock: {kind: prompt}: the automatic operator is asked, docks the emulated camera and says so;
+    the storage is seen only while docked, and the dock scenario passes."""
+    scenario = Scenario.load(SUITE_DIR / "dock_buffer.yaml")
+    spec = EmulatedRigSpec(kind="emulated", dock=PromptDockSpec(kind="prompt"))
+    with open_rig(spec, workdir=tmp_path) as rig:
+        assert rig.instruments["dock"] == "the operator, by hand when asked"
+        result = run_scenario(scenario, rig, tmp_path / "evidence")
+        truth = rig.emulator.camera.dock.changes  # type: ignore[union-attr]
+    assert result.failed == []
+    moves = [a for a in result.timeline.actions if a.kind == "dock"]
+    assert [a.name for a in moves] == ["dock", "undock", "dock", "undock", "dock"]  # + docked for the clips
+    assert [on for _, on in truth] == [True, False, True, False, True]
+    assert all(a.t == pytest.approx(t, abs=1e-6) for a, (t, _) in zip(moves, truth))
+    assert all(isinstance(a.detail, DockSwitched) and "confirmed by auto (auto)" in a.detail.command for a in moves)
