@@ -124,6 +124,14 @@ def uhubctl_command(port: HubPort, action: HubAction) -> list[str]:
     return cmd
 
 
+def uhubctl_status_command(port: HubPort) -> list[str]:
+    """The uhubctl command line that only shows ``port``'s status (no ``-a``: nothing is switched)."""
+    cmd = [port.command, "-l", port.location, "-p", ",".join(str(p) for p in port.ports)]
+    if port.vendor is not None:
+        cmd += ["-n", port.vendor]
+    return cmd + (["-e"] if port.exact else [])
+
+
 #: a port line of uhubctl's status output: "  Port 2: 0000 off" / "  Port 2: 0503 power highspeed ..."
 _PORT_LINE = re.compile(r"^\s*Port (\d+): ([0-9a-fA-F]{4})\b(.*)$")
 
@@ -171,25 +179,38 @@ class UhubctlDock:
     def undock(self) -> DockSwitch:
         return self._switch(False)
 
-    def _switch(self, on: bool) -> DockSwitch:
-        cmd = uhubctl_command(self.port, "on" if on else "off")
-        line = " ".join(cmd)
+    def status(self) -> dict[int, bool]:
+        """Each of the dock's ports and whether it is powered, as uhubctl shows it (nothing switched)."""
+        cmd = uhubctl_status_command(self.port)
+        powered = ports_after(self._call(cmd, " ".join(cmd)).stdout or "")
+        missing = [p for p in self.port.ports if p not in powered]
+        if missing:
+            raise DockError(f"dock: {' '.join(cmd)} shows no port {missing[0]} on hub {self.port.location}")
+        return {p: powered[p] for p in self.port.ports}
+
+    def _call(self, cmd: list[str], line: str) -> subprocess.CompletedProcess[str]:
         if shutil.which(cmd[0]) is None:
             raise DockError(f"dock: {cmd[0]!r} not found; install the Debian package uhubctl (or set rig dock.command)")
-        t0 = self.clock.now()
         try:
             done = self._run(cmd, self.timeout_s)
         except subprocess.TimeoutExpired:
             raise DockError(f"dock: {line} did not finish within {self.timeout_s:g} s") from None
         except OSError as exc:
             raise DockError(f"dock: {line} could not be run ({exc})") from None
-        t1 = self.clock.now()
         if done.returncode != 0:
             why = (done.stderr or done.stdout or "").strip().splitlines()
             hint = " (uhubctl needs root or a udev rule for the hub)" if "ermission" in (done.stderr or "") else ""
             raise DockError(
                 f"dock: {line} failed with exit status {done.returncode}: {why[-1] if why else 'no output'}{hint}"
             )
+        return done
+
+    def _switch(self, on: bool) -> DockSwitch:
+        cmd = uhubctl_command(self.port, "on" if on else "off")
+        line = " ".join(cmd)
+        t0 = self.clock.now()
+        done = self._call(cmd, line)
+        t1 = self.clock.now()
         wrong = [p for p, powered in ports_after(done.stdout or "").items() if p in self.port.ports and powered != on]
         if wrong:
             raise DockError(

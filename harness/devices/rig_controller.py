@@ -199,6 +199,10 @@ class RigController(ABC):
     def collect_flashes(self, seqs: list[int]) -> list[StimulusResult]:
         """Wait for the reports of queued flashes, in the order of ``seqs``."""
 
+    def relays(self) -> list[str]:
+        """The controller's relays by name (none on a controller without any)."""
+        return []
+
     def relay(self, name: str, on: bool) -> tuple[Edge, float]:
         """Switch relay ``name`` (the dock's contacts, say) now; returns its edge on the harness
         clock and how well that instant is known (s). A controller without relays refuses."""
@@ -390,6 +394,16 @@ class SerialRigController(RigController):
         return GestureResult(
             name=name, edges=edges, effective_t=gesture.effective_time(edges) + latency, latency_s=latency
         )
+
+    def relays(self) -> list[str]:
+        """``RELAYS?``: the relays the firmware has (firmware before 1.2 knows no relays: none)."""
+        try:
+            names = self._query("RELAYS?", "RELAYS")
+        except RigControllerError as exc:
+            if "BADCMD" in str(exc):
+                return []
+            raise
+        return [n for n in names.split(",") if n]
 
     def relay(self, name: str, on: bool) -> tuple[Edge, float]:
         """Switch relay ``name`` just after now (``RELAY <name> ON|OFF AT <ticks>``) and wait for

@@ -46,6 +46,8 @@ DOCUMENTED_HELP = """\
 --version,  -v - print program version.
 --help,     -h - print this text.
 """
+#: where the Debian package installs uhubctl, and the usual system folders
+SYSTEM_PATH = os.pathsep.join(("/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"))
 #: options that take no value (every other documented option takes one)
 FLAGS = {"-e", "-f", "-N", "-S", "-R", "-v", "-h"}
 
@@ -53,8 +55,9 @@ FLAGS = {"-e", "-f", "-N", "-S", "-R", "-v", "-h"}
 def documented_options() -> dict[str, str]:
     """Short option -> its help line: from the installed uhubctl when there is one, else the copy above."""
     text = DOCUMENTED_HELP
-    if shutil.which("uhubctl"):
-        done = subprocess.run(["uhubctl", "-h"], capture_output=True, text=True, timeout=10, check=False)
+    installed = shutil.which("uhubctl", path=SYSTEM_PATH)  # the system's, never a test's fake
+    if installed:
+        done = subprocess.run([installed, "-h"], capture_output=True, text=True, timeout=10, check=False)
         text = done.stdout + done.stderr
     return {m.group(1): line for line in text.splitlines() if (m := re.search(r",?\s+(-[A-Za-z])\s+-\s", line))}
 
@@ -116,12 +119,15 @@ def test_command_from_a_rig_file(tmp_path: Path) -> None:
     assert settings.target == "smart hub 2-1 port 2 (uhubctl)"
 
 
-@pytest.mark.skipif(shutil.which("uhubctl") is None, reason="uhubctl is not installed (Debian package uhubctl)")
+@pytest.mark.skipif(
+    shutil.which("uhubctl", path=SYSTEM_PATH) is None, reason="uhubctl is not installed (Debian package uhubctl)"
+)
 def test_installed_uhubctl_accepts_the_command_line() -> None:
     """The real uhubctl parses the command line (a location no machine has: nothing is switched)."""
     hub = HubPort("99-9.9", (2,), vendor="2109", repeat=2, wait_ms=20, exact=True)
     for action in ("on", "off"):
-        done = subprocess.run(uhubctl_command(hub, action), capture_output=True, text=True, timeout=20, check=False)
+        cmd = [shutil.which("uhubctl", path=SYSTEM_PATH) or "uhubctl", *uhubctl_command(hub, action)[1:]]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=20, check=False)
         text = (done.stdout + done.stderr).lower()
         # past its option parsing, it looked for the hub at the location given
         assert "invalid option" not in text and "no compatible devices detected at location 99-9.9" in text, text
@@ -225,7 +231,7 @@ def relay_bench():
 def test_relay_dock_through_the_pty(relay_bench) -> None:
     """RELAY dock ON/OFF switches the relay at the controller's stamped instant."""
     clock, emu, driver, switched = relay_bench
-    assert driver._query("RELAYS?", "RELAYS") == "dock"
+    assert driver.relays() == ["dock"]
     dock = RelayDock(driver, clock)
     docked = dock.dock()
     undocked = dock.undock()
@@ -285,3 +291,15 @@ def test_prompt_dock_not_done_ends_the_scenario() -> None:
     with pytest.raises(PromptUnanswered, match="declined by alice: Put the camera in its dock"):
         dock.dock()
     assert dock.docked is None
+
+
+def test_hub_status_switches_nothing(on_path: Path, tmp_path: Path) -> None:
+    """The rig check's look at the hub: uhubctl without -a, each port's power read from its output."""
+    log = tmp_path / "calls.log"
+    fake_uhubctl(on_path, log, 'echo "Current status for hub 1-1 [2109:2817]"\necho "  Port 2: 0503 power"\n')
+    dock = UhubctlDock(HubPort("1-1", (2,), vendor="2109"), VirtualClock())
+    assert dock.status() == {2: True} and dock.docked is None
+    assert log.read_text().splitlines() == ["-l 1-1 -p 2 -n 2109"]
+    parse_like_uhubctl(["uhubctl", *log.read_text().split()])  # documented options only
+    with pytest.raises(DockError, match="shows no port 5 on hub 1-1"):
+        UhubctlDock(HubPort("1-1", (5,)), VirtualClock()).status()
