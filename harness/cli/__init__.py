@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.cli import analyze, certify, emulate, lot, report, rig, scene
+from harness.cli import analyze, certify, db, emulate, fleet, lot, report, rig, scene, station
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,7 +16,18 @@ def main(argv: list[str] | None = None) -> int:
     errors exit with 2)."""
     parser = argparse.ArgumentParser(prog="bwc", description="Body-worn camera certification harness.")
     sub = parser.add_subparsers(dest="verb", required=True)
-    for verb in (certify, report, analyze, scene, emulate, rig, lot):  # the order ``bwc --help`` lists them
+    for verb in (
+        certify,
+        station,
+        report,
+        analyze,
+        scene,
+        emulate,
+        rig,
+        lot,
+        db,
+        fleet,
+    ):  # the order ``bwc --help`` lists them
         verb.add_parser(sub)
 
     args = parser.parse_args(argv)

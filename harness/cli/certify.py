@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.table import Table
 
+from harness.cli import places
 from harness.cli.common import console, num, number
+from harness.cli.db import CertifyStore, add_certify_options
 from harness.cli.report import write_report
 from harness.core.measurement import NOT_MEASURABLE
 from harness.core.paths import SUITE_DIR
@@ -65,7 +67,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="store_true",
         help="list the scenarios with their expected bench duration for the camera profile, and run nothing",
     )
+    p.add_argument(
+        "--rerun",
+        metavar="SCENARIO",
+        help="run this one scenario again on the same unit and merge it into the run of --into "
+        "(the earlier attempt stays in the record and the report, marked superseded)",
+    )
+    p.add_argument("--into", metavar="RUN_DIR", help="with --rerun: the run folder (its record.json) to merge into")
+    p.add_argument("--reason", help="with --rerun: why the scenario is run again (recorded and reported)")
     p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
+    add_certify_options(p)
+    places.add_arguments(p)
     p.set_defaults(run=certify)
 
 
@@ -142,6 +154,13 @@ def expected_total(rows: list[tuple[Path, Scenario | None, str]]) -> str:
 
 
 def certify(args: argparse.Namespace) -> int:
+    """The run on the rig, or on labgrid places held for it (--place, --reserve)."""
+    if places.wants_places(args) and not args.list:
+        return places.certify_on_places(args, _certify)
+    return _certify(args)
+
+
+def _certify(args: argparse.Namespace) -> int:
     import pytest
 
     from harness.core.config import ConfigError
@@ -150,6 +169,10 @@ def certify(args: argparse.Namespace) -> int:
 
     if args.list:
         return list_scenarios(args)
+    if getattr(args, "rerun", None):
+        from harness.cli.rerun import rerun
+
+        return rerun(args, certify, planned, print_verdicts)
     out = Path(args.out).resolve()
     problem = _unwritable(out)
     if problem is not None:
@@ -171,6 +194,10 @@ def certify(args: argparse.Namespace) -> int:
         "--bwc-certify",  # the plugin collects scenarios and keeps the record only when asked
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:labgrid",  # labgrid's own pytest plugin (the labgrid extra) is not how the harness uses places
+        "-W",  # the places were acquired (labgrid imported) before pytest started: nothing to rewrite
+        "ignore:Module already imported so cannot be rewritten; labgrid:pytest.PytestAssertRewriteWarning",
         "--rootdir",
         str(SUITE_DIR.parent if not args.scenarios else Path.cwd()),
         "-o",
@@ -203,11 +230,13 @@ def certify(args: argparse.Namespace) -> int:
     if record_path.exists():
         record_path.unlink()
     _announce_duration(args)
-    code = pytest.main(pytest_args)
+    db = CertifyStore(args, out)
+    code = pytest.main(pytest_args, plugins=db.plugins)
     if not record_path.exists():
         console.print(f"[red]no run record was written (pytest exit code {int(code)})[/red]")
         return int(code) or 2
     record = load_record(record_path)
+    db.finish()  # the run folder stays the source of truth; a database failure is one line
     if str(record.get("status", "")).startswith("aborted"):
         console.print(
             f"run {record['status']} ({len(record['tests'])} scenario(s) recorded in {record_path})",
@@ -216,6 +245,8 @@ def certify(args: argparse.Namespace) -> int:
             soft_wrap=True,
         )
         return 2
+    if getattr(args, "attempt", False):  # a re-run's attempt: merged into its run, reported there
+        return 0 if record["tests"] and all(t["verdict"] in ("pass", "skip") for t in record["tests"]) else 1
     print_verdicts(record)
     console.print(escape(f"run record: {record_path}\nAllure results: {out / 'allure-results'}"), highlight=False)
     write_report(record_path, None, None, not args.no_pdf)

@@ -22,12 +22,14 @@ emulator (:mod:`harness.emulator.operator`).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import getpass
 import os
 import re
 import select
 import sys
+import termios
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -186,10 +188,14 @@ Suspend = Callable[[], AbstractContextManager[object]]
 class TerminalOperator:
     """A person at the terminal: the instruction is printed, the answer read from the keyboard.
 
-    Reads lines from ``input_fd`` (default standard input) with ``select``, so the prompt's
-    timeout holds however long a person waits; Ctrl-C (the interrupt it raises) or the end of
-    input is an ``aborted`` answer, and the run goes on with the next scenario. ``suspend``
-    steps around output and input capture (pytest's) while the operator is asked.
+    Reads ``input_fd`` (default standard input) with ``select``, so the prompt's timeout holds
+    however long a person waits. On a terminal the keys are read one by one (the terminal's own
+    line editing and signal keys switched off meanwhile, and restored): Ctrl-C aborts the prompt
+    and nothing else (no SIGINT reaches the harness's helper processes), Ctrl-D on an empty line
+    is the end of input, Backspace and Ctrl-U edit the line. From a pipe, lines are read as they
+    come and the end of input aborts. An interrupt from elsewhere (SIGINT) aborts the prompt too;
+    either way the run goes on with the next scenario. ``suspend`` steps around output and input
+    capture (pytest's) while the operator is asked.
     """
 
     via = "terminal"
@@ -212,68 +218,124 @@ class TerminalOperator:
 
     def ask(self, prompt: Prompt) -> Answer:
         with self._suspend():
-            return self._ask(prompt)
+            fd = self._input_fd if self._input_fd is not None else sys.stdin.fileno()
+            return _Session(prompt, fd, self._output or sys.stdout, self.name, self.via).run()
 
-    def _ask(self, prompt: Prompt) -> Answer:
-        fd = self._input_fd if self._input_fd is not None else sys.stdin.fileno()
-        out = self._output or sys.stdout
-        start = time.monotonic()
-        deadline = start + prompt.timeout_s
-        rejected: list[str] = []
 
-        def done(outcome: Outcome, value: str | None = None, note: str | None = None) -> Answer:
-            return Answer(
-                outcome,
-                self.name,
-                self.via,
-                value,
-                tuple(rejected),
-                time.monotonic() - start,
-                wall_utc().isoformat(),
-                note,
-            )
+class _Session:
+    """One prompt at the terminal: shows it, edits the typed line, judges each line."""
 
+    def __init__(self, prompt: Prompt, fd: int, out: TextIO, name: str, via: str) -> None:
+        self.prompt, self.fd, self.out, self.name, self.via = prompt, fd, out, name, via
+        self.start = time.monotonic()
+        self.rejected: list[str] = []
+        self.line = ""
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def done(self, outcome: Outcome, value: str | None = None, note: str | None = None) -> Answer:
+        return Answer(
+            outcome,
+            self.name,
+            self.via,
+            value,
+            tuple(self.rejected),
+            time.monotonic() - self.start,
+            wall_utc().isoformat(),
+            note,
+        )
+
+    def say(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def run(self) -> Answer:
+        prompt = self.prompt
         hint = (
             "Enter or y when done, n if it cannot be done"
             if prompt.expect == "confirm"
             else "type the value and Enter" + (f" (must match {prompt.pattern})" if prompt.pattern else "")
         )
-        out.write(f"\n>>> OPERATOR: {prompt.text}\n    [{hint}; Ctrl-C aborts; {prompt.timeout_s:g} s]\n> ")
-        out.flush()
-        pending = b""
+        saved = None
         try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    out.write(f"\n    no answer within {prompt.timeout_s:g} s\n")
-                    out.flush()
-                    return done("timeout")
-                ready, _, _ = select.select([fd], [], [], remaining)
-                if not ready:
-                    continue
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    out.write("\n    input closed\n")
-                    out.flush()
-                    return done("aborted", note="end of input")
-                pending += chunk
-                while b"\n" in pending:
-                    raw, pending = pending.split(b"\n", 1)
-                    line = raw.decode("utf-8", "replace").rstrip("\r")
-                    why = prompt.refusal(line)
-                    if why is not None:
-                        rejected.append(line)
-                        out.write(f"    not accepted: {why}\n> ")
-                        out.flush()
-                        continue
-                    if prompt.expect == "confirm":
-                        word = line.strip().lower()
-                        return done("confirmed" if word in YES else "declined", value=word or None)
-                    return done("value", value=line.strip())
+            if os.isatty(self.fd):
+                saved = termios.tcgetattr(self.fd)
+                keys = termios.tcgetattr(self.fd)
+                keys[3] &= ~(termios.ICANON | termios.ECHO | termios.ISIG)  # lflags: we edit, echo and see Ctrl-C
+                keys[6][termios.VMIN], keys[6][termios.VTIME] = 1, 0
+                termios.tcsetattr(self.fd, termios.TCSANOW, keys)
+            self.say(f"\n>>> OPERATOR: {prompt.text}\n    [{hint}; Ctrl-C aborts; {prompt.timeout_s:g} s]\n> ")
+            return self._read(saved is not None)
         except KeyboardInterrupt:
-            out.write("\n    aborted\n")
-            out.flush()
-            return done("aborted", note="Ctrl-C")
+            self.say("\n    aborted\n")
+            return self.done("aborted", note="Ctrl-C")
+        finally:
+            if saved is not None:
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, saved)
+
+    def _read(self, keys: bool) -> Answer:
+        deadline = self.start + self.prompt.timeout_s
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.say(f"\n    no answer within {self.prompt.timeout_s:g} s\n")
+                return self.done("timeout")
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                self.say("\n    input closed\n")
+                return self.done("aborted", note="end of input")
+            for char in self.decoder.decode(chunk):
+                answer = self._key(char) if keys else self._char(char)
+                if answer is not None:
+                    return answer
+
+    def _key(self, char: str) -> Answer | None:
+        """One key typed at the terminal (echoed here: the terminal's echo is off)."""
+        if char == "\x03":
+            self.say("^C\n    aborted\n")
+            return self.done("aborted", note="Ctrl-C")
+        if char == "\x04" and not self.line:
+            self.say("\n    input closed\n")
+            return self.done("aborted", note="end of input")
+        if char in ("\x7f", "\x08"):
+            if self.line:
+                self.line = self.line[:-1]
+                self.say("\b \b")
+            return None
+        if char == "\x15":  # Ctrl-U: start the line again
+            self.say("\b \b" * len(self.line))
+            self.line = ""
+            return None
+        if char in ("\r", "\n"):
+            self.say("\n")
+            return self._line()
+        if char.isprintable():
+            self.line += char
+            self.say(char)
+        return None
+
+    def _char(self, char: str) -> Answer | None:
+        """One character read from a pipe: a line ends at a newline."""
+        if char == "\n":
+            return self._line()
+        if char != "\r":
+            self.line += char
+        return None
+
+    def _line(self) -> Answer | None:
+        """Judge a finished line: the answer, or None (refused, asked again)."""
+        line, self.line = self.line, ""
+        why = self.prompt.refusal(line)
+        if why is not None:
+            self.rejected.append(line)
+            self.say(f"    not accepted: {why}\n> ")
+            return None
+        if self.prompt.expect == "confirm":
+            word = line.strip().lower()
+            return self.done("confirmed" if word in YES else "declined", value=word or None)
+        return self.done("value", value=line.strip())
 
 
 def _login_name() -> str:

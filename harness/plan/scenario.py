@@ -220,6 +220,10 @@ class Scenario(Strict):
     scene: SceneVariant = Field(
         "standard", description="what the display shows: the standard scene, or 'busy' (a worst case for the encoder)"
     )
+    tags: list[str] = Field(
+        default_factory=list,
+        description="suites the scenario belongs to (e.g. 'acceptance': the per-unit suite of bwc station)",
+    )
 
     @field_validator("steps")
     @classmethod

@@ -125,12 +125,13 @@ def _thumb_uri(path: Path) -> str | None:
     return None if jpeg is None else "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
-def _tests(record: dict, record_dir: Path, out_dir: Path | None = None) -> list[dict]:
+def _tests(record: dict, record_dir: Path, out_dir: Path | None = None, key: str = "tests") -> list[dict]:
     """Tests with their pictures: plots embedded whole, key frames as thumbnails with a link
-    (relative to the report's folder) to the full frame."""
+    (relative to the report's folder) to the full frame. ``key``: ``superseded`` for the attempts
+    a re-run replaced."""
     tests = []
     out_dir = out_dir or record_dir
-    for test in record["tests"]:
+    for test in record.get(key) or []:
         pictures = []
         for art in test.get("artifacts") or []:
             path = Path(art["path"])
@@ -141,7 +142,8 @@ def _tests(record: dict, record_dir: Path, out_dir: Path | None = None) -> list[
             else:
                 uri, href = _data_uri(full), None
             pictures.append({**art, "uri": uri, "href": href})
-        tests.append({**test, "pictures": pictures})
+        prompts = [a for a in test.get("timeline") or [] if a.get("kind") == "operator"]
+        tests.append({**test, "pictures": pictures, "prompts": prompts})
     return tests
 
 
@@ -177,6 +179,7 @@ def render_html(
         "rows": rows,
         "verdict": verdict,
         "tests": _tests(record, record_dir, out_dir),
+        "superseded": _tests(record, record_dir, out_dir, "superseded"),
         "evidence": evidence,
         "manifest_name": MANIFEST_NAME,
         "manifest_sha256": manifest_sha256,

@@ -60,8 +60,14 @@ def locate(recorded: str, record_dir: Path) -> Path | None:
 
 
 def evidence_items(record: dict, record_dir: Path, verify: bool = True) -> list[EvidenceItem]:
+    """Every clip of the record, with its state now: the counting tests' and those of attempts a
+    re-run superseded (``superseded``; named '<scenario> (attempt N, superseded)'), which stay evidence."""
     items = []
-    for test in record["tests"]:
+    tests = [(t, t["scenario"]) for t in record["tests"]]
+    tests += [
+        (t, f"{t['scenario']} (attempt {t.get('attempt', 1)}, superseded)") for t in record.get("superseded") or []
+    ]
+    for test, scenario in tests:
         for clip in test.get("clips") or []:
             path = locate(clip["path"], record_dir)
             size = path.stat().st_size if path is not None else None
@@ -73,7 +79,7 @@ def evidence_items(record: dict, record_dir: Path, verify: bool = True) -> list[
                 status = "intact" if sha256_file(path) == clip["sha256"] else "changed"
             items.append(
                 EvidenceItem(
-                    test["scenario"],
+                    scenario,
                     clip["path"],
                     path,
                     clip["sha256"],

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.core.clock import Clock
 from harness.core.paths import camera_profile_path
@@ -59,6 +60,7 @@ class Rig:
     stimulus: bool = False  # the controller fires the A/V stimulus (a bench's flash LED and speaker)
     dock: Dock | None = None  # what docks the camera (None: scenarios with dock steps cannot run here)
     clips_while_docked: bool = False  # the clips are reached only while the camera is docked
+    place: dict[str, Any] | None = None  # the labgrid place the bench was acquired as (None: not a place)
     operator: Operator | None = None  # who answers operator prompts (None: chosen by default on first use)
 
     def the_operator(self) -> Operator:
@@ -147,6 +149,7 @@ def open_rig(
             stimulus=parts.serial.stimulus,
             dock=dock,
             clips_while_docked=parts.dock is not None and parts.dock.clips_while_docked,
+            place=parts.place,
         )
         stack.callback(rig.safe_state)  # runs first on exit: output off before anything closes
         yield rig

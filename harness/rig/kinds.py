@@ -182,6 +182,7 @@ def build_bench(spec: BenchRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
         faults=tuple(ctx.faults),
         speaker_distance_m=spec.distances.speaker_to_camera_m,
         dock=dock_settings(spec.dock),
+        place=spec.place,
     )
 
 

@@ -228,6 +228,7 @@ class RigParts:
     run_id: int | None = None  # the run id the scene shows, when the rig kind knows it
     emulator: GroundTruth | None = None
     dock: DockSettings | None = None  # None: the rig cannot dock the camera
+    place: dict[str, Any] | None = None  # the labgrid place the bench was acquired as (None: none)
 
     @property
     def power_limits(self) -> PowerLimits:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator
 from pydantic_core import InitErrorDetails
@@ -371,6 +371,11 @@ class BenchRigSpec(RigSpecBase):
     clips: ClipsSpec
     display: DisplaySpec = DisplaySpec()
     distances: DistancesSpec = DistancesSpec()
+    place: dict[str, Any] | None = Field(
+        None,
+        description="the labgrid place this bench was acquired as (bwc certify --place/--reserve writes it), "
+        "kept in the run record",
+    )
 
     @field_validator("clips", mode="wrap")
     @classmethod

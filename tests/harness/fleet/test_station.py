@@ -1,0 +1,132 @@
+"""Station mode: the seeded units, the tagged suite, the reasons shown, and a station killed mid-unit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from harness.core.paths import SUITE_DIR, camera_profile_path
+from harness.fleet.db.models import Run
+from harness.fleet.db.query import lot_units
+from harness.fleet.db.store import connect, mark_interrupted
+from harness.fleet.station import (
+    ACCEPTANCE_FAULTS,
+    StationError,
+    interrupted_units,
+    reasons_of,
+    safe_name,
+    seeded_units,
+    suite_files,
+)
+from harness.plan.profile import CameraProfile
+
+
+def test_seeded_units_are_the_same_for_a_seed() -> None:
+    units = seeded_units(200, 7, faulty_share=0.3)
+    assert units == seeded_units(200, 7, faulty_share=0.3) and units != seeded_units(200, 8, faulty_share=0.3)
+    faulty = [u for u in units if u.faults]
+    assert 40 <= len(faulty) <= 80 and all(len(u.faults) == 1 and u.faults[0] in ACCEPTANCE_FAULTS for u in faulty)
+    assert len({u.serial for u in units}) == 200
+    assert not any(u.faults for u in seeded_units(20, 1, faulty_share=0.0))
+
+
+def test_the_acceptance_suite_is_named_in_the_scenario_files() -> None:
+    profile = CameraProfile.load(camera_profile_path("emulated"))
+    names = [p.name for p in suite_files("acceptance", profile)]
+    assert names == ["continuity_join.yaml", "power_draw.yaml", "preroll_early_activation.yaml",
+                     "preroll_full_buffer.yaml", "stop.yaml"]  # fmt: skip
+    with pytest.raises(StationError, match="tagged 'nightly'"):
+        suite_files("nightly", profile)
+
+
+def test_reasons_name_requirement_measurement_and_limits() -> None:
+    record = {
+        "tests": [
+            {"scenario": "stop", "verdict": "fail", "measurements": [
+                {"name": "stop_lag_s[event 1]", "quantity": "stop_lag_s", "value": 2.5166, "unit": "s", "low": -0.033,
+                 "high": 1.0, "outcome": "fail", "requirement": "BWC-STOP-01"},
+                {"name": "unplayable_files", "value": 0, "unit": "files", "low": 0, "high": 0, "outcome": "pass",
+                 "requirement": "BWC-STOP-02"}]},
+            {"scenario": "power-draw", "verdict": "error", "error": "power supply: no reply\ntraceback", "measurements": []},
+        ]
+    }  # fmt: skip
+    reasons, quantities = reasons_of(record)
+    assert reasons == [
+        "BWC-STOP-01 stop_lag_s[event 1] = 2.5166 s (limits [-0.033, 1]; stop)",
+        "power-draw: error: power supply: no reply",
+    ]
+    assert quantities == ["stop_lag_s"]
+    assert safe_name("../../etc") == ".._.._etc" and safe_name("") == "unit"
+
+
+def _children_of_out(out: Path) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if "harness.cli certify" in cmd and str(out) in cmd:
+                pids.append(int(entry.name))
+    return pids
+
+
+def test_a_station_killed_mid_unit_leaves_it_interrupted(tmp_path: Path) -> None:
+    db = tmp_path / "results.db"
+    out = tmp_path / "units"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "station", "--profile", "emulated", "--scenario",
+         str(SUITE_DIR / "stop.yaml"), "--units", "1", "--seed", "5", "--faulty-share", "0", "--operator", "auto",
+         "--out", str(out), "--db", f"sqlite:///{db}", "--lot", "LOT-K", "--bench", "kill-bench", "--phase", "P"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if db.exists() and _children_of_out(out):
+                engine = connect(f"sqlite:///{db}")
+                if interrupted_units(engine, "kill-bench"):
+                    break
+            assert proc.poll() is None, "the station ended before it was killed"
+            time.sleep(0.3)
+        else:
+            raise AssertionError("no start-of-unit row appeared")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for _ in range(50):  # the suite's process dies with the station
+        if not _children_of_out(out):
+            break
+        time.sleep(0.2)
+    assert not _children_of_out(out)
+    engine = connect(f"sqlite:///{db}")
+    (row,) = interrupted_units(engine, "kill-bench")
+    assert (row["serial"], row["status"], row["lot"]) == ("EMU-005-0001", "running", "LOT-K")
+    assert mark_interrupted(engine, "kill-bench") == 1  # what the bench's next start does
+    (unit,) = lot_units(engine, "LOT-K", "P")
+    assert unit.verdict is None and [a.verdict for a in unit.attempts] == ["interrupted"]
+    with Session(engine) as session:
+        (run,) = session.scalars(select(Run)).all()
+        assert (run.status, run.bench, run.operator) == ("interrupted", "kill-bench", "auto")
+
+
+def test_identity_of_a_device_that_states_none(tmp_path: Path) -> None:
+    from harness.fleet.station import read_identity
+
+    rig = tmp_path / "rig.yaml"
+    rig.write_text("rig: {kind: emulated, name: b, camera: emulated}\n")
+    assert read_identity(rig, "emulated") == (None, "the clip source states no serial")
+    rig.write_text("rig: {kind: nonsense}\n")
+    serial, why = read_identity(rig, "emulated")
+    assert serial is None and why.startswith("the device could not be read")
