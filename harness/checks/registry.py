@@ -12,6 +12,8 @@ from harness.checks.clock import clock
 from harness.checks.common import Check, CheckInput
 from harness.checks.continuity import MEASUREMENTS as CONTINUITY_MEASUREMENTS
 from harness.checks.continuity import continuity, segments
+from harness.checks.dock import MEASUREMENTS as DOCK_MEASUREMENTS
+from harness.checks.dock import docked_buffer
 from harness.checks.evidence import MEASUREMENTS as EVIDENCE_MEASUREMENTS
 from harness.checks.evidence import evidence
 from harness.checks.identity import MEASUREMENTS as IDENTITY_MEASUREMENTS
@@ -40,6 +42,7 @@ CHECKS: dict[str, Check] = {
     "power_cut": power_cut,
     "current_profile": current_profile,
     "evidence": evidence,
+    "docked_buffer": docked_buffer,
 }
 
 # every measurement a family of checks can make, declared once in its module
@@ -53,6 +56,7 @@ DECLARED: dict[str, tuple[Declared, ...]] = {
     "audio_policy": AUDIO_POLICY_MEASUREMENTS,
     "power": POWER_MEASUREMENTS,
     "evidence": EVIDENCE_MEASUREMENTS,
+    "dock": DOCK_MEASUREMENTS,
 }
 
 

@@ -119,6 +119,18 @@ class BufferingStarted(_Detail):
 
 
 @dataclass(frozen=True)
+class DockSwitched(_Detail):
+    """The camera put in or taken out of its dock: how (uhubctl, relay, prompt), what was done (the
+    command line, relay command or operator's answer), how well the instant is known, and why when
+    the run did it itself (``handover``: docked for the clips, or out of the dock for a scenario)."""
+
+    method: str
+    command: str
+    uncertainty_s: float
+    handover: str | None = None
+
+
+@dataclass(frozen=True)
 class OperatorAnswered(_Detail):
     """An instruction shown to the operator and what came back: who answered (a person's name,
     or ``auto`` for the emulated rig), how (``terminal``, ``auto``), the outcome (``confirmed``,
@@ -148,6 +160,7 @@ Detail = (
     | PowerCut
     | CurrentReading
     | BufferingStarted
+    | DockSwitched
     | OperatorAnswered
 )
 
@@ -155,8 +168,9 @@ Detail = (
 @dataclass(frozen=True)
 class Action:
     t: float
-    kind: str  # "power" | "gesture" | "stimulus" | "operator"
-    name: str  # "on"/"off"/"battery"/"shutdown"/"cut"/"current"/"buffering" for power, gesture name for gestures
+    kind: str  # "power" | "gesture" | "stimulus" | "operator" | "dock"
+    name: str  # "on"/"off"/"battery"/"shutdown"/"cut"/"current"/"buffering" for power, gesture name for
+    # gestures, "dock"/"undock" for the dock
     detail: Detail | None = None
 
     def details(self) -> dict[str, Any]:

@@ -199,6 +199,15 @@ class RigController(ABC):
     def collect_flashes(self, seqs: list[int]) -> list[StimulusResult]:
         """Wait for the reports of queued flashes, in the order of ``seqs``."""
 
+    def relays(self) -> list[str]:
+        """The controller's relays by name (none on a controller without any)."""
+        return []
+
+    def relay(self, name: str, on: bool) -> tuple[Edge, float]:
+        """Switch relay ``name`` (the dock's contacts, say) now; returns its edge on the harness
+        clock and how well that instant is known (s). A controller without relays refuses."""
+        raise RigControllerError(f"rig controller {self.identify()} has no relay {name!r}")
+
     @abstractmethod
     def close(self) -> None: ...
 
@@ -385,6 +394,28 @@ class SerialRigController(RigController):
         return GestureResult(
             name=name, edges=edges, effective_t=gesture.effective_time(edges) + latency, latency_s=latency
         )
+
+    def relays(self) -> list[str]:
+        """``RELAYS?``: the relays the firmware has (firmware before 1.2 knows no relays: none)."""
+        try:
+            names = self._query("RELAYS?", "RELAYS")
+        except RigControllerError as exc:
+            if "BADCMD" in str(exc):
+                return []
+            raise
+        return [n for n in names.split(",") if n]
+
+    def relay(self, name: str, on: bool) -> tuple[Edge, float]:
+        """Switch relay ``name`` just after now (``RELAY <name> ON|OFF AT <ticks>``) and wait for
+        its edge, stamped by the controller; the instant is known to the tick mapping's bound."""
+        mapping = self.sync(4)
+        at = self.clock.now() + self.LEAD_S
+        seq = self._seq(self._query(f"RELAY {name} {'ON' if on else 'OFF'} AT {mapping.to_ticks(at)}", "OK"))
+        self.clock.sleep_until(at + 0.01)
+        edges = self._collect({seq})
+        if len(edges) != 1 or edges[0].down != on:
+            raise RigControllerError(f"rig controller at {self.url}: relay {name} reported {len(edges)} edge(s)")
+        return edges[0], self._mapping().uncertainty_at(edges[0].t)
 
     def flash(self, duration_s: float = 0.1, at_t: float | None = None) -> StimulusResult:
         """Fire the flash-and-beep at ``at_t`` (default: now plus the scheduling lead) and wait for it."""

@@ -20,6 +20,7 @@ import numpy as np
 
 from harness.core.clock import Clock, Timer
 from harness.emulator.buttons import GestureRecogniser
+from harness.emulator.camera_dock import CameraDock
 from harness.emulator.camera_parts import CameraState, EventTruth, NextEvent
 from harness.emulator.camera_power import CameraPower
 from harness.emulator.capture import capture_model
@@ -44,7 +45,10 @@ class EmulatedCamera:
         scene: Scene,
         storage: Path,
         seed: int = 0,
+        dock_view: Path | None = None,
     ) -> None:
+        """``dock_view``: where the bench sees the storage while the camera is docked (None: the
+        storage is reached where it is written, docked or not)."""
         self.profile = profile
         self.behaviour = behaviour
         self.clock = clock
@@ -74,6 +78,7 @@ class EmulatedCamera:
         self.recorder = Recorder(self)
         self._capture = capture_model(profile, scene, seed)  # None when capture realism is off
         self.power = CameraPower(self)  # draw, fuel gauge, warning, shutdown (camera_power.py)
+        self.dock = CameraDock(self, dock_view)  # docked: no buffering, charging (camera_dock.py)
 
     # -- inputs -------------------------------------------------------------------------
     def set_power(self, on: bool) -> None:
@@ -121,7 +126,7 @@ class EmulatedCamera:
         if name == "power_on":
             return state is CameraState.OFF and self.supplied and self.profile.switch_on == "button"
         if name == "start":
-            return state is CameraState.BUFFERING
+            return state is CameraState.BUFFERING and not self.dock.docked
         if name == "stop":
             return state is CameraState.RECORDING
         if name == "power_off":
@@ -153,6 +158,23 @@ class EmulatedCamera:
         elif name == "stop" and self._stop_timer is None:
             end = now + self.behaviour.stop_delay_s + self.behaviour.post_record_s
             self._stop_timer = self.clock.call_at(end, lambda: self._finalise(self.clock.now()))
+
+    # -- dock ---------------------------------------------------------------------------
+    @property
+    def docked(self) -> bool:
+        return self.dock.docked
+
+    def docking(self, docked: bool, now: float) -> None:
+        """In or out of the dock (camera_dock.py): a recording under way is saved before the camera
+        goes into its dock, and the buffer starts empty when it comes out (unless the
+        ``buffer-while-docked`` fault keeps it running)."""
+        self.power.changing()  # the battery is settled at the old draw first
+        if docked and self.state is CameraState.RECORDING:
+            self._finalise(now)
+        if not docked and not self.behaviour.buffer_while_docked:
+            self._buffer_origin = now
+        self.log.append((now, "docked" if docked else "undocked"))
+        self.power.look_soon()
 
     # -- states -------------------------------------------------------------------------
     def _enter(self, state: CameraState, now: float) -> None:

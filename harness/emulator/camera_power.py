@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from harness.core.clock import Clock, Timer
+from harness.emulator.camera_dock import DOCK_CHARGE_A
 from harness.emulator.camera_parts import CameraState, EventTruth, Shot
 from harness.emulator.clip_writer import fragment_index
 from harness.emulator.faults import Behaviour
@@ -90,6 +91,8 @@ class PoweredCamera(Protocol):
     def clock(self) -> Clock: ...
     @property
     def state(self) -> CameraState: ...
+    @property
+    def docked(self) -> bool: ...
 
     def power_down(self, now: float, cut: bool) -> None: ...
 
@@ -137,7 +140,10 @@ class CameraPower:
         return "writing" if state == "buffering" and self._writing else state
 
     def draw(self) -> float:
-        """Amps the camera draws now (the supply's load)."""
+        """Amps the camera draws now (the supply's load); negative while docked: the dock powers the
+        camera and charges its battery (harness/emulator/camera_dock.py)."""
+        if self.cam.docked:
+            return -DOCK_CHARGE_A
         name = self.state_name()
         amps = self.spec.draw_a.of(name)
         return amps * self.b.buffering_draw_scale if name == "buffering" else amps

@@ -44,6 +44,7 @@ class Behaviour:
     marker_delay_s: float = 0.0
     audio_join_delay_s: float = 0.0  # the live audio starts this long after the activation
     stop_unconfirmed: bool = False  # stops at the first press of a stop that asks for confirmation
+    buffer_while_docked: bool = False  # the buffer runs on in the dock (camera_dock.py)
     # power (harness/emulator/camera_power.py); None = as the profile says
     cutoff_v: float | None = None
     warning_lead_s: float | None = None
@@ -369,6 +370,14 @@ FAULTS: dict[str, Fault] = {
                 lambda p: p.frame_period_s,
             ),
             applies=lambda p: p.post_record_s >= 3,
+        ),
+        Fault(
+            "buffer-while-docked",
+            "keeps buffering while docked: the first clip after an undock reaches back to footage taken "
+            "before and in the dock (the full buffer)",
+            "docked_buffer",
+            lambda b: replace(b, buffer_while_docked=True),
+            Proof("dock_buffer.yaml", "undocked_preroll_s[event 1]", configured_buffer, frame),
         ),
         # -- power (harness/emulator/camera_power.py, harness/power_checks.py)
         Fault(

@@ -34,9 +34,12 @@ class EmulatedRig:
         refresh_hz: float = 60.0,
         seed: int = 1,
         run_id: int | None = None,
+        storage_through_dock: bool = False,
     ) -> None:
         """``faults``: camera faults and device faults by name; ``run_id``: the run id the scene
-        shows (default: a fresh one, so a clip filmed in another run is recognised)."""
+        shows (default: a fresh one, so a clip filmed in another run is recognised);
+        ``storage_through_dock``: the bench sees the camera's storage only while the camera is
+        docked (at :attr:`clip_folder`), as a lab whose dock is under the run's control."""
         self.profile = profile
         self.clock = clock
         self.faults = tuple(faults)
@@ -54,8 +57,12 @@ class EmulatedRig:
             run_id=self.run_id,
             utc_origin=clock.utc(0.0).timestamp(),
         )
-        self.camera = EmulatedCamera(profile, behaviour, clock, self.scene, storage / "DCIM", seed=seed)
-        self.controller = EmulatedRigController(clock, profile.buttons, self.camera.button)
+        view = storage / "docked" / "DCIM" if storage_through_dock else None
+        self.camera = EmulatedCamera(profile, behaviour, clock, self.scene, storage / "DCIM", seed=seed, dock_view=view)
+        # the controller's solenoids press the camera's buttons; its relay connects the dock's contacts
+        self.controller = EmulatedRigController(
+            clock, profile.buttons, self.camera.button, relays={"dock": self.camera.dock.set_docked}
+        )
         # the supply's load is the camera's draw; the camera reads its supply (voltage, fuel gauge)
         self.supply = ScpiServer(
             on_output=self.camera.set_power,
@@ -84,7 +91,8 @@ class EmulatedRig:
 
     @property
     def clip_folder(self) -> Path:
-        return self.camera.storage
+        """Where the bench sees the camera's storage (only while docked, when it sees it through the dock)."""
+        return self.camera.dock.view or self.camera.storage
 
     def close(self) -> None:
         self.controller.close()

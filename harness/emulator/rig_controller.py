@@ -13,7 +13,7 @@ from harness.firmware.rigctl_core import RigControllerCore
 log = logging.getLogger(__name__)
 
 #: Commands that make the controller act (the moment a cable or a firmware is most likely to fail).
-ACTIONS = ("PRESS", "HOLD", "RELEASE", "FLASH")
+ACTIONS = ("PRESS", "HOLD", "RELEASE", "FLASH", "RELAY")
 #: Line noise: not ASCII, but terminated, so the host reads it as one bad line.
 GARBAGE_LINE = b"\xfe\x81\x00\xff\x13~\x9c\xc3(\n"
 #: How long a hung controller stays silent before its watchdog restarts it (its own clock).
@@ -45,20 +45,27 @@ class EmulatedRigController:
         drift_ppm: float = 0.0,
         stimulus: Callable[[bool], None] | None = None,
         boot_ticks: int = 0,
+        relays: dict[str, Callable[[bool], None]] | None = None,
     ) -> None:
+        """``relays``: the controller's relays by name, each wired to what it switches (the
+        camera's dock contacts); their switching is recorded in :attr:`relay_edges` too."""
         self.clock = clock
         self._rate = 1e6 * (1.0 + drift_ppm * 1e-6)
         self._boot = clock.now() - boot_ticks / self._rate
         self.stimuli: list[tuple[float, bool]] = []
         self._on_stimulus = stimulus
+        self._relays = dict(relays or {})
+        self.relay_edges: list[tuple[float, str, bool]] = []
         self.core = RigControllerCore(
             buttons=buttons,
             ticks_us=self._ticks,
             schedule=self._schedule,
             drive=drive,
             write=self._write,
-            identity=f"BWC-RIG-EMU,1.1,{serial}",
+            identity=f"BWC-RIG-EMU,1.2,{serial}",
             stimulus=self._stimulus,
+            relays=tuple(self._relays),
+            switch=self._switch,
         )
         self.misbehave_at_action: Misbehaviour | None = None
         self._silent_until = float("-inf")
@@ -96,6 +103,10 @@ class EmulatedRigController:
         self.stimuli.append((self.clock.now(), on))
         if self._on_stimulus is not None:
             self._on_stimulus(on)
+
+    def _switch(self, relay: str, on: bool) -> None:
+        self.relay_edges.append((self.clock.now(), relay, on))
+        self._relays[relay](on)
 
     def _write(self, line: str) -> None:
         self.port.write_line(line)

@@ -3,10 +3,12 @@
 Every step of a scenario, from a YAML file or from a Python scenario, goes through
 :meth:`StepDispatcher.run`, so a step kind is handled in exactly one place: the power, battery
 and measure steps and the waits for a shutdown by the scenario's power session
-(:mod:`harness.execution.power_steps`), plain waits, gestures and operator prompts here (the
-rig's :class:`~harness.devices.operator.Operator` answers; an unanswered prompt raises
-:class:`~harness.devices.operator.PromptUnanswered`, which ends the scenario as an error). ``wait: {since: buffering}``
-counts from the buffering start the power session measured from the supply current.
+(:mod:`harness.execution.power_steps`), plain waits, gestures, operator prompts, docks and undocks
+here (the rig's :class:`~harness.devices.operator.Operator` answers a prompt; an unanswered prompt
+raises :class:`~harness.devices.operator.PromptUnanswered`, which ends the scenario as an error).
+``wait: {since: buffering}`` counts from the buffering start the power session measured from the
+supply current. A dock or undock is made the way the rig file says (harness/devices/dock.py) and
+lands in the timeline at the instant the dock reports (a relay's edge, the middle of a uhubctl call).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from harness.core import progress
-from harness.core.timeline import Timeline
+from harness.core.timeline import Action, DockSwitched, Timeline
 from harness.devices.operator import Prompt, ask
 from harness.execution.gestures import perform_gesture
 from harness.plan.scenario import StepKind
@@ -43,6 +45,8 @@ class StepDispatcher:
             "wait": self._wait,
             "gesture": self._gesture,
             "prompt": self._prompt,
+            "dock": self._dock,
+            "undock": self._dock,
         }
 
     def run(self, step: Step) -> float:
@@ -77,3 +81,27 @@ class StepDispatcher:
     def _prompt(self, step: Step) -> None:
         assert step.prompt is not None
         ask(self.rig.the_operator(), Prompt.from_step(step.prompt), self.timeline, self.rig.clock)
+
+    def _dock(self, step: Step) -> None:
+        docking = step.dock or step.undock
+        assert docking is not None
+        switch_dock(self.rig, self.timeline, step.dock is not None)
+
+
+def switch_dock(rig: Rig, timeline: Timeline, docked: bool, handover: str | None = None) -> Action:
+    """Dock (``docked``) or undock the camera with the rig's dock and record it; ``handover`` says
+    why when the run does it itself rather than a step (docked for the clips, say)."""
+    if rig.dock is None:
+        raise ValueError(
+            f"rig {rig.name} has no dock: give its rig file a 'dock:' section (uhubctl or relay) to run a "
+            "scenario that docks the camera"
+        )
+    done = rig.dock.dock() if docked else rig.dock.undock()
+    action = Action(
+        done.t,
+        "dock",
+        "dock" if docked else "undock",
+        DockSwitched(done.method, done.command, done.uncertainty_s, handover),
+    )
+    timeline.add(action)
+    return action

@@ -22,7 +22,7 @@ from harness.core.timeline import Timeline
 from harness.devices.display import display_evidence
 from harness.devices.flash_schedule import FlashSchedule
 from harness.execution import power_steps
-from harness.execution.dispatch import StepDispatcher
+from harness.execution.dispatch import StepDispatcher, switch_dock
 from harness.plan.requirements import Catalogue
 from harness.plan.scenario import Scenario, Step
 from harness.rig.factory import Rig
@@ -91,7 +91,12 @@ class Take:
             rig.power.output(False)
             rig.show_scene(self.result.scenario.scene if self.result.scenario else "standard")
             clock.sleep(SETTLE_S)
+            if collect and rig.dock is not None and rig.clips_while_docked and rig.dock.docked is not True:
+                switch_dock(rig, self.result.timeline, True, "to see the clips already on the camera")
         self._before = rig.clips.snapshot()
+        if rig.dock is not None and rig.dock.docked:  # every scenario starts with the camera out of its dock
+            with self.step_hook("prepare: undock"):
+                switch_dock(rig, self.result.timeline, False, "a scenario starts with the camera out of its dock")
         self._start = clock.now()
         self._flashes = FlashSchedule.for_rig(rig)  # a bench's controller fires the A/V stimulus meanwhile
         # battery simulator, power monitor, cuts
@@ -117,6 +122,9 @@ class Take:
             raise RuntimeError("check() follows the steps")
         rig, result = self.rig, self.result
         verdicts: list[Measurement] = []
+        if collect and rig.dock is not None and rig.clips_while_docked and not rig.dock.docked:
+            with self.step_hook("dock for the clips"):  # its storage is reached only through the dock
+                switch_dock(rig, result.timeline, True, "for the clips")
         if collect:
             verdicts = self._take_in_and_analyse()
         else:  # judged by the instrument alone: the footage stays on the camera

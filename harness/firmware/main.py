@@ -12,6 +12,7 @@ Wiring (GPIO numbers, change them here and in lab_setup.md together):
     GP3  -> solenoid driver input, button "power"
     GP4  -> flash LED driver (high = on)
     GP5  -> speaker amplifier input (PWM tone while the flash is on)
+    GP6  -> relay driver input, relay "dock" (high = energised = the camera's dock contacts connected)
     GP25 -> on-board LED, toggled on every host line (a sign of life)
 """
 
@@ -23,10 +24,11 @@ import machine
 
 from rigctl_core import MAX_LINE, LineAssembler, RigControllerCore, Scheduler, TickExtender, chirp_hz
 
-FIRMWARE = "1.1"
+FIRMWARE = "1.2"
 BUTTON_PINS = (("event", 2), ("power", 3))  # a tuple: MicroPython dicts keep no order
 FLASH_PIN = 4
 SPEAKER_PIN = 5
+RELAY_PINS = (("dock", 6),)
 STATUS_PIN = 25
 #: Chirp swept by the speaker while the flash is on (matches harness/stimulus.py: 1 to 4 kHz).
 CHIRP_F0_HZ = 1000
@@ -47,6 +49,9 @@ class Board:
         self.solenoids = {}
         for name, gpio in BUTTON_PINS:
             self.solenoids[name] = machine.Pin(gpio, machine.Pin.OUT, value=0)
+        self.relays = {}
+        for name, gpio in RELAY_PINS:
+            self.relays[name] = machine.Pin(gpio, machine.Pin.OUT, value=0)
         self.flash = machine.Pin(FLASH_PIN, machine.Pin.OUT, value=0)
         self.speaker = machine.PWM(machine.Pin(SPEAKER_PIN))
         self.speaker.duty_u16(0)
@@ -58,6 +63,9 @@ class Board:
     def drive(self, button, down):
         self.solenoids[button].value(1 if down else 0)
 
+    def switch(self, relay, on):
+        self.relays[relay].value(1 if on else 0)
+
     def stimulus(self, on):
         self.flash.value(1 if on else 0)
         self.flash_since = self.ticks.now() if on else None
@@ -68,8 +76,11 @@ class Board:
             self.speaker.duty_u16(0)
 
     def safe(self):
-        """All solenoids released, flash and tone off (boot, and after any crash of the loop)."""
+        """All solenoids and relays released (the camera out of its dock), flash and tone off (boot,
+        and after any crash of the loop)."""
         for pin in self.solenoids.values():
+            pin.value(0)
+        for pin in self.relays.values():
             pin.value(0)
         self.flash.value(0)
         self.speaker.duty_u16(0)
@@ -91,6 +102,8 @@ def main():
         write=write,
         identity="BWC-RIG-RP2040,%s,%s" % (FIRMWARE, _serial_number()),
         stimulus=board.stimulus,
+        relays=tuple(name for name, _ in RELAY_PINS),
+        switch=board.switch,
     )
 
     def on_line(line):

@@ -9,7 +9,9 @@ layer (or the emulator) supplies four hooks:
 * ``schedule(when_us, fn)`` -> run ``fn()`` when ``ticks_us() >= when_us``;
 * ``drive(button, down)`` -> energise or release the solenoid of ``button``;
 * ``write(line)`` -> send one line (without newline) to the host;
-* ``stimulus(on)`` (optional) -> switch the flash LED and the speaker tone together.
+* ``stimulus(on)`` (optional) -> switch the flash LED and the speaker tone together;
+* ``switch(relay, on)`` (optional, with ``relays``) -> energise or release a relay (the dock's
+  contacts: docked while energised).
 
 The board layer also uses :class:`TickExtender` (wrap-free ticks from the hardware counter),
 :class:`Scheduler` (the timed-action queue behind ``schedule``) and :class:`LineAssembler`
@@ -28,16 +30,20 @@ Lines from the host (ASCII, one command per line)::
     HOLD <button> [AT <ticks_us>]         -> OK <seq>   later: EDGE ... DOWN, DONE
     RELEASE <button> [AT <ticks_us>]      -> OK <seq>   later: EDGE ... UP, DONE
     FLASH <ms> [AT <ticks_us>]            -> OK <seq>   later: EDGE <seq> flash ON/OFF, DONE
+    RELAYS?                               -> RELAYS <name>,<name>,...   (none: "RELAYS")
+    RELAY <relay> ON|OFF [AT <ticks_us>]  -> OK <seq>   later: EDGE <seq> <relay> ON|OFF, DONE
     PROTO?                                -> PROTO BWC-RIG/1
 
 Asynchronous lines::
 
     EDGE <seq> <button> DOWN|UP <ticks_us>
     EDGE <seq> flash ON|OFF <ticks_us>
+    EDGE <seq> <relay> ON|OFF <ticks_us>
     DONE <seq>
 
-Errors: ``ERR <code> <text>`` with codes BADCMD, BADARG, NOBUTTON, PAST, BUSY, NOSTIM.
-FLASH and PROTO? are later additions: every older command and reply is unchanged.
+Errors: ``ERR <code> <text>`` with codes BADCMD, BADARG, NOBUTTON, NORELAY, PAST, BUSY, NOSTIM.
+FLASH, PROTO?, RELAY and RELAYS? are later additions: every older command and reply is unchanged.
+A relay's name is never a button's (their edges share the EDGE line).
 """
 
 PROTOCOL = "BWC-RIG/1"
@@ -50,8 +56,13 @@ STIMULUS = "flash"
 
 
 class RigControllerCore:
-    def __init__(self, buttons, ticks_us, schedule, drive, write, identity, stimulus=None):
+    def __init__(self, buttons, ticks_us, schedule, drive, write, identity, stimulus=None, relays=(), switch=None):
         self.buttons = tuple(buttons)
+        self.relays = tuple(relays) if switch is not None else ()
+        self.switch = switch
+        for r in self.relays:
+            if r in self.buttons or r == STIMULUS:
+                raise ValueError("relay %s has the name of a button" % r)
         self.ticks_us = ticks_us
         self.schedule = schedule
         self.drive = drive
@@ -88,6 +99,10 @@ class RigControllerCore:
                 self._action(verb, words[1:])
             elif verb == "FLASH":
                 self._flash(words[1:])
+            elif verb == "RELAYS?":
+                self.write(("RELAYS " + ",".join(self.relays)).strip())
+            elif verb == "RELAY":
+                self._relay(words[1:])
             else:
                 self.write("ERR BADCMD unknown command %s" % words[0][:20])
         except ValueError as exc:
@@ -139,6 +154,28 @@ class RigControllerCore:
         self._later(at, lambda: self._stim(seq, True))
         self._later(at + ms * 1000, lambda: self._stim(seq, False))
         self.write("OK %d" % seq)  # after scheduling, as for button actions
+
+    def _relay(self, args):
+        args, at = self._split_at(args)
+        if len(args) != 2 or args[1].upper() not in ("ON", "OFF"):
+            raise ValueError("usage: RELAY <relay> ON|OFF [AT <us>]")
+        relay = args[0].lower()
+        if relay not in self.relays:
+            self.write("ERR NORELAY %s" % relay[:20])
+            return
+        on = args[1].upper() == "ON"
+        at = self._when(at, 1)
+        if at is None:
+            return
+        self.seq += 1
+        seq = self.seq
+        self._later(at, lambda: self._switch(seq, relay, on))
+        self.write("OK %d" % seq)
+
+    def _switch(self, seq, relay, on):
+        self.switch(relay, on)
+        self.write("EDGE %d %s %s %d" % (seq, relay, "ON" if on else "OFF", self.ticks_us()))
+        self.write("DONE %d" % seq)
 
     def _stim(self, seq, on):
         self.stimulus(on)

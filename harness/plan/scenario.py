@@ -34,6 +34,7 @@ CHECK_NAMES = (
     "power_cut",
     "current_profile",
     "evidence",
+    "docked_buffer",
 )
 
 
@@ -122,8 +123,16 @@ class PromptStep(Strict):
         return self
 
 
-StepKind = Literal["power", "wait", "gesture", "battery", "measure", "prompt"]
-STEP_KINDS: tuple[StepKind, ...] = ("power", "wait", "gesture", "battery", "measure", "prompt")
+class DockStep(Strict):
+    """Put the camera in its dock (``dock``) or take it out (``undock``), the way the rig file says
+    (a smart hub port, a relay, an operator). Docked, a camera charges, shows its storage and does
+    not buffer. ``- dock:`` alone is enough; ``why`` is shown in the plan and the record."""
+
+    why: str = Field("", max_length=200, description="what the dock or undock is for, as the test plan says it")
+
+
+StepKind = Literal["power", "wait", "gesture", "battery", "measure", "prompt", "dock", "undock"]
+STEP_KINDS: tuple[StepKind, ...] = ("power", "wait", "gesture", "battery", "measure", "prompt", "dock", "undock")
 
 
 class Step(Strict):
@@ -137,6 +146,8 @@ class Step(Strict):
     battery: BatteryStep | None = None
     measure: MeasureStep | None = None
     prompt: PromptStep | None = None
+    dock: DockStep | None = None
+    undock: DockStep | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -145,6 +156,9 @@ class Step(Strict):
             keys = [k for k in STEP_KINDS if k in data]
             if len(keys) != 1:
                 raise ValueError(f"a step needs exactly one of {', '.join(STEP_KINDS)} (got {sorted(data)})")
+            for key in ("dock", "undock"):  # '- dock:' alone (YAML null) or 'dock: true' is a plain dock
+                if key in data and (data[key] is None or data[key] is True):
+                    data = {**data, key: {}}
             if isinstance(data.get("power"), bool):  # YAML reads a bare on/off as a boolean
                 data = {**data, "power": "on" if data["power"] else "off"}
             if isinstance(data.get("prompt"), str):  # 'prompt: Dock the camera' = a confirm prompt
@@ -172,6 +186,9 @@ class Step(Strict):
         if self.prompt:
             text = self.prompt.text if len(self.prompt.text) <= 60 else self.prompt.text[:57] + "..."
             return f"ask the operator: {text}"
+        docking = self.dock or self.undock
+        if docking is not None:
+            return ("dock" if self.dock else "undock") + (f" ({docking.why})" if docking.why else "")
         return f"gesture {self.gesture}"
 
 
@@ -207,6 +224,36 @@ class Scenario(Strict):
         default_factory=list,
         description="suites the scenario belongs to (e.g. 'acceptance': the per-unit suite of bwc station)",
     )
+
+    @field_validator("steps")
+    @classmethod
+    def _docking_in_order(cls, steps: list[Step]) -> list[Step]:
+        """Dock and undock alternate, and nothing is started while the camera is in its dock (a
+        camera does not record docked): a plan that asks for either is refused at load."""
+        docked_at: int | None = None  # the step that docked the camera (None: out of its dock)
+        problems = []
+        for number, step in enumerate(steps, 1):
+            if step.dock is not None:
+                if docked_at is not None:
+                    problems.append(f"steps#{number}.dock: the camera is already docked (steps#{docked_at})")
+                docked_at = number
+            elif step.undock is not None:
+                if docked_at is None:
+                    problems.append(f"steps#{number}.undock: the camera is not docked (no dock step before it)")
+                docked_at = None
+            elif step.gesture == "start" and docked_at is not None:
+                problems.append(
+                    f"steps#{number}.gesture: start while the camera is docked (steps#{docked_at}); "
+                    "a camera does not record in its dock, undock it first"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return steps
+
+    @property
+    def docks(self) -> bool:
+        """Whether the scenario docks the camera (it then needs a rig with a dock)."""
+        return any(step.dock is not None or step.undock is not None for step in self.steps)
 
     def expected_duration_s(self, profile: CameraProfile, settle_s: float = 0.0, clip_wait_s: float = 0.0) -> float:
         """How long the scenario takes on a bench with a camera of ``profile``: its waits (a wait's

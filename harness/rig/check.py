@@ -23,6 +23,7 @@ from harness.devices.block_devices import BlockDevices
 from harness.devices.clip_source import DeviceIdentity
 from harness.devices.clip_source_mtp import MtpTools
 from harness.devices.display import Display
+from harness.devices.dock import UhubctlDock
 from harness.devices.rig_controller import RigControllerError
 from harness.plan.profile import CameraProfile
 from harness.rig.identity import UnitMismatch, check_unit
@@ -30,6 +31,7 @@ from harness.rig.kinds import BuildContext, load_rig_spec, rig_kind
 from harness.rig.parts import (
     AnyClipSettings,
     ClipSettings,
+    DockSettings,
     ExportSettings,
     InstrumentSettings,
     MassStorageSettings,
@@ -200,6 +202,25 @@ def probe_display(factory: Callable[[Clock], Display], clock: Clock, max_dropped
     return ("warn" if stats.late else "ok"), detail
 
 
+def probe_dock(dock: DockSettings, serial: SerialSettings, clock: Clock) -> tuple[str, str]:
+    """Whether the dock can be switched, without switching it: the hub port's status through
+    uhubctl, or the controller's list of relays; docking by hand is asked at run time."""
+    if dock.hub is not None:
+        ports = UhubctlDock(dock.hub, clock, timeout_s=dock.timeout_s).status()
+        states = ", ".join(f"port {p} {'powered (docked)' if on else 'off (undocked)'}" for p, on in ports.items())
+        return "ok", f"{states}; uhubctl shows the hub (nothing switched)"
+    if dock.by_hand is not None:
+        return "ok", "the operator docks the camera when asked (answered at run time)"
+    with serial.open(clock) as ctl:
+        relays = ctl.relays()
+    if dock.relay not in relays:
+        return "fail", (
+            f"the rig controller has no relay {dock.relay!r} (its relays: {', '.join(relays) or 'none'}; "
+            "firmware 1.2 or later has 'dock' on GP6)"
+        )
+    return "ok", f"the rig controller has relay {dock.relay!r} (nothing switched)"
+
+
 def _latency_text(settings: SerialSettings) -> str:
     """The calibrated solenoid latency as the run will use it (raises if the rig file's does not fit the profile)."""
     settings.validate()
@@ -262,6 +283,9 @@ def check_rig(path: Path | str) -> tuple[str, list[CheckRow]]:
                         lambda: probe_display(display, clock, spec.limits.max_display_dropped_frames),
                     )
                 )
+            if parts.dock is not None:
+                dock = parts.dock
+                rows.append(_probe("dock", dock.target, lambda: probe_dock(dock, parts.serial, clock)))
             rows.append(_probe("camera storage", parts.clips.target, lambda: probe_clip_source(parts.clips)))
             rows.append(
                 _probe(

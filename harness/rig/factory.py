@@ -20,6 +20,7 @@ from harness.core.clock import Clock
 from harness.core.paths import RIGS_DIR, camera_profile_path
 from harness.devices.clip_source import ClipSource
 from harness.devices.display import Display
+from harness.devices.dock import Dock
 from harness.devices.operator import Operator
 from harness.devices.power import PowerSupply
 from harness.devices.protocols import GroundTruth
@@ -58,6 +59,8 @@ class Rig:
     clip_wait_s: float = 10.0  # how long after the last step clips may still appear
     run_id: int | None = None  # run id the display shows in the time code (None: unknown, not checked)
     stimulus: bool = False  # the controller fires the A/V stimulus (a bench's flash LED and speaker)
+    dock: Dock | None = None  # what docks the camera (None: scenarios with dock steps cannot run here)
+    clips_while_docked: bool = False  # the clips are reached only while the camera is docked
     place: dict[str, Any] | None = None  # the labgrid place the bench was acquired as (None: not a place)
     operator: Operator | None = None  # who answers operator prompts (None: chosen by default on first use)
     calibration: Calibration | None = None  # the bench's calibration records (None: the rig file names none)
@@ -117,6 +120,8 @@ def open_rig(
         stack.callback(power.close)
         controller = parts.serial.open(clock)
         stack.callback(controller.close)
+        # docking by hand asks whoever answers the rig's prompts (the rig's operator, once it exists)
+        dock = parts.dock.open(controller, clock, lambda: rig.the_operator()) if parts.dock is not None else None
         display = parts.display(clock) if parts.display is not None else None
         if display is not None:
             stack.enter_context(display)
@@ -136,6 +141,7 @@ def open_rig(
                 "serial_port": parts.serial.url,
                 "display": display.describe() if display is not None else "scene played by an external player",
                 "clip_source": clips.describe(),
+                "dock": dock.describe() if dock is not None else "none (the run cannot dock the camera)",
                 "camera_unit": unit,
             },
             faults=parts.faults,
@@ -145,6 +151,8 @@ def open_rig(
             clip_wait_s=parts.clips.wait_s,
             run_id=parts.run_id if parts.run_id is not None else display.run_id if display is not None else None,
             stimulus=parts.serial.stimulus,
+            dock=dock,
+            clips_while_docked=parts.dock is not None and parts.dock.clips_while_docked,
             place=parts.place,
             calibration=calibration,
             calibration_record=calibration_record,

@@ -23,11 +23,13 @@ from harness.core.clock import Clock, RealClock, VirtualClock
 from harness.core.config import load_model
 from harness.devices.clip_source_export import ExportManifest
 from harness.devices.display import EmulatedDisplay, OpenCVDisplay, find_monitor
+from harness.devices.dock import HubPort
 from harness.emulator.rig import EmulatedRig
 from harness.plan.profile import CameraProfile, Strict
 from harness.rig.parts import (
     AnyClipSettings,
     ClipSettings,
+    DockSettings,
     ExportSettings,
     InstrumentSettings,
     MassStorageSettings,
@@ -38,11 +40,14 @@ from harness.rig.parts import (
 from harness.rig.specs import (
     BenchRigSpec,
     ClipsSpec,
+    DockSpec,
     EmulatedRigSpec,
     ExportClipSpec,
     MassStorageClipSpec,
     MtpClipSpec,
+    PromptDockSpec,
     RigSpecBase,
+    UhubctlDockSpec,
     press_latency_s,
 )
 
@@ -108,7 +113,19 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
         storage = ctx.workdir / "camera-storage"
         shutil.rmtree(storage, ignore_errors=True)
     faults = tuple(spec.faults) + tuple(ctx.faults)
-    with EmulatedRig(ctx.profile, ctx.clock, storage, faults, spec.refresh_hz, spec.seed, run_id=spec.run_id) as emu:
+    # the relay (or the automatic operator) reaches the emulated camera's dock; a hub port would
+    # switch a real USB port
+    through_dock = spec.dock is not None and spec.dock.kind in ("relay", "prompt") and spec.dock.clips_while_docked
+    with EmulatedRig(
+        ctx.profile,
+        ctx.clock,
+        storage,
+        faults,
+        spec.refresh_hz,
+        spec.seed,
+        run_id=spec.run_id,
+        storage_through_dock=through_dock,
+    ) as emu:
 
         def display(clock: Clock) -> EmulatedDisplay:
             return EmulatedDisplay(clock, spec.refresh_hz, on_scene=emu.show_scene)
@@ -127,6 +144,7 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
             speaker_distance_m=ctx.profile.emulation.speaker_distance_m,
             run_id=emu.run_id,
             emulator=emu,
+            dock=dock_settings(spec.dock),
         )
 
 
@@ -163,8 +181,28 @@ def build_bench(spec: BenchRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
         display_target=f"monitor {spec.display.monitor}" if display is not None else "external player",
         faults=tuple(ctx.faults),
         speaker_distance_m=spec.distances.speaker_to_camera_m,
+        dock=dock_settings(spec.dock),
         place=spec.place,
     )
+
+
+def dock_settings(d: DockSpec | None) -> DockSettings | None:
+    """The way of docking a rig file's ``dock:`` section chooses (None: the rig cannot dock)."""
+    if d is None:
+        return None
+    if isinstance(d, UhubctlDockSpec):
+        hub = HubPort(d.location, tuple(d.ports), d.vendor, d.repeat, d.wait_ms, None, d.exact, d.command)
+        return DockSettings(
+            hub=hub, settle_s=d.settle_s, timeout_s=d.timeout_s, clips_while_docked=d.clips_while_docked
+        )
+    if isinstance(d, PromptDockSpec):
+        return DockSettings(
+            settle_s=d.settle_s,
+            timeout_s=d.timeout_s,
+            clips_while_docked=d.clips_while_docked,
+            by_hand=(d.dock_text, d.undock_text),
+        )
+    return DockSettings(relay=d.relay, settle_s=d.settle_s, clips_while_docked=d.clips_while_docked)
 
 
 def clip_settings(c: ClipsSpec, ctx: BuildContext) -> AnyClipSettings:

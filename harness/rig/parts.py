@@ -20,9 +20,11 @@ from harness.devices.clip_source_export import ExportClipSource, ExportManifest
 from harness.devices.clip_source_mass_storage import MassStorageClipSource
 from harness.devices.clip_source_mtp import MtpClipSource, MtpTools
 from harness.devices.display import Display
+from harness.devices.dock import Dock, HubPort, PromptDock, RelayDock, UhubctlDock
+from harness.devices.operator import Operator
 from harness.devices.power import COMMAND_SETS, PowerLimits, ScpiPowerSupply
 from harness.devices.protocols import GroundTruth
-from harness.devices.rig_controller import SerialRigController
+from harness.devices.rig_controller import RigController, SerialRigController
 from harness.rig.specs import LimitsSpec, PowerSpec
 
 
@@ -175,6 +177,34 @@ class ExportSettings:
         return ExportClipSource(self.folder, self.suffix, self.manifest, self.recursive, self.settle_s)
 
 
+@dataclass(frozen=True)
+class DockSettings:
+    """How the run docks the camera: a smart hub port through uhubctl (``hub``), a relay of the rig
+    controller (``relay``) or the operator by hand (``by_hand``, with what they are asked); and
+    whether the clips are reached only while it is docked."""
+
+    hub: HubPort | None = None
+    relay: str = "dock"
+    settle_s: float = 0.0
+    timeout_s: float = 20.0
+    clips_while_docked: bool = True
+    by_hand: tuple[str, str] | None = None  # (dock text, undock text): the operator docks
+
+    @property
+    def target(self) -> str:
+        if self.hub is not None:
+            return self.hub.describe()
+        return "the operator, by hand when asked" if self.by_hand else f"relay {self.relay!r} of the rig controller"
+
+    def open(self, controller: RigController, clock: Clock, operator: Callable[[], Operator]) -> Dock:
+        """The dock; ``operator`` gives whoever answers the rig's prompts (for docking by hand)."""
+        if self.hub is not None:
+            return UhubctlDock(self.hub, clock, self.settle_s, self.timeout_s)
+        if self.by_hand is not None:
+            return PromptDock(operator, clock, *self.by_hand, timeout_s=self.timeout_s, settle_s=self.settle_s)
+        return RelayDock(controller, clock, self.relay, self.settle_s)
+
+
 #: the settings of any kind of clip source: each opens its source and names its target
 AnyClipSettings = ClipSettings | MassStorageSettings | MtpSettings | ExportSettings
 
@@ -197,6 +227,7 @@ class RigParts:
     speaker_distance_m: float = 0.0
     run_id: int | None = None  # the run id the scene shows, when the rig kind knows it
     emulator: GroundTruth | None = None
+    dock: DockSettings | None = None  # None: the rig cannot dock the camera
     place: dict[str, Any] | None = None  # the labgrid place the bench was acquired as (None: none)
 
     @property

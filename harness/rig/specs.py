@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 
+from harness.devices.dock import DOCK_TEXT, UNDOCK_TEXT
 from harness.devices.power import COMMAND_SETS
 from harness.plan.profile import CameraProfile, Strict
 
@@ -49,6 +50,70 @@ class LimitsSpec(Strict):
     max_display_dropped_frames: int = Field(0, ge=0, description="frames the display pipeline may drop in the check")
 
 
+class DockCommon(Strict):
+    """What every way of docking says: how long to wait after a switch, and whether the clips are
+    taken only while the camera is docked (its volume or upload appears only then)."""
+
+    settle_s: float = Field(0.0, ge=0, le=120, description="wait after a switch (the camera comes up on USB)")
+    clips_while_docked: bool = Field(
+        True,
+        description="the camera's storage is reached only while it is docked: the run docks it before "
+        "taking the clips and takes it out of the dock before the next scenario",
+    )
+
+
+class UhubctlDockSpec(DockCommon):
+    """The camera's dock cable on a smart hub port, switched by uhubctl (power on = docked)."""
+
+    kind: Literal["uhubctl"]
+    location: str = Field(
+        pattern=r"^\d+(-\d+(\.\d+)*)?$", description="the hub's USB location (uhubctl -l), e.g. 1-1.4"
+    )
+    ports: list[int] = Field(min_length=1, max_length=16, description="port number(s) on the hub (uhubctl -p)")
+    vendor: str | None = Field(
+        None, pattern=r"^[0-9A-Fa-f]{1,4}(:[0-9A-Fa-f]{0,4})?$", description="limit the hub by vendor id (uhubctl -n)"
+    )
+    repeat: int | None = Field(None, ge=1, le=100, description="repeat the power off request (uhubctl -r)")
+    wait_ms: int | None = Field(None, ge=0, le=10_000, description="wait before a repeated power off (uhubctl -w)")
+    exact: bool = Field(False, description="exact location, no USB3 duality handling (uhubctl -e)")
+    command: str = Field("uhubctl", min_length=1, max_length=200, pattern=r"^[^\x00-\x1f ]+$")
+    timeout_s: float = Field(20.0, gt=0, le=300, description="longest a uhubctl call may take")
+    settle_s: float = Field(3.0, ge=0, le=120, description="wait after a switch (the camera comes up on USB)")
+
+    @field_validator("ports", mode="before")
+    @classmethod
+    def _one_port(cls, value: object) -> object:
+        """``ports: 2`` is short for ``ports: [2]``; each port 1..255."""
+        value = [value] if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(value, list):
+            for port in value:
+                if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 255:
+                    raise ValueError(f"port {port!r}: expected a hub port number 1..255")
+        return value
+
+
+class RelayDockSpec(DockCommon):
+    """A relay of the rig controller that connects the dock's contacts (energised = docked)."""
+
+    kind: Literal["relay"]
+    relay: str = Field("dock", pattern=r"^[a-z0-9_]{1,20}$", description="the relay's name on the controller")
+
+
+class PromptDockSpec(DockCommon):
+    """The operator docks the camera by hand when asked, and confirms."""
+
+    kind: Literal["prompt"]
+    dock_text: str = Field(DOCK_TEXT, min_length=1, max_length=500, description="what the operator is asked to dock")
+    undock_text: str = Field(UNDOCK_TEXT, min_length=1, max_length=500, description="... and to undock")
+    timeout_s: float = Field(300.0, gt=0, le=12 * 3600, description="longest wait for the operator's answer")
+
+
+DockSpec = Annotated[
+    Union[UhubctlDockSpec, RelayDockSpec, PromptDockSpec],  # noqa: UP007
+    Field(discriminator="kind"),
+]
+
+
 class RigSpecBase(Strict):
     """What every kind of rig file says: its kind and name, the camera, the display rate, power and limits.
 
@@ -76,6 +141,7 @@ class RigSpecBase(Strict):
     calibration_valid_days: int = Field(
         90, gt=0, le=3650, description="a calibration record older than this makes the report say so"
     )
+    dock: DockSpec | None = Field(None, description="how the run docks the camera (none: scenarios cannot dock)")
 
 
 class EmulatedRigSpec(RigSpecBase):
@@ -93,6 +159,10 @@ class EmulatedRigSpec(RigSpecBase):
         None, ge=0, lt=1 << 16, description="run id the scene shows in the time code (default: a fresh one each run)"
     )
     time: Literal["virtual", "real"] = "virtual"
+    #: the emulated bench's controller has a relay on the camera's dock contacts; by default the
+    #: storage stays reachable undocked too (clips_while_docked: true models a lab that reaches it
+    #: only through the dock)
+    dock: DockSpec | None = RelayDockSpec(kind="relay", clips_while_docked=False)
 
 
 class SerialSpec(Strict):

@@ -167,12 +167,12 @@ class BatterySimulator:
     def settle(self, now: float, amps: float) -> None:
         dt = now - self.settled_at
         self.settled_at = max(self.settled_at, now)
-        if dt <= 0 or amps <= 0:
+        if dt <= 0 or amps == 0:
             return
-        used = amps * dt / 3600.0
+        used = amps * dt / 3600.0  # negative: the load charges the battery (a docked camera)
         self.drawn_ah += used
         if self.dynamic:
-            self.soc = max(0.0, self.soc - used / self.capacity_ah)
+            self.soc = min(1.0, max(0.0, self.soc - used / self.capacity_ah))
 
     def supplies(self, amps: float) -> bool:
         """False when the load asks for more than the current limit (the output folds back)."""

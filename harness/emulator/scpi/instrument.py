@@ -73,6 +73,8 @@ class ReadingNoise:
         self._rng = random.Random(self.seed)
 
     def read(self, amps: float) -> float:
+        if amps < 0:  # a battery simulator sinking a charge current
+            return amps + self._rng.gauss(0.0, self.floor_a - self.fraction * amps)
         return max(0.0, amps + self._rng.gauss(0.0, self.floor_a + self.fraction * amps))
 
 
@@ -170,9 +172,12 @@ class SupplyEmulator:
         return self.clock.now() if self.clock is not None else 0.0
 
     def _load(self) -> float:
-        """What the load asks for now (A), >= 0; an exception here is an emulator bug."""
+        """What the load asks for now (A): >= 0 from a plain supply; negative from the battery
+        simulator when the load charges the battery (a docked camera). An exception here is an
+        emulator bug."""
         try:
-            return max(0.0, float(self.load_current()))
+            amps = float(self.load_current())
+            return amps if self.simulating else max(0.0, amps)
         except Exception as exc:
             log.exception("load_current callback failed")
             raise ScpiError(-300, "Device-specific error;load model failed") from exc

@@ -37,6 +37,8 @@ def test_every_step_kind_has_one_handler(rig, tmp_path: Path) -> None:
             {"gesture": "start"},
             {"battery": {"soc": 50}},
             {"measure": {"state": "off", "seconds": 1}},
+            {"dock": None},
+            {"undock": {"why": "back on duty"}},
             {"prompt": {"text": "dock the camera"}},
         )
     } == set(STEP_KINDS)

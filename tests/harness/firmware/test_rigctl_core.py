@@ -133,6 +133,58 @@ def test_flash_without_stimulus_hardware_and_bad_flash_arguments() -> None:
     assert b.queue == []
 
 
+class RelayBoard(Board):
+    """A board with a dock relay."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.switched: list[tuple[str, bool, int]] = []
+        self.core = RigControllerCore(
+            ("event", "power"),
+            lambda: self.now,
+            self.schedule,
+            self.drive,
+            self.lines.append,
+            "BWC-RIG,1.2,SN1",
+            relays=("dock",),
+            switch=lambda relay, on: self.switched.append((relay, on, self.now)),
+        )
+
+
+def test_relay_switches_at_its_tick_and_reports_the_edge() -> None:
+    """RELAY dock ON AT t switches the relay at t and reports it like a button edge; RELAYS? lists it."""
+    b = RelayBoard()
+    b.core.feed_line("RELAYS?")
+    b.core.feed_line("RELAY dock ON AT 8000")
+    b.core.feed_line("relay DOCK off AT 9000")
+    assert b.lines == ["RELAYS dock", "OK 1", "OK 2"]
+    b.advance(20_000)
+    assert b.switched == [("dock", True, 8000), ("dock", False, 9000)]
+    assert b.lines[3:] == ["EDGE 1 dock ON 8000", "DONE 1", "EDGE 2 dock OFF 9000", "DONE 2"]
+
+
+def test_relay_errors_and_a_controller_without_relays() -> None:
+    """Unknown relay: NORELAY; bad state or arguments: BADARG; in the past: PAST; none without relays."""
+    b = RelayBoard()
+    for line in ("RELAY usb ON", "RELAY dock HALF", "RELAY dock", "RELAY dock ON AT 5", "RELAY dock ON AT x"):
+        b.core.feed_line(line)
+    assert [line.split()[1] for line in b.lines] == ["NORELAY", "BADARG", "BADARG", "PAST", "BADARG"]
+    assert b.queue == [] and b.switched == []
+    plain = Board()
+    plain.core.feed_line("RELAYS?")
+    plain.core.feed_line("RELAY dock ON")
+    assert plain.lines == ["RELAYS", "ERR NORELAY dock"]
+
+
+def test_a_relay_cannot_take_a_button_name() -> None:
+    try:
+        RigControllerCore(("event",), lambda: 0, None, None, None, "X", relays=("event",), switch=lambda r, o: None)
+    except ValueError as exc:
+        assert "relay event" in str(exc)
+    else:
+        raise AssertionError("a relay named like a button was accepted")
+
+
 def test_queue_is_bounded_with_busy() -> None:
     """A host that queues more than the board can hold gets ERR BUSY, and earlier actions still run."""
     b = Board()

@@ -57,3 +57,28 @@ def test_certify_refuses_an_unknown_gesture_before_the_rig_is_opened(tmp_path: P
     assert test["verdict"] == "error" and test["measurements"] == []
     assert f"{path}: steps#5.gesture: camera profile" in test["error"] and "'stpo'" in test["error"]
     assert not record.get("rig"), "the rig was opened"
+
+
+def test_dock_steps_out_of_order_fail_at_load_naming_each_step(tmp_path: Path) -> None:
+    """An undock without a dock, a start in the dock and a second dock are refused in one line."""
+    path = tmp_path / "dock.yaml"
+    path.write_text(
+        "id: d\ntitle: d\nrequirements: [BWC-PRE-03]\nsteps:\n"
+        '  - power: "on"\n  - undock:\n  - dock:\n  - gesture: start\n  - dock: {}\n'
+        "expect: {clips: 1, checks: [docked_buffer]}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        Scenario.load(path)
+    assert str(info.value) == (
+        f"{path}: steps: Value error, steps#2.undock: the camera is not docked (no dock step before it); "
+        "steps#4.gesture: start while the camera is docked (steps#3); a camera does not record in its dock, "
+        "undock it first; steps#5.dock: the camera is already docked (steps#3)"
+    )
+
+
+def test_dock_steps_read_as_a_plan() -> None:
+    scenario = Scenario.load(SUITE_DIR / "dock_buffer.yaml")
+    kinds = [step.kind for step in scenario.steps]
+    assert kinds.count("dock") == 2 and kinds.count("undock") == 1 and scenario.docks
+    assert [s.describe() for s in scenario.steps if s.kind == "undock"] == ["undock (the camera goes back on duty)"]
+    assert "docked_buffer" in scenario.expect.checks and "BWC-PRE-03" in scenario.requirements

@@ -98,7 +98,7 @@ def test_the_catalogue_carries_the_figures_the_checks_judge_against() -> None:
     [
         ("lead: {low: 5, high: 30, unit: min}", "lead: {low: 5, high: 30, unit: minutes}", "limits.lead"),
         ("lead: {low: 5, high: 30, unit: min}", "lead: {low: 30, high: 5, unit: min}", "limits.lead"),
-        ("  - id: BWC-PWR-02\n    group: Power\n", "  - group: Power\n", "requirements#16.id: Field required"),
+        ("  - id: BWC-PWR-02\n    group: Power\n", "  - group: Power\n", "requirements#17.id: Field required"),
     ],
     ids=["unknown-unit", "low-above-high", "missing-id"],
 )

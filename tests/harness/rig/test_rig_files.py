@@ -94,6 +94,23 @@ def test_clips_may_be_a_plain_path(tmp_path: Path) -> None:
             "button 'Event': expected a lower-case button name",
         ),
         ("  clips: /m\n  serial: {url: /dev/ttyACM0, stimulus: maybe}\n", "rig.bench.serial.stimulus", "valid boolean"),
+        ("  clips: /m\n  dock: {kind: usb}\n", "rig.bench.dock", "expected tags: 'uhubctl', 'relay'"),
+        (
+            "  clips: /m\n  dock: {kind: uhubctl, location: '1-1;reboot', ports: 2}\n",
+            "rig.bench.dock.uhubctl.location",
+            "should match pattern",
+        ),
+        (
+            "  clips: /m\n  dock: {kind: uhubctl, location: 1-1, ports: [2, 0]}\n",
+            "rig.bench.dock.uhubctl.ports",
+            "port 0: expected a hub port number 1..255",
+        ),
+        (
+            "  clips: /m\n  dock: {kind: uhubctl, location: 1-1, ports: 2, wait_ms: -5}\n",
+            "rig.bench.dock.uhubctl.wait_ms",
+            "greater than or equal to 0",
+        ),
+        ("  clips: /m\n  dock: {kind: relay, relay: Dock}\n", "rig.bench.dock.relay.relay", "should match pattern"),
     ],
 )
 def test_bad_sections_name_the_field(tmp_path: Path, extra: str, field: str, expected: str) -> None:
