@@ -168,7 +168,10 @@ def _calibration(spec: RigSpecBase, base_dir: Path | None) -> tuple[Calibration 
         return None, {}
     path = Path(spec.calibration)
     if not path.is_absolute():
-        path = (base_dir if base_dir is not None else RIGS_DIR) / path
+        # a rig file's own calibration file sits beside it; the emulated rig's default one (a rig
+        # file that names none) is the built-in one in scenarios/rigs
+        named = "calibration" in spec.model_fields_set
+        path = (base_dir if base_dir is not None and named else RIGS_DIR) / path
     if not path.is_file():
         raise ValueError(f"rig.{spec.kind}.calibration: no calibration file {path}")
     calibration = load_calibration(path)

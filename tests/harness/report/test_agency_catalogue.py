@@ -29,7 +29,11 @@ def test_an_agency_catalogue_with_a_60_s_buffer_fails_the_120_s_camera(tmp_path)
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     record = json.loads((out / "record.json").read_text())
-    assert record["catalogue"] == {"path": str(agency), "sha256": hashlib.sha256(agency.read_bytes()).hexdigest()}
+    assert record["catalogue"] == {
+        "path": str(agency),
+        "sha256": hashlib.sha256(agency.read_bytes()).hexdigest(),
+        "decision_rule": "simple",
+    }
     (test,) = record["tests"]
     (pre,) = [m for m in test["measurements"] if m["name"] == "preroll_s[event 1]"]
     assert pre["requirement"] == "BWC-PRE-01" and pre["outcome"] == "fail"
