@@ -6,7 +6,7 @@ import contextlib
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -151,7 +151,7 @@ class _Failed(NamedTuple):
 _DONE = object()
 
 
-def prefetched(frames: Iterable[VideoFrame], depth: int = PREFETCH_FRAMES) -> Iterator[VideoFrame]:
+def prefetched(frames: Iterable[VideoFrame], depth: int = PREFETCH_FRAMES) -> Generator[VideoFrame, None, None]:
     """``frames`` in order, made by a helper thread up to ``depth`` frames ahead of the caller.
 
     An emulated camera's frames cost about as much to render (the capture model: OpenCV) as to
