@@ -295,6 +295,17 @@ class PowerProfile(Strict):
     capacity_ah: float = Field(5.0, gt=0, le=100, description="the camera's battery; the simulator is set to it")
     draw_a: PowerDraw = PowerDraw()
     draw_tolerance: float = Field(0.15, gt=0, le=1, description="measured draw may differ from draw_a by this fraction")
+    # The buffering start is read from the supply current's step from the booting to the buffering
+    # draw. A camera's own draw ripples by a few per cent (encoder load, radio, charging circuit),
+    # so a step smaller than a tenth of the larger draw cannot be told from it: below this the
+    # buffering start is reported as not measurable. A camera with a quieter draw may lower it.
+    min_boot_step: float = Field(
+        0.1,
+        gt=0,
+        lt=1,
+        description="smallest booting-to-buffering draw step, as a fraction of the larger draw, that marks the "
+        "buffering start",
+    )
     cutoff_v: float = Field(3.30, gt=0, le=60, description="below this the camera browns out")
     shutdown_reserve_s: float = Field(
         10.0,
