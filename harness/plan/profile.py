@@ -7,7 +7,9 @@ the same numbers.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Sequence
+from datetime import tzinfo
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal, Protocol
@@ -176,13 +178,33 @@ class TextOverlay(Strict):
 
     ``format`` is the camera's own layout (strftime); ``corner`` and ``height_frac`` say where it is
     and how tall its text is (a fraction of the frame height); ``device_id`` whether it also prints
-    the camera's serial after the time.
+    the camera's serial after the time; ``time_zone`` the zone whose local time it prints.
     """
 
     format: str = "%Y-%m-%d %H:%M:%S"
     corner: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "top-left"
     height_frac: float = Field(0.045, gt=0.01, le=0.2)
     device_id: bool = False
+    # Cameras print the local time of the agency's zone (set in the docking or configuration
+    # software), not UTC; the reader turns what it reads back into UTC with this zone's rules,
+    # summer time included. An hour of the autumn change read twice counts as the first one.
+    time_zone: str = Field(
+        "UTC", description="IANA time zone the camera prints its time in (e.g. 'America/Chicago'); 'UTC' if none"
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as 'Europe/Berlin', or 'UTC')") from None
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        """The zone of the printed time."""
+        return zoneinfo.ZoneInfo(self.time_zone)
 
 
 class ClockSpec(Strict):
