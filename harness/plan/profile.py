@@ -264,7 +264,9 @@ class Emulation(Strict):
     # thinned frames as gaps. None: all frames.
     battery_footage_frames: int | None = Field(120, ge=10, description="frames per event on the battery simulator")
     battery_audio_max_s: float = Field(
-        600.0, ge=0, description="longest event written with audio on the battery simulator"
+        1500.0,  # power_cutoff.yaml's event, recorded from before the warning to the shutdown: about 20 min
+        ge=0,
+        description="longest event written with audio on the battery simulator",
     )
     # Economy of CI: a persona of a 1080p camera may be emulated at a smaller size (the analysis
     # is resolution-independent); the report states the size the clips were written at.
