@@ -45,7 +45,11 @@ def run_once(out: Path, args: argparse.Namespace) -> tuple[float, float, dict[st
     if not record.is_file():
         sys.exit(f"bwc certify wrote no record.json (exit {done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     tests = json.loads(record.read_text())["tests"]
-    return wall, cpu, {t["scenario"]: t["duration_s"] for t in tests}, json.loads(record.read_text())["status"]
+    verdicts: dict[str, int] = {}
+    for t in tests:
+        verdicts[t["verdict"]] = verdicts.get(t["verdict"], 0) + 1
+    status = f"{json.loads(record.read_text())['status']}, verdicts {verdicts}"
+    return wall, cpu, {t["scenario"]: t["duration_s"] for t in tests}, status
 
 
 def main() -> None:
