@@ -35,7 +35,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import cv2
 import numpy as np
@@ -128,7 +128,8 @@ class OverlayFormat:
         object.__setattr__(self, "pattern", re.compile("".join(regex)))
 
     def parse(self, line: str) -> tuple[float, re.Match[str]] | None:
-        """UTC seconds of the first time in ``line`` that parses with the format, and its match; else None."""
+        """UTC seconds of the first time in ``line`` that parses with the format (read as local time in
+        the overlay's ``time_zone``), and its match; else None."""
         for match in self.pattern.finditer(line):
             canonical = []
             for kind, text in self.parts:
@@ -141,7 +142,7 @@ class OverlayFormat:
                 when = datetime.strptime("".join(canonical), self.spec.format)
             except ValueError:
                 continue
-            return when.replace(tzinfo=UTC).timestamp(), match
+            return when.replace(tzinfo=self.spec.zone).timestamp(), match  # local time as the camera printed it
         return None
 
 

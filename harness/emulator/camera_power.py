@@ -49,6 +49,7 @@ EPS_S = 1e-6  # thresholds due within this are due now
 MIN_STEP_S = 1e-3  # never look again sooner than this (guards against float stalls)
 BEEP_AMPLITUDE = 0.25
 LOG_IN_FILE = 50  # power-log entries a file's metadata carries
+FILE_EDGE_FRAMES = 3  # consecutive frames kept at each end of a thinned file
 
 
 class PowerInput(Protocol):
@@ -295,18 +296,29 @@ class CameraPower:
         """Whether the footage economy of power tests applies (the camera runs on the simulator)."""
         return self.input is not None and self.input.simulating
 
-    def thin(self, times: list[float]) -> list[float]:
+    def thin(self, times: list[float], segment_s: float | None = None) -> list[float]:
         """The economy's frames of an event: every frame of its first and last two seconds (so where
         it starts and ends reads exactly, and most frames show the true frame period), every k-th
-        frame between (at most ``battery_footage_frames`` in all). All kept frames stay on the
-        sensor's grid: the thinning reads as dropped frames."""
+        frame between (at most ``battery_footage_frames`` in all), and, when the event is split
+        into files of ``segment_s``, the first and last ``FILE_EDGE_FRAMES`` frames of each file:
+        a file then spans its whole length, and so does its audio (written up to its last frame,
+        so no warning beep falls between files), and most of its pts steps are the frame period
+        (what the analysis reads the file's frame rate and time line from). All kept frames stay
+        on the sensor's grid: the thinning reads as dropped frames."""
         budget = self.cam.profile.emulation.battery_footage_frames
         if not self.economy or budget is None or len(times) <= budget:
             return times
         edge = min(round(2 * self.cam.profile.video.fps), budget * 2 // 5)
         middle = times[edge:-edge]
         stride = -(-len(middle) // max(1, budget - 2 * edge))  # ceil
-        return times[:edge] + middle[::stride] + times[-edge:]
+        kept = times[:edge] + middle[::stride] + times[-edge:]
+        if not segment_s:
+            return kept
+        t0 = times[0]
+        files = [int((t - t0 + 1e-9) // segment_s) for t in times]
+        joins = [i for i in range(1, len(times)) if files[i] != files[i - 1]]
+        ends = {times[k] for j in joins for k in range(max(0, j - FILE_EDGE_FRAMES), min(len(times), j + FILE_EDGE_FRAMES))}
+        return sorted(set(kept) | ends)
 
     def audio_wanted(self, event: EventTruth) -> bool:
         if not self.economy or event.stop_t is None:

@@ -314,9 +314,13 @@ class CaptureModel:
             room += rng.uniform(0.0, 0.04) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
         return room.astype(np.float32)
 
-    def _encode(self, linear: np.ndarray) -> np.ndarray:
-        """Camera encoding: linear light -> 8-bit code values (float), gamma 1/gamma."""
-        return 255.0 * cv2.pow(np.clip(linear, 0.0, 1.0), 1.0 / self.params.gamma)
+    def _encode(self, linear: np.ndarray, in_place: bool = False) -> np.ndarray:
+        """Camera encoding: linear light -> 8-bit code values (float), gamma 1/gamma; ``in_place``
+        overwrites ``linear`` (a per-frame working image) instead of allocating three more."""
+        out = np.clip(linear, 0.0, 1.0, out=linear if in_place else None)
+        cv2.pow(out, 1.0 / self.params.gamma, dst=out)
+        out *= 255.0
+        return out
 
     def _linear(self, n: int) -> np.ndarray:
         """Display frame ``n`` in linear light at working size, with its bezel (small cache)."""
@@ -367,10 +371,12 @@ class CaptureModel:
         weights = self._weights(t, self._row_offset)
         if len(weights) == 1 and weights[0][1].min() > 1 - 1e-6:
             display = self._linear(weights[0][0])
-        else:
-            display = np.zeros_like(self._linear(weights[0][0]))
-            for n, w in weights:
-                display += w.astype(np.float32)[:, None] * self._linear(n)
+        else:  # the rows' exposure-weighted sum of the display frames, without temporaries
+            (n0, w0), *rest = weights
+            display = np.multiply(self._linear(n0), w0.astype(np.float32)[:, None])
+            scratch = np.empty_like(display)
+            for n, w in rest:
+                display += np.multiply(self._linear(n), w.astype(np.float32)[:, None], out=scratch)
         x0, y0, x1, y1 = self._roi
         roi: np.ndarray = cv2.remap(
             display, self._maps[0], self._maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
@@ -381,7 +387,7 @@ class CaptureModel:
         roi += p.flare * gain
         if p.blur_px > 0:
             roi = cv2.GaussianBlur(roi, (0, 0), p.blur_px)
-        roi = self._encode(roi)
+        roi = self._encode(roi, in_place=True)
         rng = random.Random(hash((self.seed, round(t * 1e6))))
         which = rng.randrange(NOISE_BANK)
         frame = self._outside(gain, which)

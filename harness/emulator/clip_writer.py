@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import av
 import numpy as np
@@ -20,6 +23,8 @@ TIME_BASE = Fraction(1, 90000)
 AAC_FRAME = 1024
 #: the profile's codec -> the PyAV encoder that writes it
 ENCODER = {"h264": "libx264", "hevc": "libx265"}
+#: frames made ahead of the encoder by the frame thread (a few: each is one luma image in memory)
+PREFETCH_FRAMES = 4
 
 
 def _encoder_options(codec: str, fragments: bool) -> dict[str, object]:
@@ -113,27 +118,86 @@ def write_clip(
         audio_out = _AudioOut(container, audio) if audio else None
         first = last_pts = 0.0
         fragment = -1
-        for pts_s, gray in frames:
-            if count == 0:
-                stream.height, stream.width = gray.shape
-                first = pts_s
-            encoded = yuv420_frame(gray)
-            encoded.pts = round((pts_s - first) / TIME_BASE)
-            encoded.time_base = TIME_BASE
-            if fragment_s and fragment_index(pts_s - first, fragment_s) != fragment:
-                fragment = fragment_index(pts_s - first, fragment_s)
-                encoded.pict_type = PictureType.I
-            container.mux(stream.encode(encoded))
-            count += 1
-            last_pts = pts_s - first
-            if audio_out:
-                audio_out.write_until(last_pts)
+        with contextlib.closing(prefetched(frames)) as ordered:  # rendered on a second core meanwhile
+            for pts_s, gray in ordered:
+                if count == 0:
+                    stream.height, stream.width = gray.shape
+                    first = pts_s
+                encoded = yuv420_frame(gray)
+                encoded.pts = round((pts_s - first) / TIME_BASE)
+                encoded.time_base = TIME_BASE
+                if fragment_s and fragment_index(pts_s - first, fragment_s) != fragment:
+                    fragment = fragment_index(pts_s - first, fragment_s)
+                    encoded.pict_type = PictureType.I
+                container.mux(stream.encode(encoded))
+                count += 1
+                last_pts = pts_s - first
+                if audio_out:
+                    audio_out.write_until(last_pts)
         container.mux(stream.encode(None))
         if audio_out:
             audio_out.write_until(last_pts + period)
             audio_out.flush()
     os.replace(tmp, path)
     return count
+
+
+class _Failed(NamedTuple):
+    """What the frame thread raised, handed to the encoding thread to raise there."""
+
+    error: BaseException
+
+
+_DONE = object()
+
+
+def prefetched(frames: Iterable[VideoFrame], depth: int = PREFETCH_FRAMES) -> Generator[VideoFrame, None, None]:
+    """``frames`` in order, made by a helper thread up to ``depth`` frames ahead of the caller.
+
+    An emulated camera's frames cost about as much to render (the capture model: OpenCV) as to
+    encode (x264 or x265 through PyAV); both release the GIL, so the frame thread renders the
+    next frames on a second core while this thread encodes. An error in the frame thread is
+    raised here; when the caller stops early (an encoder error) the frame thread is told to stop
+    and is joined before this returns, so no thread outlives the clip it was making frames for.
+    """
+    if depth < 1:
+        yield from frames
+        return
+    ready: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    return
+        except BaseException as exc:  # raised in the caller's thread
+            put(_Failed(exc))
+            return
+        put(_DONE)
+
+    worker = threading.Thread(target=produce, name="bwc-clip-frames", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield cast(VideoFrame, item)
+    finally:
+        stop.set()
+        worker.join()
 
 
 def fragment_index(pts_s: float, fragment_s: float) -> int:

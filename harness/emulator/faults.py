@@ -133,11 +133,6 @@ def clock_accuracy(profile: CameraProfile) -> float:
     return 0.01 if profile.clock.burned_in == "bits" else 1.0
 
 
-def _logs_power(profile: CameraProfile) -> bool:
-    """Whether the camera writes its power log (with the warning) into its files' metadata."""
-    return profile.event_marker_key is not None or profile.clock.metadata_key is not None
-
-
 def _emulated_battery(profile: CameraProfile) -> bool:
     """Whether the camera has the built-in emulated camera's battery, draws and duty (RUNTIME_9H_CUTOFF_V)."""
     p = profile.power
@@ -394,9 +389,9 @@ FAULTS: dict[str, Fault] = {
             "gives its low-battery warning only 2 min before it shuts down",
             "warning_lead",
             lambda b: replace(b, warning_lead_s=120.0),
+            # from the camera's log where it writes one, else from its first beep: power_cutoff.yaml
+            # records from minutes before the warning, so every persona's is heard from its start
             Proof("power_cutoff.yaml", "warning_lead_min", 2.0, 0.02),
-            # without a log, the beeps heard in power_cutoff.yaml's short recording cannot time the warning
-            applies=_logs_power,
         ),
         Fault(
             "no-cutoff-finalise",

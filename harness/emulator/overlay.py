@@ -28,8 +28,9 @@ SERIAL_GAP = "  "  # between the time and the device id
 
 
 def overlay_text(spec: TextOverlay, when: datetime, serial: str | None) -> str:
-    """The line the camera prints at ``when``: whole seconds (truncated), then the serial if it prints one."""
-    text = when.replace(microsecond=0).strftime(spec.format)
+    """The line the camera prints at ``when`` (its clock, in UTC): local time in the overlay's zone in
+    whole seconds (truncated), then the serial if it prints one."""
+    text = when.astimezone(spec.zone).replace(microsecond=0).strftime(spec.format)
     if spec.device_id and serial:
         text += SERIAL_GAP + serial
     return text

@@ -105,7 +105,7 @@ class Recorder:
     def plan(self, event: EventTruth) -> list[list[Shot]]:
         """The shots of each file of the event, after every defect of the behaviour."""
         assert event.stop_t is not None
-        times = self.cam.power.thin(self.cam.frame_times(event.clip_start_t, event.stop_t))
+        times = self.cam.power.thin(self.cam.frame_times(event.clip_start_t, event.stop_t), self.profile.segment_s)
         b = self.b
         if b.drop_after_activation:
             at = next((i for i, t in enumerate(times) if t >= event.activation_t), len(times))
@@ -136,7 +136,8 @@ class Recorder:
 
     def long_footage(self, event: EventTruth) -> bool:
         """Whether the event is written thinned (``emulation.long_footage_s``): a 4-hour split costs
-        seconds. Such an event is written without audio (hours of it would cost minutes to encode)."""
+        seconds. Such an event is written without audio (hours of it would cost minutes to encode),
+        unless the camera runs on the battery simulator (whose economy decides its audio)."""
         longest = self.profile.emulation.long_footage_s
         return longest is not None and event.stop_t is not None and event.stop_t - event.clip_start_t > longest
 
@@ -268,7 +269,10 @@ class Recorder:
 
     def _audio(self, event: EventTruth, first: Shot) -> AudioTrack | None:
         spec = self.profile.audio
-        if not spec.enabled or not self.cam.power.audio_wanted(event) or self.long_footage(event):
+        # long footage goes without audio, except on the battery simulator, whose economy has its
+        # own audio rule (a recording across a low-battery warning must be heard)
+        silent_long = self.long_footage(event) and not self.cam.power.economy
+        if not spec.enabled or not self.cam.power.audio_wanted(event) or silent_long:
             return None
         rate = spec.sample_rate
         burst = chirp(rate)

@@ -74,9 +74,6 @@ BOOT_READ_S = 0.1
 #: how long past the profile's longest boot the current is still read (at least), so a boot that
 #: is far too slow is still measured, not just missed
 BOOT_MARGIN_S = 10.0
-#: a step between the booting and the buffering draw smaller than this fraction of the larger one
-#: is lost in the ripple of a camera's own consumption: the buffering start is not measurable
-MIN_STEP_FRACTION = 0.1
 #: longest wait for a camera to finish its power-off gesture's shutdown (draw down to off)
 POWER_OFF_WAIT_S = 30.0
 
@@ -91,12 +88,13 @@ def off_threshold(rig: Rig) -> float:
 
 def boot_step_unmeasurable(profile: CameraProfile) -> str | None:
     """Why the supply current cannot show this camera's step from booting to buffering, or None."""
-    draw = profile.power.draw_a
+    draw, smallest = profile.power.draw_a, profile.power.min_boot_step  # the step a draw's ripple can hide
     larger = max(draw.booting, draw.buffering)
-    if abs(draw.booting - draw.buffering) < MIN_STEP_FRACTION * larger:
+    if abs(draw.booting - draw.buffering) < smallest * larger:
         return (
             f"the profile's booting ({draw.booting:g} A) and buffering ({draw.buffering:g} A) draws differ by "
-            f"less than {MIN_STEP_FRACTION:.0%}: the step to buffering cannot be told from the draw's ripple"
+            f"less than {smallest:.0%} (power.min_boot_step): the step to buffering cannot be told from the "
+            "draw's ripple"
         )
     return None
 

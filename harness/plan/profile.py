@@ -7,7 +7,9 @@ the same numbers.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Sequence
+from datetime import tzinfo
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal, Protocol
@@ -176,13 +178,33 @@ class TextOverlay(Strict):
 
     ``format`` is the camera's own layout (strftime); ``corner`` and ``height_frac`` say where it is
     and how tall its text is (a fraction of the frame height); ``device_id`` whether it also prints
-    the camera's serial after the time.
+    the camera's serial after the time; ``time_zone`` the zone whose local time it prints.
     """
 
     format: str = "%Y-%m-%d %H:%M:%S"
     corner: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "top-left"
     height_frac: float = Field(0.045, gt=0.01, le=0.2)
     device_id: bool = False
+    # Cameras print the local time of the agency's zone (set in the docking or configuration
+    # software), not UTC; the reader turns what it reads back into UTC with this zone's rules,
+    # summer time included. An hour of the autumn change read twice counts as the first one.
+    time_zone: str = Field(
+        "UTC", description="IANA time zone the camera prints its time in (e.g. 'America/Chicago'); 'UTC' if none"
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as 'Europe/Berlin', or 'UTC')") from None
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        """The zone of the printed time."""
+        return zoneinfo.ZoneInfo(self.time_zone)
 
 
 class ClockSpec(Strict):
@@ -242,7 +264,9 @@ class Emulation(Strict):
     # thinned frames as gaps. None: all frames.
     battery_footage_frames: int | None = Field(120, ge=10, description="frames per event on the battery simulator")
     battery_audio_max_s: float = Field(
-        600.0, ge=0, description="longest event written with audio on the battery simulator"
+        1500.0,  # power_cutoff.yaml's event, recorded from before the warning to the shutdown: about 20 min
+        ge=0,
+        description="longest event written with audio on the battery simulator",
     )
     # Economy of CI: a persona of a 1080p camera may be emulated at a smaller size (the analysis
     # is resolution-independent); the report states the size the clips were written at.
@@ -295,6 +319,17 @@ class PowerProfile(Strict):
     capacity_ah: float = Field(5.0, gt=0, le=100, description="the camera's battery; the simulator is set to it")
     draw_a: PowerDraw = PowerDraw()
     draw_tolerance: float = Field(0.15, gt=0, le=1, description="measured draw may differ from draw_a by this fraction")
+    # The buffering start is read from the supply current's step from the booting to the buffering
+    # draw. A camera's own draw ripples by a few per cent (encoder load, radio, charging circuit),
+    # so a step smaller than a tenth of the larger draw cannot be told from it: below this the
+    # buffering start is reported as not measurable. A camera with a quieter draw may lower it.
+    min_boot_step: float = Field(
+        0.1,
+        gt=0,
+        lt=1,
+        description="smallest booting-to-buffering draw step, as a fraction of the larger draw, that marks the "
+        "buffering start",
+    )
     cutoff_v: float = Field(3.30, gt=0, le=60, description="below this the camera browns out")
     shutdown_reserve_s: float = Field(
         10.0,

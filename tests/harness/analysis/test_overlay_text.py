@@ -201,6 +201,40 @@ def test_format_parses_what_the_camera_prints(fmt, line, expected):
         assert parsed is not None and parsed[0] == expected.replace(tzinfo=UTC).timestamp()
 
 
+@pytest.mark.parametrize(
+    "zone, line, utc",
+    [
+        ("America/Chicago", "2026-01-05 14:11:03", datetime(2026, 1, 5, 20, 11, 3)),  # CST, UTC-6
+        ("America/Chicago", "2026-07-05 15:11:03", datetime(2026, 7, 5, 20, 11, 3)),  # CDT, UTC-5
+        ("Europe/Berlin", "2026-07-05 22:11:03", datetime(2026, 7, 5, 20, 11, 3)),
+        ("Asia/Kolkata", "2026-01-06 01:41:03", datetime(2026, 1, 5, 20, 11, 3)),
+        ("UTC", "2026-01-05 20:11:03", datetime(2026, 1, 5, 20, 11, 3)),
+    ],
+)
+def test_printed_local_time_is_read_back_as_utc(zone, line, utc):
+    parsed = OverlayFormat(TextOverlay(time_zone=zone)).parse(line)
+    assert parsed is not None and parsed[0] == utc.replace(tzinfo=UTC).timestamp()
+
+
+def test_local_time_overlay_7s_ahead_gives_the_offset_not_the_zone(tmp_path):
+    """A camera printing Chicago local time (six hours behind UTC in January) with its clock 7 s ahead:
+    OCR alone gives the 7 s, not the six hours, and so does every frame's camera time."""
+    spec = TextOverlay(format="%m/%d/%Y %H:%M:%S", corner="bottom-left", device_id=True, time_zone="America/Chicago")
+    cam = overlay_camera(tmp_path, (640, 360), spec)
+    ev, times = record(cam)
+    clip = analyse_clip_fully(ev.path, 60.0, burned_in_spec(cam.profile.clock))
+    assert clip.error is None, clip.error
+    offset, _ = offset_measurement(cam, ev, clip)
+    assert offset.value == pytest.approx(OFFSET_S, abs=2 * FRAME)
+    assert offset.value == pytest.approx(truth_offset(cam, times), abs=2 * FRAME)
+    errors = [abs(utc - cam.rtc(times[i]).timestamp()) for i, utc in clip.camera_utc]
+    assert max(errors) <= FRAME
+    # read as UTC (the zone left out), the same clip would be six hours off
+    naive = TextOverlay(**{**spec.model_dump(), "time_zone": "UTC"})
+    wrong = analyse_clip_fully(ev.path, 60.0, naive)
+    assert wrong.camera_utc and wrong.camera_utc[0][1] - clip.camera_utc[0][1] == pytest.approx(-6 * 3600, abs=1)
+
+
 def test_format_that_cannot_be_read_back_is_refused():
     with pytest.raises(ValueError, match="%f"):
         OverlayFormat(TextOverlay(format="%H:%M:%S.%f"))

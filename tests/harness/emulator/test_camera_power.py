@@ -249,6 +249,20 @@ def test_footage_economy_only_on_the_battery_simulator(bench) -> None:
     assert set(thin) <= set(times)  # still on the sensor grid
 
 
+def test_footage_economy_keeps_each_files_first_and_last_frames(bench) -> None:
+    """An event split into files keeps three frames on each side of every join, so each thinned file
+    (and its audio, written up to its last frame) spans its whole length and shows its frame period."""
+    b = bench()
+    times = [i * PERIOD for i in range(round(400 / PERIOD))]  # 400 s: four 100 s files
+    b.battery(100)
+    thin = b.cam.power.thin(times, 100.0)
+    for k in (1, 2, 3):
+        join = round(k * 100 / PERIOD)
+        assert set(times[join - 3 : join + 3]) <= set(thin)
+    assert set(thin) <= set(times) and thin == sorted(thin)
+    assert len(thin) <= b.cam.profile.emulation.battery_footage_frames + 3 * 6
+
+
 def test_an_event_on_the_battery_simulator_is_thinned_but_ends_exactly(bench) -> None:
     b = bench()
     b.battery(100)

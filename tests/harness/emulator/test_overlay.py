@@ -86,6 +86,21 @@ def test_text_is_whole_seconds_then_serial():
     assert overlay_text(spec, when, "AXN-123") == "12/05/2026 20:11:03  AXN-123"
 
 
+def test_text_is_local_time_in_the_overlays_zone():
+    """A camera set to an agency's zone prints its local time, summer time included."""
+    winter = datetime(2026, 1, 5, 20, 11, 3, tzinfo=UTC)
+    summer = datetime(2026, 7, 5, 20, 11, 3, tzinfo=UTC)
+    spec = TextOverlay(time_zone="America/Chicago")
+    assert overlay_text(spec, winter, None) == "2026-01-05 14:11:03"  # UTC-6
+    assert overlay_text(spec, summer, None) == "2026-07-05 15:11:03"  # UTC-5
+    assert overlay_text(TextOverlay(time_zone="Asia/Kolkata"), winter, None) == "2026-01-06 01:41:03"
+
+
+def test_unknown_time_zone_is_refused():
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        TextOverlay(time_zone="Mars/Olympus")
+
+
 @pytest.mark.parametrize("size", [(640, 360), (1920, 1080)])
 @pytest.mark.parametrize("corner", CORNERS)
 def test_overlay_stays_in_its_corner_clear_of_the_time_code(size, corner):

@@ -123,6 +123,22 @@ def test_draws_too_close_to_tell_apart_make_the_start_not_measurable(tmp_path: P
     assert waited_until == pytest.approx(action.t + 2.0, abs=0.01)
 
 
+def test_the_smallest_step_that_marks_buffering_is_the_profiles(tmp_path: Path) -> None:
+    """A 29 % step is read with the default power.min_boot_step (10 %); a profile that asks for 40 %
+    (a camera with a ripplier draw) gets the start as not measurable, the reason naming the field."""
+    camera = variant(tmp_path, "power:\n", "power:\n  min_boot_step: 0.4\n")
+    with open_rig(EmulatedRigSpec(kind="emulated"), camera=camera, workdir=tmp_path) as rig:
+        assert rig.profile.power.min_boot_step == 0.4
+        take = Take(rig, tmp_path / "evidence")
+        with take.steps(collect=False):
+            take.do({"power": "on"})
+            take.do({"wait": {"seconds": 1, "since": "buffering"}})
+            take.do({"power": "off"})
+    (action,) = buffering_actions(take)
+    assert isinstance(action.detail, BufferingStarted) and action.detail.boot_s is None
+    assert "power.min_boot_step" in (action.detail.not_measurable or "")
+
+
 def test_a_supply_that_cannot_read_current_makes_the_start_not_measurable(button_rig, tmp_path: Path) -> None:
     rig = button_rig
 
