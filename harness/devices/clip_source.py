@@ -82,6 +82,10 @@ class ClipSource(ABC):
     safe to call more than once; a source is also a context manager.
     """
 
+    #: the source also holds footage that is not the run's (a vendor export): the runner keeps only
+    #: the clips whose time code shows this run and scenario, and names the rest in findings
+    holds_other_footage = False
+
     @abstractmethod
     def snapshot(self) -> frozenset[str]:
         """Identities of the finished clips present now (a rewritten file counts as new)."""

@@ -43,8 +43,9 @@ HASH_MISMATCH = "export_hash_mismatch"
 NOT_IN_MANIFEST = "not_in_export_manifest"
 RENAMED = "renamed_after_export"
 
-#: ask(instruction): the runner's way to ask the operator for the export; returns when it is there
-Ask = Callable[[str], None]
+#: ask(instruction): the runner's way to ask the operator for the export; returns when it is there,
+#: with the folder the operator entered (None: the rig file's folder)
+Ask = Callable[[str], Path | None]
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,8 @@ class ExportCheck:
 class ExportClipSource(ClipSource):
     """Clips from a vendor export folder, checked against the export's hash manifest."""
 
+    holds_other_footage = True  # an export holds what the operator selected: other runs' events too
+
     def __init__(
         self,
         folder: Path,
@@ -159,10 +162,17 @@ class ExportClipSource(ClipSource):
         #: the runner sets this to ask the operator for the export (None: wait for files to appear)
         self.ask = ask
         self._files = FolderClipSource(self.folder, suffix, recursive=recursive, settle_s=settle_s)
-        self._files.origin_kind = "export"
-        self._files.origin_details = (("export_folder", str(self.folder)),)
+        self.use_folder(self.folder)
         self.last_wait = WaitOutcome()
         self.last_check = ExportCheck()
+
+    def use_folder(self, folder: Path) -> None:
+        """Take clips from ``folder`` from now on (the folder the operator entered for this export)."""
+        files = self._files
+        self.folder = Path(folder)
+        self._files = FolderClipSource(self.folder, files.suffix, recursive=files.recursive, settle_s=files.settle_s)
+        self._files.origin_kind = "export"
+        self._files.origin_details = (("export_folder", str(self.folder)),)
 
     def describe(self) -> str:
         return f"vendor export folder {self.folder}"
@@ -186,9 +196,19 @@ class ExportClipSource(ClipSource):
         timeout_s: float,
         progress: Progress | None = None,
     ) -> list[EvidenceFile]:
-        """Ask for the export (when the runner gave a way to), wait for its files, take and check them."""
+        """Ask for the export (when the runner gave a way to), wait for its files, take and check them.
+
+        The operator may enter another folder than the rig file's (a fresh one per export): then
+        every clip in it is a candidate, and the run's time code decides which are the scenario's.
+        """
         if self.ask is not None:
-            self.ask(f"export this run's events from the evidence system into {self.folder}")
+            answer = self.ask(
+                "export this run's events from the evidence system into a folder and enter it "
+                f"(default: {self.folder})"
+            )
+            if answer is not None and Path(answer) != self.folder:
+                self.use_folder(Path(answer))
+                before = frozenset()
         taken = self._files.wait_for_new(before, evidence_dir, clock, timeout_s, progress)
         self.last_wait = self._files.last_wait
         return self._verify(taken, evidence_dir)

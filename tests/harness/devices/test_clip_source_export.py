@@ -131,8 +131,23 @@ def test_the_runner_is_asked_for_the_export_then_the_files_are_awaited(tmp_path:
     source = ExportClipSource(export, ".mp4", ExportManifest("*.sha256"), settle_s=1.0, ask=ask)
     before = source.snapshot()  # the folder does not exist yet
     taken = source.wait_for_new(before, tmp_path / "ev", VirtualClock(), timeout_s=3.0)
-    assert asked == [f"export this run's events from the evidence system into {export}"]
+    assert asked == [
+        f"export this run's events from the evidence system into a folder and enter it (default: {export})"
+    ]
     assert len(taken) == 3 and all(e.finding is None for e in taken)
+
+
+def test_the_folder_the_operator_enters_is_the_one_taken_whole(tmp_path: Path) -> None:
+    """A fresh folder per export: every clip in it is a candidate (the old snapshot does not apply)."""
+    default, entered = tmp_path / "export", tmp_path / "export-2"
+    _export(default, CLIPS, CLIPS)
+    _export(entered, CLIPS, CLIPS)
+    source = ExportClipSource(default, ".mp4", ExportManifest("*.sha256"), settle_s=0.0, ask=lambda _: entered)
+    before = source.snapshot()  # the same names are in the default folder already
+    taken = source.wait_for_new(before, tmp_path / "ev", VirtualClock(), timeout_s=1.0)
+    assert len(taken) == 3 and all(e.finding is None for e in taken)
+    assert all(e.origin is not None and dict(e.origin.details)["export_folder"] == str(entered) for e in taken)
+    assert source.describe() == f"vendor export folder {entered}"
 
 
 def test_sha256sum_forms() -> None:
