@@ -103,6 +103,11 @@ class ClipSource(ABC):
         """Where the clips come from, for messages that must name the camera's storage."""
         return type(self).__name__
 
+    def reachable(self) -> bool:
+        """Whether the camera's files can be read while a scenario's steps run (False: only when
+        the clips are collected, as from a vendor export or a camera connected only then)."""
+        return True
+
     def device_identity(self) -> DeviceIdentity | None:
         """The serial the device states (None: this kind of source cannot know it)."""
         return None

@@ -177,6 +177,9 @@ class ExportClipSource(ClipSource):
     def describe(self) -> str:
         return f"vendor export folder {self.folder}"
 
+    def reachable(self) -> bool:
+        return False  # the camera's files reach the export only after the scenario
+
     def snapshot(self) -> frozenset[str]:
         return self._files.snapshot()
 

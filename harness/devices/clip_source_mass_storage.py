@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.core.clock import Clock
@@ -30,6 +31,9 @@ from harness.devices.clip_source import (
 
 log = logging.getLogger(__name__)
 
+#: ask(instruction): the runner's way to ask the operator to connect the camera (returns when done)
+Ask = Callable[[str], object]
+
 
 def _unmount_at_exit(mounter: Mounter, mount_point: Path, made: bool) -> None:
     """Last resort when a source is dropped without :meth:`close` (weakref finalizer)."""
@@ -45,6 +49,10 @@ class MassStorageClipSource(ClipSource):
 
     The volume is attached when the source is made (a missing volume is one clear
     :class:`ClipSourceError`), so the rig knows the camera's USB serial before any scenario.
+
+    With ``ask`` (a camera that records only while disconnected), the volume is given back after
+    that and after every take, and each collection first asks for the camera to be connected,
+    then finds and mounts the volume afresh (it may come back as another device).
     """
 
     def __init__(
@@ -56,8 +64,10 @@ class MassStorageClipSource(ClipSource):
         settle_s: float = 2.0,
         devices: BlockDevices | None = None,
         mounter: Mounter | None = None,
+        ask: Ask | None = None,
     ) -> None:
         self.selector = selector
+        self.ask = ask
         self.suffix = suffix
         self.subfolder = (subfolder or "").strip("/")
         self.wanted_mount_point = mount_point
@@ -71,7 +81,12 @@ class MassStorageClipSource(ClipSource):
         self._finalizer: weakref.finalize | None = None
         self._folder: FolderClipSource | None = None
         self.last_wait = WaitOutcome()
+        self.known: Volume | None = None  # the volume as last attached (its identity while it is away)
+        self._seen: frozenset[str] = frozenset()  # its clips as last seen
         self.attach()
+        if self.ask is not None:
+            self._seen = self.snapshot()
+            self.release()
 
     # -- the volume ------------------------------------------------------------------------------
     def attach(self) -> Volume:
@@ -120,6 +135,7 @@ class MassStorageClipSource(ClipSource):
             if value
         )
         log.info("camera volume %s at %s", volume.describe(), mount_point)
+        self.known = volume
         return volume
 
     def _mount_point(self) -> Path:
@@ -143,6 +159,11 @@ class MassStorageClipSource(ClipSource):
             except OSError:
                 pass
 
+    def release(self) -> None:
+        """Give the volume back (unmount what the harness mounted) so the camera can be disconnected;
+        its identity and the clips last seen are kept."""
+        self.close()
+
     def close(self) -> None:
         """Unmount the volume if the harness mounted it; safe to call more than once."""
         if self.mounted_here and self.mount_point is not None:
@@ -162,17 +183,26 @@ class MassStorageClipSource(ClipSource):
 
     # -- the protocol ----------------------------------------------------------------------------
     def describe(self) -> str:
+        if self.volume is None and self.known is not None and self.ask is not None:
+            return f"mass storage {self.known.describe()}, connected when the run asks for it"
         if self.volume is None:
             return f"mass storage with {self.selector.describe()} (not attached)"
         return f"mass storage {self.volume.describe()}; clips in {self._source().folder}"
 
+    def reachable(self) -> bool:
+        return self.ask is None  # connected only when the run asks for the clips
+
     def device_identity(self) -> DeviceIdentity | None:
-        if self.volume is None or not self.volume.usb_serial:
+        volume = self.volume or self.known
+        if volume is None or not volume.usb_serial:
             return None
-        return DeviceIdentity(self.volume.usb_serial, f"USB serial of the disk holding {self.volume.path}")
+        return DeviceIdentity(volume.usb_serial, f"USB serial of the disk holding {volume.path}")
 
     def snapshot(self) -> frozenset[str]:
-        return self._source().snapshot()
+        if self.ask is not None and self._folder is None:
+            return self._seen  # the camera is away: what it held when last connected
+        self._seen = self._source().snapshot()
+        return self._seen
 
     def resolve(self, name: str) -> Path:
         return self._source().resolve(name)
@@ -191,7 +221,19 @@ class MassStorageClipSource(ClipSource):
         timeout_s: float,
         progress: Progress | None = None,
     ) -> list[EvidenceFile]:
-        source = self._source()
-        taken = source.wait_for_new(before, evidence_dir, clock, timeout_s, progress)
-        self.last_wait = source.last_wait
+        if self.ask is None:
+            source = self._source()
+            taken = source.wait_for_new(before, evidence_dir, clock, timeout_s, progress)
+            self.last_wait = source.last_wait
+            return taken
+        self.ask(f"connect the camera's USB storage ({self.selector.describe()}) and confirm")
+        try:
+            self.attach()
+            source = self._source()
+            source.clock = clock
+            taken = source.wait_for_new(before, evidence_dir, clock, timeout_s, progress)
+            self.last_wait = source.last_wait
+            self._seen = source.snapshot()
+        finally:
+            self.release()
         return taken
