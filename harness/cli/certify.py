@@ -53,6 +53,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "(or one per --rig bench); default: one process",
     )
     p.add_argument(
+        "--operator",
+        choices=("terminal", "auto"),
+        default=None,
+        help="who answers the scenarios' operator prompts: a person at the terminal, or 'auto' (the "
+        "emulated rig answers what its camera shows; CI). Default: the terminal when stdin is one, "
+        "else auto on an emulated rig",
+    )
+    p.add_argument(
         "--list",
         action="store_true",
         help="list the scenarios with their expected bench duration for the camera profile, and run nothing",
@@ -153,6 +161,10 @@ def certify(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             console.print(f"[red]requirement catalogue {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
             return 2
+    operator, problem = _operator_choice(args)
+    if problem is not None:
+        console.print(problem, highlight=False, markup=False, soft_wrap=True)
+        return 2
     targets = args.scenarios or [str(SUITE_DIR)]
     pytest_args = [
         *targets,
@@ -179,6 +191,8 @@ def certify(args: argparse.Namespace) -> int:
         pytest_args += ["--camera-profile", args.profile]
     for fault in args.fault:
         pytest_args += ["--fault", fault]
+    if operator is not None:
+        pytest_args += ["--operator", operator]
     if args.requirements:
         pytest_args += ["--requirements", str(Path(args.requirements).resolve())]
     if args.workers > 0:
@@ -209,6 +223,33 @@ def certify(args: argparse.Namespace) -> int:
     # a scenario skipped as not applicable to the camera (a split test on a camera that never
     # splits) is no failure; at least one must have passed
     return 0 if "pass" in verdicts and all(v in ("pass", "skip") for v in verdicts) else 1
+
+
+def _operator_choice(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """Who answers operator prompts (``--operator``, else the terminal when stdin is one) and,
+    when the scenarios ask the operator and nobody could answer, why not (one line, before the run)."""
+    import sys
+
+    from harness.rig.kinds import load_rig_spec
+    from harness.rig.operators import operator_problem
+
+    tty = sys.stdin.isatty()
+    choice = args.operator or ("terminal" if tty else None)
+    try:
+        _, rows = planned(args)
+        emulated = all(load_rig_spec(r)[0].kind == "emulated" for r in args.rig)
+    except Exception:  # the run itself reports a bad rig file or profile, with its reason
+        return choice, None
+    prompting = [s.id for _, s, _ in rows if s is not None and any(step.prompt is not None for step in s.steps)]
+    if not prompting:
+        return choice, None
+    if choice == "terminal" and args.workers > 0:
+        return choice, (
+            f"scenario(s) {', '.join(prompting)} ask the operator: answering at the terminal needs one process "
+            "(drop --workers, or use --operator auto on an emulated rig)"
+        )
+    problem = operator_problem(choice, emulated, tty)
+    return choice, None if problem is None else f"scenario(s) {', '.join(prompting)} ask the operator: {problem}"
 
 
 def _announce_duration(args: argparse.Namespace) -> None:

@@ -5,7 +5,7 @@ controller's own timestamps, never from when the harness asked for them.
 
 Each kind of action carries a typed detail (:class:`GestureDone`, :class:`FlashFired`, and for
 power :class:`PowerOn`, :class:`BatterySelected`, :class:`Shutdown`, :class:`PowerCut`,
-:class:`CurrentReading`, :class:`BufferingStarted`), written by the steps and read by the checks, so both sides agree on the
+:class:`CurrentReading`, :class:`BufferingStarted`; for operator prompts :class:`OperatorAnswered`), written by the steps and read by the checks, so both sides agree on the
 fields by type rather than by string keys.
 """
 
@@ -121,13 +121,44 @@ class BufferingStarted(_Detail):
     note: str | None = None
 
 
-Detail = GestureDone | FlashFired | PowerOn | BatterySelected | Shutdown | PowerCut | CurrentReading | BufferingStarted
+@dataclass(frozen=True)
+class OperatorAnswered(_Detail):
+    """An instruction shown to the operator and what came back: who answered (a person's name,
+    or ``auto`` for the emulated rig), how (``terminal``, ``auto``), the outcome (``confirmed``,
+    ``value``, ``declined``, ``timeout``, ``aborted``), the value given and the values refused on
+    the way; ``asked_t`` on the harness clock, ``answered_utc`` on the wall clock."""
+
+    text: str
+    expect: str
+    outcome: str
+    by: str
+    via: str
+    asked_t: float
+    waited_s: float
+    answered_utc: str
+    key: str | None = None
+    value: str | None = None
+    rejected: tuple[str, ...] | None = None
+    note: str | None = None
+
+
+Detail = (
+    GestureDone
+    | FlashFired
+    | PowerOn
+    | BatterySelected
+    | Shutdown
+    | PowerCut
+    | CurrentReading
+    | BufferingStarted
+    | OperatorAnswered
+)
 
 
 @dataclass(frozen=True)
 class Action:
     t: float
-    kind: str  # "power" | "gesture" | "stimulus"
+    kind: str  # "power" | "gesture" | "stimulus" | "operator"
     name: str  # "on"/"off"/"battery"/"shutdown"/"cut"/"current"/"buffering" for power, gesture name for gestures
     detail: Detail | None = None
 

@@ -3,7 +3,9 @@
 Every step of a scenario, from a YAML file or from a Python scenario, goes through
 :meth:`StepDispatcher.run`, so a step kind is handled in exactly one place: the power, battery
 and measure steps and the waits for a shutdown by the scenario's power session
-(:mod:`harness.execution.power_steps`), plain waits and gestures here. ``wait: {since: buffering}``
+(:mod:`harness.execution.power_steps`), plain waits, gestures and operator prompts here (the
+rig's :class:`~harness.devices.operator.Operator` answers; an unanswered prompt raises
+:class:`~harness.devices.operator.PromptUnanswered`, which ends the scenario as an error). ``wait: {since: buffering}``
 counts from the buffering start the power session measured from the supply current.
 """
 
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from harness.core import progress
 from harness.core.timeline import Timeline
+from harness.devices.operator import Prompt, ask
 from harness.execution.gestures import perform_gesture
 from harness.plan.scenario import StepKind
 
@@ -39,6 +42,7 @@ class StepDispatcher:
             "measure": power.measure,
             "wait": self._wait,
             "gesture": self._gesture,
+            "prompt": self._prompt,
         }
 
     def run(self, step: Step) -> float:
@@ -69,3 +73,7 @@ class StepDispatcher:
     def _gesture(self, step: Step) -> None:
         assert step.gesture is not None
         perform_gesture(self.rig, self.timeline, step.gesture)
+
+    def _prompt(self, step: Step) -> None:
+        assert step.prompt is not None
+        ask(self.rig.the_operator(), Prompt.from_step(step.prompt), self.timeline, self.rig.clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -87,19 +88,55 @@ class MeasureStep(Strict):
     interval_s: float = Field(0.5, gt=0, le=60)
 
 
-StepKind = Literal["power", "wait", "gesture", "battery", "measure"]
-STEP_KINDS: tuple[StepKind, ...] = ("power", "wait", "gesture", "battery", "measure")
+#: longest an operator prompt may wait for its answer (s): a shift's length
+MAX_PROMPT_S = 12 * 3600.0
+
+
+class PromptStep(Strict):
+    """Show the operator an instruction and wait for the answer (harness/devices/operator.py):
+    ``confirm`` (done / not done) or a ``value`` typed in. No answer within ``timeout_s``, a
+    refusal or an abort (Ctrl-C) ends the scenario as an error with the power made safe."""
+
+    text: str = Field(min_length=1, max_length=2000, description="the instruction, as the operator reads it")
+    expect: Literal["confirm", "value"] = Field("confirm", description="confirm: done or not; value: type a value")
+    timeout_s: float = Field(300.0, gt=0, le=MAX_PROMPT_S, description="longest wait for the answer (s)")
+    key: str | None = Field(
+        None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="what the answer is (e.g. export_folder): later steps find the answer by it, and the "
+        "emulated rig's automatic operator answers by it",
+    )
+    pattern: str | None = Field(
+        None, max_length=500, description="a value must match this regular expression (whole); else it is asked again"
+    )
+
+    @model_validator(mode="after")
+    def _pattern(self) -> PromptStep:
+        if self.pattern is not None:
+            if self.expect != "value":
+                raise ValueError("pattern applies only to expect: value")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {self.pattern!r} is not a regular expression ({exc})") from None
+        return self
+
+
+StepKind = Literal["power", "wait", "gesture", "battery", "measure", "prompt"]
+STEP_KINDS: tuple[StepKind, ...] = ("power", "wait", "gesture", "battery", "measure", "prompt")
 
 
 class Step(Strict):
     """Exactly one action: switch power, wait, perform a named gesture of the camera profile, select
-    the battery simulator, or measure the current (``power: cut`` = a hard cut while the camera runs)."""
+    the battery simulator, measure the current (``power: cut`` = a hard cut while the camera runs),
+    or ask the operator (``prompt``)."""
 
     power: Literal["on", "off", "cut"] | None = None
     wait: Wait | None = None
     gesture: str | None = None
     battery: BatteryStep | None = None
     measure: MeasureStep | None = None
+    prompt: PromptStep | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -108,10 +145,12 @@ class Step(Strict):
             keys = [k for k in STEP_KINDS if k in data]
             if len(keys) != 1:
                 raise ValueError(
-                    f"a step needs exactly one of power, wait, gesture, battery, measure (got {sorted(data)})"
+                    f"a step needs exactly one of {', '.join(STEP_KINDS)} (got {sorted(data)})"
                 )
             if isinstance(data.get("power"), bool):  # YAML reads a bare on/off as a boolean
                 data = {**data, "power": "on" if data["power"] else "off"}
+            if isinstance(data.get("prompt"), str):  # 'prompt: Dock the camera' = a confirm prompt
+                data = {**data, "prompt": {"text": data["prompt"]}}
         return data
 
     @property
@@ -132,6 +171,9 @@ class Step(Strict):
             return f"battery simulator at {self.battery.soc:g} % ({self.battery.method})"
         if self.measure:
             return f"measure current for {self.measure.seconds:g} s ({self.measure.state})"
+        if self.prompt:
+            text = self.prompt.text if len(self.prompt.text) <= 60 else self.prompt.text[:57] + "..."
+            return f"ask the operator: {text}"
         return f"gesture {self.gesture}"
 
 

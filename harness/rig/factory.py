@@ -19,6 +19,7 @@ from harness.core.clock import Clock
 from harness.core.paths import camera_profile_path
 from harness.devices.clip_source import ClipSource
 from harness.devices.display import Display
+from harness.devices.operator import Operator
 from harness.devices.power import PowerSupply
 from harness.devices.protocols import GroundTruth
 from harness.devices.rig_controller import RigController
@@ -26,6 +27,7 @@ from harness.plan.profile import CameraProfile
 from harness.plan.scenario import SceneVariant
 from harness.rig.identity import check_unit
 from harness.rig.kinds import BuildContext, rig_kind
+from harness.rig.operators import choose_operator
 from harness.rig.specs import (
     PowerSpec,
     RigSpecBase,
@@ -54,6 +56,14 @@ class Rig:
     clip_wait_s: float = 10.0  # how long after the last step clips may still appear
     run_id: int | None = None  # run id the display shows in the time code (None: unknown, not checked)
     stimulus: bool = False  # the controller fires the A/V stimulus (a bench's flash LED and speaker)
+    operator: Operator | None = None  # who answers operator prompts (None: chosen by default on first use)
+
+    def the_operator(self) -> Operator:
+        """Who answers this rig's operator prompts: the one set, else the default choice
+        (the terminal when stdin is one, else the automatic operator of an emulated rig)."""
+        if self.operator is None:
+            self.operator = choose_operator(None, self.emulator)
+        return self.operator
 
     def safe_state(self) -> None:
         self.power.safe_state()

@@ -37,6 +37,7 @@ def test_every_step_kind_has_one_handler(rig, tmp_path: Path) -> None:
             {"gesture": "start"},
             {"battery": {"soc": 50}},
             {"measure": {"state": "off", "seconds": 1}},
+            {"prompt": {"text": "dock the camera"}},
         )
     } == set(STEP_KINDS)
 
@@ -65,3 +66,21 @@ def test_power_on_and_off_go_through_the_power_session(rig, tmp_path: Path, batt
 def test_a_step_outside_the_steps_phase_is_refused(rig, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match=r"inside 'with take\.steps"):
         Take(rig, tmp_path / "evidence").do({"power": "on"})
+
+
+def test_a_prompt_is_answered_by_the_rigs_operator_and_recorded(rig, tmp_path: Path) -> None:
+    """On an emulated rig the automatic operator answers; the answer is an operator action."""
+    from harness.devices.operator import PromptUnanswered, answered
+
+    take = Take(rig, tmp_path / "evidence")
+    with take.steps(collect=False):
+        with pytest.raises(PromptUnanswered, match="declined by auto"):  # the camera is off: no READY
+            take.do({"prompt": {"text": "Confirm READY", "key": "camera_ready"}})
+        take.do({"power": "on"})
+        take.do({"wait": {"seconds": 15, "since": "power_on"}})
+        take.do({"prompt": {"text": "Confirm READY", "key": "camera_ready"}})
+        take.do({"prompt": {"text": "Serial?", "expect": "value", "key": "camera_serial"}})
+    asked = [a for a in take.result.timeline.actions if a.kind == "operator"]
+    assert [a.details()["outcome"] for a in asked] == ["declined", "confirmed", "value"]
+    assert all(a.details()["by"] == "auto" for a in asked)
+    assert answered(take.result.timeline, "camera_serial") == rig.profile.serial

@@ -1,0 +1,48 @@
+"""Who answers a scenario's operator prompts on a rig: a person at the terminal, or the emulated
+rig's automatic operator (``bwc certify --operator terminal|auto``).
+
+Without a choice: the terminal when standard input is one, else the automatic operator on an
+emulated rig; on a bench with no terminal nobody can answer, and a prompt then ends its scenario
+with that reason (``bwc certify`` refuses such a run before it starts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Literal
+
+from harness.devices.operator import NoOperator, Operator, Suspend, TerminalOperator
+from harness.devices.protocols import GroundTruth
+from harness.emulator.operator import AutoOperator
+
+OperatorChoice = Literal["terminal", "auto"]
+OPERATOR_CHOICES: tuple[OperatorChoice, ...] = ("terminal", "auto")
+
+
+def operator_problem(choice: str | None, emulated: bool, stdin_tty: bool) -> str | None:
+    """Why no one could answer a prompt with this choice on this rig (None: someone can)."""
+    if choice == "auto" and not emulated:
+        return "--operator auto answers only on an emulated rig; at a bench a person answers (--operator terminal)"
+    if choice is None and not stdin_tty and not emulated:
+        return (
+            "operator prompts need someone to answer: standard input is not a terminal and the rig is a "
+            "bench; run from a terminal (or pass --operator terminal)"
+        )
+    return None
+
+
+def choose_operator(
+    choice: str | None,
+    emulator: GroundTruth | None,
+    stdin_tty: bool | None = None,
+    suspend: Suspend = contextlib.nullcontext,
+) -> Operator:
+    """The operator for a rig (``emulator``: the emulated bench behind it, None on a bench)."""
+    tty = sys.stdin.isatty() if stdin_tty is None else stdin_tty
+    problem = operator_problem(choice, emulator is not None, tty)
+    if problem is not None:
+        return NoOperator(problem)
+    if choice == "terminal" or (choice is None and tty):
+        return TerminalOperator(suspend=suspend)
+    return AutoOperator(emulator)
