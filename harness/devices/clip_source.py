@@ -39,6 +39,7 @@ from harness.core.evidence import (
     safe_parts,
     walk_fd,
 )
+from harness.devices.operator import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,14 @@ class ClipSource(ABC):
     def describe(self) -> str:
         """Where the clips come from, for messages that must name the camera's storage."""
         return type(self).__name__
+
+    def handover_prompt(self) -> Prompt | None:
+        """What the operator must do before the clips can be collected (connect the camera, export
+        its events), asked by the runner through the rig's operator; None: nothing."""
+        return None
+
+    def handed_over(self, value: str | None) -> None:  # noqa: B027 (nothing to do for most sources)
+        """The operator's answer to :meth:`handover_prompt` (a value prompt's value, else None)."""
 
     def reachable(self) -> bool:
         """Whether the camera's files can be read while a scenario's steps run (False: only when

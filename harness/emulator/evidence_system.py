@@ -21,8 +21,11 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.core.clock import Clock
+from harness.devices.operator import Prompt
+from harness.emulator.operator import register_auto_answer
 from harness.plan.profile import CameraProfile
 
 EXPORT_DELAY_S = 1.0  # the export takes a moment: the camera's last file is written on power-off first
@@ -116,6 +119,12 @@ class EmulatedEvidenceSystem:
             text = buf.getvalue()
         (folder / MANIFEST_NAMES[kind]).write_text(text, encoding="utf-8")
 
-    def answer(self, instruction: str) -> Path:
-        """What the lab operator does when the run asks for the export: export, and enter the folder."""
-        return self.export()
+
+
+def _export_folder(bench: Any, prompt: Prompt) -> str | None:
+    """The automatic operator's answer to the run's export prompt: export, and enter the folder."""
+    system = getattr(bench, "evidence_system", None)
+    return str(system.export()) if system is not None else None
+
+
+register_auto_answer("export_folder", _export_folder)

@@ -19,8 +19,11 @@ import secrets
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from harness.core.clock import Clock
+from harness.devices.operator import Prompt
+from harness.emulator.operator import register_auto_answer
 
 IMAGE_BYTES = 1 << 30  # sparse: only what is written takes space
 TOOLS = {"mkfs.vfat": "dosfstools", "mcopy": "mtools", "mmd": "mtools", "losetup": "mount"}
@@ -100,7 +103,7 @@ class EmulatedUsbVolume:
             subprocess.run(["losetup", "-d", self.device], capture_output=True, timeout=TOOL_TIMEOUT_S, check=False)
             self.device = None
 
-    def answer(self, instruction: str) -> None:
+    def answer(self) -> None:
         """What the lab operator does when the run asks for the camera's storage: a moment later
         (the camera finishes the file it closes at power-off), connect it."""
         self.clock.sleep(CONNECT_DELAY_S)
@@ -109,3 +112,15 @@ class EmulatedUsbVolume:
     def close(self) -> None:
         self.disconnect()
         self.image.unlink(missing_ok=True)
+
+
+def _camera_connected(bench: Any, prompt: Prompt) -> str | None:
+    """The automatic operator's answer to the run's prompt to connect the camera: connect it."""
+    volume = getattr(bench, "usb_volume", None)
+    if volume is None:
+        return None
+    volume.answer()
+    return "y"
+
+
+register_auto_answer("camera_connected", _camera_connected)

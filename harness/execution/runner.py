@@ -23,6 +23,7 @@ from harness.core.measurement import Measurement
 from harness.core.timeline import Timeline
 from harness.devices.display import display_evidence
 from harness.devices.flash_schedule import FlashSchedule
+from harness.devices.operator import ask
 from harness.execution import power_steps
 from harness.execution.dispatch import StepDispatcher
 from harness.plan.requirements import Catalogue
@@ -148,6 +149,9 @@ class Take:
         rig, result, clock = self.rig, self.result, self.rig.clock
         steps_end = clock.now()
         with self.step_hook("collect clips"):
+            prompt = rig.clips.handover_prompt()  # connect the camera, export its events: the operator's part
+            if prompt is not None:
+                rig.clips.handed_over(ask(rig.the_operator(), prompt, result.timeline, clock).value)
             with progress.reporter(clock, "collect clips", rig.clip_wait_s) as report:
                 result.evidence = rig.clips.wait_for_new(
                     self._before, self.evidence_dir, clock, rig.clip_wait_s, progress=report

@@ -145,9 +145,10 @@ def emulated_delivery(emu: EmulatedRig, ctx: BuildContext) -> Iterator[AnyClipSe
     """The clip source the camera's real model would use (its profile's ``delivery``), emulated:
 
     * ``mass_storage``: the camera's files on a labelled FAT32 volume (loop device), connected when
-      the run asks for the clips, found by its label and mounted read-only by the harness;
-    * ``export``: the camera uploads to an emulated evidence system, and the lab operator's export
-      (files named by the vendor's scheme, its hash manifest) is the folder the run is given;
+      the run asks the operator for the clips, found by its label and mounted read-only;
+    * ``export``: the camera uploads to an emulated evidence system, and the export the run asks
+      the operator for (files named by the vendor's scheme, its hash manifest) is the folder the
+      automatic operator enters (``bwc certify --operator auto``);
     * otherwise (``folder``; ``mtp``, which has no emulation): the camera's storage folder.
 
     A machine that cannot present a volume (no root, no loop devices) falls back to the folder,
@@ -158,14 +159,12 @@ def emulated_delivery(emu: EmulatedRig, ctx: BuildContext) -> Iterator[AnyClipSe
     folder = ClipSettings(emu.clip_folder, profile.clip_suffix)
     with contextlib.ExitStack() as stack:
         work = ctx.workdir if ctx.workdir is not None else Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        if via == "export":
-            root = work / "evidence-system"
-            shutil.rmtree(root, ignore_errors=True)
-            stack.callback(shutil.rmtree, root, True)
-            system = EmulatedEvidenceSystem(profile, emu.clip_folder, root, ctx.clock)
+        if via == "export":  # outside the run folder, as a lab's export folder is (and must be)
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bwc-evidence-system-")))
+            emu.evidence_system = EmulatedEvidenceSystem(profile, emu.clip_folder, root, ctx.clock)
             kind = profile.delivery.export_manifest
             manifest = ExportManifest(MANIFEST_NAMES[kind], kind) if kind is not None else None
-            yield ExportSettings(root / "exports", profile.clip_suffix, manifest, ask=system.answer)
+            yield ExportSettings(root / "exports", profile.clip_suffix, manifest)
             return
         if via == "mass_storage":
             problem = usb_volume_problem()
@@ -177,7 +176,10 @@ def emulated_delivery(emu: EmulatedRig, ctx: BuildContext) -> Iterator[AnyClipSe
                 except (OSError, subprocess.SubprocessError) as exc:
                     problem = str(exc)
                 else:
-                    yield MassStorageSettings(volume.label, None, None, profile.clip_suffix, "DCIM", ask=volume.answer)
+                    emu.usb_volume = volume
+                    yield MassStorageSettings(
+                        volume.label, None, None, profile.clip_suffix, "DCIM", connect_on_request=True
+                    )
                     return
             log.warning("emulated %s: its storage is read as a plain folder, not a USB volume: %s", profile.model, problem)
         yield folder
@@ -229,7 +231,7 @@ def clip_settings(c: ClipsSpec, ctx: BuildContext) -> AnyClipSettings:
     if isinstance(c, MassStorageClipSpec):
         mount_point = here(c.mount_point) if c.mount_point is not None else None
         return MassStorageSettings(
-            c.label, c.uuid, c.usb_serial, suffix, c.subfolder, mount_point, c.settle_s, c.wait_s
+            c.label, c.uuid, c.usb_serial, suffix, c.subfolder, mount_point, c.settle_s, c.wait_s, c.connect == "prompt"
         )
     if isinstance(c, MtpClipSpec):
         return MtpSettings(c.serial, c.folder, suffix, c.settle_s, c.wait_s)

@@ -23,7 +23,7 @@ from harness.devices.display import Display
 from harness.devices.power import COMMAND_SETS, PowerLimits, ScpiPowerSupply
 from harness.devices.protocols import GroundTruth
 from harness.devices.rig_controller import SerialRigController
-from harness.rig.specs import LimitsSpec, PowerSpec
+from harness.rig.specs import LimitsSpec, PowerSpec, clip_folder_problem
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,8 @@ class MassStorageSettings:
     mount_point: Path | None = None
     settle_s: float = 2.0
     wait_s: float = 10.0
-    #: asks for the camera to be connected before each collection (None: it stays connected)
-    ask: Callable[[str], object] | None = None
+    #: the operator connects the camera before each collection (False: it stays connected)
+    connect_on_request: bool = False
 
     @property
     def selector(self) -> VolumeSelector:
@@ -134,7 +134,7 @@ class MassStorageSettings:
 
     def open(self, devices: BlockDevices | None = None, mounter: Mounter | None = None) -> MassStorageClipSource:
         return MassStorageClipSource(
-            self.selector, self.suffix, self.subfolder, self.mount_point, self.settle_s, devices, mounter, self.ask
+            self.selector, self.suffix, self.subfolder, self.mount_point, self.settle_s, devices, mounter, self.connect_on_request
         )
 
 
@@ -168,15 +168,15 @@ class ExportSettings:
     recursive: bool = True
     settle_s: float = 2.0
     wait_s: float = 10.0
-    #: asks the operator for the export and gives the folder entered (None: wait for files to appear)
-    ask: Callable[[str], Path | None] | None = None
 
     @property
     def target(self) -> str:
         return str(self.folder)
 
     def open(self) -> ExportClipSource:
-        return ExportClipSource(self.folder, self.suffix, self.manifest, self.recursive, self.settle_s, self.ask)
+        return ExportClipSource(
+            self.folder, self.suffix, self.manifest, self.recursive, self.settle_s, folder_check=clip_folder_problem
+        )
 
 
 #: the settings of any kind of clip source: each opens its source and names its target

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.core.clock import VirtualClock
+from harness.devices.clip_source import ClipSourceError
 from harness.devices.clip_source_export import (
     HASH_MISMATCH,
     NOT_IN_MANIFEST,
@@ -174,3 +175,24 @@ def test_csv_manifest() -> None:
 def test_an_unknown_manifest_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown manifest format 'md5'; known: csv, sha256sum"):
         ExportManifest("x", "md5")
+
+
+def test_the_export_prompt_and_the_folder_the_operator_enters(tmp_path: Path) -> None:
+    """The runner asks the rig's operator with the source's prompt; a folder that cannot be an export
+    is refused in one line, an entered folder is taken whole."""
+    default, entered = tmp_path / "export", tmp_path / "entered"
+    _export(entered, CLIPS, CLIPS)
+    source = ExportClipSource(default, ".mp4", ExportManifest("*.sha256"), settle_s=0.0, folder_check=lambda f: None)
+    prompt = source.handover_prompt()
+    assert prompt is not None and prompt.key == "export_folder" and prompt.expect == "value"
+    assert str(default) in prompt.text and not source.reachable()
+    for value, why in (("relative/dir", "not an absolute path"), (str(tmp_path / "none"), "no such folder")):
+        with pytest.raises(ClipSourceError) as err:
+            source.handed_over(value)
+        assert str(err.value) == f"export folder {value!r} entered by the operator: {why}"
+    strict = ExportClipSource(default, ".mp4", folder_check=lambda f: "it is a system folder")
+    with pytest.raises(ClipSourceError, match="entered by the operator: it is a system folder"):
+        strict.handed_over(str(entered))
+    source.handed_over(str(entered))
+    taken = source.wait_for_new(source.snapshot(), tmp_path / "ev", VirtualClock(), timeout_s=1.0)
+    assert len(taken) == 3 and source.describe() == f"vendor export folder {entered}"

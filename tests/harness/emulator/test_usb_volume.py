@@ -26,15 +26,11 @@ def test_clips_are_taken_from_the_volume_connected_on_request(tmp_path: Path) ->
     (storage / "100MEDIA").mkdir()
     (storage / "100MEDIA" / "CLIP0001.MP4").write_bytes(b"first" * 1000)
     volume = EmulatedUsbVolume(storage, tmp_path / "camera.img", ".mp4", clock)
-    asked: list[str] = []
-
-    def operator(text: str) -> None:
-        asked.append(text)
-        volume.answer(text)
-
     try:
         volume.connect()
-        source = MassStorageClipSource(VolumeSelector(label=volume.label), ".mp4", "DCIM", settle_s=0, ask=operator)
+        source = MassStorageClipSource(
+            VolumeSelector(label=volume.label), ".mp4", "DCIM", settle_s=0, connect_on_request=True
+        )
         assert source.mount_point is None and volume.label in source.describe()  # given back after the first look
         before = source.snapshot()
         assert len(before) == 1  # the clip the camera held when it was first connected
@@ -50,11 +46,15 @@ def test_clips_are_taken_from_the_volume_connected_on_request(tmp_path: Path) ->
                     (mp / "DCIM" / "NEW.MP4").write_bytes(b"x")  # mounted read-only
                 assert err.value.errno == errno.EROFS
 
+        prompt = source.handover_prompt()
+        assert prompt is not None and prompt.key == "camera_connected" and prompt.expect == "confirm"
+        assert prompt.text == f"connect the camera's USB storage (label {volume.label!r}) to this computer and confirm"
+        assert not source.reachable()
+        volume.answer()  # what the automatic operator does for this prompt
         taken = source.wait_for_new(before, tmp_path / "ev", clock, timeout_s=1.0, progress=progress)
         assert [e.camera_path for e in taken] == ["100MEDIA/CLIP0002.MP4"]
         assert taken[0].path.read_bytes() == b"second" * 1000
         assert taken[0].origin is not None and dict(taken[0].origin.details)["label"] == volume.label
-        assert asked == [f"connect the camera's USB storage (label {volume.label!r}) and confirm"]
         assert seen_mounts and source.mount_point is None  # mounted while taking, given back after
         source.close()
     finally:

@@ -4,14 +4,16 @@ another run is ignored with a finding; an event with no file is named as missing
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import shutil
 from pathlib import Path
 
 import yaml
 
+from harness.core.timeline import OperatorAnswered
 from harness.devices.clip_source_export import ExportClipSource, ExportManifest
+from harness.devices.operator import Prompt
+from harness.emulator.operator import AutoOperator
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
 from harness.rig.factory import open_rig
@@ -51,24 +53,23 @@ def test_renamed_files_a_file_of_another_run_and_a_missing_clip_give_exactly_tho
     export = tmp_path / "export"
     export.mkdir()
     with open_rig(EmulatedRigSpec(kind="emulated", run_id=202), workdir=tmp_path / "b") as rig:
-        rig.clips = ExportClipSource(export, ".mp4", ExportManifest("*.sha256"), settle_s=0.0)
+        rig.clips = ExportClipSource(tmp_path / "default", ".mp4", ExportManifest("*.sha256"), settle_s=0.0)
+        rig.operator = operator = AutoOperator(rig.emulator)
 
-        @contextlib.contextmanager
-        def operator_exports(step: str):
-            if step == "collect clips":  # the vendor's names; the first event's clip left out; an old event in
-                rig.clock.sleep(1.0)  # the camera finishes its files before it is docked
-                first, second = sorted(rig.emulator.clip_folder.rglob("*.mp4"))
-                assert first.name < second.name
-                shutil.copy(second, export / "Evidence_A7F3.mp4")
-                shutil.copy(old.path, export / "Evidence_0B12.mp4")
-                (export / "export.sha256").write_text(
-                    "".join(f"{_sha(export / n)}  {n}\n" for n in ("Evidence_A7F3.mp4", "Evidence_0B12.mp4"))
-                )
-            yield
+        def operator_exports(bench: object, prompt: Prompt) -> str:
+            """The vendor's names; the first event's clip left out; an event of another run in."""
+            rig.clock.sleep(1.0)  # the camera finishes its files before it is docked
+            first, second = sorted(rig.emulator.clip_folder.rglob("*.mp4"))
+            assert first.name < second.name
+            shutil.copy(second, export / "Evidence_A7F3.mp4")
+            shutil.copy(old.path, export / "Evidence_0B12.mp4")
+            (export / "export.sha256").write_text(
+                "".join(f"{_sha(export / n)}  {n}\n" for n in ("Evidence_A7F3.mp4", "Evidence_0B12.mp4"))
+            )
+            return str(export)
 
-        result = run_scenario(
-            Scenario.model_validate(yaml.safe_load(TWO_EVENTS)), rig, tmp_path / "b" / "evidence", operator_exports
-        )
+        operator.answer_with("export_folder", operator_exports)
+        result = run_scenario(Scenario.model_validate(yaml.safe_load(TWO_EVENTS)), rig, tmp_path / "b" / "evidence")
         untaken = rig.clips.last_wait.untaken
     starts = [a.t for a in result.timeline.gestures("start")]
     assert [Path(a.path).name for a in result.analyses] == ["Evidence_A7F3.mp4"]  # the renamed clip is the run's
@@ -82,6 +83,8 @@ def test_renamed_files_a_file_of_another_run_and_a_missing_clip_give_exactly_tho
         f"{starts[0]:.1f}..{starts[1]:.1f} s in its time code; the clip of the run is missing from the export",
     ]
     assert len(result.evidence) == 2  # the other run's file stays in the evidence, with its finding
+    (asked,) = [a.detail for a in result.timeline.actions if isinstance(a.detail, OperatorAnswered)]
+    assert asked.key == "export_folder" and asked.value == str(export) and asked.by == "auto"
     saved = next(m for m in result.measurements if m.name.startswith("events_saved"))
     foreign = next(m for m in result.measurements if m.name == "foreign_files")
     assert saved.value == 1 and not saved.passed  # the missing clip fails the scenario
