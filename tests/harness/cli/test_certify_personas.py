@@ -25,7 +25,7 @@ def test_healthy_persona_passes_the_suite_without_harness_metadata(persona: str,
     profile = CameraProfile.load(CAMERAS_DIR / f"{persona}.yaml")
     assert profile.event_marker_key is None and profile.clock.metadata_key is None
     out = tmp_path / "out"
-    done = run_bwc("certify", "--profile", persona, "--operator", "auto", "--no-pdf", "--keep-camera-storage", "--out", str(out), timeout=900)
+    done = run_bwc("certify", "--profile", persona, "--operator", "auto", "--no-pdf", "--keep-camera-storage", "--out", str(out), timeout=1800)
     record = json.loads((out / "record.json").read_text())
     verdicts = {t["scenario"]: t["verdict"] for t in record["tests"]}
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
@@ -36,7 +36,10 @@ def test_healthy_persona_passes_the_suite_without_harness_metadata(persona: str,
             assert m["outcome"] != "fail", m
             if m["outcome"] == "not measurable":
                 assert m["not_measurable"], m  # always with the reason
-    assert not any(t.get("evidence_findings") for t in record["tests"]), [t.get("evidence_findings") for t in record["tests"]]
+    # an export holds what was not exported before, so the footage of a scenario that took none in (a
+    # shift judged by the instrument) is in the next one's export: ignored there, with a finding
+    findings = [f for t in record["tests"] for f in t.get("evidence_findings") or []]
+    assert all("ignored as another scenario's footage" in f for f in findings), findings
     kinds = {c["origin"]["kind"] for t in record["tests"] for c in t["clips"]}
     clips = sorted((out / "camera-storage").rglob(f"*{profile.clip_suffix}"))
     assert clips, "the persona wrote no clips"
