@@ -43,7 +43,9 @@ def run_once(out: Path, args: argparse.Namespace) -> tuple[float, float, dict[st
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     record = out / "record.json"
     if not record.is_file():
-        sys.exit(f"bwc certify wrote no record.json (exit {done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        sys.exit(
+            f"bwc certify wrote no record.json (exit {done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     tests = json.loads(record.read_text())["tests"]
     verdicts: dict[str, int] = {}
     for t in tests:
@@ -76,7 +78,9 @@ def main() -> None:
         )
         for name, seconds in sorted(durations.items(), key=lambda kv: -kv[1]):
             print(f"    {name:26s} {seconds:6.1f} s")
-    print(f"\nsuite wall time: median {statistics.median(walls):.1f} s, min {min(walls):.1f} s over {len(walls)} run(s)")
+    print(
+        f"\nsuite wall time: median {statistics.median(walls):.1f} s, min {min(walls):.1f} s over {len(walls)} run(s)"
+    )
     print("per scenario (median s):")
     for name, values in sorted(per.items(), key=lambda kv: -statistics.median(kv[1])):
         print(f"    {name:26s} {statistics.median(values):6.1f}")

@@ -62,7 +62,9 @@ def calibrations(tmp: Path) -> dict[str, Path]:
     base = RIGS_DIR / "emulated-calibration.yaml"
     data = yaml.safe_load(base.read_text())
     data["calibration"]["present_time"] = "photodiode"
-    data["calibration"]["display_latency_ms"].update(uncertainty=0.05, method="photodiode edges on the controller clock")
+    data["calibration"]["display_latency_ms"].update(
+        uncertainty=0.05, method="photodiode edges on the controller clock"
+    )
     photodiode = tmp / "photodiode-calibration.yaml"
     photodiode.write_text(yaml.safe_dump(data))
     return {"software log": base, "photodiode": photodiode}

@@ -339,6 +339,11 @@ def power_cut(inp: CheckInput) -> list[Measurement]:
         )
     out += _rebuffered(inp, cut)
     before: dict[str, str] = cut.detail.files if isinstance(cut.detail, PowerCut) else {}
+    low, high = inp.limits.bounds("BWC-PWR-04", "damaged", "files")
+    if isinstance(cut.detail, PowerCut) and cut.detail.unreachable is not None:
+        why = f"{cut.detail.unreachable}: the files saved before the cut could not be hashed at the cut"
+        out.append(EARLIER_DAMAGED(None, low or 0, high, not_measurable=why))
+        return out
     by_name = {Path(c.path).name: c for c in inp.clips}
     damaged = []
     for name, sha in sorted(before.items()):
@@ -349,7 +354,6 @@ def power_cut(inp: CheckInput) -> list[Measurement]:
             damaged.append(f"{name}: changed (SHA-256 {sha[:12]}... -> {str(clip.sha256)[:12]}...)")
         elif clip.error:
             damaged.append(f"{name}: {clip.error}")
-    low, high = inp.limits.bounds("BWC-PWR-04", "damaged", "files")
     out.append(
         EARLIER_DAMAGED(
             len(damaged),

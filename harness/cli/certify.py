@@ -355,7 +355,9 @@ def print_verdicts(record: dict) -> None:
         )
     console.print(table)
     rule = (record.get("catalogue") or {}).get("decision_rule") or "simple"
-    console.print(f"decision rule: {rule} acceptance; values shown +/- their expanded uncertainty U (k=2)", highlight=False)
+    console.print(
+        f"decision rule: {rule} acceptance; values shown +/- their expanded uncertainty U (k=2)", highlight=False
+    )
     if unsure_in_run:
         console.print(
             f"[yellow]{unsure_in_run} measurement(s) inconclusive: value +/- U straddles a limit (guarded rule), "

@@ -80,6 +80,9 @@ class PowerCut(_Detail):
     """A hard cut of the output, with the SHA-256 of every file saved before it, by evidence name."""
 
     files: dict[str, str] = field(default_factory=dict)
+    #: why the files could not be hashed at the cut (the camera's storage is out of reach while the
+    #: steps run: a docking camera, one connected only to hand over its clips); None: they were
+    unreachable: str | None = None
 
 
 @dataclass(frozen=True)

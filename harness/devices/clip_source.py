@@ -39,6 +39,7 @@ from harness.core.evidence import (
     safe_parts,
     walk_fd,
 )
+from harness.devices.operator import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,10 @@ class ClipSource(ABC):
     safe to call more than once; a source is also a context manager.
     """
 
+    #: the source also holds footage that is not the run's (a vendor export): the runner keeps only
+    #: the clips whose time code shows this run and scenario, and names the rest in findings
+    holds_other_footage = False
+
     @abstractmethod
     def snapshot(self) -> frozenset[str]:
         """Identities of the finished clips present now (a rewritten file counts as new)."""
@@ -98,6 +103,19 @@ class ClipSource(ABC):
     def describe(self) -> str:
         """Where the clips come from, for messages that must name the camera's storage."""
         return type(self).__name__
+
+    def handover_prompt(self) -> Prompt | None:
+        """What the operator must do before the clips can be collected (connect the camera, export
+        its events), asked by the runner through the rig's operator; None: nothing."""
+        return None
+
+    def handed_over(self, value: str | None) -> None:  # noqa: B027 (nothing to do for most sources)
+        """The operator's answer to :meth:`handover_prompt` (a value prompt's value, else None)."""
+
+    def reachable(self) -> bool:
+        """Whether the camera's files can be read while a scenario's steps run (False: only when
+        the clips are collected, as from a vendor export or a camera connected only then)."""
+        return True
 
     def device_identity(self) -> DeviceIdentity | None:
         """The serial the device states (None: this kind of source cannot know it)."""

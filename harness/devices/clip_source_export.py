@@ -35,7 +35,8 @@ from pathlib import Path
 
 from harness.core.clock import Clock
 from harness.core.evidence import EvidenceError, EvidenceFile, open_dir, walk_fd
-from harness.devices.clip_source import ClipSource, FolderClipSource, Progress, WaitOutcome
+from harness.devices.clip_source import ClipSource, ClipSourceError, FolderClipSource, Progress, WaitOutcome
+from harness.devices.operator import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,13 @@ HASH_MISMATCH = "export_hash_mismatch"
 NOT_IN_MANIFEST = "not_in_export_manifest"
 RENAMED = "renamed_after_export"
 
-#: ask(instruction): the runner's way to ask the operator for the export; returns when it is there
-Ask = Callable[[str], None]
+EXPORT_PROMPT_S = 3600.0  # an export from an evidence system can take a while
+#: why a folder cannot be an export folder (None: it can); the rig layer gives its own rules
+FolderCheck = Callable[[Path], str | None]
+
+#: ask(instruction): the runner's way to ask the operator for the export; returns when it is there,
+#: with the folder the operator entered (None: the rig file's folder)
+Ask = Callable[[str], Path | None]
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,8 @@ class ExportCheck:
 class ExportClipSource(ClipSource):
     """Clips from a vendor export folder, checked against the export's hash manifest."""
 
+    holds_other_footage = True  # an export holds what the operator selected: other runs' events too
+
     def __init__(
         self,
         folder: Path,
@@ -153,19 +161,57 @@ class ExportClipSource(ClipSource):
         recursive: bool = True,
         settle_s: float = 2.0,
         ask: Ask | None = None,
+        folder_check: FolderCheck | None = None,
     ) -> None:
         self.folder = Path(folder)
+        self.folder_check = folder_check
+        self._entered = False  # the operator entered the folder of this export: all of it is a candidate
         self.manifest = manifest
         #: the runner sets this to ask the operator for the export (None: wait for files to appear)
         self.ask = ask
         self._files = FolderClipSource(self.folder, suffix, recursive=recursive, settle_s=settle_s)
-        self._files.origin_kind = "export"
-        self._files.origin_details = (("export_folder", str(self.folder)),)
+        self.use_folder(self.folder)
         self.last_wait = WaitOutcome()
         self.last_check = ExportCheck()
 
+    def use_folder(self, folder: Path) -> None:
+        """Take clips from ``folder`` from now on (the folder the operator entered for this export)."""
+        files = self._files
+        self.folder = Path(folder)
+        self._files = FolderClipSource(self.folder, files.suffix, recursive=files.recursive, settle_s=files.settle_s)
+        self._files.origin_kind = "export"
+        self._files.origin_details = (("export_folder", str(self.folder)),)
+
     def describe(self) -> str:
         return f"vendor export folder {self.folder}"
+
+    def handover_prompt(self) -> Prompt | None:
+        return Prompt(
+            f"export this run's events from the evidence system into a folder and enter the folder "
+            f"(the rig file names {self.folder})",
+            "value",
+            EXPORT_PROMPT_S,
+            key="export_folder",
+        )
+
+    def handed_over(self, value: str | None) -> None:
+        """The folder the operator entered: refused (one line) when it cannot be an export folder."""
+        if not value:
+            return
+        folder = Path(value).expanduser()
+        problem = "not an absolute path" if not folder.is_absolute() else None
+        if problem is None and self.folder_check is not None:
+            problem = self.folder_check(folder)
+        if problem is None and not folder.is_dir():
+            problem = "no such folder"
+        if problem is not None:
+            raise ClipSourceError(f"export folder {value!r} entered by the operator: {problem}")
+        if folder != self.folder:
+            self.use_folder(folder)
+            self._entered = True
+
+    def reachable(self) -> bool:
+        return False  # the camera's files reach the export only after the scenario
 
     def snapshot(self) -> frozenset[str]:
         return self._files.snapshot()
@@ -186,9 +232,20 @@ class ExportClipSource(ClipSource):
         timeout_s: float,
         progress: Progress | None = None,
     ) -> list[EvidenceFile]:
-        """Ask for the export (when the runner gave a way to), wait for its files, take and check them."""
+        """Ask for the export (when the runner gave a way to), wait for its files, take and check them.
+
+        The operator may enter another folder than the rig file's (a fresh one per export): then
+        every clip in it is a candidate, and the run's time code decides which are the scenario's.
+        """
+        if self._entered:  # a folder of its own for this export: the old snapshot does not apply
+            before, self._entered = frozenset(), False
         if self.ask is not None:
-            self.ask(f"export this run's events from the evidence system into {self.folder}")
+            answer = self.ask(
+                f"export this run's events from the evidence system into a folder and enter it (default: {self.folder})"
+            )
+            if answer is not None and Path(answer) != self.folder:
+                self.use_folder(Path(answer))
+                before = frozenset()
         taken = self._files.wait_for_new(before, evidence_dir, clock, timeout_s, progress)
         self.last_wait = self._files.last_wait
         return self._verify(taken, evidence_dir)

@@ -27,8 +27,11 @@ from harness.devices.clip_source import (
     Progress,
     WaitOutcome,
 )
+from harness.devices.operator import Prompt
 
 log = logging.getLogger(__name__)
+CONNECT_PROMPT_S = 600.0
+FIND_WAIT_S = 10.0  # after the operator connects the camera, how long the volume may take to show up
 
 
 def _unmount_at_exit(mounter: Mounter, mount_point: Path, made: bool) -> None:
@@ -45,6 +48,11 @@ class MassStorageClipSource(ClipSource):
 
     The volume is attached when the source is made (a missing volume is one clear
     :class:`ClipSourceError`), so the rig knows the camera's USB serial before any scenario.
+
+    With ``connect_on_request`` (a camera that records only while disconnected), the volume is
+    given back after that and after every take; before each collection the runner asks the
+    operator to connect the camera (:meth:`handover_prompt`), and the volume is then found and
+    mounted afresh (it may come back as another device).
     """
 
     def __init__(
@@ -56,8 +64,10 @@ class MassStorageClipSource(ClipSource):
         settle_s: float = 2.0,
         devices: BlockDevices | None = None,
         mounter: Mounter | None = None,
+        connect_on_request: bool = False,
     ) -> None:
         self.selector = selector
+        self.on_request = connect_on_request
         self.suffix = suffix
         self.subfolder = (subfolder or "").strip("/")
         self.wanted_mount_point = mount_point
@@ -71,7 +81,12 @@ class MassStorageClipSource(ClipSource):
         self._finalizer: weakref.finalize | None = None
         self._folder: FolderClipSource | None = None
         self.last_wait = WaitOutcome()
+        self.known: Volume | None = None  # the volume as last attached (its identity while it is away)
+        self._seen: frozenset[str] = frozenset()  # its clips as last seen
         self.attach()
+        if self.on_request:
+            self._seen = self.snapshot()
+            self.release()
 
     # -- the volume ------------------------------------------------------------------------------
     def attach(self) -> Volume:
@@ -120,6 +135,7 @@ class MassStorageClipSource(ClipSource):
             if value
         )
         log.info("camera volume %s at %s", volume.describe(), mount_point)
+        self.known = volume
         return volume
 
     def _mount_point(self) -> Path:
@@ -143,6 +159,11 @@ class MassStorageClipSource(ClipSource):
             except OSError:
                 pass
 
+    def release(self) -> None:
+        """Give the volume back (unmount what the harness mounted) so the camera can be disconnected;
+        its identity and the clips last seen are kept."""
+        self.close()
+
     def close(self) -> None:
         """Unmount the volume if the harness mounted it; safe to call more than once."""
         if self.mounted_here and self.mount_point is not None:
@@ -162,17 +183,48 @@ class MassStorageClipSource(ClipSource):
 
     # -- the protocol ----------------------------------------------------------------------------
     def describe(self) -> str:
+        if self.volume is None and self.known is not None and self.on_request:
+            return f"mass storage {self.known.describe()}, connected when the run asks for it"
         if self.volume is None:
             return f"mass storage with {self.selector.describe()} (not attached)"
         return f"mass storage {self.volume.describe()}; clips in {self._source().folder}"
 
-    def device_identity(self) -> DeviceIdentity | None:
-        if self.volume is None or not self.volume.usb_serial:
+    def handover_prompt(self) -> Prompt | None:
+        if not self.on_request:
             return None
-        return DeviceIdentity(self.volume.usb_serial, f"USB serial of the disk holding {self.volume.path}")
+        return Prompt(
+            f"connect the camera's USB storage ({self.selector.describe()}) to this computer and confirm",
+            "confirm",
+            CONNECT_PROMPT_S,
+            key="camera_connected",
+        )
+
+    def _attach_when_there(self, clock: Clock) -> None:
+        """Attach the volume, giving it :data:`FIND_WAIT_S` to show up after the operator connected it."""
+        deadline = clock.now() + FIND_WAIT_S
+        while True:
+            try:
+                self.attach()
+                return
+            except ClipSourceError:
+                if clock.now() >= deadline:
+                    raise
+            clock.sleep(0.5)
+
+    def reachable(self) -> bool:
+        return not self.on_request  # connected only when the run asks for the clips
+
+    def device_identity(self) -> DeviceIdentity | None:
+        volume = self.volume or self.known
+        if volume is None or not volume.usb_serial:
+            return None
+        return DeviceIdentity(volume.usb_serial, f"USB serial of the disk holding {volume.path}")
 
     def snapshot(self) -> frozenset[str]:
-        return self._source().snapshot()
+        if self.on_request and self._folder is None:
+            return self._seen  # the camera is away: what it held when last connected
+        self._seen = self._source().snapshot()
+        return self._seen
 
     def resolve(self, name: str) -> Path:
         return self._source().resolve(name)
@@ -191,7 +243,18 @@ class MassStorageClipSource(ClipSource):
         timeout_s: float,
         progress: Progress | None = None,
     ) -> list[EvidenceFile]:
-        source = self._source()
-        taken = source.wait_for_new(before, evidence_dir, clock, timeout_s, progress)
-        self.last_wait = source.last_wait
+        if not self.on_request:
+            source = self._source()
+            taken = source.wait_for_new(before, evidence_dir, clock, timeout_s, progress)
+            self.last_wait = source.last_wait
+            return taken
+        try:
+            self._attach_when_there(clock)
+            source = self._source()
+            source.clock = clock
+            taken = source.wait_for_new(before, evidence_dir, clock, timeout_s, progress)
+            self.last_wait = source.last_wait
+            self._seen = source.snapshot()
+        finally:
+            self.release()
         return taken

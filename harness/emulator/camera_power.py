@@ -317,7 +317,9 @@ class CameraPower:
         t0 = times[0]
         files = [int((t - t0 + 1e-9) // segment_s) for t in times]
         joins = [i for i in range(1, len(times)) if files[i] != files[i - 1]]
-        ends = {times[k] for j in joins for k in range(max(0, j - FILE_EDGE_FRAMES), min(len(times), j + FILE_EDGE_FRAMES))}
+        ends = {
+            times[k] for j in joins for k in range(max(0, j - FILE_EDGE_FRAMES), min(len(times), j + FILE_EDGE_FRAMES))
+        }
         return sorted(set(kept) | ends)
 
     def audio_wanted(self, event: EventTruth) -> bool:

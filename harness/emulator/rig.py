@@ -14,10 +14,12 @@ from pathlib import Path
 from harness.core.clock import Clock
 from harness.emulator.camera import EmulatedCamera
 from harness.emulator.device_faults import DEVICE_FAULTS
+from harness.emulator.evidence_system import EmulatedEvidenceSystem
 from harness.emulator.faults import Behaviour, apply_faults
 from harness.emulator.rig_controller import EmulatedRigController
 from harness.emulator.scpi import ScpiServer
 from harness.emulator.scpi.instrument import ReadingNoise
+from harness.emulator.usb_volume import EmulatedUsbVolume
 from harness.plan.profile import CameraProfile
 from harness.plan.scenario import SceneVariant
 from harness.scene.compose import Scene
@@ -73,6 +75,9 @@ class EmulatedRig:
         self.camera.power.attach(self.supply.instrument)
         self.supply.instrument.reading_noise = ReadingNoise(seed=seed)  # a real supply's readback is not exact
         self.supply.start()
+        # how the footage leaves the camera, when the rig kind emulates its model's way (else its folder)
+        self.usb_volume: EmulatedUsbVolume | None = None
+        self.evidence_system: EmulatedEvidenceSystem | None = None
         for name in self.faults:
             if name in DEVICE_FAULTS:
                 DEVICE_FAULTS[name].arm(self)

@@ -397,13 +397,17 @@ class PowerSession:
             return
         if self.boot is not None:
             self.boot.stop()
-        files = self._saved_files() if what == "cut" else {}
+        reachable = rig.clips.reachable()
+        files = self._saved_files() if what == "cut" and reachable else {}
         if self.monitor is not None:
             self.monitor.output(False)
         if what == "off" and rig.profile.switch_on == "button" and "power_off" in rig.profile.gestures:
             self._switch_off_by_button()
         rig.power.output(False)
-        self.timeline.add(Action(clock.now(), "power", what, PowerCut(files) if what == "cut" else None))
+        unreachable = (
+            None if reachable else f"the camera's files are out of reach during the steps ({rig.clips.describe()})"
+        )
+        self.timeline.add(Action(clock.now(), "power", what, PowerCut(files, unreachable) if what == "cut" else None))
 
     def _watch_boot(self, power_on_t: float) -> None:
         if self.boot is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -15,12 +16,14 @@ from harness.analysis.clip import ClipAnalysis
 from harness.analysis.overlay_text import burned_in_spec
 from harness.analysis.present import at_present_times
 from harness.checks import CheckInput, run_checks
+from harness.checks.run_match import match_to_scenario
 from harness.core import progress
 from harness.core.evidence import EvidenceFile
 from harness.core.measurement import Measurement
 from harness.core.timeline import Timeline
 from harness.devices.display import display_evidence
 from harness.devices.flash_schedule import FlashSchedule
+from harness.devices.operator import ask
 from harness.execution import power_steps
 from harness.execution.dispatch import StepDispatcher, switch_dock
 from harness.plan.requirements import Catalogue
@@ -40,6 +43,9 @@ class ScenarioResult:
     evidence: list[EvidenceFile] = field(default_factory=list)
     analyses: list[ClipAnalysis] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
+    #: what the clip source's files showed besides measurements (an export's files of other runs
+    #: or scenarios, the scenario's clips missing from it): one line each, kept in the record
+    findings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Measurement]:
@@ -126,7 +132,7 @@ class Take:
             with self.step_hook("dock for the clips"):  # its storage is reached only through the dock
                 switch_dock(rig, result.timeline, True, "for the clips")
         if collect:
-            verdicts = self._take_in_and_analyse()
+            verdicts = self._take_in_and_analyse(clips)
         else:  # judged by the instrument alone: the footage stays on the camera
             self._flashes.finish(result.timeline)
         with self.step_hook("check"):
@@ -147,11 +153,15 @@ class Take:
         result.measurements += found
         return verdicts + found
 
-    def _take_in_and_analyse(self) -> list[Measurement]:
+    def _take_in_and_analyse(self, expected_clips: int) -> list[Measurement]:
         """Take in the new clips as evidence and analyse each; returns the per-clip verdicts."""
         assert self._flashes is not None  # check() makes sure the steps ran
         rig, result, clock = self.rig, self.result, self.rig.clock
+        steps_end = clock.now()
         with self.step_hook("collect clips"):
+            prompt = rig.clips.handover_prompt()  # connect the camera, export its events: the operator's part
+            if prompt is not None:
+                rig.clips.handed_over(ask(rig.the_operator(), prompt, result.timeline, clock).value)
             with progress.reporter(clock, "collect clips", rig.clip_wait_s) as report:
                 result.evidence = rig.clips.wait_for_new(
                     self._before, self.evidence_dir, clock, rig.clip_wait_s, progress=report
@@ -166,11 +176,35 @@ class Take:
             ]
             for ev, an in zip(result.evidence, result.analyses):
                 an.sha256 = ev.sha256
-            verdicts = bounded.verdict_measurements(result.analyses)  # per-clip verdict, kept
-            result.measurements += verdicts
             # reference time = present time
             at_present_times(result.analyses, rig.display.log if rig.display else None, fired, rig.refresh_hz)
+            if rig.clips.holds_other_footage:
+                self._keep_scenario_footage(steps_end, expected_clips)
+            verdicts = bounded.verdict_measurements(result.analyses)  # per-clip verdict, kept
+            result.measurements += verdicts
         return verdicts
+
+    def _keep_scenario_footage(self, steps_end: float, expected_clips: int) -> None:
+        """From a source that also holds other footage (a vendor export): keep the clips whose time
+        code shows this run and this scenario's time; the others stay in the evidence with a finding
+        and are not judged; events with no file are findings too."""
+        result = self.result
+        starts = [a.t for a in result.timeline.gestures("start")]
+        match = match_to_scenario(result.analyses, self.rig.run_id, (self._start, steps_end), starts, expected_clips)
+        by_path = {an.path: why for i, an in enumerate(result.analyses) if (why := match.ignored.get(i))}
+        result.evidence = [
+            dataclasses.replace(ev, finding="; ".join(f for f in (ev.finding, by_path[str(ev.path)]) if f))
+            if str(ev.path) in by_path
+            else ev
+            for ev in result.evidence
+        ]
+        match_clips = result.analyses
+        result.analyses = [match_clips[i] for i in match.kept]
+        result.findings += match.missing
+        for i, why in match.ignored.items():
+            log.info("%s: %s", Path(match_clips[i].path).name, why)
+        for line in match.missing:
+            log.warning("%s: %s", self.rig.clips.describe(), line)
 
 
 def run_scenario(

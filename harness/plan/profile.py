@@ -372,6 +372,27 @@ class SerialSource(Strict):
     )
 
 
+class Delivery(Strict):
+    """How footage leaves a camera of this model for a lab: the kind of clip source a bench for it
+    uses, and what an emulated rig of the model emulates (mass storage: a labelled FAT32 volume;
+    export: an evidence system the camera uploads to and an operator exports from)."""
+
+    via: Literal["folder", "mass_storage", "mtp", "export"] = Field(
+        "folder",
+        description="folder: storage mounted outside the harness; mass_storage: the camera's USB "
+        "volume; mtp: its files over MTP; export: the vendor's evidence system exports the events",
+    )
+    export_manifest: Literal["sha256sum", "csv"] | None = Field(
+        None, description="export: the hash manifest the vendor's export carries (None: none)"
+    )
+
+    @model_validator(mode="after")
+    def _manifest_of_an_export(self) -> Delivery:
+        if self.export_manifest is not None and self.via != "export":
+            raise ValueError(f"export_manifest is for via: export, not via: {self.via}")
+        return self
+
+
 class CameraProfile(Strict):
     vendor: str
     model: str
@@ -394,6 +415,7 @@ class CameraProfile(Strict):
     event_marker_key: str | None = Field(None, description="container metadata tag (JSON) with the event marker")
     buttons: tuple[str, ...] = ("event", "power")
     gestures: dict[str, Gesture]
+    delivery: Delivery = Delivery()
     file_name: str = Field(
         "{serial}_{start:%Y%m%d_%H%M%S}_{event:04d}_{segment:02d}",
         description="how the camera names a file (without suffix): fields serial, start (camera time), "

@@ -10,7 +10,10 @@ at an agency, say) is one more :class:`RigKind` given to :func:`register_rig_kin
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,7 +27,9 @@ from harness.core.config import load_model
 from harness.devices.clip_source_export import ExportManifest
 from harness.devices.display import EmulatedDisplay, OpenCVDisplay, find_monitor
 from harness.devices.dock import HubPort
+from harness.emulator.evidence_system import MANIFEST_NAMES, EmulatedEvidenceSystem
 from harness.emulator.rig import EmulatedRig
+from harness.emulator.usb_volume import EmulatedUsbVolume, usb_volume_problem
 from harness.plan.profile import CameraProfile, Strict
 from harness.rig.parts import (
     AnyClipSettings,
@@ -50,6 +55,8 @@ from harness.rig.specs import (
     UhubctlDockSpec,
     press_latency_s,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,16 +123,19 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
     # the relay (or the automatic operator) reaches the emulated camera's dock; a hub port would
     # switch a real USB port
     through_dock = spec.dock is not None and spec.dock.kind in ("relay", "prompt") and spec.dock.clips_while_docked
-    with EmulatedRig(
-        ctx.profile,
-        ctx.clock,
-        storage,
-        faults,
-        spec.refresh_hz,
-        spec.seed,
-        run_id=spec.run_id,
-        storage_through_dock=through_dock,
-    ) as emu:
+    with (
+        EmulatedRig(
+            ctx.profile,
+            ctx.clock,
+            storage,
+            faults,
+            spec.refresh_hz,
+            spec.seed,
+            run_id=spec.run_id,
+            storage_through_dock=through_dock,
+        ) as emu,
+        emulated_delivery(emu, ctx) as clips,
+    ):
 
         def display(clock: Clock) -> EmulatedDisplay:
             return EmulatedDisplay(clock, spec.refresh_hz, on_scene=emu.show_scene)
@@ -135,7 +145,7 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
             refresh_hz=spec.refresh_hz,
             serial=SerialSettings(emu.serial_url),
             instrument=InstrumentSettings(emu.visa_resource),
-            clips=ClipSettings(emu.clip_folder, ctx.profile.clip_suffix),
+            clips=clips,
             power=spec.power,
             limits=spec.limits,
             display=display,
@@ -146,6 +156,55 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
             emulator=emu,
             dock=dock_settings(spec.dock),
         )
+
+
+@contextlib.contextmanager
+def emulated_delivery(emu: EmulatedRig, ctx: BuildContext) -> Iterator[AnyClipSettings]:
+    """The clip source the camera's real model would use (its profile's ``delivery``), emulated:
+
+    * ``mass_storage``: the camera's files on a labelled FAT32 volume (loop device), connected when
+      the run asks the operator for the clips, found by its label and mounted read-only;
+    * ``export``: the camera uploads to an emulated evidence system, and the export the run asks
+      the operator for (files named by the vendor's scheme, its hash manifest) is the folder the
+      automatic operator enters (``bwc certify --operator auto``);
+    * otherwise (``folder``; ``mtp``, which has no emulation): the camera's storage folder.
+
+    A machine that cannot present a volume (no root, no loop devices) falls back to the folder,
+    and the log and the clip source's description say why.
+    """
+    profile = ctx.profile
+    via = profile.delivery.via
+    folder = ClipSettings(emu.clip_folder, profile.clip_suffix)
+    with contextlib.ExitStack() as stack:
+        work = ctx.workdir if ctx.workdir is not None else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        if via == "export":  # outside the run folder, as a lab's export folder is (and must be)
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bwc-evidence-system-")))
+            emu.evidence_system = EmulatedEvidenceSystem(profile, emu.clip_folder, root, ctx.clock)
+            kind = profile.delivery.export_manifest
+            manifest = ExportManifest(MANIFEST_NAMES[kind], kind) if kind is not None else None
+            yield ExportSettings(root / "exports", profile.clip_suffix, manifest)
+            return
+        if via == "mass_storage":
+            problem = usb_volume_problem()
+            if problem is None:
+                try:
+                    volume = EmulatedUsbVolume(
+                        emu.clip_folder, work / "camera-volume.img", profile.clip_suffix, ctx.clock
+                    )
+                    stack.callback(volume.close)
+                    volume.connect()
+                except (OSError, subprocess.SubprocessError) as exc:
+                    problem = str(exc)
+                else:
+                    emu.usb_volume = volume
+                    yield MassStorageSettings(
+                        volume.label, None, None, profile.clip_suffix, "DCIM", connect_on_request=True
+                    )
+                    return
+            log.warning(
+                "emulated %s: its storage is read as a plain folder, not a USB volume: %s", profile.model, problem
+            )
+        yield folder
 
 
 def _emulated_clock(spec: EmulatedRigSpec) -> Clock:
@@ -215,7 +274,7 @@ def clip_settings(c: ClipsSpec, ctx: BuildContext) -> AnyClipSettings:
     if isinstance(c, MassStorageClipSpec):
         mount_point = here(c.mount_point) if c.mount_point is not None else None
         return MassStorageSettings(
-            c.label, c.uuid, c.usb_serial, suffix, c.subfolder, mount_point, c.settle_s, c.wait_s
+            c.label, c.uuid, c.usb_serial, suffix, c.subfolder, mount_point, c.settle_s, c.wait_s, c.connect == "prompt"
         )
     if isinstance(c, MtpClipSpec):
         return MtpSettings(c.serial, c.folder, suffix, c.settle_s, c.wait_s)

@@ -25,7 +25,7 @@ from harness.devices.operator import Operator
 from harness.devices.power import COMMAND_SETS, PowerLimits, ScpiPowerSupply
 from harness.devices.protocols import GroundTruth
 from harness.devices.rig_controller import RigController, SerialRigController
-from harness.rig.specs import LimitsSpec, PowerSpec
+from harness.rig.specs import LimitsSpec, PowerSpec, clip_folder_problem
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,8 @@ class MassStorageSettings:
     mount_point: Path | None = None
     settle_s: float = 2.0
     wait_s: float = 10.0
+    #: the operator connects the camera before each collection (False: it stays connected)
+    connect_on_request: bool = False
 
     @property
     def selector(self) -> VolumeSelector:
@@ -134,7 +136,14 @@ class MassStorageSettings:
 
     def open(self, devices: BlockDevices | None = None, mounter: Mounter | None = None) -> MassStorageClipSource:
         return MassStorageClipSource(
-            self.selector, self.suffix, self.subfolder, self.mount_point, self.settle_s, devices, mounter
+            self.selector,
+            self.suffix,
+            self.subfolder,
+            self.mount_point,
+            self.settle_s,
+            devices,
+            mounter,
+            self.connect_on_request,
         )
 
 
@@ -174,7 +183,9 @@ class ExportSettings:
         return str(self.folder)
 
     def open(self) -> ExportClipSource:
-        return ExportClipSource(self.folder, self.suffix, self.manifest, self.recursive, self.settle_s)
+        return ExportClipSource(
+            self.folder, self.suffix, self.manifest, self.recursive, self.settle_s, folder_check=clip_folder_problem
+        )
 
 
 @dataclass(frozen=True)

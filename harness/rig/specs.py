@@ -271,6 +271,11 @@ class MassStorageClipSpec(ClipCommon):
     subfolder: str | None = Field(
         None, pattern=r"^[^\x00-\x1f]{1,200}$", description="the clip folder on the volume, e.g. DCIM"
     )
+    connect: Literal["always", "prompt"] = Field(
+        "always",
+        description="prompt: the camera records only while disconnected, so before each collection the "
+        "operator is asked to connect it (the volume is unmounted after every take)",
+    )
 
     @model_validator(mode="after")
     def _something_to_find_it_by(self) -> MassStorageClipSpec:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.core.clock import VirtualClock
+from harness.devices.clip_source import ClipSourceError
 from harness.devices.clip_source_export import (
     HASH_MISMATCH,
     NOT_IN_MANIFEST,
@@ -131,8 +132,23 @@ def test_the_runner_is_asked_for_the_export_then_the_files_are_awaited(tmp_path:
     source = ExportClipSource(export, ".mp4", ExportManifest("*.sha256"), settle_s=1.0, ask=ask)
     before = source.snapshot()  # the folder does not exist yet
     taken = source.wait_for_new(before, tmp_path / "ev", VirtualClock(), timeout_s=3.0)
-    assert asked == [f"export this run's events from the evidence system into {export}"]
+    assert asked == [
+        f"export this run's events from the evidence system into a folder and enter it (default: {export})"
+    ]
     assert len(taken) == 3 and all(e.finding is None for e in taken)
+
+
+def test_the_folder_the_operator_enters_is_the_one_taken_whole(tmp_path: Path) -> None:
+    """A fresh folder per export: every clip in it is a candidate (the old snapshot does not apply)."""
+    default, entered = tmp_path / "export", tmp_path / "export-2"
+    _export(default, CLIPS, CLIPS)
+    _export(entered, CLIPS, CLIPS)
+    source = ExportClipSource(default, ".mp4", ExportManifest("*.sha256"), settle_s=0.0, ask=lambda _: entered)
+    before = source.snapshot()  # the same names are in the default folder already
+    taken = source.wait_for_new(before, tmp_path / "ev", VirtualClock(), timeout_s=1.0)
+    assert len(taken) == 3 and all(e.finding is None for e in taken)
+    assert all(e.origin is not None and dict(e.origin.details)["export_folder"] == str(entered) for e in taken)
+    assert source.describe() == f"vendor export folder {entered}"
 
 
 def test_sha256sum_forms() -> None:
@@ -159,3 +175,24 @@ def test_csv_manifest() -> None:
 def test_an_unknown_manifest_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown manifest format 'md5'; known: csv, sha256sum"):
         ExportManifest("x", "md5")
+
+
+def test_the_export_prompt_and_the_folder_the_operator_enters(tmp_path: Path) -> None:
+    """The runner asks the rig's operator with the source's prompt; a folder that cannot be an export
+    is refused in one line, an entered folder is taken whole."""
+    default, entered = tmp_path / "export", tmp_path / "entered"
+    _export(entered, CLIPS, CLIPS)
+    source = ExportClipSource(default, ".mp4", ExportManifest("*.sha256"), settle_s=0.0, folder_check=lambda f: None)
+    prompt = source.handover_prompt()
+    assert prompt is not None and prompt.key == "export_folder" and prompt.expect == "value"
+    assert str(default) in prompt.text and not source.reachable()
+    for value, why in (("relative/dir", "not an absolute path"), (str(tmp_path / "none"), "no such folder")):
+        with pytest.raises(ClipSourceError) as err:
+            source.handed_over(value)
+        assert str(err.value) == f"export folder {value!r} entered by the operator: {why}"
+    strict = ExportClipSource(default, ".mp4", folder_check=lambda f: "it is a system folder")
+    with pytest.raises(ClipSourceError, match="entered by the operator: it is a system folder"):
+        strict.handed_over(str(entered))
+    source.handed_over(str(entered))
+    taken = source.wait_for_new(source.snapshot(), tmp_path / "ev", VirtualClock(), timeout_s=1.0)
+    assert len(taken) == 3 and source.describe() == f"vendor export folder {entered}"

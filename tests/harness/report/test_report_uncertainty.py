@@ -27,7 +27,13 @@ CALIBRATION = {
     "present_time": "software log",
     "valid_days": 90,
     "records": {
-        "display_latency_ms": {"value": 12.0, "uncertainty": 4.0, "date": "2026-09-01", "method": "photometer", "by": "A. Tech"}
+        "display_latency_ms": {
+            "value": 12.0,
+            "uncertainty": 4.0,
+            "date": "2026-09-01",
+            "method": "photometer",
+            "by": "A. Tech",
+        }
     },
     "stale": ["display_latency_ms of 2026-09-01 is 95 days old (valid 90 days)"],
 }

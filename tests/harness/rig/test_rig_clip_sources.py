@@ -52,6 +52,8 @@ def test_each_kind_becomes_its_settings(tmp_path: Path) -> None:
         tmp_path,
     )
     assert mass == MassStorageSettings("BC200", None, None, ".mp4", "DCIM", tmp_path / "mnt/cam", 2.0, 30.0)
+    on_request = _settings(_load(tmp_path, "{kind: mass_storage, label: BC200, connect: prompt}"), tmp_path)
+    assert isinstance(on_request, MassStorageSettings) and on_request.connect_on_request
     mtp = _settings(_load(tmp_path, "{kind: mtp, serial: BC400-0071234, suffix: .MOV}"), tmp_path)
     assert mtp == MtpSettings("BC400-0071234", "DCIM", ".MOV")
     export = _settings(_load(tmp_path, "{kind: export, path: exports/run1, manifest: SHA256SUMS}"), tmp_path)
@@ -77,6 +79,7 @@ def test_each_kind_becomes_its_settings(tmp_path: Path) -> None:
         ("{kind: usb, label: A}", "rig.bench.clips: Input tag 'usb' found using 'kind' does not match"),
         ("{path: /m, suffix: mp4}", "rig.bench.clips.suffix: String should match pattern"),
         ("{kind: mtp, serial: ''}", "rig.bench.clips.mtp.serial"),
+        ("{kind: mass_storage, label: A, connect: docked}", "rig.bench.clips.mass_storage.connect"),
     ],
 )
 def test_mistakes_name_the_field(tmp_path: Path, clips: str, expected: str) -> None:
