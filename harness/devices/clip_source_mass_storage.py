@@ -68,6 +68,9 @@ class MassStorageClipSource(ClipSource):
     ) -> None:
         self.selector = selector
         self.on_request = connect_on_request
+        # a camera connected only on request also holds files of scenarios whose footage was never
+        # collected (a shift judged by the instrument): the run's time code places each file
+        self.holds_other_footage = connect_on_request
         self.suffix = suffix
         self.subfolder = (subfolder or "").strip("/")
         self.wanted_mount_point = mount_point
@@ -213,7 +216,6 @@ class MassStorageClipSource(ClipSource):
 
     def reachable(self) -> bool:
         return not self.on_request  # connected only when the run asks for the clips
-
     def device_identity(self) -> DeviceIdentity | None:
         volume = self.volume or self.known
         if volume is None or not volume.usb_serial:
