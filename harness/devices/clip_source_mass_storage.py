@@ -216,6 +216,7 @@ class MassStorageClipSource(ClipSource):
 
     def reachable(self) -> bool:
         return not self.on_request  # connected only when the run asks for the clips
+
     def device_identity(self) -> DeviceIdentity | None:
         volume = self.volume or self.known
         if volume is None or not volume.usb_serial:
