@@ -27,7 +27,7 @@ def test_certify_healthy_camera_passes_every_scenario(healthy_run) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for scenario in ("preroll-full-buffer", "preroll-early-activation", "preroll-two-events"):
         assert scenario in proc.stdout
-    assert proc.stdout.count("PASS") >= len(SUITE)
+    assert proc.stdout.count("PASS") >= len(SUITE) - 1  # max-recording: not applicable to this camera
     record = load_json(out / "record.json")
     assert record["status"] == "complete" and record["phase"] == "Phase 1"
     assert record["camera"]["serial"] == "EMU-0001"
@@ -49,7 +49,11 @@ def test_certify_writes_allure_results_with_phase_and_requirements(healthy_run) 
     _, out = healthy_run
     results = [json.loads(p.read_text()) for p in (out / "allure-results").glob("*-result.json")]
     assert len(results) == len(SUITE)
+    # max-recording is not applicable to the emulated camera (it has no maximum length): skipped
+    assert sum(r["status"] == "skipped" for r in results) == 1
     for result in results:
+        if result["status"] == "skipped":
+            continue
         assert result["status"] == "passed"
         labels = {(lab["name"], lab["value"]) for lab in result["labels"]}
         assert ("epic", "Phase 1") in labels

@@ -107,7 +107,7 @@ def test_certify_writes_a_report_whose_matrix_matches_record_json(healthy_run) -
     assert pictures >= 3 * len(record["tests"]) and len(page.srcs) == pictures
     assert page.device["serial"] == record["camera"]["serial"] and "emulated" in page.ids
     # small but self-contained: thumbnails in the page, full frames linked (was 24 MB with full PNGs)
-    assert (out / "report.html").stat().st_size <= 5_000_000
+    assert (out / "report.html").stat().st_size <= 8_000_000  # 16 scenarios' pictures and budgets, self-contained
     assert not (out / "camera-storage").exists()  # dropped once the evidence was verified
     assert run_bwc("verify-evidence", str(out)).returncode == 0
     catalogue = Catalogue.load(CATALOGUE)
