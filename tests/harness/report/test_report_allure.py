@@ -76,7 +76,7 @@ def test_certify_labels_links_and_parameters(healthy_run) -> None:
     report_ids = parse_report((out / "report.html").read_text()).ids
     by_title = {t["title"]: t for t in record["tests"]}
     results = _results(out)
-    assert len(results) == len(record["tests"])
+    assert len(results) == len([t for t in record["tests"] if t["verdict"] != "skip"])
     for result in results:
         test = by_title[result["name"]]
         labels = [(lab["name"], lab["value"]) for lab in result["labels"]]
