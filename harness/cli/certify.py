@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli import places
 from harness.cli.common import console, num, number
 from harness.cli.db import CertifyStore, add_certify_options
+from harness.cli.places import add_arguments as add_place_arguments
+from harness.cli.places import certify_on_places, wants_places
 from harness.cli.report import write_report
 from harness.core.measurement import INCONCLUSIVE, NOT_MEASURABLE
 from harness.core.paths import SUITE_DIR
@@ -83,7 +84,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
     add_certify_options(p)
-    places.add_arguments(p)
+    add_place_arguments(p)
     p.set_defaults(run=certify)
 
 
@@ -161,8 +162,8 @@ def expected_total(rows: list[tuple[Path, Scenario | None, str]]) -> str:
 
 def certify(args: argparse.Namespace) -> int:
     """The run on the rig, or on labgrid places held for it (--place, --reserve)."""
-    if places.wants_places(args) and not args.list:
-        return places.certify_on_places(args, _certify)
+    if wants_places(args) and not args.list:
+        return certify_on_places(args, _certify)
     return _certify(args)
 
 
