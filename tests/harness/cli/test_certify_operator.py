@@ -70,8 +70,8 @@ def test_prompts_at_a_terminal(tmp_path: Path) -> None:
     scenario's confirm and value (one wrong value refused first) are recorded with who answered."""
     folder = scenarios(tmp_path, ABORTED, TIMED_OUT, ANSWERED)
     out = tmp_path / "out"
-    bwc = [sys.executable, "-m", "harness.cli", "certify", "--out", str(out), "--no-pdf", str(folder)]
-    session = PtySession(bwc, cwd=REPO)  # stdin is a terminal: the terminal operator by default
+    bwc = [sys.executable, "-m", "harness.cli", "certify", "--operator", "terminal", "--out", str(out)]
+    session = PtySession([*bwc, "--no-pdf", str(folder)], cwd=REPO)  # on an emulated rig: auto unless asked
     try:
         session.expect(">>> OPERATOR: Dock the camera", 180)
         session.expect("> ")
@@ -176,4 +176,30 @@ def test_nobody_to_answer_on_a_bench_is_refused_before_the_run(tmp_path: Path) -
         )
         assert proc.returncode == 2, proc.stdout + proc.stderr
         (line,) = proc.stdout.strip().splitlines()
-        assert line.startswith("scenario(s) a-dock ask the operator: ") and expected in line
+        assert line.startswith("scenario(s) a-dock (its prompt steps) ask the operator: ") and expected in line
+
+
+def test_a_hand_over_by_a_person_is_refused_before_the_run_when_nobody_can_answer(tmp_path: Path) -> None:
+    """No prompt step, but the footage comes from the vendor's export: someone must export it."""
+    no_prompt = {**ABORTED, "id": "d-plain", "steps": [{"power": "on"}, {"wait": {"seconds": 5}}]}
+    folder = scenarios(tmp_path, no_prompt)
+    (tmp_path / "export").mkdir()
+    rig = bench_rig_file(
+        tmp_path / "bench.yaml",
+        "bench-1",
+        {"url": "/dev/ttyBWC-none"},
+        {"resource": "TCPIP::127.0.0.1::9::SOCKET"},
+        clips={"kind": "export", "path": str(tmp_path / "export")},
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "certify", "--rig", str(rig), "--out", str(tmp_path / "o"), str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    (line,) = proc.stdout.strip().splitlines()
+    assert line.startswith("scenario(s) d-plain (the export folder) ask the operator: operator prompts need someone")
+    assert not (tmp_path / "o" / "record.json").exists()
