@@ -198,7 +198,13 @@ def emulated_delivery(emu: EmulatedRig, ctx: BuildContext) -> Iterator[AnyClipSe
                 else:
                     emu.usb_volume = volume
                     yield MassStorageSettings(
-                        volume.label, None, None, profile.clip_suffix, "DCIM", connect_on_request=True
+                        volume.label,
+                        None,
+                        None,
+                        profile.clip_suffix,
+                        "DCIM",
+                        connect_on_request=True,
+                        naming=profile.naming,
                     )
                     return
             log.warning(
@@ -274,7 +280,16 @@ def clip_settings(c: ClipsSpec, ctx: BuildContext) -> AnyClipSettings:
     if isinstance(c, MassStorageClipSpec):
         mount_point = here(c.mount_point) if c.mount_point is not None else None
         return MassStorageSettings(
-            c.label, c.uuid, c.usb_serial, suffix, c.subfolder, mount_point, c.settle_s, c.wait_s, c.connect == "prompt"
+            c.label,
+            c.uuid,
+            c.usb_serial,
+            suffix,
+            c.subfolder,
+            mount_point,
+            c.settle_s,
+            c.wait_s,
+            c.connect == "prompt",
+            ctx.profile.naming,
         )
     if isinstance(c, MtpClipSpec):
         return MtpSettings(c.serial, c.folder, suffix, c.settle_s, c.wait_s)
