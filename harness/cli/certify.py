@@ -64,6 +64,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "terminal on a bench",
     )
     p.add_argument(
+        "--operator-socket",
+        metavar="PATH",
+        help="answer prompts through a test station's prompt socket (bwc station passes it to each unit's run)",
+    )
+    p.add_argument(
         "--list",
         action="store_true",
         help="list the scenarios with their expected bench duration for the camera profile, and run nothing",
@@ -227,6 +232,8 @@ def _certify(args: argparse.Namespace) -> int:
         pytest_args += ["--fault", fault]
     if operator is not None:
         pytest_args += ["--operator", operator]
+    if args.operator_socket is not None:
+        pytest_args += ["--operator-socket", args.operator_socket]
     if args.requirements:
         pytest_args += ["--requirements", str(Path(args.requirements).resolve())]
     if args.decision_rule:
@@ -274,6 +281,8 @@ def _operator_choice(args: argparse.Namespace) -> tuple[str | None, str | None]:
     from harness.rig.kinds import load_rig_spec
     from harness.rig.operators import asks_operator, operator_problem
 
+    if args.operator_socket is not None:  # a station's operator answers
+        return args.operator, None
     tty = sys.stdin.isatty()
     try:
         _, rows = planned(args)

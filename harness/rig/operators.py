@@ -14,6 +14,7 @@ import sys
 from typing import Literal
 
 from harness.devices.operator import NoOperator, Operator, Suspend, TerminalOperator
+from harness.devices.operator_relay import RelayOperator
 from harness.devices.protocols import GroundTruth
 from harness.emulator.operator import AutoOperator
 from harness.plan.scenario import Scenario
@@ -57,8 +58,12 @@ def choose_operator(
     emulator: GroundTruth | None,
     stdin_tty: bool | None = None,
     suspend: Suspend = contextlib.nullcontext,
+    relay: str | None = None,
 ) -> Operator:
-    """The operator for a rig (``emulator``: the emulated bench behind it, None on a bench)."""
+    """The operator for a rig (``emulator``: the emulated bench behind it, None on a bench);
+    ``relay``: the socket of a station whose operator answers (the suite runs as its child)."""
+    if relay is not None:
+        return RelayOperator(relay)
     tty = sys.stdin.isatty() if stdin_tty is None else stdin_tty
     problem = operator_problem(choice, emulator is not None, tty)
     if problem is not None:

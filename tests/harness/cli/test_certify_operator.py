@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from harness.devices.operator import Answer, Prompt
+from harness.devices.operator_relay import prompt_relay
 from tests.conftest import REPO, bench_rig_file
 from tests.pty_session import PtySession
 
@@ -203,3 +205,35 @@ def test_a_hand_over_by_a_person_is_refused_before_the_run_when_nobody_can_answe
     (line,) = proc.stdout.strip().splitlines()
     assert line.startswith("scenario(s) d-plain (the export folder) ask the operator: operator prompts need someone")
     assert not (tmp_path / "o" / "record.json").exists()
+
+
+def test_a_stations_operator_answers_through_the_prompt_socket(tmp_path: Path) -> None:
+    """How a station's unit run asks: every prompt goes over the socket to the station's operator
+    (here a person called carol on the operator page), and the record says so."""
+    asked: list[Prompt] = []
+
+    def station_operator(prompt: Prompt) -> Answer:
+        asked.append(prompt)
+        if prompt.expect == "confirm":
+            return Answer("confirmed", by="carol", via="web", waited_s=1.5)
+        return Answer("value", by="carol", via="web", value="EMU-0001")
+
+    folder = scenarios(tmp_path, ANSWERED)
+    out = tmp_path / "out"
+    with prompt_relay(station_operator) as relay:
+        proc = subprocess.run(
+            [sys.executable, "-m", "harness.cli", "certify", "--operator-socket", str(relay.path)]
+            + ["--out", str(out), "--no-pdf", "--no-db", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+        )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [p.key for p in asked] == ["camera_ready", "camera_serial"]
+    record = json.loads((out / "record.json").read_text())
+    assert record["rig"]["operator"] == "relay"
+    ready, serial = operator_actions(record["tests"][0])
+    assert (ready["outcome"], ready["by"], ready["via"], ready["waited_s"]) == ("confirmed", "carol", "relay/web", 1.5)
+    assert (serial["outcome"], serial["value"], serial["by"]) == ("value", "EMU-0001", "carol")
