@@ -63,6 +63,18 @@ def scenarios(tmp_path: Path, *docs: dict) -> Path:
     return folder
 
 
+def certify(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``bwc certify`` as a job with no terminal (standard input empty), as CI and a station run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "certify", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def operator_actions(test: dict) -> list[dict]:
     return [a for a in test["timeline"] if a["kind"] == "operator"]
 
@@ -113,25 +125,7 @@ def test_prompts_at_a_terminal(tmp_path: Path) -> None:
 def test_auto_operator_answers_on_the_emulated_rig(tmp_path: Path) -> None:
     folder = scenarios(tmp_path, ANSWERED)
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "certify",
-            "--operator",
-            "auto",
-            "--out",
-            str(out),
-            "--no-pdf",
-            str(folder),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = certify("--operator", "auto", "--out", str(out), "--no-pdf", str(folder))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     record = json.loads((out / "record.json").read_text())
     assert record["rig"]["operator"] == "auto"
@@ -157,25 +151,7 @@ def test_nobody_to_answer_on_a_bench_is_refused_before_the_run(tmp_path: Path) -
         ([], "standard input is not a terminal and the rig is a bench"),
         (["--operator", "auto"], "--operator auto answers only on an emulated rig"),
     ):
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "harness.cli",
-                "certify",
-                "--rig",
-                str(rig),
-                *extra,
-                "--out",
-                str(tmp_path / "o"),
-                str(folder),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = certify("--rig", str(rig), *extra, "--out", str(tmp_path / "o"), str(folder))
         assert proc.returncode == 2, proc.stdout + proc.stderr
         (line,) = proc.stdout.strip().splitlines()
         assert line.startswith("scenario(s) a-dock (its prompt steps) ask the operator: ") and expected in line
@@ -193,14 +169,7 @@ def test_a_hand_over_by_a_person_is_refused_before_the_run_when_nobody_can_answe
         {"resource": "TCPIP::127.0.0.1::9::SOCKET"},
         clips={"kind": "export", "path": str(tmp_path / "export")},
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "certify", "--rig", str(rig), "--out", str(tmp_path / "o"), str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = certify("--rig", str(rig), "--out", str(tmp_path / "o"), str(folder))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     (line,) = proc.stdout.strip().splitlines()
     assert line.startswith("scenario(s) d-plain (the export folder) ask the operator: operator prompts need someone")
@@ -221,15 +190,7 @@ def test_a_stations_operator_answers_through_the_prompt_socket(tmp_path: Path) -
     folder = scenarios(tmp_path, ANSWERED)
     out = tmp_path / "out"
     with prompt_relay(station_operator) as relay:
-        proc = subprocess.run(
-            [sys.executable, "-m", "harness.cli", "certify", "--operator-socket", str(relay.path)]
-            + ["--out", str(out), "--no-pdf", "--no-db", str(folder)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = certify("--operator-socket", str(relay.path), "--out", str(out), "--no-pdf", "--no-db", str(folder))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert [p.key for p in asked] == ["camera_ready", "camera_serial"]
     record = json.loads((out / "record.json").read_text())
