@@ -219,12 +219,24 @@ class InstrumentSpec(Strict):
 
 
 class DisplaySpec(Strict):
-    """The monitor the camera films: ``opencv`` shows the scene full screen; ``none`` means a
-    player shows a rendered scene (``bwc scene render``) and reference time is nominal."""
+    """The monitor the camera films: ``screen`` shows the scene full screen through the ``presenter``
+    (``gl``: OpenGL swapped on the vertical blank, the OpenCV window where it cannot open;
+    ``opencv``: the OpenCV window); ``opencv`` is the older name of ``screen`` with the OpenCV
+    window as its default presenter; ``none`` means a player shows a rendered scene (``bwc scene
+    render``) and reference time is nominal."""
 
-    kind: Literal["opencv", "none"] = "none"
+    kind: Literal["screen", "opencv", "none"] = "none"
+    presenter: Literal["gl", "opencv"] | None = Field(
+        None, description="how the scene reaches the panel (default: gl, or opencv for kind opencv)"
+    )
     monitor: int = Field(1, ge=1, le=16, description="monitor number as the desktop counts them, from 1")
     latency_s: float = Field(0.0, ge=0, le=0.5, description="calibrated frame handed over -> light on the panel")
+
+    @property
+    def chosen_presenter(self) -> Literal["gl", "opencv"]:
+        if self.presenter is not None:
+            return self.presenter
+        return "opencv" if self.kind == "opencv" else "gl"
 
 
 class ClipCommon(Strict):
