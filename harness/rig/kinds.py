@@ -137,6 +137,9 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
         ) as emu,
         emulated_delivery(emu, ctx) as clips,
     ):
+        emu.panel_latency_s = spec.panel_latency_ms / 1000.0
+        sol = spec.solenoid_latency_ms
+        emu.solenoid_latency_s = {b: ms / 1000.0 for b, ms in sol.items()} if isinstance(sol, dict) else sol / 1000.0
 
         def display(clock: Clock) -> EmulatedDisplay:
             return EmulatedDisplay(clock, spec.refresh_hz, on_scene=emu.show_scene)

@@ -144,6 +144,9 @@ class RigSpecBase(Strict):
     dock: DockSpec | None = Field(None, description="how the run docks the camera (none: scenarios cannot dock)")
 
 
+_Ms = Annotated[float, Field(ge=0, le=500)]
+
+
 class EmulatedRigSpec(RigSpecBase):
     kind: Literal["emulated"]
     name: str = "emulated"
@@ -159,6 +162,15 @@ class EmulatedRigSpec(RigSpecBase):
         None, ge=0, lt=1 << 16, description="run id the scene shows in the time code (default: a fresh one each run)"
     )
     time: Literal["virtual", "real"] = "virtual"
+    panel_latency_ms: float = Field(
+        0.0,
+        ge=0,
+        le=500,
+        description="the emulated panel's true latency, frame presented -> light (bwc calibrate display)",
+    )
+    solenoid_latency_ms: _Ms | dict[str, _Ms] = Field(
+        0.0, description="the emulated solenoids' true latency, drive edge -> contact, per button (bwc calibrate press)"
+    )
     #: the emulated bench's controller has a relay on the camera's dock contacts; by default the
     #: storage stays reachable undocked too (clips_while_docked: true models a lab that reaches it
     #: only through the dock)
