@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--by", default=None, help="who made the calibration (default: whoever answers the prompts)")
     p.add_argument("--seconds", type=number(0.5, 60), default=2.0, help="display: how long to measure (s)")
-    p.add_argument("--presses", type=int, choices=range(2, 51), default=5, metavar="N", help="press: per button")
+    p.add_argument("--presses", type=number(2, 50, integer=True), default=5, help="press: presses per button")
     p.set_defaults(run=calibrate)
 
 
@@ -69,7 +69,9 @@ def calibrate(args: argparse.Namespace) -> int:
             open_rig(spec, base, workdir=Path(work)) as rig,
         ):
             operator = choose_operator(args.operator, rig.emulator)
-            found = run_calibration(procedure, rig, operator, by=args.by)
+            found = run_calibration(
+                procedure, rig, operator, by=args.by, seconds=args.seconds, presses=int(args.presses)
+            )
         write_records(path, found.records)
     except (ConfigError, ValueError, CalibrationError, RigControllerError, DisplayError, OSError) as exc:
         return _fail(procedure, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

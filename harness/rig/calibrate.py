@@ -30,7 +30,6 @@ import math
 import os
 import statistics
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -321,19 +320,24 @@ def calibrate_av(rig: Any, ask: _Asker, today: dt.date, flashes: int = 5) -> Cal
     return out
 
 
-PROCEDURE_FUNCTIONS: dict[Procedure, Callable[..., Calibrated]] = {
-    "display": calibrate_display,
-    "press": calibrate_press,
-    "av": calibrate_av,
-}
-
-
 def run_calibration(
-    procedure: Procedure, rig: Any, operator: Operator, by: str | None = None, today: dt.date | None = None
+    procedure: Procedure,
+    rig: Any,
+    operator: Operator,
+    by: str | None = None,
+    today: dt.date | None = None,
+    seconds: float = 2.0,
+    presses: int = 5,
 ) -> Calibrated:
-    """Run one procedure on an open rig; raises :class:`CalibrationError` with one line."""
+    """Run one procedure on an open rig (``seconds``: how long the display is measured; ``presses``:
+    per button); raises :class:`CalibrationError` with one line."""
     today = today or dt.datetime.now(dt.UTC).date()
-    return PROCEDURE_FUNCTIONS[procedure](rig, _Asker(operator, by), today)
+    ask = _Asker(operator, by)
+    if procedure == "display":
+        return calibrate_display(rig, ask, today, seconds)
+    if procedure == "press":
+        return calibrate_press(rig, ask, today, presses)
+    return calibrate_av(rig, ask, today)
 
 
 # -- the calibration file -------------------------------------------------------------------------
