@@ -86,13 +86,16 @@ def test_a_stalled_presenter_loop_is_a_missed_refresh(xserver, clock) -> None:
     finally:
         display.stop()
     assert display.error is None
+    # the stall is the first missed refresh of at least its length after it was asked for (this
+    # shared machine may add late swaps of its own around it: they are missed refreshes too)
     stalls = [(n, d) for n, d in display.missed[before:] if d >= 0.1]
-    assert len(stalls) == 1, display.missed
-    frame, interval = stalls[0]
-    assert interval > MISSED_FACTOR / REFRESH
+    assert stalls, display.missed
+    frame = stalls[0][0]
+    assert frame / REFRESH < t0 + 0.4, (t0, display.missed)
+    assert all(d > MISSED_FACTOR / REFRESH for _, d in display.missed)
     # the frames due during the stall were never shown: drops in the log, not the camera's
-    dropped = display.log.dropped(t0, clock.now())
-    assert len([k for k in dropped if k < frame]) >= 4
+    dropped = set(display.log.dropped(t0, clock.now()))
+    assert {frame - k for k in range(1, 5)} <= dropped, (frame, sorted(dropped))
 
 
 def test_a_presenter_that_cannot_open_falls_back_to_the_opencv_window(xserver, clock, monkeypatch, caplog) -> None:
