@@ -166,7 +166,8 @@ class EmulatedRigSpec(RigSpecBase):
         0.0,
         ge=0,
         le=500,
-        description="the emulated panel's true latency, frame presented -> light (bwc calibrate display)",
+        description="the emulated panel's true latency, frame presented -> light, as the emulated light probe sees it "
+        "(bwc calibrate display); the emulated camera still films each frame at its present time",
     )
     solenoid_latency_ms: _Ms | dict[str, _Ms] = Field(
         0.0, description="the emulated solenoids' true latency, drive edge -> contact, per button (bwc calibrate press)"

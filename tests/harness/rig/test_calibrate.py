@@ -19,7 +19,7 @@ from harness.devices.operator import TerminalOperator
 from harness.emulator import operator as auto_operator
 from harness.emulator.operator import AutoOperator
 from harness.rig.calibrate import CalibrationError, run_calibration, speed_of_sound, write_records
-from harness.rig.calibration import calibration_entry, load_calibration
+from harness.rig.calibration import load_calibration
 from harness.rig.factory import open_rig
 from harness.rig.kinds import load_rig_spec
 
@@ -134,13 +134,19 @@ def test_the_cli_writes_the_file_the_rig_points_to_and_refuses_the_built_in_one(
     assert "is the harness's own" in capsys.readouterr().out
 
 
+def _stale(rig_file: Path) -> list[str]:
+    """What the run record (and so the report) says of the rig's calibration when the rig opens."""
+    spec, base = load_rig_spec(rig_file)
+    with open_rig(spec, base, workdir=rig_file.parent / "work") as rig:
+        return rig.calibration_record["stale"]
+
+
 def test_a_calibration_older_than_the_validity_is_named_stale(rig_file: Path) -> None:
     today = dt.datetime.now(dt.UTC).date()
-    _, cal = _calibrate(rig_file, "display", today=today - dt.timedelta(days=100))
-    stale = calibration_entry(cal, rig_file.parent / "cal.yaml", 90, today)["stale"]
-    assert any(s.startswith("display_latency_ms of ") and "100 days old" in s for s in stale)
-    _, fresh = _calibrate(rig_file, "display", today=today)
-    stale = calibration_entry(fresh, rig_file.parent / "cal.yaml", 90, today)["stale"]
+    _calibrate(rig_file, "display", today=today - dt.timedelta(days=100))
+    assert any(s.startswith("display_latency_ms of ") and "100 days old (valid 90 days)" in s for s in _stale(rig_file))
+    _calibrate(rig_file, "display", today=today)
+    stale = _stale(rig_file)
     assert not any(s.startswith("display_latency_ms ") for s in stale), "history is not judged, only the current record"
 
 
