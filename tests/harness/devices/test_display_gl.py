@@ -4,6 +4,7 @@ and a presenter that cannot open falls back to the OpenCV window with the reason
 
 from __future__ import annotations
 
+import ctypes.util
 import math
 import time
 
@@ -43,6 +44,8 @@ def _decoded(width: int, height: int, timeout_s: float) -> list[int]:
 
 
 def _gl(clock: RealClock) -> GLDisplay:
+    if ctypes.util.find_library("GL") is None:
+        pytest.skip("Mesa's libGL is not installed (Debian libgl1, libgl1-mesa-dri; .ci/run installs them)")
     display = open_screen_display(clock, find_monitor(1), REFRESH, presenter="gl")
     if not isinstance(display, GLDisplay):
         display.stop()
