@@ -54,6 +54,9 @@ register_auto_answer("camera_ready", _camera_ready)
 register_auto_answer("camera_serial", lambda bench, prompt: str(bench.camera.serial))
 register_auto_answer("clip_folder", lambda bench, prompt: str(bench.clip_folder))
 register_auto_answer("run_id", lambda bench, prompt: str(bench.run_id))
+# bwc calibrate av: the emulated bench's speaker distance, read off as a tape would, at room temperature
+register_auto_answer("speaker_distance_m", lambda bench, prompt: f"{bench.profile.emulation.speaker_distance_m:g}")
+register_auto_answer("air_temperature_c", lambda bench, prompt: "20")
 
 
 class AutoOperator:

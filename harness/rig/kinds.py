@@ -25,7 +25,8 @@ from pydantic import Field, create_model
 from harness.core.clock import Clock, RealClock, VirtualClock
 from harness.core.config import load_model
 from harness.devices.clip_source_export import ExportManifest
-from harness.devices.display import EmulatedDisplay, OpenCVDisplay, find_monitor
+from harness.devices.display import Display, EmulatedDisplay, find_monitor
+from harness.devices.display_gl import open_screen_display
 from harness.devices.dock import HubPort
 from harness.emulator.evidence_system import MANIFEST_NAMES, EmulatedEvidenceSystem
 from harness.emulator.rig import EmulatedRig
@@ -136,6 +137,9 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
         ) as emu,
         emulated_delivery(emu, ctx) as clips,
     ):
+        emu.panel_latency_s = spec.panel_latency_ms / 1000.0
+        sol = spec.solenoid_latency_ms
+        emu.solenoid_latency_s = {b: ms / 1000.0 for b, ms in sol.items()} if isinstance(sol, dict) else sol / 1000.0
 
         def display(clock: Clock) -> EmulatedDisplay:
             return EmulatedDisplay(clock, spec.refresh_hz, on_scene=emu.show_scene)
@@ -229,10 +233,11 @@ def build_bench(spec: BenchRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
         latency, problem = 0.0, str(exc)
     s, i = spec.serial, spec.instrument
     display = None
-    if spec.display.kind == "opencv":
+    if spec.display.kind != "none":
+        d = spec.display
 
-        def display(clock: Clock) -> OpenCVDisplay:
-            return OpenCVDisplay(clock, find_monitor(spec.display.monitor), spec.refresh_hz, spec.display.latency_s)
+        def display(clock: Clock) -> Display:
+            return open_screen_display(clock, find_monitor(d.monitor), spec.refresh_hz, d.latency_s, d.chosen_presenter)
 
     yield RigParts(
         name=spec.name,
