@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator
-from pydantic_core import InitErrorDetails
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from harness.devices.dock import DOCK_TEXT, UNDOCK_TEXT
 from harness.devices.power import COMMAND_SETS
@@ -433,12 +433,13 @@ class BenchRigSpec(RigSpecBase):
         try:
             return handler(value)
         except ValidationError as err:
+            # each error again under the shorter location, with its own type and message (a custom
+            # error: some of pydantic's types, e.g. path_type, cannot be raised again by name)
             details = [
                 InitErrorDetails(
-                    type=e["type"],
+                    type=PydanticCustomError(e["type"], e["msg"]),
                     loc=e["loc"][1:] if e["loc"][:1] == ("folder",) else e["loc"],
                     input=e["input"],
-                    ctx=e.get("ctx", {}),
                 )
                 for e in err.errors()
             ]
