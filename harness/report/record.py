@@ -206,7 +206,7 @@ def read_record(path: Path | str) -> dict:
 
 
 def merge_worker_records(
-    workers_dir: Path, path: Path, phase: str, status: str, order: Sequence[str] = ()
+    workers_dir: Path, path: Path, phase: str, status: str | None, order: Sequence[str] = ()
 ) -> RunRecord | None:
     """One run record from the records pytest-xdist workers wrote under ``workers_dir/<id>/``.
 
@@ -215,14 +215,15 @@ def merge_worker_records(
     name follow, as gathered); the run is complete only if the controller and every worker say
     so. The rigs and instruments of each worker are kept under ``workers``, so a run spread over
     several benches still says which bench did what. None when no worker wrote a record (nothing
-    was collected).
+    was collected). ``status`` None: the run goes on (merged after each test, so the record holds
+    every finished test, as a run in one process rewrites it); the record stays ``running``.
     """
     parts = sorted(workers_dir.glob("*/record.json"))
     if not parts:
         return None
     records = {p.parent.name: load_record(p) for p in parts}
     first = next((r for r in records.values() if r.get("rig")), next(iter(records.values())))
-    statuses = [status] + [r.get("status", "running") for r in records.values()]
+    statuses = [status or "running"] + [r.get("status", "running") for r in records.values()]
     merged = RunRecord(
         path=path,
         phase=phase,
@@ -241,6 +242,9 @@ def merge_worker_records(
     merged.workers = {
         wid: {k: r.get(k) for k in ("rig", "camera", "instruments", "status")} for wid, r in records.items()
     }
+    if status is None:
+        merged.save()
+        return merged
     merged.finish(
         "complete"
         if all(s == "complete" for s in statuses)

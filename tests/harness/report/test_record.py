@@ -125,3 +125,11 @@ def test_merged_tests_follow_the_collection_order_not_the_workers(tmp_path: Path
         part.finish()
     merge_worker_records(tmp_path / "workers", tmp_path / "record.json", "p", "complete", ["a", "b", "c"])
     assert [t["scenario"] for t in read_record(tmp_path / "record.json")["tests"]] == ["a", "b", "c", "x"]
+
+
+def test_a_merge_while_the_run_goes_on_stays_running(tmp_path: Path) -> None:
+    part = RunRecord(path=tmp_path / "workers" / "gw0" / "record.json", phase="p")
+    part.add_test(_entry())
+    merge_worker_records(tmp_path / "workers", tmp_path / "record.json", "p", None)
+    data = read_record(tmp_path / "record.json")
+    assert data["status"] == "running" and data["end_utc"] is None and len(data["tests"]) == 1
