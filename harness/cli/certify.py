@@ -277,7 +277,8 @@ def default_workers(args: argparse.Namespace) -> int:
 
     Each worker has its own emulated rig and the controller merges their records in scenario
     order, so the evidence, the record and the report are those of a run in one process; on a
-    2-core machine two workers finish the built-in suite in about two thirds of the time.
+    2-core machine two workers finish the built-in suite in about 60 % of the wall time of one
+    process for 4 % more CPU (``benchmarks/bench_suite.py`` against ``--workers 0``).
     """
     import os
     import sys
