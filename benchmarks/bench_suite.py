@@ -6,7 +6,10 @@ clip analysis process included), the load average before and after (other jobs o
 make wall time meaningless without it), and each scenario's duration from record.json; then the
 median per scenario over the runs. The suite must stay under 2 minutes on a 2-core machine.
 
-    .venv/bin/python benchmarks/bench_suite.py [--runs 3] [--profile P] [--phase "Phase 1"] [scenarios ...]
+    .venv/bin/python benchmarks/bench_suite.py [--runs 3] [--profile P] [--phase "Phase 1"] [--workers N] [scenarios ...]
+
+Without ``--workers`` the run takes ``bwc certify``'s default (one worker per CPU core on the
+built-in emulated camera); ``--workers 0`` times it in one process.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ def run_once(out: Path, args: argparse.Namespace) -> tuple[float, float, dict[st
     cmd = [str(BWC), "certify", "--phase", args.phase, "--out", str(out), "--no-pdf"]
     if args.profile:
         cmd += ["--profile", args.profile]
+    if args.workers is not None:
+        cmd += ["--workers", str(args.workers)]
     cmd += args.scenarios
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -59,6 +64,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", help="camera profile (default: the built-in emulated camera)")
     parser.add_argument("--phase", default="Phase 1")
+    parser.add_argument("--workers", type=int, help="bwc certify --workers (default: bwc certify's own default)")
     parser.add_argument("scenarios", nargs="*", help="scenario files (default: the built-in suite)")
     args = parser.parse_args()
     walls: list[float] = []

@@ -50,10 +50,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--workers",
         type=number(0, 256, integer=True),
-        default=0,
+        default=None,
         metavar="N",
         help="run scenarios on N pytest-xdist workers, each with its own emulated rig "
-        "(or one per --rig bench); default: one process",
+        "(or one per --rig bench); 0: one process. Default: the built-in emulated camera (no --rig, "
+        "no --profile) runs one worker per CPU core, at most one per scenario; any other rig one process",
     )
     p.add_argument(
         "--operator",
@@ -196,6 +197,10 @@ def _certify(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             console.print(f"[red]requirement catalogue {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
             return 2
+    if args.workers is None:
+        args.workers = default_workers(args)
+        if args.workers:
+            console.print(f"{args.workers} workers, one per CPU core (--workers 0: one process)", highlight=False)
     operator, problem = _operator_choice(args)
     if problem is not None:
         console.print(problem, highlight=False, markup=False, soft_wrap=True)
@@ -270,6 +275,34 @@ def _certify(args: argparse.Namespace) -> int:
     # a scenario skipped as not applicable to the camera (a split test on a camera that never
     # splits) is no failure; at least one must have passed
     return 0 if "pass" in verdicts and all(v in ("pass", "skip") for v in verdicts) else 1
+
+
+def default_workers(args: argparse.Namespace) -> int:
+    """pytest-xdist workers for a run that gave no ``--workers``: one per CPU core (at most one per
+    scenario to run) on the built-in emulated camera, whose clips cost CPU, not bench time; one
+    process (0) for any other rig, a single scenario, or operator prompts answered at a terminal.
+
+    Each worker has its own emulated rig and the controller merges their records in scenario
+    order, so the evidence, the record and the report are those of a run in one process; on a
+    2-core machine two workers finish the built-in suite in about 60 % of the wall time of one
+    process for 4 % more CPU (``benchmarks/bench_suite.py`` against ``--workers 0``).
+    """
+    import os
+    import sys
+
+    if args.rig or args.profile or getattr(args, "place", None) or getattr(args, "reserve", None):
+        return 0
+    try:
+        _, rows = planned(args)
+    except Exception:  # the run itself reports a bad scenario or profile, with its reason
+        return 0
+    runnable = [s for _, s, duration in rows if s is not None and duration[:1].isdigit()]
+    terminal = args.operator == "terminal" or (args.operator is None and sys.stdin.isatty())
+    if terminal and any(step.prompt is not None for s in runnable for step in s.steps):
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(cores, len(runnable))
+    return workers if workers > 1 else 0
 
 
 def _operator_choice(args: argparse.Namespace) -> tuple[str | None, str | None]:

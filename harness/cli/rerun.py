@@ -54,7 +54,7 @@ def rerun(
     if args.into is None:
         _say(f"--rerun {args.rerun}: name the run to merge into with --into RUN_DIR")
         return 2
-    if args.workers > 0 or len(args.rig) > 1:
+    if (args.workers or 0) > 0 or len(args.rig) > 1:
         _say(f"{where}: one scenario on one bench: drop --workers and give at most one --rig")
         return 2
     run_dir = Path(args.into).resolve()
@@ -93,7 +93,7 @@ def rerun(
         _say(f"{where}: {attempt_dir} exists already (an attempt that was not merged); move it away first")
         return 2
     attempt = copy.copy(args)
-    attempt.rerun, attempt.into, attempt.attempt = None, None, True
+    attempt.rerun, attempt.into, attempt.attempt, attempt.workers = None, None, True, 0  # one scenario, one process
     attempt.out, attempt.scenarios, attempt.list = str(attempt_dir), [str(files[0])], False
     attempt.phase = record["phase"]
     recorded_catalogue = (record.get("catalogue") or {}).get("path")

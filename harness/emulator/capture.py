@@ -269,13 +269,15 @@ class CaptureModel:
         self._roi = (x0, y0, x1, y1)
         self._h_roi = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64) @ h_work
         roi_size = (x1 - x0, y1 - y0)
-        # the warp as fixed-point remap tables, built once (a per-frame warpPerspective recomputes them)
+        # the warp as remap tables, built once (a per-frame warpPerspective recomputes them); float
+        # tables: exact sub-pixel positions, and OpenCV remaps float32 images faster from them than
+        # from fixed-point (CV_16SC2) tables, whose 1/32-pixel steps also show at sharp edges
         inv = np.linalg.inv(self._h_roi)
         gx, gy = np.meshgrid(np.arange(roi_size[0], dtype=np.float64), np.arange(roi_size[1], dtype=np.float64))
         den = inv[2, 0] * gx + inv[2, 1] * gy + inv[2, 2]
         map_x = ((inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]) / den).astype(np.float32)
         map_y = ((inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]) / den).astype(np.float32)
-        self._maps = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
+        self._maps = (map_x, map_y)
         coverage = cv2.warpPerspective(
             np.ones((self._work[1] + 2 * pad, self._work[0] + 2 * pad), np.float32),
             self._h_roi,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -204,20 +205,25 @@ def read_record(path: Path | str) -> dict:
     return data
 
 
-def merge_worker_records(workers_dir: Path, path: Path, phase: str, status: str) -> RunRecord | None:
+def merge_worker_records(
+    workers_dir: Path, path: Path, phase: str, status: str | None, order: Sequence[str] = ()
+) -> RunRecord | None:
     """One run record from the records pytest-xdist workers wrote under ``workers_dir/<id>/``.
 
-    Each scenario ran on exactly one worker, so the tests are simply gathered; the run is complete
-    only if the controller and every worker say so. The rigs and instruments of each worker are
-    kept under ``workers``, so a run spread over several benches still says which bench did what.
-    None when no worker wrote a record (nothing was collected).
+    Each scenario ran on exactly one worker, so the tests are simply gathered, in ``order`` (the
+    scenario ids as collected: the order a run in one process records them; tests it does not
+    name follow, as gathered); the run is complete only if the controller and every worker say
+    so. The rigs and instruments of each worker are kept under ``workers``, so a run spread over
+    several benches still says which bench did what. None when no worker wrote a record (nothing
+    was collected). ``status`` None: the run goes on (merged after each test, so the record holds
+    every finished test, as a run in one process rewrites it); the record stays ``running``.
     """
     parts = sorted(workers_dir.glob("*/record.json"))
     if not parts:
         return None
     records = {p.parent.name: load_record(p) for p in parts}
     first = next((r for r in records.values() if r.get("rig")), next(iter(records.values())))
-    statuses = [status] + [r.get("status", "running") for r in records.values()]
+    statuses = [status or "running"] + [r.get("status", "running") for r in records.values()]
     merged = RunRecord(
         path=path,
         phase=phase,
@@ -230,10 +236,15 @@ def merge_worker_records(workers_dir: Path, path: Path, phase: str, status: str)
         harness=first.get("harness") or {},
         start_utc=min(r["start_utc"] for r in records.values()),
     )
-    merged.tests = [ScenarioEntry.model_validate(t) for r in records.values() for t in r["tests"]]
+    tests = [ScenarioEntry.model_validate(t) for r in records.values() for t in r["tests"]]
+    rank = {sid: i for i, sid in reversed(list(enumerate(order)))}
+    merged.tests = sorted(tests, key=lambda t: rank.get(t.scenario, len(rank)))
     merged.workers = {
         wid: {k: r.get(k) for k in ("rig", "camera", "instruments", "status")} for wid, r in records.items()
     }
+    if status is None:
+        merged.save()
+        return merged
     merged.finish(
         "complete"
         if all(s == "complete" for s in statuses)

@@ -63,6 +63,9 @@ class BitsWatermark:
         )
         self._ix0, self._iy0, self._ix1, self._iy1 = inner.T
         self._area = (self._ix1 - self._ix0) * (self._iy1 - self._iy0)
+        # the strip's rows: read() integrates only these, with the cells' rows taken from their top
+        self._strip = (int(self._iy0.min()), int(self._iy1.max()))
+        self._iy0, self._iy1 = self._iy0 - self._strip[0], self._iy1 - self._strip[0]
 
     def draw(self, gray: np.ndarray, utc_s: float) -> np.ndarray:
         """Burn ``utc_s`` into a copy of ``gray`` (one row of cells painted per slice)."""
@@ -77,7 +80,7 @@ class BitsWatermark:
         return out
 
     def read(self, gray: np.ndarray) -> float | None:
-        integral = cv2.integral(gray)
+        integral = cv2.integral(gray[self._strip[0] : self._strip[1]])
         sums = (
             integral[self._iy1, self._ix1]
             - integral[self._iy0, self._ix1]

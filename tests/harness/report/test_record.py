@@ -113,3 +113,23 @@ def test_worker_records_merge_into_one_typed_record(tmp_path: Path) -> None:
     assert data["schema_version"] == SCHEMA_VERSION and data["status"] == "complete"
     assert sorted(t["scenario"] for t in data["tests"]) == ["gw0", "gw1"]
     assert set(data["workers"]) == {"gw0", "gw1"}
+
+
+def test_merged_tests_follow_the_collection_order_not_the_workers(tmp_path: Path) -> None:
+    """gw0 ran c and a, gw1 ran b: the merged record lists a, b, c as a run in one process would;
+    a test the order does not name (x) comes last."""
+    for worker, ids in (("gw0", ["c", "a"]), ("gw1", ["x", "b"])):
+        part = RunRecord(path=tmp_path / "workers" / worker / "record.json", phase="p")
+        for sid in ids:
+            part.add_test(_entry().model_copy(update={"scenario": sid}))
+        part.finish()
+    merge_worker_records(tmp_path / "workers", tmp_path / "record.json", "p", "complete", ["a", "b", "c"])
+    assert [t["scenario"] for t in read_record(tmp_path / "record.json")["tests"]] == ["a", "b", "c", "x"]
+
+
+def test_a_merge_while_the_run_goes_on_stays_running(tmp_path: Path) -> None:
+    part = RunRecord(path=tmp_path / "workers" / "gw0" / "record.json", phase="p")
+    part.add_test(_entry())
+    merge_worker_records(tmp_path / "workers", tmp_path / "record.json", "p", None)
+    data = read_record(tmp_path / "record.json")
+    assert data["status"] == "running" and data["end_utc"] is None and len(data["tests"]) == 1
