@@ -280,7 +280,8 @@ def _certify(args: argparse.Namespace) -> int:
 def default_workers(args: argparse.Namespace) -> int:
     """pytest-xdist workers for a run that gave no ``--workers``: one per CPU core (at most one per
     scenario to run) on the built-in emulated camera, whose clips cost CPU, not bench time; one
-    process (0) for any other rig, a single scenario, or operator prompts answered at a terminal.
+    process (0) for any other rig, a single scenario, or operator prompts answered at the terminal
+    (``--operator terminal``).
 
     Each worker has its own emulated rig and the controller merges their records in scenario
     order, so the evidence, the record and the report are those of a run in one process; on a
@@ -288,7 +289,6 @@ def default_workers(args: argparse.Namespace) -> int:
     process for 4 % more CPU (``benchmarks/bench_suite.py`` against ``--workers 0``).
     """
     import os
-    import sys
 
     if args.rig or args.profile or getattr(args, "place", None) or getattr(args, "reserve", None):
         return 0
@@ -297,7 +297,7 @@ def default_workers(args: argparse.Namespace) -> int:
     except Exception:  # the run itself reports a bad scenario or profile, with its reason
         return 0
     runnable = [s for _, s, duration in rows if s is not None and duration[:1].isdigit()]
-    terminal = args.operator == "terminal" or (args.operator is None and sys.stdin.isatty())
+    terminal = args.operator == "terminal"  # on the emulated rig the rig itself answers unless told otherwise
     if terminal and any(step.prompt is not None for s in runnable for step in s.steps):
         return 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

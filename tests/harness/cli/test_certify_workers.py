@@ -42,3 +42,10 @@ def test_another_rig_or_camera_profile_runs_in_one_process(two_cores, tmp_path) 
     rig.write_text("rig:\n  kind: emulated\n")
     assert certify.default_workers(_args("--rig", str(rig))) == 0
     assert certify.default_workers(_args("--profile", "axon-body-4")) == 0
+
+
+def test_from_a_terminal_the_emulated_rig_still_answers_so_workers_stay(two_cores, monkeypatch) -> None:
+    """Every shipped scenario confirms READY; on the emulated rig the rig answers unless a person is asked for."""
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    assert certify.default_workers(_args()) == 2
+    assert certify.default_workers(_args("--operator", "terminal")) == 0  # a person answers: one process
