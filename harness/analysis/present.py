@@ -90,6 +90,9 @@ def to_present_times(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[i
                 f"the display pipeline dropped {len(dropped)} display frame(s) while this clip was filmed "
                 f"({shown}): the frame before each stayed on screen longer; not a fault of the camera"
             )
+        anomalies = getattr(present, "anomalies", None)  # a measured log also names late and repeated frames
+        if callable(anomalies):
+            clip.findings.extend(anomalies(first_nominal, last_nominal + 1.0 / present.refresh_hz))
     _stimuli(clip, present, fired)
 
 

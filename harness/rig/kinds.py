@@ -133,6 +133,7 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
             spec.seed,
             run_id=spec.run_id,
             storage_through_dock=through_dock,
+            display_model=spec.display_model,
         ) as emu,
         emulated_delivery(emu, ctx) as clips,
     ):

@@ -121,7 +121,7 @@ def test_older_commands_are_unchanged_and_new_ones_are_discoverable() -> None:
     b = StimBoard()
     for line in ("PROTO?", "ID?", "PRESS event 150 AT 5000"):
         b.core.feed_line(line)
-    assert b.lines == ["PROTO BWC-RIG/1", "ID BWC-RIG,1.1,SN1", "OK 1"]
+    assert b.lines == ["PROTO BWC-RIG/1.1", "ID BWC-RIG,1.1,SN1", "OK 1"]
 
 
 def test_flash_without_stimulus_hardware_and_bad_flash_arguments() -> None:
@@ -253,7 +253,7 @@ def test_chirp_steps_up_and_stops() -> None:
 
 
 FIRMWARE = Path(harness.firmware.__file__).parent
-MICROPYTHON_MODULES = {"machine", "select", "sys", "time", "micropython", "rigctl_core"}
+MICROPYTHON_MODULES = {"machine", "select", "sys", "time", "micropython", "rigctl_core", "array"}
 
 
 def test_board_layer_compiles_and_uses_only_micropython_modules(tmp_path: Path) -> None:
