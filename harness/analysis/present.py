@@ -102,6 +102,10 @@ def _stimuli(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[int, floa
     if not isinstance(audio, AudioAnalysis) or not audio.chirps:
         return
     frames = [round(c.ref_s * present.refresh_hz) for c in audio.chirps]
+    if fired is None and getattr(present, "stimuli_at_nominal", False):
+        # no controller fired them: the bench sounded each at its nominal scene time (the emulated
+        # bench's speaker), while its display showed the flash when it really presented the frame
+        fired = {f: c.ref_s for f, c in zip(frames, audio.chirps)}
     shown = present.to_present_many(np.array([c.ref_s for c in audio.chirps], dtype=np.float64))
     for c, t in zip(audio.chirps, shown.tolist()):
         c.ref_s = t

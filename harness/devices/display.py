@@ -72,6 +72,9 @@ class PresentLog:
     """
 
     ideal = True
+    #: the bench sounds each A/V stimulus at its nominal scene time (the emulated bench's speaker), so
+    #: without stimuli fired by the controller the analysis still moves the video instants onto them
+    stimuli_at_nominal = False
 
     def __init__(self, refresh_hz: float, latency_s: float = 0.0) -> None:
         self.refresh_hz = refresh_hz

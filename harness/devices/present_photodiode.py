@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -167,9 +168,14 @@ class PhotodiodePresentLog(RecordedPresentLog):
         self.update()
         return super().dropped(t0, t1)
 
+    def write_csv(self, path: Path, t0: float = -math.inf, t1: float = math.inf) -> int:
+        self.update()
+        return super().write_csv(path, t0, t1)
+
     def stats(self, t0: float, t1: float) -> DisplayStats:
         """As the software log's, with late counted against the run's usual lag (a constant
         compositor and refresh-phase delay is the display's, not lateness)."""
+        self.update()
         base = super().stats(t0, t1)
         lo, hi = self._frame_range(t0, t1)
         late = sum(1 for n in self.late if lo <= n < hi)

@@ -177,6 +177,8 @@ def _present_log(
         stack.callback(_light_off, controller)
     elif isinstance(display, EmulatedDisplay) and latency:
         display.log = PresentLog(display.refresh_hz, latency)
+    if isinstance(display, EmulatedDisplay):  # its speaker is the scene's: stimuli at nominal time
+        display.log.stimuli_at_nominal = True
 
 
 def _light_off(controller: RigController) -> None:

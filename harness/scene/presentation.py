@@ -27,6 +27,8 @@ import numpy as np
 
 #: the photodiode patch: (x0, y0, x1, y1) as fractions of the display (below the per-second bar)
 PATCH = (0.955, 0.955, 1.0, 1.0)
+#: the realistic display's compositor delay range (s), before the wait for the vertical blank
+COMPOSITOR_S = (0.001, 0.004)
 #: one frame in this many keeps the patch's level (the slow pattern)
 MARK_EVERY = 60
 
@@ -117,7 +119,7 @@ class RealisticPresentation(Presentation):
         self,
         refresh_hz: float,
         seed: int = 1,
-        compositor_s: tuple[float, float] = (0.001, 0.004),
+        compositor_s: tuple[float, float] = COMPOSITOR_S,
         late_rate: float = 0.002,
         drop_rate: float = 0.001,
     ) -> None:
