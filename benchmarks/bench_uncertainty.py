@@ -39,7 +39,7 @@ from harness.core.paths import RIGS_DIR, SUITE_DIR
 from harness.emulator.photodiode import JITTER_S, RESPONSE_S
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
-from harness.rig.factory import open_rig
+from harness.rig.factory import Rig, open_rig
 from harness.rig.specs import EmulatedRigSpec
 from harness.scene.presentation import COMPOSITOR_S
 
@@ -107,6 +107,37 @@ REFRESH: dict[str, float] = {}  # the rig spec's refresh_hz, when the command li
 DISPLAY: dict[str, str] = {"model": "realistic"}  # the emulated display's presentation model
 
 
+PRESENT: list[tuple[float, float]] = []  # (present-time error, its stated U) per sampled frame, in s
+
+
+def present_errors(rig: Rig, t0: float, t1: float, stated_u: float) -> None:
+    """Every display frame due in [t0, t1) that the panel showed: the rig's present log against the
+    presentation model's truth (the instant the frame reached the panel), with the stated U (k=2)."""
+    assert rig.emulator is not None and rig.display is not None
+    truth = rig.emulator.scene.presentation
+    if truth is None:
+        return
+    r = rig.refresh_hz
+    for n in range(math.ceil(t0 * r), math.floor(t1 * r)):
+        on = truth.on_panel(n)
+        if on is not None:
+            PRESENT.append((rig.display.log.to_present(n / r) - on, stated_u))
+
+
+def present_summary() -> None:
+    if not PRESENT:
+        return
+    err = np.array([e for e, _ in PRESENT]) * 1000
+    u = np.array([u for _, u in PRESENT]) * 1000
+    cover = float(np.mean(np.abs(err) <= u)) * 100
+    print(
+        f"  {'present time (frames)':22s} n={err.size:5d} error mean {err.mean():+6.2f} ms  sd {err.std():5.2f}  "
+        f"p95 |e| {np.percentile(np.abs(err), 95):5.2f}  max |e| {np.abs(err).max():5.2f}  "
+        f"stated U median {np.median(u):5.2f} ms  coverage {cover:5.1f} %"
+    )
+    PRESENT.clear()
+
+
 def preroll_rows(calibration: Path, seeds: int, takes: int, tmp: Path) -> list[Row]:
     rows: list[Row] = []
     for seed in range(1, seeds + 1):
@@ -118,11 +149,14 @@ def preroll_rows(calibration: Path, seeds: int, takes: int, tmp: Path) -> list[R
             assert rig.emulator is not None  # an emulated rig: its ground truth
             for n in range(takes):
                 before = len(rig.emulator.camera.events)
+                t0 = rig.clock.now()
                 result = run_scenario(take(rng, n), rig, tmp / f"pre{seed}-{n}")
                 (event,) = rig.emulator.camera.events[before:]
                 m = next(m for m in result.measurements if m.quantity == "preroll_s")
                 if m.value is not None and event.first_frame_t is not None:
                     rows.append((m.value - (event.activation_t - event.first_frame_t), m))
+                    u = next(b.u for b in m.budget if b.source.startswith("present time"))
+                    present_errors(rig, t0 + 1.0, event.activation_t, 2 * u)
     return rows
 
 
@@ -185,6 +219,7 @@ def main() -> None:
                 f"{REFRESH.get('refresh_hz', 'default')} Hz"
             )
             summary("pre-roll", preroll_rows(path, args.seeds, args.takes, tmp / source), 1.0)
+            present_summary()
             summary("A/V offset", av_rows(path, args.av_seeds, tmp / source), 1000.0)
             print(f"  ({time.perf_counter() - t0:.0f} s)")
 
