@@ -37,6 +37,7 @@ import yaml
 from harness.core.measurement import Measurement
 from harness.core.paths import RIGS_DIR, SUITE_DIR
 from harness.emulator.photodiode import JITTER_S, RESPONSE_S
+from harness.emulator.rig import EmulatedRig
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
 from harness.rig.factory import Rig, open_rig
@@ -113,7 +114,7 @@ PRESENT: list[tuple[float, float]] = []  # (present-time error, its stated U) pe
 def present_errors(rig: Rig, t0: float, t1: float, stated_u: float) -> None:
     """Every display frame due in [t0, t1) that the panel showed: the rig's present log against the
     presentation model's truth (the instant the frame reached the panel), with the stated U (k=2)."""
-    assert rig.emulator is not None and rig.display is not None
+    assert isinstance(rig.emulator, EmulatedRig) and rig.display is not None
     truth = rig.emulator.scene.presentation
     if truth is None:
         return

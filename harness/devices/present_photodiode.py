@@ -98,6 +98,12 @@ class PhotodiodePresentLog(RecordedPresentLog):
         self.min_lag_s = -0.5 / refresh_hz if min_lag_s is None else min_lag_s
         self.repeats: list[int] = []  # frames shown for more than one refresh
         self.late: list[int] = []
+        #: what the display's own pacing logs (a bench window keeps logging): kept apart, unused for times
+        self.software = RecordedPresentLog(refresh_hz)
+
+    def record(self, n: int, submit_t: float, present_t: float) -> None:
+        """The display's software log goes to :attr:`software`; the present times are the edges'."""
+        self.software.record(n, submit_t, present_t)
 
     # -- decoding ---------------------------------------------------------------------------
     def update(self) -> None:
@@ -140,7 +146,7 @@ class PhotodiodePresentLog(RecordedPresentLog):
         path = _viterbi(emit + LAG_COST * np.abs(np.rint(lag - usual)), lo)
         frames = path
         first = np.concatenate([[True], frames[1:] != frames[:-1]])
-        with self._lock:
+        with self._lock:  # the arrays are rebuilt, not appended to (RecordedPresentLog.record is the software's)
             self.n = type(self.n)("q", frames[first].tolist())
             self.submit = type(self.submit)("d", starts[first].tolist())
             self.present = type(self.present)("d", starts[first].tolist())
