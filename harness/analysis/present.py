@@ -91,8 +91,13 @@ def to_present_times(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[i
                 f"({shown}): the frame before each stayed on screen longer; not a fault of the camera"
             )
         anomalies = getattr(present, "anomalies", None)  # a measured log also names late and repeated frames
-        if callable(anomalies):
-            clip.findings.extend(anomalies(first_nominal, last_nominal + 1.0 / present.refresh_hz))
+        found = anomalies(first_nominal, last_nominal + 1.0 / present.refresh_hz) if callable(anomalies) else []
+        clip.findings.extend(found)
+        if (dropped or found) and clip.first_ref_uncertainty_s is not None:
+            # the time-code fit took every display frame to be up for one refresh, on time: a frame
+            # held longer puts its camera frames a refresh off, so the fit's bracket is not narrower
+            # than a refresh
+            clip.first_ref_uncertainty_s = max(clip.first_ref_uncertainty_s, 1.0 / present.refresh_hz)
     _stimuli(clip, present, fired)
 
 

@@ -110,7 +110,7 @@ class RealisticPresentation(Presentation):
     vertical blank (the refresh phase, uniform over a refresh). Per refresh slot, with probability
     ``late_rate`` the frame misses its blank (slot ``k`` repeats frame ``k - 1``, slot ``k + 1``
     shows frame ``k``, frame ``k + 1`` is never shown) and with probability ``drop_rate`` it is
-    dropped (slot ``k`` repeats frame ``k - 1``).
+    dropped (slot ``k`` repeats frame ``k - 1``): by default one miss in about half a minute.
     """
 
     ideal = False
@@ -120,8 +120,8 @@ class RealisticPresentation(Presentation):
         refresh_hz: float,
         seed: int = 1,
         compositor_s: tuple[float, float] = COMPOSITOR_S,
-        late_rate: float = 0.002,
-        drop_rate: float = 0.001,
+        late_rate: float = 0.0003,
+        drop_rate: float = 0.0002,
     ) -> None:
         super().__init__(refresh_hz)
         rng = np.random.default_rng([seed, 0x5EED])
