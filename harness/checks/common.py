@@ -17,6 +17,7 @@ from harness.analysis.clip import ClipAnalysis
 from harness.core.measurement import Measurement
 from harness.core.paths import CATALOGUE
 from harness.core.timeline import Action, Timeline
+from harness.devices.display import PresentUncertainty
 from harness.plan.profile import CameraProfile
 from harness.plan.requirements import Catalogue
 from harness.rig.calibration import Calibration
@@ -122,6 +123,8 @@ class CheckInput:
     catalogue: Catalogue | None = field(default=None, compare=False)  # None: the built-in catalogue
     calibration: Calibration | None = field(default=None, compare=False)  # the bench's, for the budgets
     refresh_hz: float = 60.0  # the display's refresh rate (the software present log's granularity)
+    #: the presenter's own present-time uncertainty (None: an ideal, emulated display)
+    present: PresentUncertainty | None = field(default=None, compare=False)
 
     @property
     def period(self) -> float:

@@ -64,6 +64,17 @@ def _cal_u(record: CalibrationRecord | None, unit_s: float) -> float | None:
 
 def present_time(inp: CheckInput) -> BudgetItem:
     """The photodiode's uncertainty when the bench times its display with one, else the software log's."""
+    item = _present_latency(inp)
+    p = inp.present
+    if p is None or p.u_s <= 0 or item.source == "present time (photodiode)":
+        return item  # the photodiode measures what the presenter's scatter would add
+    # the presenter's own scatter about its calibrated latency (swap jitter, refresh phase)
+    u = math.hypot(item.u, p.u_s)
+    return BudgetItem(item.source, u, f"{item.note}; presenter {p.presenter}: {p.u_s * 1000:.2f} ms ({p.note})")
+
+
+def _present_latency(inp: CheckInput) -> BudgetItem:
+    """The calibrated latency's uncertainty, or the source's conservative default."""
     cal = inp.calibration
     source = cal.present_time if cal is not None else "software log"
     u = _cal_u(cal.display_latency_ms if cal is not None else None, 1e-3)

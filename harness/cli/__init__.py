@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.cli import analyze, certify, db, emulate, fleet, lot, report, rig, scene, station
+from harness.cli import analyze, calibrate, certify, db, emulate, fleet, lot, report, rig, scene, station
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         scene,
         emulate,
         rig,
+        calibrate,
         lot,
         db,
         fleet,

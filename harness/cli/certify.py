@@ -60,8 +60,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         choices=("terminal", "auto"),
         default=None,
         help="who answers the scenarios' operator prompts: a person at the terminal, or 'auto' (the "
-        "emulated rig answers what its camera shows; CI). Default: the terminal when stdin is one, "
-        "else auto on an emulated rig",
+        "emulated rig answers what its camera shows; CI). Default: auto on an emulated rig, the "
+        "terminal on a bench",
+    )
+    p.add_argument(
+        "--operator-socket",
+        metavar="PATH",
+        help="answer prompts through a test station's prompt socket (bwc station passes it to each unit's run)",
     )
     p.add_argument(
         "--list",
@@ -227,6 +232,8 @@ def _certify(args: argparse.Namespace) -> int:
         pytest_args += ["--fault", fault]
     if operator is not None:
         pytest_args += ["--operator", operator]
+    if args.operator_socket is not None:
+        pytest_args += ["--operator-socket", args.operator_socket]
     if args.requirements:
         pytest_args += ["--requirements", str(Path(args.requirements).resolve())]
     if args.decision_rule:
@@ -266,21 +273,29 @@ def _certify(args: argparse.Namespace) -> int:
 
 
 def _operator_choice(args: argparse.Namespace) -> tuple[str | None, str | None]:
-    """Who answers operator prompts (``--operator``, else the terminal when stdin is one) and,
+    """Who answers operator prompts (``--operator``; else the emulated rig itself, or the terminal
+    at a bench) and,
     when the scenarios ask the operator and nobody could answer, why not (one line, before the run)."""
     import sys
 
     from harness.rig.kinds import load_rig_spec
-    from harness.rig.operators import operator_problem
+    from harness.rig.operators import asks_operator, operator_problem
 
+    if args.operator_socket is not None:  # a station's operator answers
+        return args.operator, None
     tty = sys.stdin.isatty()
-    choice = args.operator or ("terminal" if tty else None)
     try:
         _, rows = planned(args)
-        emulated = all(load_rig_spec(r)[0].kind == "emulated" for r in args.rig)
+        specs = [load_rig_spec(r)[0] for r in args.rig or [None]]
     except Exception:  # the run itself reports a bad rig file or profile, with its reason
-        return choice, None
-    prompting = [s.id for _, s, _ in rows if s is not None and any(step.prompt is not None for step in s.steps)]
+        return args.operator, None
+    emulated = all(spec.kind == "emulated" for spec in specs)
+    choice = args.operator or ("terminal" if tty and not emulated else None)
+    prompting = [
+        f"{s.id} ({why})"
+        for _, s, _ in rows
+        if s is not None and (why := next(filter(None, (asks_operator(spec, s) for spec in specs)), None))
+    ]
     if not prompting:
         return choice, None
     if choice == "terminal" and args.workers > 0:

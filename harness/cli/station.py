@@ -101,7 +101,7 @@ def station(args: argparse.Namespace) -> int:
         bench=args.bench,
         operator_name=name,
         rig_file=Path(args.rig).resolve() if args.rig else None,
-        answer="terminal" if args.rig else "auto",
+        answer="relay" if args.rig else "auto",
         workers=args.workers,
     )
     page = StationPage() if args.web else None

@@ -161,6 +161,11 @@ class _Entry:
         return f"{self.rel}:{self.size}:{self.mtime_ns}"
 
 
+def identity_rel(identity: str) -> str:
+    """The relative path of a file from its snapshot identity (what :meth:`_Entry.identity` made)."""
+    return identity.rsplit(":", 2)[0]
+
+
 class FolderClipSource(ClipSource):
     """A folder the camera writes clips into (mounted mass storage, or a vendor export folder).
 

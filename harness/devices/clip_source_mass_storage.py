@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 import weakref
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from harness.core.clock import Clock
 from harness.core.evidence import EvidenceFile
@@ -26,8 +26,10 @@ from harness.devices.clip_source import (
     FolderClipSource,
     Progress,
     WaitOutcome,
+    identity_rel,
 )
 from harness.devices.operator import Prompt
+from harness.plan.naming import FileNaming
 
 log = logging.getLogger(__name__)
 CONNECT_PROMPT_S = 600.0
@@ -65,8 +67,10 @@ class MassStorageClipSource(ClipSource):
         devices: BlockDevices | None = None,
         mounter: Mounter | None = None,
         connect_on_request: bool = False,
+        naming: FileNaming | None = None,
     ) -> None:
         self.selector = selector
+        self.naming = naming
         self.on_request = connect_on_request
         # a camera connected only on request also holds files of scenarios whose footage was never
         # collected (a shift judged by the instrument): the run's time code places each file
@@ -218,10 +222,30 @@ class MassStorageClipSource(ClipSource):
         return not self.on_request  # connected only when the run asks for the clips
 
     def device_identity(self) -> DeviceIdentity | None:
+        """The disk's USB serial; a disk without one (a card reader, many no-name cameras) states
+        the unit in the names of the camera's files on it, when they all name the same serial."""
         volume = self.volume or self.known
-        if volume is None or not volume.usb_serial:
+        if volume is None:
             return None
-        return DeviceIdentity(volume.usb_serial, f"USB serial of the disk holding {volume.path}")
+        if volume.usb_serial:
+            return DeviceIdentity(volume.usb_serial, f"USB serial of the disk holding {volume.path}")
+        if self.naming is None or "serial" not in self.naming.fields:
+            return None
+        names = [PurePosixPath(identity_rel(entry)).name for entry in self._seen or self.snapshot()]
+        serials = {
+            fields.serial
+            for name in names
+            if name.lower().endswith(self.suffix.lower())
+            and (fields := self.naming.parse(name[: -len(self.suffix)])) is not None
+            and fields.serial
+        }
+        if len(serials) != 1:
+            if len(serials) > 1:
+                log.warning("the files on %s name %d serials (%s): none is the unit's", volume.path, len(serials),
+                            ", ".join(sorted(serials)))  # fmt: skip
+            return None
+        (serial,) = serials
+        return DeviceIdentity(serial, f"names of the camera's files on {volume.path} (the disk states no USB serial)")
 
     def snapshot(self) -> frozenset[str]:
         if self.on_request and self._folder is None:

@@ -43,6 +43,16 @@ class DisplayError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class PresentUncertainty:
+    """How well a display's present log places each frame on the panel, beyond its calibrated
+    latency: the standard uncertainty (k=1) the budget's present-time line takes from the presenter."""
+
+    presenter: str
+    u_s: float
+    note: str
+
+
+@dataclass(frozen=True)
 class DisplayStats:
     """Health of the display pipeline over an interval of the run."""
 
@@ -297,6 +307,10 @@ class Display(ABC):
     def describe(self) -> str:
         """One line for the run record and ``bwc rig check``."""
 
+    def present_uncertainty(self) -> PresentUncertainty | None:
+        """The presenter's own present-time uncertainty (None: an ideal, emulated display)."""
+        return None
+
     def show_scene(self, variant: SceneVariant) -> None:
         """Show the standard scene or a variant of it (the busy scene) from now on. A display that
         draws only the standard scene refuses a variant."""
@@ -385,6 +399,12 @@ class OpenCVDisplay(Display):
     the camera for them. The scene is rendered at the monitor's own resolution (no scaling).
     """
 
+    #: the window process (``python -m``) and the presenter's name in the record
+    window_module = "harness.devices.display_window"
+    presenter = "opencv"
+    #: why a rig that asked for another presenter shows the scene through this one (None: it asked for it)
+    fallback_reason: str | None = None
+
     def __init__(
         self,
         clock: Clock,
@@ -414,7 +434,24 @@ class OpenCVDisplay(Display):
 
     def describe(self) -> str:
         m = self.monitor
-        return f"OpenCV window {m.width}x{m.height} at ({m.left},{m.top}), {self.refresh_hz:g} Hz"
+        text = f"OpenCV window {m.width}x{m.height} at ({m.left},{m.top}), {self.refresh_hz:g} Hz"
+        return text + (f" (fallback: {self.fallback_reason})" if self.fallback_reason else "")
+
+    def present_uncertainty(self) -> PresentUncertainty:
+        """The window system takes the frame when ``waitKey`` returns and puts it on the panel at
+        a later refresh, through the compositor's queue: up to two refreshes after the stamp,
+        rectangular (the calibrated latency takes out the mean)."""
+        width = 2.0 / self.refresh_hz
+        return PresentUncertainty(
+            "opencv", width / math.sqrt(12.0), "OpenCV window, not locked to the refresh: up to two refreshes"
+        )
+
+    def _window_args(self) -> list[str]:
+        """Arguments the window process takes beyond the common ones."""
+        return []
+
+    def _ready(self, words: list[str]) -> None:
+        """What the window process said after ``READY w h x y``."""
 
     def start(self) -> None:
         if self.process is not None:
@@ -423,7 +460,7 @@ class OpenCVDisplay(Display):
         cmd = [
             sys.executable,
             "-m",
-            "harness.devices.display_window",
+            self.window_module,
             "--width",
             str(m.width),
             "--height",
@@ -438,6 +475,7 @@ class OpenCVDisplay(Display):
             str(self.run_id),
             "--utc-origin",
             repr(self.clock.utc(0.0).timestamp()),
+            *self._window_args(),
         ]
         proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
@@ -470,6 +508,7 @@ class OpenCVDisplay(Display):
                 f"window shows the scene at {w}x{h}+{x}+{y}, expected {m.width}x{m.height}+{m.left}+{m.top}"
                 " (it would be scaled or misplaced: check display scaling and the monitor index)"
             )
+        self._ready(line.split()[5:])
         self._thread = threading.Thread(target=self._pace, name="display-pacing", daemon=True)
         self._thread.start()
 

@@ -42,6 +42,7 @@ from harness.core.timeline import Action, OperatorAnswered
 if TYPE_CHECKING:
     from harness.core.clock import Clock
     from harness.core.timeline import Timeline
+    from harness.plan.profile import CameraProfile
     from harness.plan.scenario import PromptStep
 
 Expect = Literal["confirm", "value"]
@@ -64,8 +65,9 @@ class Prompt:
     pattern: str | None = None  # a value must match this regular expression, whole
 
     @classmethod
-    def from_step(cls, step: PromptStep) -> Prompt:
-        return cls(step.text, step.expect, step.timeout_s, step.key, step.pattern)
+    def from_step(cls, step: PromptStep, profile: CameraProfile) -> Prompt:
+        """The scenario's prompt step as this camera's operator reads it (profile fields filled in)."""
+        return cls(step.text_for(profile), step.expect, step.timeout_s, step.key, step.pattern)
 
     def refusal(self, value: str) -> str | None:
         """Why ``value`` is no answer to this prompt (None: it is one)."""

@@ -1,8 +1,9 @@
 """The emulated rig's automatic operator (``bwc certify --operator auto``): answers what a person
 would see at an emulated bench, so CI runs scenarios written for real cameras.
 
-A confirm prompt is confirmed unless a hook for its ``key`` knows better (``camera_ready``: the
-emulated camera must have booted, as a person would see READY on the real one). A value prompt
+A confirm prompt is confirmed unless a hook for its ``key`` knows better (``camera_ready``: like a
+person waiting for READY on the real one, it waits up to the prompt's timeout for the emulated
+camera to buffer). A value prompt
 is answered by the hook registered for its ``key``; with no hook, or a hook that does not know,
 the answer is ``declined`` with the reason, never a made-up value. Every answer says ``auto``.
 
@@ -33,15 +34,29 @@ def register_auto_answer(key: str, hook: AutoAnswer) -> None:
     _HOOKS[key] = hook
 
 
+#: how often the automatic operator looks at the emulated camera while waiting for READY (s)
+LOOK_S = 0.1
+
+
 def _camera_ready(bench: Any, prompt: Prompt) -> str:
-    state = bench.camera.state
-    return "y" if state in (CameraState.BUFFERING, CameraState.RECORDING) else "n"
+    """Yes once the emulated camera buffers or records: like a person, wait for READY up to the
+    prompt's timeout (on the bench's clock), and say no if it never comes."""
+    clock = bench.clock
+    until = clock.now() + prompt.timeout_s
+    while bench.camera.state not in (CameraState.BUFFERING, CameraState.RECORDING):
+        if clock.now() >= until:
+            return "n"
+        clock.sleep(LOOK_S)
+    return "y"
 
 
 register_auto_answer("camera_ready", _camera_ready)
 register_auto_answer("camera_serial", lambda bench, prompt: str(bench.camera.serial))
 register_auto_answer("clip_folder", lambda bench, prompt: str(bench.clip_folder))
 register_auto_answer("run_id", lambda bench, prompt: str(bench.run_id))
+# bwc calibrate av: the emulated bench's speaker distance, read off as a tape would, at room temperature
+register_auto_answer("speaker_distance_m", lambda bench, prompt: f"{bench.profile.emulation.speaker_distance_m:g}")
+register_auto_answer("air_temperature_c", lambda bench, prompt: "20")
 
 
 class AutoOperator:

@@ -29,6 +29,13 @@ from harness.scene.timecode import RUN_ID_MODULUS
 
 
 class EmulatedRig:
+    #: the emulated panel's true latency, frame presented -> light at the patch (s): what the
+    #: emulated light probe sees and ``bwc calibrate display`` measures
+    panel_latency_s: float = 0.0
+    #: the emulated solenoids' true latency, drive edge -> button contact (s), one figure or per
+    #: button: ``bwc calibrate press`` measures it from the contacts in :attr:`contacts`
+    solenoid_latency_s: float | dict[str, float] = 0.0
+
     def __init__(
         self,
         profile: CameraProfile,
@@ -71,10 +78,11 @@ class EmulatedRig:
         view = storage / "docked" / "DCIM" if storage_through_dock else None
         self.camera = EmulatedCamera(profile, behaviour, clock, self.scene, storage / "DCIM", seed=seed, dock_view=view)
         # the controller's solenoids press the camera's buttons; its relay connects the dock's contacts
+        self.contacts: list[tuple[float, str, bool]] = []  # (instant, button, down): each solenoid's contact
         self.controller = EmulatedRigController(
             clock,
             profile.buttons,
-            self.camera.button,
+            self._solenoid,
             relays={"dock": self.camera.dock.set_docked},
             light=self.photodiode.edges,
         )
@@ -94,6 +102,21 @@ class EmulatedRig:
         for name in self.faults:
             if name in DEVICE_FAULTS:
                 DEVICE_FAULTS[name].arm(self)
+
+    def _solenoid(self, button: str, down: bool) -> None:
+        """A drive edge from the controller: the plunger reaches (or leaves) the button after the
+        solenoid's latency; the camera sees the contact then."""
+        lat = self.solenoid_latency_s
+        delay = lat if isinstance(lat, float) else lat.get(button, 0.0)
+
+        def contact() -> None:
+            self.contacts.append((self.clock.now(), button, down))
+            self.camera.button(button, down)
+
+        if delay > 0:
+            self.clock.call_at(self.clock.now() + delay, contact)
+        else:
+            contact()
 
     def show_scene(self, variant: SceneVariant) -> None:
         """What the bench's display shows from now on: the standard scene or a variant (busy)."""

@@ -80,7 +80,7 @@ class StepDispatcher:
 
     def _prompt(self, step: Step) -> None:
         assert step.prompt is not None
-        ask(self.rig.the_operator(), Prompt.from_step(step.prompt), self.timeline, self.rig.clock)
+        ask(self.rig.the_operator(), Prompt.from_step(step.prompt, self.rig.profile), self.timeline, self.rig.clock)
 
     def _dock(self, step: Step) -> None:
         docking = step.dock or step.undock

@@ -148,6 +148,7 @@ class Take:
                 catalogue=self.catalogue,
                 calibration=rig.calibration,
                 refresh_hz=rig.refresh_hz,
+                present=rig.display.present_uncertainty() if rig.display is not None else None,
             )
             found = run_checks(checks, inp)
         result.measurements += found

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sqlalchemy import Engine, select
@@ -36,7 +36,7 @@ from harness.fleet.db.models import Lot, MeasurementRow, Run, Unit
 from harness.fleet.db.query import Attempt, UnitResult, _reasons
 from harness.fleet.db.store import DatabaseError, error_text, shown
 from harness.fleet.sampling import SamplingError
-from harness.report.html import fmt, render_pdf
+from harness.report.html import environment, fmt, render_pdf
 
 #: z of the two-sided 95 % interval
 Z95 = 1.959963984540054
@@ -257,16 +257,7 @@ def context(data: FleetData) -> dict[str, Any]:
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("harness.fleet", "templates"),
-        autoescape=select_autoescape(["j2", "html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["fmt"] = fmt
-    env.filters["pct"] = lambda x: "-" if x is None else f"{100 * x:.1f} %"
-    return env
+    return environment("harness.fleet", pct=lambda x: "-" if x is None else f"{100 * x:.1f} %")
 
 
 def render(data: FleetData) -> str:

@@ -45,6 +45,7 @@ from harness.core.clock import wall_utc
 from harness.core.config import ConfigError
 from harness.core.paths import SUITE_DIR, camera_profile_path
 from harness.devices.operator import Answer, Operator, Prompt
+from harness.devices.operator_relay import prompt_relay
 from harness.fleet.db.models import Run
 from harness.fleet.db.store import (
     DatabaseError,
@@ -159,7 +160,7 @@ class StationConfig:
     operator_name: str = "operator"
     db_url: str | None = None  # None: no database (the run folders only)
     rig_file: Path | None = None  # a bench rig file; None: emulated units
-    answer: str = "auto"  # who answers the scenarios' own prompts: auto (emulated) or terminal
+    answer: str = "auto"  # who answers the suite's own prompts: auto (emulated units) or relay (the station's operator)
     workers: int = 1
     prompt_timeout_s: float = 3600.0
 
@@ -478,14 +479,19 @@ class Station:
         cfg = self.config
         rig = self._rig_file(bench, slot, serial, run_dir)
         cmd = [sys.executable, "-m", "harness.cli", "certify", "--rig", str(rig), "--out", str(run_dir)]
-        cmd += ["--phase", cfg.phase, "--no-pdf", "--no-db", "--operator", cfg.answer]
-        cmd += [str(p) for p in cfg.suite]
+        cmd += ["--phase", cfg.phase, "--no-pdf", "--no-db"]
         log_path = run_dir / "certify.log"
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
-        with log_path.open("wb") as log:
+        with contextlib.ExitStack() as stack:
+            if cfg.answer == "auto":  # emulated units: the emulated rig answers what its camera shows
+                cmd += ["--operator", "auto"]
+            else:  # the suite's own prompts (READY, docking, the export) go to the station's operator
+                relay = stack.enter_context(prompt_relay(lambda prompt: self.ask(prompt, bench)))
+                cmd += ["--operator-socket", str(relay.path)]
+            cmd += [str(p) for p in cfg.suite]
+            log = stack.enter_context(log_path.open("wb"))
             proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                stdin=subprocess.DEVNULL if cfg.answer == "auto" else None,
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent,
             )  # fmt: skip
             self._procs.add(proc)

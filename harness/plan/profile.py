@@ -404,6 +404,12 @@ class CameraProfile(Strict):
     )
     boot_s: float = Field(8.0, ge=0, le=600, description="power-on (supply or power_on gesture) to buffering")
     boot_tolerance_s: float = Field(0.0, ge=0, le=60, description="how far a real boot may vary either way")
+    ready_sign: str | None = Field(
+        None,
+        max_length=200,
+        description="what a person sees once the camera is on and buffering (display text, LED), as its "
+        "manual says: the operator's READY prompt names it",
+    )
     pre_event_buffer_s: float = Field(120.0, ge=0, le=600)
     buffer_after_stop: Literal["refill", "continuous"] = "refill"
     post_record_s: float = Field(0.0, ge=0, le=600)

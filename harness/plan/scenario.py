@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import string
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -92,6 +94,14 @@ class MeasureStep(Strict):
 #: longest an operator prompt may wait for its answer (s): a shift's length
 MAX_PROMPT_S = 12 * 3600.0
 
+#: what a prompt's text may name in braces, filled in from the camera profile of the run
+PROMPT_FIELDS: dict[str, Callable[[CameraProfile], str]] = {
+    "vendor": lambda p: p.vendor,
+    "model": lambda p: p.model,
+    "serial": lambda p: p.serial,
+    "ready_sign": lambda p: p.ready_sign or "its ready indication (as its manual describes it)",
+}
+
 
 class PromptStep(Strict):
     """Show the operator an instruction and wait for the answer (harness/devices/operator.py):
@@ -110,6 +120,22 @@ class PromptStep(Strict):
     pattern: str | None = Field(
         None, max_length=500, description="a value must match this regular expression (whole); else it is asked again"
     )
+
+    @field_validator("text")
+    @classmethod
+    def _fields(cls, text: str) -> str:
+        try:
+            named = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        except ValueError as exc:
+            raise ValueError(f"unbalanced braces in the text ({exc}); write {{{{ and }}}} for a brace") from None
+        unknown = [name for name in named if name not in PROMPT_FIELDS]
+        if unknown:
+            raise ValueError(f"the text names {{{unknown[0]}}}; it may name only {', '.join(PROMPT_FIELDS)}")
+        return text
+
+    def text_for(self, profile: CameraProfile) -> str:
+        """The instruction with the profile's fields filled in (what the operator reads)."""
+        return self.text.format_map({name: field(profile) for name, field in PROMPT_FIELDS.items()})
 
     @model_validator(mode="after")
     def _pattern(self) -> PromptStep:

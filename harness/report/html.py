@@ -19,6 +19,7 @@ import json
 import math
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -89,18 +90,23 @@ def limits(m: dict) -> str:
     return f"[{'-inf' if lo is None else fmt(lo)}, {'+inf' if hi is None else fmt(hi)}]"
 
 
-def _environment() -> Environment:
+def environment(package: str = "harness.report", **filters: Callable[..., str]) -> Environment:
+    """The Jinja environment of a report's templates (``package``/templates): HTML-escaped, strict
+    about undefined names, with the report's number format ``fmt`` and ``filters``."""
     env = Environment(
-        loader=PackageLoader("harness.report", "templates"),
+        loader=PackageLoader(package, "templates"),
         autoescape=select_autoescape(["j2", "html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.filters["fmt"] = fmt
-    env.filters["limits"] = limits
-    env.filters["tojson_attr"] = lambda v: json.dumps(v)
+    env.filters.update(filters)
     return env
+
+
+def _environment() -> Environment:
+    return environment(limits=limits, tojson_attr=lambda v: json.dumps(v))
 
 
 def _data_uri(path: Path) -> str | None:

@@ -39,6 +39,12 @@ class CalibrationRecord(Strict):
         return {**self.model_dump(), "date": self.date.isoformat()}
 
 
+class HistoryEntry(CalibrationRecord):
+    """A record a newer calibration superseded (``bwc calibrate`` keeps every one)."""
+
+    name: str = Field(min_length=1, max_length=80, description="the record's flat name (press_latency_ms.event)")
+
+
 class Calibration(Strict):
     """The records of one bench (every one optional: a missing record leaves its budget line at
     the harness's conservative default, and the budget says so)."""
@@ -55,6 +61,12 @@ class Calibration(Strict):
     )
     photodiode_threshold: CalibrationRecord | None = Field(
         None, description="light level (fraction of full scale) the photodiode input switches at"
+    )
+    stimulus_offset_ms: CalibrationRecord | None = Field(
+        None, description="the controller's A/V stimulus: when it fired against the instant asked for"
+    )
+    history: list[HistoryEntry] = Field(
+        default_factory=list, description="superseded records, oldest first (the budget uses only the current ones)"
     )
 
     @field_validator("press_latency_ms")

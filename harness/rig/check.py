@@ -197,6 +197,9 @@ def probe_display(factory: Callable[[Clock], Display], clock: Clock, max_dropped
         t1 = clock.now()
     stats = display.log.stats(t0, t1)
     detail = f"{display.describe()}: {stats.describe()}"
+    missed = [n for n, _ in getattr(display, "missed", []) if t0 <= n / display.refresh_hz < t1]
+    if missed:  # the OpenGL presenter's swaps more than 1.5 refreshes apart
+        detail += f"; {len(missed)} missed refresh(es)"
     if stats.missing > max_dropped:
         return "fail", detail + f" (rig limit {max_dropped})"
     return ("warn" if stats.late else "ok"), detail

@@ -188,17 +188,24 @@ def _light_off(controller: RigController) -> None:
         log.warning("photodiode input not disarmed: %s", exc)
 
 
-def _calibration(spec: RigSpecBase, base_dir: Path | None) -> tuple[Calibration | None, dict]:
-    """The rig file's calibration file (relative to the rig file; the built-in rig's beside it in
-    scenarios/rigs), loaded before any part is opened so a bad file stops the run with one line."""
+def calibration_path(spec: RigSpecBase, base_dir: Path | None) -> Path | None:
+    """Where the rig file's calibration file is (None: it names none): relative to the rig file;
+    the emulated rig's default one (a rig file that names none) is the built-in one in scenarios/rigs."""
     if spec.calibration is None:
-        return None, {}
+        return None
     path = Path(spec.calibration)
     if not path.is_absolute():
-        # a rig file's own calibration file sits beside it; the emulated rig's default one (a rig
-        # file that names none) is the built-in one in scenarios/rigs
         named = "calibration" in spec.model_fields_set
         path = (base_dir if base_dir is not None and named else RIGS_DIR) / path
+    return path
+
+
+def _calibration(spec: RigSpecBase, base_dir: Path | None) -> tuple[Calibration | None, dict]:
+    """The rig file's calibration file, loaded before any part is opened so a bad file stops the
+    run with one line."""
+    path = calibration_path(spec, base_dir)
+    if path is None:
+        return None, {}
     if not path.is_file():
         raise ValueError(f"rig.{spec.kind}.calibration: no calibration file {path}")
     calibration = load_calibration(path)

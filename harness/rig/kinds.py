@@ -25,7 +25,8 @@ from pydantic import Field, create_model
 from harness.core.clock import Clock, RealClock, VirtualClock
 from harness.core.config import load_model
 from harness.devices.clip_source_export import ExportManifest
-from harness.devices.display import EmulatedDisplay, OpenCVDisplay, find_monitor
+from harness.devices.display import Display, EmulatedDisplay, find_monitor
+from harness.devices.display_gl import open_screen_display
 from harness.devices.dock import HubPort
 from harness.emulator.evidence_system import MANIFEST_NAMES, EmulatedEvidenceSystem
 from harness.emulator.rig import EmulatedRig
@@ -137,6 +138,9 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
         ) as emu,
         emulated_delivery(emu, ctx) as clips,
     ):
+        emu.panel_latency_s = spec.panel_latency_ms / 1000.0
+        sol = spec.solenoid_latency_ms
+        emu.solenoid_latency_s = {b: ms / 1000.0 for b, ms in sol.items()} if isinstance(sol, dict) else sol / 1000.0
 
         def display(clock: Clock) -> EmulatedDisplay:
             return EmulatedDisplay(clock, spec.refresh_hz, on_scene=emu.show_scene)
@@ -199,7 +203,13 @@ def emulated_delivery(emu: EmulatedRig, ctx: BuildContext) -> Iterator[AnyClipSe
                 else:
                     emu.usb_volume = volume
                     yield MassStorageSettings(
-                        volume.label, None, None, profile.clip_suffix, "DCIM", connect_on_request=True
+                        volume.label,
+                        None,
+                        None,
+                        profile.clip_suffix,
+                        "DCIM",
+                        connect_on_request=True,
+                        naming=profile.naming,
                     )
                     return
             log.warning(
@@ -224,10 +234,11 @@ def build_bench(spec: BenchRigSpec, ctx: BuildContext) -> Iterator[RigParts]:
         latency, problem = 0.0, str(exc)
     s, i = spec.serial, spec.instrument
     display = None
-    if spec.display.kind == "opencv":
+    if spec.display.kind != "none":
+        d = spec.display
 
-        def display(clock: Clock) -> OpenCVDisplay:
-            return OpenCVDisplay(clock, find_monitor(spec.display.monitor), spec.refresh_hz, spec.display.latency_s)
+        def display(clock: Clock) -> Display:
+            return open_screen_display(clock, find_monitor(d.monitor), spec.refresh_hz, d.latency_s, d.chosen_presenter)
 
     yield RigParts(
         name=spec.name,
@@ -275,7 +286,16 @@ def clip_settings(c: ClipsSpec, ctx: BuildContext) -> AnyClipSettings:
     if isinstance(c, MassStorageClipSpec):
         mount_point = here(c.mount_point) if c.mount_point is not None else None
         return MassStorageSettings(
-            c.label, c.uuid, c.usb_serial, suffix, c.subfolder, mount_point, c.settle_s, c.wait_s, c.connect == "prompt"
+            c.label,
+            c.uuid,
+            c.usb_serial,
+            suffix,
+            c.subfolder,
+            mount_point,
+            c.settle_s,
+            c.wait_s,
+            c.connect == "prompt",
+            ctx.profile.naming,
         )
     if isinstance(c, MtpClipSpec):
         return MtpSettings(c.serial, c.folder, suffix, c.settle_s, c.wait_s)

@@ -25,6 +25,7 @@ from harness.devices.operator import Operator
 from harness.devices.power import COMMAND_SETS, PowerLimits, ScpiPowerSupply
 from harness.devices.protocols import GroundTruth
 from harness.devices.rig_controller import RigController, SerialRigController
+from harness.plan.naming import FileNaming
 from harness.rig.specs import LimitsSpec, PowerSpec, clip_folder_problem
 
 
@@ -125,6 +126,8 @@ class MassStorageSettings:
     wait_s: float = 10.0
     #: the operator connects the camera before each collection (False: it stays connected)
     connect_on_request: bool = False
+    #: the camera's file naming: a disk without a USB serial states the unit in its files' names
+    naming: FileNaming | None = None
 
     @property
     def selector(self) -> VolumeSelector:
@@ -144,6 +147,7 @@ class MassStorageSettings:
             devices,
             mounter,
             self.connect_on_request,
+            self.naming,
         )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator
-from pydantic_core import InitErrorDetails
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from harness.devices.dock import DOCK_TEXT, UNDOCK_TEXT
 from harness.devices.power import COMMAND_SETS
@@ -144,6 +144,9 @@ class RigSpecBase(Strict):
     dock: DockSpec | None = Field(None, description="how the run docks the camera (none: scenarios cannot dock)")
 
 
+_Ms = Annotated[float, Field(ge=0, le=500)]
+
+
 class EmulatedRigSpec(RigSpecBase):
     kind: Literal["emulated"]
     name: str = "emulated"
@@ -164,6 +167,16 @@ class EmulatedRigSpec(RigSpecBase):
         None, ge=0, lt=1 << 16, description="run id the scene shows in the time code (default: a fresh one each run)"
     )
     time: Literal["virtual", "real"] = "virtual"
+    panel_latency_ms: float = Field(
+        0.0,
+        ge=0,
+        le=500,
+        description="the emulated panel's true latency, frame presented -> light, as the emulated light probe sees it "
+        "(bwc calibrate display); the emulated camera still films each frame at its present time",
+    )
+    solenoid_latency_ms: _Ms | dict[str, _Ms] = Field(
+        0.0, description="the emulated solenoids' true latency, drive edge -> contact, per button (bwc calibrate press)"
+    )
     #: the emulated bench's controller has a relay on the camera's dock contacts; by default the
     #: storage stays reachable undocked too (clips_while_docked: true models a lab that reaches it
     #: only through the dock)
@@ -224,12 +237,24 @@ class InstrumentSpec(Strict):
 
 
 class DisplaySpec(Strict):
-    """The monitor the camera films: ``opencv`` shows the scene full screen; ``none`` means a
-    player shows a rendered scene (``bwc scene render``) and reference time is nominal."""
+    """The monitor the camera films: ``screen`` shows the scene full screen through the ``presenter``
+    (``gl``: OpenGL swapped on the vertical blank, the OpenCV window where it cannot open;
+    ``opencv``: the OpenCV window); ``opencv`` is the older name of ``screen`` with the OpenCV
+    window as its default presenter; ``none`` means a player shows a rendered scene (``bwc scene
+    render``) and reference time is nominal."""
 
-    kind: Literal["opencv", "none"] = "none"
+    kind: Literal["screen", "opencv", "none"] = "none"
+    presenter: Literal["gl", "opencv"] | None = Field(
+        None, description="how the scene reaches the panel (default: gl, or opencv for kind opencv)"
+    )
     monitor: int = Field(1, ge=1, le=16, description="monitor number as the desktop counts them, from 1")
     latency_s: float = Field(0.0, ge=0, le=0.5, description="calibrated frame handed over -> light on the panel")
+
+    @property
+    def chosen_presenter(self) -> Literal["gl", "opencv"]:
+        if self.presenter is not None:
+            return self.presenter
+        return "opencv" if self.kind == "opencv" else "gl"
 
 
 class ClipCommon(Strict):
@@ -413,12 +438,13 @@ class BenchRigSpec(RigSpecBase):
         try:
             return handler(value)
         except ValidationError as err:
+            # each error again under the shorter location, with its own type and message (a custom
+            # error: some of pydantic's types, e.g. path_type, cannot be raised again by name)
             details = [
                 InitErrorDetails(
-                    type=e["type"],
+                    type=PydanticCustomError(e["type"], e["msg"]),
                     loc=e["loc"][1:] if e["loc"][:1] == ("folder",) else e["loc"],
                     input=e["input"],
-                    ctx=e.get("ctx", {}),
                 )
                 for e in err.errors()
             ]

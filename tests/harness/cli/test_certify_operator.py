@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from harness.devices.operator import Answer, Prompt
+from harness.devices.operator_relay import prompt_relay
 from tests.conftest import REPO, bench_rig_file
 from tests.pty_session import PtySession
 
@@ -61,6 +63,18 @@ def scenarios(tmp_path: Path, *docs: dict) -> Path:
     return folder
 
 
+def certify(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``bwc certify`` as a job with no terminal (standard input empty), as CI and a station run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "certify", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def operator_actions(test: dict) -> list[dict]:
     return [a for a in test["timeline"] if a["kind"] == "operator"]
 
@@ -70,8 +84,8 @@ def test_prompts_at_a_terminal(tmp_path: Path) -> None:
     scenario's confirm and value (one wrong value refused first) are recorded with who answered."""
     folder = scenarios(tmp_path, ABORTED, TIMED_OUT, ANSWERED)
     out = tmp_path / "out"
-    bwc = [sys.executable, "-m", "harness.cli", "certify", "--out", str(out), "--no-pdf", str(folder)]
-    session = PtySession(bwc, cwd=REPO)  # stdin is a terminal: the terminal operator by default
+    bwc = [sys.executable, "-m", "harness.cli", "certify", "--operator", "terminal", "--out", str(out)]
+    session = PtySession([*bwc, "--no-pdf", str(folder)], cwd=REPO)  # on an emulated rig: auto unless asked
     try:
         session.expect(">>> OPERATOR: Dock the camera", 180)
         session.expect("> ")
@@ -111,25 +125,7 @@ def test_prompts_at_a_terminal(tmp_path: Path) -> None:
 def test_auto_operator_answers_on_the_emulated_rig(tmp_path: Path) -> None:
     folder = scenarios(tmp_path, ANSWERED)
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "certify",
-            "--operator",
-            "auto",
-            "--out",
-            str(out),
-            "--no-pdf",
-            str(folder),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = certify("--operator", "auto", "--out", str(out), "--no-pdf", str(folder))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     record = json.loads((out / "record.json").read_text())
     assert record["rig"]["operator"] == "auto"
@@ -155,25 +151,50 @@ def test_nobody_to_answer_on_a_bench_is_refused_before_the_run(tmp_path: Path) -
         ([], "standard input is not a terminal and the rig is a bench"),
         (["--operator", "auto"], "--operator auto answers only on an emulated rig"),
     ):
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "harness.cli",
-                "certify",
-                "--rig",
-                str(rig),
-                *extra,
-                "--out",
-                str(tmp_path / "o"),
-                str(folder),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = certify("--rig", str(rig), *extra, "--out", str(tmp_path / "o"), str(folder))
         assert proc.returncode == 2, proc.stdout + proc.stderr
         (line,) = proc.stdout.strip().splitlines()
-        assert line.startswith("scenario(s) a-dock ask the operator: ") and expected in line
+        assert line.startswith("scenario(s) a-dock (its prompt steps) ask the operator: ") and expected in line
+
+
+def test_a_hand_over_by_a_person_is_refused_before_the_run_when_nobody_can_answer(tmp_path: Path) -> None:
+    """No prompt step, but the footage comes from the vendor's export: someone must export it."""
+    no_prompt = {**ABORTED, "id": "d-plain", "steps": [{"power": "on"}, {"wait": {"seconds": 5}}]}
+    folder = scenarios(tmp_path, no_prompt)
+    (tmp_path / "export").mkdir()
+    rig = bench_rig_file(
+        tmp_path / "bench.yaml",
+        "bench-1",
+        {"url": "/dev/ttyBWC-none"},
+        {"resource": "TCPIP::127.0.0.1::9::SOCKET"},
+        clips={"kind": "export", "path": str(tmp_path / "export")},
+    )
+    proc = certify("--rig", str(rig), "--out", str(tmp_path / "o"), str(folder))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    (line,) = proc.stdout.strip().splitlines()
+    assert line.startswith("scenario(s) d-plain (the export folder) ask the operator: operator prompts need someone")
+    assert not (tmp_path / "o" / "record.json").exists()
+
+
+def test_a_stations_operator_answers_through_the_prompt_socket(tmp_path: Path) -> None:
+    """How a station's unit run asks: every prompt goes over the socket to the station's operator
+    (here a person called carol on the operator page), and the record says so."""
+    asked: list[Prompt] = []
+
+    def station_operator(prompt: Prompt) -> Answer:
+        asked.append(prompt)
+        if prompt.expect == "confirm":
+            return Answer("confirmed", by="carol", via="web", waited_s=1.5)
+        return Answer("value", by="carol", via="web", value="EMU-0001")
+
+    folder = scenarios(tmp_path, ANSWERED)
+    out = tmp_path / "out"
+    with prompt_relay(station_operator) as relay:
+        proc = certify("--operator-socket", str(relay.path), "--out", str(out), "--no-pdf", "--no-db", str(folder))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [p.key for p in asked] == ["camera_ready", "camera_serial"]
+    record = json.loads((out / "record.json").read_text())
+    assert record["rig"]["operator"] == "relay"
+    ready, serial = operator_actions(record["tests"][0])
+    assert (ready["outcome"], ready["by"], ready["via"], ready["waited_s"]) == ("confirmed", "carol", "relay/web", 1.5)
+    assert (serial["outcome"], serial["value"], serial["by"]) == ("value", "EMU-0001", "carol")

@@ -216,6 +216,8 @@ ODD = Path("run [red]x[", "red] [", "] [bold")
         ["scene", "render", "--fps", "30", "--duration", "1", "--utc-origin", "nan", "--out", "x.mp4"],
         ["emulate", "--duration", "nan"],
         ["emulate", "--duration", "-5"],
+        ["calibrate", "display", "--rig", "rig.yaml", "--seconds", "0"],
+        ["calibrate", "press", "--rig", "rig.yaml", "--presses", "1"],
     ],
 )
 def test_every_cli_number_is_checked_with_one_clear_line(argv: list[str], capsys, tmp_path, monkeypatch) -> None:

@@ -26,6 +26,7 @@ import pytest
 from harness.devices.block_devices import FUSE_DRIVERS, BlockDevices, VolumeSelector, is_read_only
 from harness.devices.clip_source import ClipSourceError
 from harness.devices.clip_source_mass_storage import MassStorageClipSource
+from harness.plan.naming import FileNaming
 
 MKFS = {"vfat": ["mkfs.vfat", "-F", "32", "-n"], "exfat": ["mkfs.exfat", "-L"]}
 
@@ -248,4 +249,45 @@ def test_the_usb_serial_is_the_cameras_identity(tmp_path: Path) -> None:
     )
     identity = source.device_identity()
     assert identity is not None and identity.serial == "BC200-00731" and "/dev/sdc1" in identity.stated_by
+    source.close()
+
+
+def _listing_without_usb_serial(mount: Path) -> str:
+    """lsblk's view of a card reader or a no-name camera: a disk that states no USB serial."""
+    part = {"name": "sdd1", "path": "/dev/sdd1", "type": "part", "fstype": "vfat", "label": "NONAME"}
+    disk = {"name": "sdd", "path": "/dev/sdd", "type": "disk", "serial": None, "tran": "usb", "mountpoint": None}
+    return json.dumps(
+        {"blockdevices": [{**disk, "children": [{**part, "uuid": "1B2C-3D4E", "mountpoint": str(mount)}]}]}
+    )
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["GX7-00412_20261201_081500_0001_01.MP4", "GX7-00412_20261201_090000_0002_01.MP4"], "GX7-00412"),
+        (["GX7-00412_20261201_081500_0001_01.MP4", "GX7-00999_20261201_090000_0002_01.MP4"], None),  # two units
+        (["MOVI0001.MP4"], None),  # names that do not follow the camera's pattern state nothing
+        ([], None),  # nothing on the camera yet
+    ],
+)
+def test_a_disk_without_usb_serial_states_the_unit_in_its_file_names(
+    tmp_path: Path, names: list[str], expected: str | None
+) -> None:
+    (tmp_path / "DCIM").mkdir()
+    for name in names:
+        (tmp_path / "DCIM" / name).write_bytes(b"\0" * 64)
+    naming = FileNaming("{serial}_{start:%Y%m%d_%H%M%S}_{event:04d}_{segment:02d}")
+    source = MassStorageClipSource(
+        VolumeSelector(label="NONAME"),
+        suffix=".mp4",
+        subfolder="DCIM",
+        devices=BlockDevices(_listing_without_usb_serial(tmp_path)),
+        naming=naming,
+    )
+    identity = source.device_identity()
+    if expected is None:
+        assert identity is None
+    else:
+        assert identity is not None and identity.serial == expected
+        assert identity.stated_by == "names of the camera's files on /dev/sdd1 (the disk states no USB serial)"
     source.close()

@@ -1,7 +1,6 @@
 """The display driver: a real OpenCV window on a real X server (Xvfb), grabbed and decoded.
 
-The live tests start their own Xvfb. OpenCV's Qt backend binds to the first X display it
-opens, so all live tests of this process share one server (module fixture).
+The live tests start their own Xvfb (``xserver``, conftest.py, WIDTH x HEIGHT).
 """
 
 from __future__ import annotations
@@ -9,9 +8,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-import shutil
 import signal
-import subprocess
 import threading
 import warnings
 from collections.abc import Iterator
@@ -35,43 +32,6 @@ from harness.devices.display import (
 from harness.scene.timecode import TimecodeDecoder
 
 WIDTH, HEIGHT, REFRESH = 640, 360, 60.0
-
-
-@pytest.fixture(scope="module")
-def xserver():
-    """A private Xvfb server; DISPLAY points at it for the module's tests."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (Debian package 'xvfb'; .ci/run installs it)")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp", "-noreset"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    # Xvfb writes the number and the newline separately, and fails if the pipe closes in between:
-    # read the whole line and keep our end open while the server runs.
-    answer = b""
-    while not answer.endswith(b"\n") and (chunk := os.read(read_fd, 64)):
-        answer += chunk
-    number = answer.decode().strip()
-    if not number:
-        proc.kill()
-        os.close(read_fd)
-        pytest.fail("Xvfb did not report a display number")
-    saved = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = f":{number}"
-    try:
-        yield f":{number}"
-    finally:
-        if saved is None:
-            os.environ.pop("DISPLAY", None)
-        else:
-            os.environ["DISPLAY"] = saved
-        proc.terminate()
-        proc.wait(timeout=10)
-        os.close(read_fd)
 
 
 @pytest.fixture

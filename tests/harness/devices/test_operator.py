@@ -106,6 +106,7 @@ class Bench:
         from harness.emulator.camera_parts import CameraState
 
         self.camera = type("Camera", (), {"state": CameraState(state), "serial": "EMU-7"})()
+        self.clock = VirtualClock()
         self.clip_folder = Path("/camera/DCIM")
         self.run_id = 42
 
@@ -113,7 +114,9 @@ class Bench:
 def test_the_automatic_operator_answers_what_the_bench_shows() -> None:
     auto = AutoOperator(Bench("buffering"))
     assert auto.ask(Prompt("Confirm READY", key="camera_ready")).outcome == "confirmed"
-    assert AutoOperator(Bench("off")).ask(Prompt("Confirm READY", key="camera_ready")).outcome == "declined"
+    off = Bench("off")
+    assert AutoOperator(off).ask(Prompt("Confirm READY", key="camera_ready", timeout_s=30)).outcome == "declined"
+    assert off.clock.now() >= 30  # like a person, it waited for READY until the prompt's timeout
     assert auto.ask(Prompt("Dock the camera")).outcome == "confirmed"  # nothing to contradict it
     serial = auto.ask(Prompt("Serial?", "value", key="camera_serial"))
     assert (serial.outcome, serial.value, serial.by, serial.via) == ("value", "EMU-7", "auto", "auto")
@@ -121,6 +124,15 @@ def test_the_automatic_operator_answers_what_the_bench_shows() -> None:
     assert unknown.outcome == "declined" and "no answer for 'nothing_known'" in (unknown.note or "")
     refused = auto.ask(Prompt("Run id?", "value", key="run_id", pattern=r"[a-z]+"))
     assert refused.outcome == "declined" and "refused" in (refused.note or "")
+
+
+def test_the_automatic_operator_confirms_ready_once_the_camera_has_booted() -> None:
+    from harness.emulator.camera_parts import CameraState
+
+    bench = Bench("booting")
+    bench.clock.call_at(7.0, lambda: setattr(bench.camera, "state", CameraState.BUFFERING))
+    answer = AutoOperator(bench).ask(Prompt("Confirm READY", key="camera_ready", timeout_s=30))
+    assert answer.outcome == "confirmed" and 7.0 <= bench.clock.now() < 7.2
 
 
 def test_auto_answer_hooks_by_key() -> None:

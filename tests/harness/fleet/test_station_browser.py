@@ -109,6 +109,7 @@ def test_a_station_session_from_the_operator_page(tmp_path: Path) -> None:
         lot="LOT-WEB",
         bench="web-bench",
         operator_name="alice",
+        answer="relay",  # as on a bench: the suite's own prompts (READY) are asked on the page too
     )
     page = StationPage()
     operator = WebOperator(page, "alice")
@@ -136,7 +137,7 @@ def test_a_station_session_from_the_operator_page(tmp_path: Path) -> None:
             seen.append(view)
             prompt = view["prompt"]
             if prompt is not None and prompt != answered_prompt:
-                if prompt.startswith("Connect unit"):
+                if prompt.startswith("Connect unit") or prompt.startswith("Confirm the camera is on and ready"):
                     button = "confirm"
                 else:
                     assert "Re-test it?" in prompt, prompt
@@ -166,6 +167,17 @@ def test_a_station_session_from_the_operator_page(tmp_path: Path) -> None:
     assert [row[4] for row in last["history"]] == ["PASS", "FAIL", "FAIL"]
     assert any(v["measurements"] > 0 for v in seen)
     assert sum(c.startswith("confirm: Connect unit") for c in clicks) == 2 and retests == 2
+    assert sum(c.startswith("confirm: Confirm the camera is on and ready") for c in clicks) == 3  # one per attempt
+    ready = [
+        a
+        for rec in sorted((tmp_path / "units").rglob("record.json"))
+        for t in json.loads(rec.read_text())["tests"]
+        for a in t["timeline"]
+        if a["kind"] == "operator" and a.get("key") == "camera_ready"
+    ]
+    assert len(ready) == 3 and all(
+        (a["by"], a["via"], a["outcome"]) == ("alice", "relay/web", "confirmed") for a in ready
+    )
 
     units_db = {u.serial: u for u in lot_units(engine, "LOT-WEB", "Phase 2")}
     assert units_db["WEB-0001"].verdict == "pass"

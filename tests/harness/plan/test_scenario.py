@@ -3,6 +3,7 @@ profile does not have fails at once, naming the file and the step, before any po
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from harness.core.config import ConfigError
 from harness.core.paths import CAMERAS_DIR, CATALOGUE, SUITE_DIR
 from harness.plan.profile import CameraProfile
 from harness.plan.requirements import Catalogue
-from harness.plan.scenario import Scenario
+from harness.plan.scenario import PromptStep, Scenario
 from tests.conftest import load_json, run_bwc
 
 
@@ -40,7 +41,7 @@ def test_an_unknown_gesture_fails_at_load_naming_file_and_step(tmp_path: Path) -
     with pytest.raises(ConfigError) as info:
         Scenario.load(path, profile=profile)
     assert str(info.value) == (
-        f"{path}: steps#5.gesture: camera profile {profile.model} has no gesture 'stpo' "
+        f"{path}: steps#6.gesture: camera profile {profile.model} has no gesture 'stpo' "
         f"(its gestures: {', '.join(profile.gestures)})"
     )
 
@@ -55,7 +56,7 @@ def test_certify_refuses_an_unknown_gesture_before_the_rig_is_opened(tmp_path: P
     record = load_json(out / "record.json")
     [test] = record["tests"]
     assert test["verdict"] == "error" and test["measurements"] == []
-    assert f"{path}: steps#5.gesture: camera profile" in test["error"] and "'stpo'" in test["error"]
+    assert f"{path}: steps#6.gesture: camera profile" in test["error"] and "'stpo'" in test["error"]
     assert not record.get("rig"), "the rig was opened"
 
 
@@ -82,3 +83,37 @@ def test_dock_steps_read_as_a_plan() -> None:
     assert kinds.count("dock") == 2 and kinds.count("undock") == 1 and scenario.docks
     assert [s.describe() for s in scenario.steps if s.kind == "undock"] == ["undock (the camera goes back on duty)"]
     assert "docked_buffer" in scenario.expect.checks and "BWC-PRE-03" in scenario.requirements
+
+
+def test_a_prompt_names_the_profiles_ready_sign_and_a_camera_without_one_gets_a_general_phrase() -> None:
+    step = PromptStep(text="Confirm the {model} is ready: {ready_sign}.", key="camera_ready")
+    axon = CameraProfile.load(CAMERAS_DIR / "axon-body-4.yaml")
+    plain = CameraProfile.load(CAMERAS_DIR / "emulated.yaml")
+    assert step.text_for(axon) == (
+        f"Confirm the {axon.model} is ready: the display shows READY and the Operation LED blinks green."
+    )
+    assert plain.ready_sign is None
+    assert "its ready indication" in step.text_for(plain)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("Confirm {colour}", "the text names {colour}; it may name only vendor, model, serial, ready_sign"),
+        ("Confirm {model", "unbalanced braces"),
+    ],
+)
+def test_a_prompt_naming_an_unknown_field_fails_at_load(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(why)):
+        PromptStep(text=text)
+
+
+def test_every_shipped_scenario_confirms_the_camera_is_ready_after_each_power_on() -> None:
+    for path in sorted(SUITE_DIR.glob("*.yaml")):
+        if path == CATALOGUE:
+            continue
+        steps = Scenario.load(path).steps
+        for number, step in enumerate(steps):
+            if step.power == "on":
+                after = steps[number + 1].prompt
+                assert after is not None and after.key == "camera_ready", f"{path.name} step {number + 1}"

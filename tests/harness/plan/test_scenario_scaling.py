@@ -31,7 +31,7 @@ def test_segments_scenario_applies_only_to_cameras_that_split() -> None:
     segments = Scenario.load(SUITE_DIR / "segments.yaml")
     assert segments.not_applicable(profile("axon-body-4")) is None
     why = segments.not_applicable(profile("axis-w110"))
-    assert why is not None and "segment_s" in why and "steps#4" in why
+    assert why is not None and "segment_s" in why and "steps#5" in why
     assert "continuity" not in segments.expect.checks  # a thinned multi-hour file would show holes
 
 

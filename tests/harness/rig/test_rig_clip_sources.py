@@ -51,7 +51,10 @@ def test_each_kind_becomes_its_settings(tmp_path: Path) -> None:
         _load(tmp_path, "{kind: mass_storage, label: BC200, subfolder: DCIM, mount_point: mnt/cam, wait_s: 30}"),
         tmp_path,
     )
-    assert mass == MassStorageSettings("BC200", None, None, ".mp4", "DCIM", tmp_path / "mnt/cam", 2.0, 30.0)
+    naming = CameraProfile.load(camera_profile_path("emulated")).naming  # a disk without a USB serial: the names
+    assert mass == MassStorageSettings(
+        "BC200", None, None, ".mp4", "DCIM", tmp_path / "mnt/cam", 2.0, 30.0, naming=naming
+    )
     on_request = _settings(_load(tmp_path, "{kind: mass_storage, label: BC200, connect: prompt}"), tmp_path)
     assert isinstance(on_request, MassStorageSettings) and on_request.connect_on_request
     mtp = _settings(_load(tmp_path, "{kind: mtp, serial: BC400-0071234, suffix: .MOV}"), tmp_path)
@@ -223,6 +226,8 @@ def test_certify_stops_before_any_scenario_with_one_line(
             "--out",
             str(tmp_path / "out"),
             "--no-pdf",
+            "--operator",
+            "terminal",  # the scenario asks for READY: someone could answer, so the run gets to the identity
             "scenarios/preroll_full_buffer.yaml",
         ],
         capture_output=True,

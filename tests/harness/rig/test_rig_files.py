@@ -35,11 +35,25 @@ def test_lab_bench_example_uses_every_section() -> None:
     """The shipped lab bench example shows the display, clip source, distances, limits, stimulus,
     solenoid latency and battery model settings."""
     bench, _ = load_rig_spec("scenarios/rigs/lab_bench.example.yaml")
-    assert bench.display.kind == "opencv" and bench.display.monitor >= 1
+    assert bench.display.kind == "screen" and bench.display.chosen_presenter == "gl" and bench.display.monitor >= 1
     assert bench.clips.path == Path("/media/bwc/DCIM") and bench.clips.recursive
     assert bench.distances.speaker_to_camera_m > 0
     assert bench.limits.max_sync_uncertainty_s > 0
     assert bench.serial.stimulus and bench.serial.press_latency_ms > 0 and bench.power.battery_model == "1"
+
+
+@pytest.mark.parametrize(
+    ("display", "presenter"),
+    [
+        ("{kind: screen}", "gl"),
+        ("{kind: screen, presenter: opencv}", "opencv"),
+        ("{kind: opencv}", "opencv"),  # the older name keeps its OpenCV window
+        ("{kind: opencv, presenter: gl}", "gl"),
+    ],
+)
+def test_the_rig_file_chooses_the_presenter(tmp_path: Path, display: str, presenter: str) -> None:
+    spec = _load(tmp_path, f"  clips: /m\n  display: {display}\n")
+    assert spec.display.chosen_presenter == presenter
 
 
 def test_clips_may_be_a_plain_path(tmp_path: Path) -> None:
@@ -51,7 +65,12 @@ def test_clips_may_be_a_plain_path(tmp_path: Path) -> None:
     ("extra", "field", "expected"),
     [
         ("  clips: {path: /m, suffix: mp4}\n", "rig.bench.clips.suffix", "should match pattern"),
-        ("  clips: /m\n  display: {kind: hdmi}\n", "rig.bench.display.kind", "'opencv' or 'none'"),
+        ("  clips: /m\n  display: {kind: hdmi}\n", "rig.bench.display.kind", "'screen', 'opencv' or 'none'"),
+        (
+            "  clips: /m\n  display: {kind: screen, presenter: vulkan}\n",
+            "rig.bench.display.presenter",
+            "'gl' or 'opencv'",
+        ),
         (
             "  clips: /m\n  display: {kind: opencv, monitor: 0}\n",
             "rig.bench.display.monitor",
