@@ -168,14 +168,14 @@ def _present_log(
 ) -> None:
     """Where the display's present times come from, as the calibration says: the photodiode's
     light edges (the controller's input armed until the rig closes), or the display's own log
-    (an emulated display's nominal times plus the calibrated display latency)."""
+    (a late emulated display's nominal times plus the calibrated display latency)."""
     if calibration is None:
         return
     latency = calibration.display_latency_ms.value / 1000 if calibration.display_latency_ms is not None else 0.0
     if calibration.present_time == "photodiode":
         use_photodiode(display, controller, latency)
         stack.callback(_light_off, controller)
-    elif isinstance(display, EmulatedDisplay) and latency:
+    elif isinstance(display, EmulatedDisplay) and display.late and latency:
         display.log = PresentLog(display.refresh_hz, latency)
     if isinstance(display, EmulatedDisplay):  # its speaker is the scene's: stimuli at nominal time
         display.log.stimuli_at_nominal = True
