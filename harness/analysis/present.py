@@ -90,6 +90,14 @@ def to_present_times(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[i
                 f"the display pipeline dropped {len(dropped)} display frame(s) while this clip was filmed "
                 f"({shown}): the frame before each stayed on screen longer; not a fault of the camera"
             )
+        anomalies = getattr(present, "anomalies", None)  # a measured log also names late and repeated frames
+        found = anomalies(first_nominal, last_nominal + 1.0 / present.refresh_hz) if callable(anomalies) else []
+        clip.findings.extend(found)
+        if (dropped or found) and clip.first_ref_uncertainty_s is not None:
+            # the time-code fit took every display frame to be up for one refresh, on time: a frame
+            # held longer puts its camera frames a refresh off, so the fit's bracket is not narrower
+            # than a refresh
+            clip.first_ref_uncertainty_s = max(clip.first_ref_uncertainty_s, 1.0 / present.refresh_hz)
     _stimuli(clip, present, fired)
 
 
@@ -99,6 +107,10 @@ def _stimuli(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[int, floa
     if not isinstance(audio, AudioAnalysis) or not audio.chirps:
         return
     frames = [round(c.ref_s * present.refresh_hz) for c in audio.chirps]
+    if fired is None and getattr(present, "stimuli_at_nominal", False):
+        # no controller fired them: the bench sounded each at its nominal scene time (the emulated
+        # bench's speaker), while its display showed the flash when it really presented the frame
+        fired = {f: c.ref_s for f, c in zip(frames, audio.chirps)}
     shown = present.to_present_many(np.array([c.ref_s for c in audio.chirps], dtype=np.float64))
     for c, t in zip(audio.chirps, shown.tolist()):
         c.ref_s = t

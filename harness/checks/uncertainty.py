@@ -7,8 +7,10 @@ the report shows where U comes from. Sources:
 
 * **present time**: when a display frame was really on the panel. ``software log`` (the window
   process's return from showing the frame) or ``photodiode`` (light edges on the controller's
-  clock): the calibration's display-latency record gives its uncertainty; without one, a frame is
-  taken to be up to one refresh late, rectangular.
+  clock, harness/devices/present_photodiode.py): the calibration's display-latency record gives
+  its uncertainty; without one, a software-logged frame is taken to be up to one refresh late
+  and a photodiode edge within :data:`UNCALIBRATED_PHOTODIODE_S` of the light, both rectangular.
+  The budget line names the source.
 * **camera frame quantisation**: the time-code fit brackets where each frame's exposure midpoint
   lies (clean frames inside one display frame, blended ones around a switch; with the camera's
   phase sweeping the refresh the bracket narrows). A camera whose frame rate is locked to the
@@ -46,6 +48,8 @@ K = 2.0  # coverage factor: about 95 % for a budget of a few comparable sources
 ROLLING_ROWS = 0.1
 #: uncalibrated controller clock mapping: the bound ``bwc rig check`` accepts by default (s)
 UNCALIBRATED_SYNC_S = 0.001
+#: uncalibrated photodiode: light on the patch to the comparator's edge, and patch to code rows (s)
+UNCALIBRATED_PHOTODIODE_S = 0.002
 #: uncalibrated solenoid: its latency is known to within this bound (s)
 UNCALIBRATED_PRESS_S = 0.005
 AUDIO_BLOCK_S = 0.01  # the audio envelope's block (harness.analysis.audio.BLOCK_S)
@@ -59,22 +63,30 @@ def _cal_u(record: CalibrationRecord | None, unit_s: float) -> float | None:
 
 
 def present_time(inp: CheckInput) -> BudgetItem:
+    """The photodiode's uncertainty when the bench times its display with one, else the software log's."""
     item = _present_latency(inp)
     p = inp.present
-    if p is None or p.u_s <= 0:
-        return item
+    if p is None or p.u_s <= 0 or item.source == "present time (photodiode)":
+        return item  # the photodiode measures what the presenter's scatter would add
     # the presenter's own scatter about its calibrated latency (swap jitter, refresh phase)
     u = math.hypot(item.u, p.u_s)
     return BudgetItem(item.source, u, f"{item.note}; presenter {p.presenter}: {p.u_s * 1000:.2f} ms ({p.note})")
 
 
 def _present_latency(inp: CheckInput) -> BudgetItem:
+    """The calibrated latency's uncertainty, or the source's conservative default."""
     cal = inp.calibration
     source = cal.present_time if cal is not None else "software log"
     u = _cal_u(cal.display_latency_ms if cal is not None else None, 1e-3)
     if u is not None:
         assert cal is not None and cal.display_latency_ms is not None
         return BudgetItem(f"present time ({source})", u, f"calibration of {cal.display_latency_ms.date}")
+    if source == "photodiode":
+        return BudgetItem(
+            "present time (photodiode)",
+            UNCALIBRATED_PHOTODIODE_S / SQRT3,
+            f"not calibrated: panel response and comparator within {UNCALIBRATED_PHOTODIODE_S * 1000:g} ms",
+        )
     refresh = 1.0 / inp.refresh_hz
     return BudgetItem(
         f"present time ({source})", refresh / SQRT3, "not calibrated: up to one refresh late, rectangular"

@@ -82,6 +82,9 @@ class PresentLog:
     """
 
     ideal = True
+    #: the bench sounds each A/V stimulus at its nominal scene time (the emulated bench's speaker), so
+    #: without stimuli fired by the controller the analysis still moves the video instants onto them
+    stimuli_at_nominal = False
 
     def __init__(self, refresh_hz: float, latency_s: float = 0.0) -> None:
         self.refresh_hz = refresh_hz
@@ -333,11 +336,18 @@ class EmulatedDisplay(Display):
     """
 
     def __init__(
-        self, clock: Clock, refresh_hz: float = 60.0, on_scene: Callable[[SceneVariant], None] | None = None
+        self,
+        clock: Clock,
+        refresh_hz: float = 60.0,
+        on_scene: Callable[[SceneVariant], None] | None = None,
+        late: bool = False,
     ) -> None:
-        """``on_scene``: how the emulated bench's scene is switched to a variant."""
+        """``on_scene``: how the emulated bench's scene is switched to a variant; ``late``: the
+        camera films a panel that shows each frame late (the realistic presentation model), so a
+        software log takes the calibrated display latency into its present times."""
         self.clock = clock
         self.refresh_hz = refresh_hz
+        self.late = late
         self.log = PresentLog(refresh_hz)
         self.running = False
         self.on_scene = on_scene

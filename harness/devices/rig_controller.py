@@ -70,6 +70,15 @@ class Edge:
 
 
 @dataclass(frozen=True)
+class LightEdge:
+    """One photodiode edge on the display's patch (``level`` 1: light came on), at harness time ``t``."""
+
+    t: float
+    level: int
+    ticks_us: int
+
+
+@dataclass(frozen=True)
 class GestureResult:
     """What the controller actually did for one gesture, with the instant the camera should act."""
 
@@ -208,6 +217,14 @@ class RigController(ABC):
         clock and how well that instant is known (s). A controller without relays refuses."""
         raise RigControllerError(f"rig controller {self.identify()} has no relay {name!r}")
 
+    def light(self, on: bool) -> None:
+        """Start (or stop) reporting the photodiode's light edges. A controller without one refuses."""
+        raise RigControllerError(f"rig controller {self.identify()} has no photodiode input")
+
+    def light_edges(self) -> list[LightEdge]:
+        """The light edges reported since the last call, on the harness clock, oldest first."""
+        raise RigControllerError(f"rig controller {self.identify()} has no photodiode input")
+
     @abstractmethod
     def close(self) -> None: ...
 
@@ -247,6 +264,7 @@ class SerialRigController(RigController):
         except (serial.SerialException, OSError) as exc:
             raise RigControllerError(f"rig controller at {url}: cannot open port ({exc})") from exc
         self._events: list[str] = []
+        self._light_lines: list[str] = []  # LIGHTS lines not yet taken by light_edges()
         self._lost: str | None = None  # why the port stopped working (unplugged, I/O error)
         self._unsettled = False  # a failed exchange may have left stray bytes on the line
         self.samples: deque[SyncSample] = deque(maxlen=MAX_SAMPLES)
@@ -295,6 +313,14 @@ class SerialRigController(RigController):
             raise self._port_failed(f"write of {line!r}", exc) from exc
 
     def _readline(self, waiting_for: str) -> str:
+        """The next line that is not a photodiode report (those are kept for :meth:`light_edges`)."""
+        while True:
+            line = self._readline_any(waiting_for)
+            if not line.startswith("LIGHTS "):
+                return line
+            self._light_lines.append(line)
+
+    def _readline_any(self, waiting_for: str) -> str:
         try:
             raw = self._port.readline()
         except PORT_ERRORS as exc:
@@ -416,6 +442,46 @@ class SerialRigController(RigController):
         if len(edges) != 1 or edges[0].down != on:
             raise RigControllerError(f"rig controller at {self.url}: relay {name} reported {len(edges)} edge(s)")
         return edges[0], self._mapping().uncertainty_at(edges[0].t)
+
+    def light(self, on: bool) -> None:
+        """``LIGHT ON|OFF`` (protocol BWC-RIG/1.1): report the photodiode's edges, or stop."""
+        word = "ON" if on else "OFF"
+        try:
+            reply = self._query(f"LIGHT {word}", "LIGHT")
+        except RigControllerError as exc:
+            if "BADCMD" in str(exc) or "NOLIGHT" in str(exc):
+                raise RigControllerError(
+                    f"rig controller at {self.url} has no photodiode input (firmware before 1.3, or none wired)"
+                ) from None
+            raise
+        if reply != word:
+            raise RigControllerError(f"rig controller at {self.url}: LIGHT {word} answered {reply!r}")
+
+    def light_edges(self) -> list[LightEdge]:
+        """``LIGHT?`` (the controller sends every edge it holds first), then the edges of the LIGHTS
+        lines read since the last call, mapped onto the harness clock."""
+        with self._lock:
+            reply = self._query_locked("LIGHT?", "LIGHT")
+            lines, self._light_lines = self._light_lines, []
+            mapping = self._mapping()
+        state = reply.split()
+        if len(state) == 2 and state[1] != "0":
+            log.warning("rig controller at %s lost %s photodiode edge(s) (its buffer was full)", self.url, state[1])
+        out: list[LightEdge] = []
+        for line in lines:
+            try:
+                words = line.split()[1:]
+                level, ticks = int(words[0]), int(words[1])
+                deltas = [int(w) for w in words[2:]]
+                if level not in (0, 1) or any(d < 0 for d in deltas):
+                    raise ValueError
+            except (ValueError, IndexError):
+                raise RigControllerError(f"rig controller at {self.url}: malformed light line {line!r}") from None
+            for d in [0, *deltas]:
+                ticks += d
+                out.append(LightEdge(mapping.to_clock(ticks), level, ticks))
+                level ^= 1
+        return out
 
     def flash(self, duration_s: float = 0.1, at_t: float | None = None) -> StimulusResult:
         """Fire the flash-and-beep at ``at_t`` (default: now plus the scheduling lead) and wait for it."""

@@ -353,11 +353,16 @@ class CaptureModel:
         e = self.params.exposure_s
         off = np.asarray(offsets, dtype=np.float64)
         lo, hi = t + off - e / 2, t + off + e / 2
-        first = self.scene.index_at(float(lo.min()))
-        last = self.scene.index_at(float(hi.max()) - 1e-9)
+        presentation = getattr(self.scene, "presentation", None)
+        if presentation is not None:  # frames on the panel when the display model says (harness/scene/presentation.py)
+            spans = presentation.shown(float(lo.min()), float(hi.max()))
+        else:
+            first = self.scene.index_at(float(lo.min()))
+            last = self.scene.index_at(float(hi.max()) - 1e-9)
+            spans = [(n, n / refresh, (n + 1) / refresh) for n in range(first, last + 1)]
         out = []
-        for n in range(first, last + 1):
-            overlap = np.clip(np.minimum(hi, (n + 1) / refresh) - np.maximum(lo, n / refresh), 0.0, None) / e
+        for n, on, off in spans:
+            overlap = np.clip(np.minimum(hi, off) - np.maximum(lo, on), 0.0, None) / e
             if overlap.max() > 1e-6:
                 out.append((n, overlap))
         return out

@@ -23,6 +23,8 @@ from typing import Protocol
 from harness.emulator.camera_parts import NextEvent
 from harness.emulator.rig_controller import EmulatedRigController, Misbehaviour
 from harness.emulator.scpi import ScpiServer
+from harness.scene.compose import Scene
+from harness.scene.presentation import RealisticPresentation
 
 
 class FaultyCamera(Protocol):
@@ -40,8 +42,12 @@ class FaultTarget(Protocol):
     def camera(self) -> FaultyCamera: ...
     @property
     def supply(self) -> ScpiServer: ...
+    @property
+    def scene(self) -> Scene: ...
 
 
+#: share of refreshes the display misses under fault ``display-drops-refresh`` (about one a second at 60 Hz)
+DISPLAY_DROP_RATE = 0.015
 #: The error the supply reports for fault ``instrument-error`` (SCPI standard error -240).
 INSTRUMENT_ERROR = (-240, "Hardware error")
 
@@ -87,6 +93,13 @@ def _after_output_on(action: Callable[[ScpiServer], None]) -> Callable[[FaultTar
     return arm
 
 
+def _display_drops(rig: FaultTarget) -> None:
+    """The bench's display drops a refresh now and then, from the start (its model turns realistic)."""
+    scene = rig.scene
+    seed = scene.presentation.seed if isinstance(scene.presentation, RealisticPresentation) else 1
+    scene.presentation = RealisticPresentation(scene.refresh_hz, seed, drop_rate=DISPLAY_DROP_RATE)
+
+
 def _lose_reply(server: ScpiServer) -> None:
     server.drop_replies = 1
 
@@ -128,6 +141,13 @@ DEVICE_FAULTS: dict[str, DeviceFault] = {
             f"rejects the first command after the output is switched on with error "
             f"{INSTRUMENT_ERROR[0]} {INSTRUMENT_ERROR[1]}",
             _after_output_on(_report_error),
+        ),
+        DeviceFault(
+            "display-drops-refresh",
+            "display",
+            "drops about one refresh a second (the frame before stays up twice): the present log must "
+            "find each one, and the camera's measurements must not change",
+            _display_drops,
         ),
         DeviceFault("no-clip", "camera", "saves no clip for its next event", _camera("no-clip")),
         DeviceFault("two-clips", "camera", "saves its next event twice, as two clips", _camera("two-clips")),

@@ -16,6 +16,7 @@ from harness.emulator.camera import EmulatedCamera
 from harness.emulator.device_faults import DEVICE_FAULTS
 from harness.emulator.evidence_system import EmulatedEvidenceSystem
 from harness.emulator.faults import Behaviour, apply_faults
+from harness.emulator.photodiode import EmulatedPhotodiode
 from harness.emulator.rig_controller import EmulatedRigController
 from harness.emulator.scpi import ScpiServer
 from harness.emulator.scpi.instrument import ReadingNoise
@@ -23,6 +24,7 @@ from harness.emulator.usb_volume import EmulatedUsbVolume
 from harness.plan.profile import CameraProfile
 from harness.plan.scenario import SceneVariant
 from harness.scene.compose import Scene
+from harness.scene.presentation import RealisticPresentation
 from harness.scene.timecode import RUN_ID_MODULUS
 
 
@@ -44,11 +46,14 @@ class EmulatedRig:
         seed: int = 1,
         run_id: int | None = None,
         storage_through_dock: bool = False,
+        display_model: str = "ideal",
     ) -> None:
         """``faults``: camera faults and device faults by name; ``run_id``: the run id the scene
         shows (default: a fresh one, so a clip filmed in another run is recognised);
         ``storage_through_dock``: the bench sees the camera's storage only while the camera is
-        docked (at :attr:`clip_folder`), as a lab whose dock is under the run's control."""
+        docked (at :attr:`clip_folder`), as a lab whose dock is under the run's control;
+        ``display_model``: ``ideal`` (frame n on the panel at n / refresh) or ``realistic`` (refresh
+        phase, compositor delay, an occasional late or dropped refresh, seeded: harness/scene/presentation.py)."""
         self.profile = profile
         self.clock = clock
         self.faults = tuple(faults)
@@ -66,12 +71,20 @@ class EmulatedRig:
             run_id=self.run_id,
             utc_origin=clock.utc(0.0).timestamp(),
         )
+        if display_model == "realistic":
+            self.scene.presentation = RealisticPresentation(refresh_hz, seed)
+        # the photodiode on the display's patch, wired to the controller's light input
+        self.photodiode = EmulatedPhotodiode(self.scene, seed=seed)
         view = storage / "docked" / "DCIM" if storage_through_dock else None
         self.camera = EmulatedCamera(profile, behaviour, clock, self.scene, storage / "DCIM", seed=seed, dock_view=view)
         # the controller's solenoids press the camera's buttons; its relay connects the dock's contacts
         self.contacts: list[tuple[float, str, bool]] = []  # (instant, button, down): each solenoid's contact
         self.controller = EmulatedRigController(
-            clock, profile.buttons, self._solenoid, relays={"dock": self.camera.dock.set_docked}
+            clock,
+            profile.buttons,
+            self._solenoid,
+            relays={"dock": self.camera.dock.set_docked},
+            light=self.photodiode.edges,
         )
         # the supply's load is the camera's draw; the camera reads its supply (voltage, fuel gauge)
         self.supply = ScpiServer(

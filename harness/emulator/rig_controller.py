@@ -8,7 +8,7 @@ from typing import Literal
 
 from harness.core.clock import Clock
 from harness.emulator.serial_port import PtyLineServer
-from harness.firmware.rigctl_core import RigControllerCore
+from harness.firmware.rigctl_core import LIGHT_BATCH, RigControllerCore
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,12 @@ class EmulatedRigController:
         stimulus: Callable[[bool], None] | None = None,
         boot_ticks: int = 0,
         relays: dict[str, Callable[[bool], None]] | None = None,
+        light: Callable[[float, float], list[tuple[float, int]]] | None = None,
     ) -> None:
         """``relays``: the controller's relays by name, each wired to what it switches (the
-        camera's dock contacts); their switching is recorded in :attr:`relay_edges` too."""
+        camera's dock contacts); their switching is recorded in :attr:`relay_edges` too.
+        ``light``: the photodiode on the display's patch, as the light edges ``(t, level)`` it
+        sees in a span (t0, t1] of the clock (None: no photodiode input)."""
         self.clock = clock
         self._rate = 1e6 * (1.0 + drift_ppm * 1e-6)
         self._boot = clock.now() - boot_ticks / self._rate
@@ -62,11 +65,14 @@ class EmulatedRigController:
             schedule=self._schedule,
             drive=drive,
             write=self._write,
-            identity=f"BWC-RIG-EMU,1.2,{serial}",
+            identity=f"BWC-RIG-EMU,1.3,{serial}",
             stimulus=self._stimulus,
             relays=tuple(self._relays),
             switch=self._switch,
+            light=light is not None,
         )
+        self._light = light
+        self._light_until: float | None = None  # edges up to here are handed to the core
         self.misbehave_at_action: Misbehaviour | None = None
         self._silent_until = float("-inf")
         self.port = PtyLineServer(self._line, name="rigctl")
@@ -77,12 +83,16 @@ class EmulatedRigController:
 
     def _line(self, line: str) -> None:
         """One line from the host: to the firmware core, unless a misbehaviour takes it."""
-        if self.clock.now() < self._silent_until:
+        received = self.clock.now()
+        if received < self._silent_until:
             return
+        self._catch_up_light()
         words = line.split()
         kind = self.misbehave_at_action
         if kind is None or not words or words[0].upper() not in ACTIONS:
             self.core.feed_line(line)
+            if self.core.light_on and self._light_until is None:
+                self._light_until = received  # edges from the LIGHT ON on (the reply is already out)
             return
         self.misbehave_at_action = None
         log.warning("emulated rig controller at %s: %s instead of %r", self.url, kind, line)
@@ -92,6 +102,22 @@ class EmulatedRigController:
             self.port.write_raw(GARBAGE_LINE)
         else:
             self._silent_until = self.clock.now() + SILENCE_S
+
+    def _catch_up_light(self) -> None:
+        """The photodiode's edges since the last line, each on the tick it happened at (as the pin
+        IRQ stamps them): edges are made when the host could next see them, not one timer each."""
+        if self._light is None:
+            return
+        now = self.clock.now()
+        if not self.core.light_on:
+            self._light_until = None
+            return
+        start = self._light_until if self._light_until is not None else now
+        for t, level in self._light(start, now):
+            self.core.light_edge(level, round((t - self._boot) * self._rate))
+            if len(self.core.light_held) >= LIGHT_BATCH:
+                self.core.flush_light()  # sent as the board sends them, a batch at a time
+        self._light_until = now
 
     def _ticks(self) -> int:
         return round((self.clock.now() - self._boot) * self._rate)

@@ -13,6 +13,7 @@ Wiring (GPIO numbers, change them here and in lab_setup.md together):
     GP4  -> flash LED driver (high = on)
     GP5  -> speaker amplifier input (PWM tone while the flash is on)
     GP6  -> relay driver input, relay "dock" (high = energised = the camera's dock contacts connected)
+    GP7  <- photodiode comparator output (high = light on the display's photodiode patch)
     GP25 -> on-board LED, toggled on every host line (a sign of life)
 """
 
@@ -21,14 +22,19 @@ import sys
 import time
 
 import machine
+import micropython
+from array import array
 
 from rigctl_core import MAX_LINE, LineAssembler, RigControllerCore, Scheduler, TickExtender, chirp_hz
 
-FIRMWARE = "1.2"
+FIRMWARE = "1.3"
 BUTTON_PINS = (("event", 2), ("power", 3))  # a tuple: MicroPython dicts keep no order
 FLASH_PIN = 4
 SPEAKER_PIN = 5
 RELAY_PINS = (("dock", 6),)
+LIGHT_PIN = 7
+#: light edges the pin IRQ can hold before the main loop takes them (a power of two)
+LIGHT_RING = 64
 STATUS_PIN = 25
 #: Chirp swept by the speaker while the flash is on (matches harness/stimulus.py: 1 to 4 kHz).
 CHIRP_F0_HZ = 1000
@@ -59,6 +65,29 @@ class Board:
         # time.ticks_us() wraps at ticks_add(0, -1) + 1 (2**30 on this port); the core extends it.
         self.ticks = TickExtender(time.ticks_us, time.ticks_add(0, -1) + 1)
         self.flash_since = None
+        # photodiode: the hard IRQ only stores the raw tick and the level in preallocated rings
+        self.light_pin = machine.Pin(LIGHT_PIN, machine.Pin.IN)
+        self.ring_ticks = array("i", [0] * LIGHT_RING)
+        self.ring_level = bytearray(LIGHT_RING)
+        self.ring_in = 0
+        self.ring_out = 0
+        self.light_pin.irq(self._light_irq, machine.Pin.IRQ_RISING | machine.Pin.IRQ_FALLING, hard=True)
+
+    @micropython.native
+    def _light_irq(self, pin):
+        i = self.ring_in
+        self.ring_ticks[i & (LIGHT_RING - 1)] = time.ticks_us()
+        self.ring_level[i & (LIGHT_RING - 1)] = pin.value()
+        self.ring_in = i + 1
+
+    def light_edges(self, core):
+        """Hand the edges the IRQ stored to the core, each on the extended (wrap-free) ticks."""
+        now_raw = time.ticks_us()
+        now = self.ticks.now()
+        while self.ring_out != self.ring_in:
+            i = self.ring_out & (LIGHT_RING - 1)
+            core.light_edge(self.ring_level[i], now - time.ticks_diff(now_raw, self.ring_ticks[i]))
+            self.ring_out += 1
 
     def drive(self, button, down):
         self.solenoids[button].value(1 if down else 0)
@@ -104,6 +133,7 @@ def main():
         stimulus=board.stimulus,
         relays=tuple(name for name, _ in RELAY_PINS),
         switch=board.switch,
+        light=True,
     )
 
     def on_line(line):
@@ -119,6 +149,8 @@ def main():
                 lines.feed(sys.stdin.read(1))
             board.ticks.now()  # at least once per counter wrap (17.9 min), even when idle
             sched.run_due(SPIN_US)
+            board.light_edges(core)
+            core.poll()
             if board.flash_since is not None:  # sweep the tone up at the start of a flash
                 hz = chirp_hz(board.ticks.now() - board.flash_since, CHIRP_F0_HZ, CHIRP_F1_HZ, CHIRP_US)
                 if hz:

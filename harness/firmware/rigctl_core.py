@@ -13,6 +13,10 @@ layer (or the emulator) supplies four hooks:
 * ``switch(relay, on)`` (optional, with ``relays``) -> energise or release a relay (the dock's
   contacts: docked while energised).
 
+With ``light=True`` the board has a photodiode (through a comparator) on the display's
+photodiode patch: it calls :meth:`RigControllerCore.light_edge` for every light edge with the
+tick it saw it at (the pin IRQ takes the tick), and :meth:`RigControllerCore.poll` from its loop.
+
 The board layer also uses :class:`TickExtender` (wrap-free ticks from the hardware counter),
 :class:`Scheduler` (the timed-action queue behind ``schedule``) and :class:`LineAssembler`
 (bytes from the serial line to command lines), so that everything but the pins is tested on
@@ -33,6 +37,8 @@ Lines from the host (ASCII, one command per line)::
     RELAYS?                               -> RELAYS <name>,<name>,...   (none: "RELAYS")
     RELAY <relay> ON|OFF [AT <ticks_us>]  -> OK <seq>   later: EDGE <seq> <relay> ON|OFF, DONE
     PROTO?                                -> PROTO BWC-RIG/1
+    LIGHT ON|OFF                          -> LIGHT ON|OFF    (photodiode edges reported / not)
+    LIGHT?                                -> LIGHT ON|OFF <lost>   (after sending every edge held back)
 
 Asynchronous lines::
 
@@ -40,13 +46,26 @@ Asynchronous lines::
     EDGE <seq> flash ON|OFF <ticks_us>
     EDGE <seq> <relay> ON|OFF <ticks_us>
     DONE <seq>
+    LIGHTS <level> <ticks_us> [<dt_us> ...]
 
-Errors: ``ERR <code> <text>`` with codes BADCMD, BADARG, NOBUTTON, NORELAY, PAST, BUSY, NOSTIM.
-FLASH, PROTO?, RELAY and RELAYS? are later additions: every older command and reply is unchanged.
+``LIGHTS`` batches photodiode edges (up to :data:`LIGHT_BATCH`, or what came within
+:data:`LIGHT_FLUSH_US`): the first edge's level (1: light came on) and tick, then each later
+edge as microseconds after the one before; the levels alternate within a line (an edge whose
+level does not alternate starts a new line). ``<lost>`` counts edges that did not fit the
+buffer (:data:`LIGHT_BUFFER`) since ``LIGHT ON``. 120 edges/s (a 60 Hz display) take about
+1 kB/s of the line.
+
+Errors: ``ERR <code> <text>`` with codes BADCMD, BADARG, NOBUTTON, NORELAY, PAST, BUSY, NOSTIM,
+NOLIGHT. FLASH, PROTO?, RELAY, RELAYS? and LIGHT (protocol BWC-RIG/1.1) are later additions:
+every older command and reply is unchanged.
 A relay's name is never a button's (their edges share the EDGE line).
 """
 
-PROTOCOL = "BWC-RIG/1"
+PROTOCOL = "BWC-RIG/1.1"
+#: photodiode edges per LIGHTS line, the longest they are held back, and the most held at once
+LIGHT_BATCH = 8
+LIGHT_FLUSH_US = 50000
+LIGHT_BUFFER = 256
 MAX_LINE = 120
 MAX_PRESS_MS = 60000
 MAX_FLASH_MS = 5000
@@ -56,7 +75,9 @@ STIMULUS = "flash"
 
 
 class RigControllerCore:
-    def __init__(self, buttons, ticks_us, schedule, drive, write, identity, stimulus=None, relays=(), switch=None):
+    def __init__(
+        self, buttons, ticks_us, schedule, drive, write, identity, stimulus=None, relays=(), switch=None, light=False
+    ):
         self.buttons = tuple(buttons)
         self.relays = tuple(relays) if switch is not None else ()
         self.switch = switch
@@ -74,6 +95,10 @@ class RigControllerCore:
         self.down = {}
         for b in self.buttons:
             self.down[b] = False
+        self.light = light
+        self.light_on = False
+        self.light_lost = 0
+        self.light_held = []  # [level, ticks] not yet sent
 
     # -- host input ---------------------------------------------------------------------
     def feed_line(self, raw):
@@ -103,6 +128,8 @@ class RigControllerCore:
                 self.write(("RELAYS " + ",".join(self.relays)).strip())
             elif verb == "RELAY":
                 self._relay(words[1:])
+            elif verb in ("LIGHT", "LIGHT?"):
+                self._light(verb, words[1:])
             else:
                 self.write("ERR BADCMD unknown command %s" % words[0][:20])
         except ValueError as exc:
@@ -171,6 +198,61 @@ class RigControllerCore:
         seq = self.seq
         self._later(at, lambda: self._switch(seq, relay, on))
         self.write("OK %d" % seq)
+
+    def _light(self, verb, args):
+        if not self.light:
+            self.write("ERR NOLIGHT this controller has no photodiode input")
+            return
+        if verb == "LIGHT?":
+            if args:
+                raise ValueError("usage: LIGHT?")
+            self._send_light()
+            self.write("LIGHT %s %d" % ("ON" if self.light_on else "OFF", self.light_lost))
+            return
+        if len(args) != 1 or args[0].upper() not in ("ON", "OFF"):
+            raise ValueError("usage: LIGHT ON|OFF")
+        on = args[0].upper() == "ON"
+        if on and not self.light_on:
+            self.light_lost = 0
+            self.light_held = []
+        if not on:
+            self._send_light()
+        self.light_on = on
+        self.write("LIGHT %s" % ("ON" if on else "OFF"))
+
+    def light_edge(self, level, ticks):
+        """One photodiode edge (``level`` 1: light came on) seen at ``ticks``: held until sent."""
+        if not self.light_on:
+            return
+        if len(self.light_held) >= LIGHT_BUFFER:
+            self.light_lost += 1
+            return
+        self.light_held.append((1 if level else 0, ticks))
+
+    def poll(self):
+        """Send held edges once a line's worth is there or the oldest waited LIGHT_FLUSH_US."""
+        held = self.light_held
+        if held and (len(held) >= LIGHT_BATCH or self.ticks_us() - held[0][1] >= LIGHT_FLUSH_US):
+            self.flush_light()
+
+    def flush_light(self):
+        """Send every held edge now, in lines of at most LIGHT_BATCH."""
+        self._send_light()
+
+    def _send_light(self):
+        held, self.light_held = self.light_held, []
+        i = 0
+        while i < len(held):
+            level, first = held[i]
+            parts = ["LIGHTS", str(level), str(first)]
+            prev_level, prev = level, first
+            i += 1
+            while i < len(held) and len(parts) < LIGHT_BATCH + 2 and held[i][0] != prev_level:
+                prev_level, ticks = held[i]
+                parts.append(str(ticks - prev))
+                prev = ticks
+                i += 1
+            self.write(" ".join(parts))
 
     def _switch(self, seq, relay, on):
         self.switch(relay, on)

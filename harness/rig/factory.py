@@ -19,12 +19,13 @@ from typing import Any
 from harness.core.clock import Clock
 from harness.core.paths import RIGS_DIR, camera_profile_path
 from harness.devices.clip_source import ClipSource
-from harness.devices.display import Display
+from harness.devices.display import Display, EmulatedDisplay, PresentLog
 from harness.devices.dock import Dock
 from harness.devices.operator import Operator
 from harness.devices.power import PowerSupply
+from harness.devices.present_photodiode import use_photodiode
 from harness.devices.protocols import GroundTruth
-from harness.devices.rig_controller import RigController
+from harness.devices.rig_controller import RigController, RigControllerError
 from harness.plan.profile import CameraProfile
 from harness.plan.scenario import SceneVariant
 from harness.rig.calibration import Calibration, calibration_entry, load_calibration
@@ -125,6 +126,7 @@ def open_rig(
         display = parts.display(clock) if parts.display is not None else None
         if display is not None:
             stack.enter_context(display)
+            _present_log(display, controller, calibration, stack)
         rig = Rig(
             name=parts.name,
             clock=clock,
@@ -159,6 +161,31 @@ def open_rig(
         )
         stack.callback(rig.safe_state)  # runs first on exit: output off before anything closes
         yield rig
+
+
+def _present_log(
+    display: Display, controller: RigController, calibration: Calibration | None, stack: contextlib.ExitStack
+) -> None:
+    """Where the display's present times come from, as the calibration says: the photodiode's
+    light edges (the controller's input armed until the rig closes), or the display's own log
+    (a late emulated display's nominal times plus the calibrated display latency)."""
+    if calibration is None:
+        return
+    latency = calibration.display_latency_ms.value / 1000 if calibration.display_latency_ms is not None else 0.0
+    if calibration.present_time == "photodiode":
+        use_photodiode(display, controller, latency)
+        stack.callback(_light_off, controller)
+    elif isinstance(display, EmulatedDisplay) and display.late and latency:
+        display.log = PresentLog(display.refresh_hz, latency)
+    if isinstance(display, EmulatedDisplay):  # its speaker is the scene's: stimuli at nominal time
+        display.log.stimuli_at_nominal = True
+
+
+def _light_off(controller: RigController) -> None:
+    try:
+        controller.light(False)
+    except RigControllerError as exc:  # closing must not mask the error that brought us here
+        log.warning("photodiode input not disarmed: %s", exc)
 
 
 def calibration_path(spec: RigSpecBase, base_dir: Path | None) -> Path | None:

@@ -134,6 +134,7 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
             spec.seed,
             run_id=spec.run_id,
             storage_through_dock=through_dock,
+            display_model=spec.display_model,
         ) as emu,
         emulated_delivery(emu, ctx) as clips,
     ):
@@ -142,7 +143,9 @@ def build_emulated(spec: EmulatedRigSpec, ctx: BuildContext) -> Iterator[RigPart
         emu.solenoid_latency_s = {b: ms / 1000.0 for b, ms in sol.items()} if isinstance(sol, dict) else sol / 1000.0
 
         def display(clock: Clock) -> EmulatedDisplay:
-            return EmulatedDisplay(clock, spec.refresh_hz, on_scene=emu.show_scene)
+            return EmulatedDisplay(
+                clock, spec.refresh_hz, on_scene=emu.show_scene, late=spec.display_model == "realistic"
+            )
 
         yield RigParts(
             name=spec.name,

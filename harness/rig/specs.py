@@ -158,6 +158,11 @@ class EmulatedRigSpec(RigSpecBase):
     refresh_hz: float = Field(59.94, gt=0, le=480)
     faults: list[str] = Field(default_factory=list)
     seed: int = 1
+    display_model: Literal["ideal", "realistic"] = Field(
+        "ideal",
+        description="ideal: frame n on the panel at n / refresh; realistic: refresh phase, compositor delay and "
+        "an occasional late or dropped refresh (seeded), which the software present log does not see",
+    )
     run_id: int | None = Field(
         None, ge=0, lt=1 << 16, description="run id the scene shows in the time code (default: a fresh one each run)"
     )

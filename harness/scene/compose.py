@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from harness.scene.busy import BITRATE_FACTOR, SCENE_VARIANTS, BusyLayer, SceneVariant
+from harness.scene.presentation import PATCH, Presentation, patch_level
 from harness.scene.stimulus import flash_on
 from harness.scene.timecode import SceneRenderer
 
@@ -42,6 +43,8 @@ class Scene:
         self._busy: BusyLayer | None = None
         self._variant: SceneVariant = "standard"
         self.variant = variant
+        #: when each frame is really on the panel (None: the ideal display, frame n from n / refresh_hz)
+        self.presentation: Presentation | None = None
 
     @property
     def variant(self) -> SceneVariant:
@@ -69,6 +72,8 @@ class Scene:
             self._busy.paint(image, n)
         y0, y1 = (round(f * self.height) for f in FLASH_BAND)
         image[y0:y1] = 255 if flash_on(self.present_time(n), self.refresh_hz) else 0
+        x0, py0, x1, py1 = (round(f * s) for f, s in zip(PATCH, (self.width, self.height) * 2))
+        image[py0:py1, x0:x1] = 255 if patch_level(n) else 0  # the photodiode patch
         return image
 
     def flash_band(self) -> tuple[int, int]:
@@ -84,6 +89,8 @@ class Scene:
 
     def expose(self, t0: float, t1: float) -> np.ndarray:
         """What a sensor integrates from ``t0`` to ``t1``: display frames weighted by time on screen."""
+        if self.presentation is not None:
+            return self._expose_shown(t0, t1, self.presentation)
         first, last = self.index_at(t0), self.index_at(max(t0, t1 - 1e-9))
         if first == last:
             return self.frame(first)
@@ -94,6 +101,16 @@ class Scene:
         ]
         image, seen = self.frame(weights[0][0]), weights[0][1]
         for n, w in weights[1:]:  # running weighted mean in uint8 arithmetic (cv2 rounds and saturates)
+            seen += w
+            image = cv2.addWeighted(image, 1.0 - w / seen, self.frame(n), w / seen, 0.0)
+        return image
+
+    def _expose_shown(self, t0: float, t1: float, presentation: Presentation) -> np.ndarray:
+        """:meth:`expose` on a display whose frames are on the panel when ``presentation`` says."""
+        span = max(t1 - t0, 1e-9)
+        weights = [(n, (min(t1, off) - max(t0, on)) / span) for n, on, off in presentation.shown(t0, t1)]
+        image, seen = self.frame(weights[0][0]), weights[0][1]
+        for n, w in weights[1:]:
             seen += w
             image = cv2.addWeighted(image, 1.0 - w / seen, self.frame(n), w / seen, 0.0)
         return image

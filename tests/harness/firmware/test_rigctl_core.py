@@ -121,7 +121,7 @@ def test_older_commands_are_unchanged_and_new_ones_are_discoverable() -> None:
     b = StimBoard()
     for line in ("PROTO?", "ID?", "PRESS event 150 AT 5000"):
         b.core.feed_line(line)
-    assert b.lines == ["PROTO BWC-RIG/1", "ID BWC-RIG,1.1,SN1", "OK 1"]
+    assert b.lines == ["PROTO BWC-RIG/1.1", "ID BWC-RIG,1.1,SN1", "OK 1"]
 
 
 def test_flash_without_stimulus_hardware_and_bad_flash_arguments() -> None:
@@ -253,7 +253,7 @@ def test_chirp_steps_up_and_stops() -> None:
 
 
 FIRMWARE = Path(harness.firmware.__file__).parent
-MICROPYTHON_MODULES = {"machine", "select", "sys", "time", "micropython", "rigctl_core"}
+MICROPYTHON_MODULES = {"machine", "select", "sys", "time", "micropython", "rigctl_core", "array"}
 
 
 def test_board_layer_compiles_and_uses_only_micropython_modules(tmp_path: Path) -> None:
@@ -279,3 +279,60 @@ def test_core_stays_plain_python_for_micropython() -> None:
     tree = ast.parse((FIRMWARE / "rigctl_core.py").read_text())
     assert not [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
     assert not [n for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)]
+
+
+def _light_board() -> Board:
+    b = Board()
+    b.core = RigControllerCore(
+        ("event",), lambda: b.now, b.schedule, b.drive, b.lines.append, "BWC-RIG,1.3,SN1", light=True
+    )
+    return b
+
+
+def test_light_edges_are_batched_with_deltas_and_flushed_on_query() -> None:
+    """LIGHT ON arms the input; edges go out 8 a line as the first tick and deltas; LIGHT? sends
+    the rest first; edges before LIGHT ON or after LIGHT OFF are not reported."""
+    b = _light_board()
+    b.core.light_edge(1, 500)  # not armed yet
+    b.core.feed_line("LIGHT ON")
+    assert b.lines == ["LIGHT ON"]
+    for i in range(10):
+        b.core.light_edge((i + 1) % 2, 2000 + 16683 * i)
+        b.core.poll()
+    assert b.lines[1] == "LIGHTS 1 2000" + " 16683" * 7
+    b.core.feed_line("LIGHT?")
+    assert b.lines[2:] == [f"LIGHTS 1 {2000 + 16683 * 8} 16683", "LIGHT ON 0"]
+    b.core.feed_line("LIGHT OFF")
+    b.core.light_edge(1, 400_000)
+    b.core.feed_line("LIGHT?")
+    assert b.lines[4:] == ["LIGHT OFF", "LIGHT OFF 0"]
+    assert all(len(line) < 120 for line in b.lines)
+
+
+def test_light_edges_that_do_not_alternate_start_a_new_line_and_old_edges_flush() -> None:
+    """A missed edge (two of one level) starts a new LIGHTS line; a lone edge goes out after 50 ms."""
+    b = _light_board()
+    b.core.feed_line("LIGHT ON")
+    b.core.light_edge(1, 1000)
+    b.core.light_edge(1, 2000)
+    b.core.poll()
+    assert b.lines == ["LIGHT ON"]
+    b.now = 1000 + rigctl_core.LIGHT_FLUSH_US
+    b.core.poll()
+    assert b.lines[1:] == ["LIGHTS 1 1000", "LIGHTS 1 2000"]
+
+
+def test_light_buffer_overflow_is_counted_and_a_board_without_photodiode_refuses() -> None:
+    b = _light_board()
+    b.core.feed_line("LIGHT ON")
+    for i in range(rigctl_core.LIGHT_BUFFER + 3):
+        b.core.light_edge(i % 2, i)
+    b.lines.clear()
+    b.core.feed_line("LIGHT?")
+    assert b.lines[-1] == "LIGHT ON 3"
+    plain = Board()
+    for line in ("LIGHT ON", "LIGHT?", "LIGHT MAYBE"):
+        plain.core.feed_line(line)
+    assert plain.lines == ["ERR NOLIGHT this controller has no photodiode input"] * 3
+    b.core.feed_line("LIGHT MAYBE")
+    assert b.lines[-1].startswith("ERR BADARG usage: LIGHT ON|OFF")

@@ -1,0 +1,218 @@
+"""Present times measured with a photodiode: light edges of the display's patch, stamped by the rig controller.
+
+The scene carries a small patch (harness/scene/presentation.py) whose level follows
+:func:`~harness.scene.presentation.patch_level` of the frame shown. A photodiode with a
+comparator on it feeds the rig controller, which timestamps every light edge in its own
+microsecond clock (``LIGHT ON`` / ``LIGHTS`` lines, protocol BWC-RIG/1.1); the driver maps the
+ticks onto the harness clock with the controller's clock mapping.
+
+From the edges alone this log rebuilds which frame each refresh showed:
+
+1. **Refresh grid.** Edges fall on refresh starts; the gap between two edges, in refreshes, is
+   rounded (the display's own rate only has to be within a few per cent of ``refresh_hz``).
+   Refreshes without an edge (the patch kept its level) get their start from their neighbours.
+2. **Levels.** Each refresh's patch level is the level of the last edge at or before it.
+3. **Frames.** A Viterbi path through the candidate frames of each refresh (due within
+   ``max_lag_s`` before it) whose patch level matches, stepping one frame per refresh where
+   it can: a repeat (a frame shown twice) or a skip (a frame never shown) each costs one.
+
+Frame ``n``'s present time is the start of the first refresh that showed it (plus the
+calibrated ``latency_s``: photodiode edge to light at the code rows). Frames never shown are the
+log's drops; frames shown more than one refresh, and frames shown later than the run's usual lag
+by half a refresh or more, are the other anomalies :meth:`PhotodiodePresentLog.anomalies` names.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from harness.devices.display import DisplayStats, RecordedPresentLog
+from harness.devices.rig_controller import LightEdge, RigController
+from harness.scene.presentation import patch_level
+
+log = logging.getLogger(__name__)
+
+#: cost of a refresh whose level does not match its frame's patch (a missed or spurious edge)
+MISMATCH_COST = 4.0
+#: candidate frames per refresh (the display's lag varies over less than this many refreshes)
+CANDIDATES = 7
+
+
+#: cost per refresh a frame's lag strays from the display's usual lag (frame numbers stay anchored)
+LAG_COST = 0.5
+
+
+def _viterbi(emit: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """The cheapest frame per refresh: ``emit[k, j]`` is candidate ``lo[k] + j``'s own cost; one
+    frame per refresh is free, a repeat or a skip costs one, going back is impossible."""
+    slots, width = emit.shape
+    cost = emit[0].copy()
+    back = np.zeros((slots, width), dtype=np.int64)
+    shift = np.diff(lo).tolist()
+    rows = np.arange(width)
+    moves: dict[int, np.ndarray] = {}
+    for k in range(1, slots):
+        move = moves.get(shift[k - 1])
+        if move is None:  # [to, from]
+            step = shift[k - 1] + rows[:, None] - rows[None, :]
+            move = np.where(step < 0, np.inf, np.abs(step - 1).astype(np.float64))
+            moves[shift[k - 1]] = move
+        total = move + cost[None, :]
+        best = np.argmin(total, axis=1)
+        back[k] = best
+        cost = total[rows, best] + emit[k]
+    path = np.empty(slots, dtype=np.int64)
+    j = int(np.argmin(cost))
+    for k in range(slots - 1, -1, -1):
+        path[k] = lo[k] + j
+        j = int(back[k, j])
+    return path
+
+
+class PhotodiodePresentLog(RecordedPresentLog):
+    """A :class:`RecordedPresentLog` whose frames come from photodiode edges (read on demand).
+
+    ``edges``: a source of new edges (each call returns those not yet returned, oldest first),
+    normally :meth:`RigController.light_edges`. ``min_lag_s``: the earliest a frame can reach the
+    panel after it is due (the candidates span :data:`CANDIDATES` refreshes from there).
+    """
+
+    ideal = False
+
+    def __init__(
+        self,
+        refresh_hz: float,
+        edges: Callable[[], list[LightEdge]],
+        latency_s: float = 0.0,
+        min_lag_s: float | None = None,
+    ) -> None:
+        super().__init__(refresh_hz, latency_s)
+        self._source = edges
+        self._edges: list[LightEdge] = []
+        self._decoded = 0  # edges behind the present arrays
+        self.min_lag_s = -0.5 / refresh_hz if min_lag_s is None else min_lag_s
+        self.repeats: list[int] = []  # frames shown for more than one refresh
+        self.late: list[int] = []
+        #: what the display's own pacing logs (a bench window keeps logging): kept apart, unused for times
+        self.software = RecordedPresentLog(refresh_hz)
+
+    def record(self, n: int, submit_t: float, present_t: float) -> None:
+        """The display's software log goes to :attr:`software`; the present times are the edges'."""
+        self.software.record(n, submit_t, present_t)
+
+    # -- decoding ---------------------------------------------------------------------------
+    def update(self) -> None:
+        """Take the controller's new edges and rebuild the log (cheap when nothing is new)."""
+        try:
+            new = self._source()
+        except Exception as exc:  # the log must not take a run down; the caller sees stale times
+            log.warning("photodiode edges unavailable: %s", exc)
+            new = []
+        self._edges.extend(new)
+        if len(self._edges) == self._decoded:
+            return
+        self._decode()
+        self._decoded = len(self._edges)
+
+    def _decode(self) -> None:
+        period = 1.0 / self.refresh_hz
+        t = np.array([e.t for e in self._edges], dtype=np.float64)
+        level = np.array([e.level for e in self._edges], dtype=np.int64)
+        order = np.argsort(t, kind="stable")
+        t, level = t[order], level[order]
+        if t.size < 2:
+            return
+        # 1. refresh index of each edge, from the gaps
+        steps = np.maximum(1, np.rint(np.diff(t) / period).astype(np.int64))
+        k_edge = np.concatenate([[0], np.cumsum(steps)])
+        slots = np.arange(int(k_edge[-1]) + 1)
+        starts = np.interp(slots, k_edge, t)
+        # 2. level of each refresh
+        which = np.searchsorted(k_edge, slots, side="right") - 1
+        levels = level[which]
+        # 3. frames: Viterbi over CANDIDATES frames per refresh, twice: the first path's median lag
+        # is the display's usual lag, and the second path pays for straying from it
+        lo = np.ceil((starts - self.min_lag_s) / period - (CANDIDATES - 1) - 1e-9).astype(np.int64)
+        cand = lo[:, None] + np.arange(CANDIDATES)[None, :]
+        emit = np.where(np.asarray(patch_level(cand)) == levels[:, None], 0.0, MISMATCH_COST)
+        path = _viterbi(emit, lo)
+        lag = (starts[:, None] - cand * period) / period  # in refreshes
+        usual = float(np.median(starts - path * period)) / period
+        path = _viterbi(emit + LAG_COST * np.abs(np.rint(lag - usual)), lo)
+        frames = path
+        first = np.concatenate([[True], frames[1:] != frames[:-1]])
+        with self._lock:  # the arrays are rebuilt, not appended to (RecordedPresentLog.record is the software's)
+            self.n = type(self.n)("q", frames[first].tolist())
+            self.submit = type(self.submit)("d", starts[first].tolist())
+            self.present = type(self.present)("d", starts[first].tolist())
+        held = np.diff(np.flatnonzero(np.concatenate([first, [True]])))
+        shown = frames[first]
+        self.repeats = shown[held > 1].tolist()
+        lag = starts[first] - shown * period
+        usual = float(np.median(lag)) if lag.size else 0.0
+        self.late = shown[lag > usual + period / 2].tolist()
+
+    # -- the PresentLog interface, on fresh edges ----------------------------------------------
+    def present_time(self, n: int) -> float | None:
+        self.update()
+        return super().present_time(n)
+
+    def to_present(self, ref_s: float) -> float:
+        self.update()
+        return super().to_present(ref_s)
+
+    def to_present_many(self, ref_s: np.ndarray) -> np.ndarray:
+        self.update()
+        return super().to_present_many(ref_s)
+
+    def dropped(self, t0: float = -math.inf, t1: float = math.inf) -> list[int]:
+        self.update()
+        return super().dropped(t0, t1)
+
+    def write_csv(self, path: Path, t0: float = -math.inf, t1: float = math.inf) -> int:
+        self.update()
+        return super().write_csv(path, t0, t1)
+
+    def stats(self, t0: float, t1: float) -> DisplayStats:
+        """As the software log's, with late counted against the run's usual lag (a constant
+        compositor and refresh-phase delay is the display's, not lateness)."""
+        self.update()
+        base = super().stats(t0, t1)
+        lo, hi = self._frame_range(t0, t1)
+        late = sum(1 for n in self.late if lo <= n < hi)
+        return DisplayStats(base.shown, base.dropped, late, base.max_lag_s, base.mean_lag_s, base.due)
+
+    def anomalies(self, t0: float = -math.inf, t1: float = math.inf) -> list[str]:
+        """Findings for frames due in [t0, t1) the display showed late or more than one refresh
+        (drops are the log's :meth:`dropped`)."""
+        self.update()
+        lo, hi = self._frame_range(t0, t1)
+        out = []
+        for what, frames in (("late", self.late), ("for more than one refresh", self.repeats)):
+            inside = [n for n in frames if lo <= n < hi]
+            if inside:
+                shown = ", ".join(str(n) for n in inside[:5]) + (", ..." if len(inside) > 5 else "")
+                out.append(
+                    f"the photodiode saw {len(inside)} display frame(s) shown {what} while this clip was filmed "
+                    f"({shown}): present times are measured, not the camera's fault"
+                )
+        return out
+
+
+def use_photodiode(display_log_owner: object, controller: RigController, latency_s: float) -> PhotodiodePresentLog:
+    """Arm the controller's photodiode input and make the display's present log the measured one.
+
+    ``display_log_owner`` is the rig's :class:`~harness.devices.display.Display` (its ``log`` is
+    replaced). Raises :class:`~harness.devices.rig_controller.RigControllerError` when the
+    controller has no photodiode input.
+    """
+    refresh_hz = display_log_owner.refresh_hz  # type: ignore[attr-defined]
+    controller.light(True)
+    present = PhotodiodePresentLog(refresh_hz, controller.light_edges, latency_s)
+    display_log_owner.log = present  # type: ignore[attr-defined]
+    return present
