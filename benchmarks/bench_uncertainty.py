@@ -94,7 +94,9 @@ def calibrations(tmp: Path) -> dict[str, Path]:
     ):
         data = yaml.safe_load(base.read_text())
         data["calibration"]["present_time"] = source
-        data["calibration"]["display_latency_ms"].update(value=round(value, 4), uncertainty=round(unc, 4), method=method)
+        data["calibration"]["display_latency_ms"].update(
+            value=round(value, 4), uncertainty=round(unc, 4), method=method
+        )
         path = tmp / f"{source.replace(' ', '-')}-calibration.yaml"
         path.write_text(yaml.safe_dump(data))
         out[source] = path

@@ -49,9 +49,9 @@ def patch_level(n: int | np.ndarray) -> int | np.ndarray:
 def _uniform(seed: int, k: np.ndarray) -> np.ndarray:
     """A uniform [0, 1) number per refresh slot ``k`` (splitmix64 of seed and slot): no state."""
     with np.errstate(over="ignore"):
-        z = (np.asarray(k, dtype=np.int64).astype(np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)) * np.uint64(
-            0xBF58476D1CE4E5B9
-        )
+        z = (
+            np.asarray(k, dtype=np.int64).astype(np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        ) * np.uint64(0xBF58476D1CE4E5B9)
         z ^= z >> np.uint64(31)
         z *= np.uint64(0x94D049BB133111EB)
         z ^= z >> np.uint64(29)

@@ -64,6 +64,7 @@ def test_dropped_refreshes_are_found_by_the_photodiode_and_the_preroll_is_untouc
         never = [n for n in range(lo, hi) if truth.on_panel(n) is None]
         assert len(never) > 10
         found = rig.display.log.dropped(lo / r, hi / r)
+
         # a drop of a marked frame (which keeps the patch's level) looks like a drop of the frame
         # before it: one bit per refresh cannot tell those two apart
         def clear(frames: list[int]) -> list[int]:

@@ -21,6 +21,8 @@ def test_edges_follow_the_presented_frames_not_the_schedule() -> None:
     slots = np.rint((np.array([t for t, _ in edges]) - 0.0005 - p.delay_s) * 60).astype(int)
     frames = p.frames(slots)
     assert [lv for _, lv in edges] == np.asarray(patch_level(frames)).tolist()
-    assert all(p.frames(np.array([k - 1]))[0] != f for k, f in zip(slots, frames))  # an edge only where the frame changed
+    assert all(
+        p.frames(np.array([k - 1]))[0] != f for k, f in zip(slots, frames)
+    )  # an edge only where the frame changed
     assert len(edges) < 119  # repeated frames give no edge
     assert diode.edges(2.0, 2.0) == [] and diode.edges(1.0, 2.0) + diode.edges(2.0, 3.0) == edges
