@@ -37,6 +37,8 @@ from typing import Any, Literal, Protocol
 import yaml
 
 from harness.devices.operator import Answer, Operator, Prompt, PromptUnanswered
+from harness.devices.present_photodiode import PhotodiodePresentLog, use_photodiode
+from harness.devices.rig_controller import RigControllerError
 from harness.plan.profile import Gesture
 from harness.rig.calibration import Calibration, CalibrationRecord, load_calibration
 
@@ -154,13 +156,42 @@ class _EmulatedContacts:
         return [t for t, b, down in self.emulator.contacts if b == button and down and t0 <= t < t1]
 
 
+class PhotodiodeProbe:
+    """A bench's photodiode on the patch, wired to the rig controller (``LIGHT`` edges, BWC-RIG/1.1):
+    each frame's measured light edge, decoded by the photodiode present log, against the time the
+    display's own pacing log says it was presented (its ``software`` log)."""
+
+    describe = "photodiode on the patch, edges stamped by the rig controller"
+
+    def __init__(self, log: PhotodiodePresentLog) -> None:
+        self.log = log
+
+    def edges(self, t0: float, t1: float) -> list[tuple[int, float]]:
+        self.log.update()
+        out = []
+        for n, logged in zip(self.log.software.n, self.log.software.present, strict=True):
+            measured = self.log.present_time(n) if t0 <= logged < t1 else None
+            if measured is not None:
+                out.append((int(n), measured - self.log.latency_s))
+        return out
+
+
 def light_probe(rig: Any) -> LightProbe | None:
-    """The rig's light probe on the patch (None: it has none; the operator enters the figure)."""
-    if rig.emulator is not None and rig.display is not None:
+    """The rig's light probe on the patch (None: it has none; the operator enters the figure): the
+    emulated one, or a bench's photodiode when the rig controller has a photodiode input."""
+    if rig.display is None:
+        return None
+    if rig.emulator is not None:
         from harness.emulator.light_probe import EmulatedLightProbe
 
         return EmulatedLightProbe(rig.display.log, rig.emulator.panel_latency_s)
-    return None
+    log = rig.display.log
+    if not isinstance(log, PhotodiodePresentLog):
+        try:  # arm the controller's photodiode input (a controller without one refuses)
+            log = use_photodiode(rig.display, rig.controller, latency_s=0.0)
+        except RigControllerError:
+            return None
+    return PhotodiodeProbe(log)
 
 
 def contact_probe(rig: Any) -> ContactProbe | None:
@@ -192,6 +223,8 @@ def calibrate_display(rig: Any, ask: _Asker, today: dt.date, seconds: float = 2.
         "light_probe_on_patch",
     )
     clock, log = rig.clock, rig.display.log
+    if isinstance(log, PhotodiodePresentLog):  # measured times: compare with what the display itself logged
+        log = log.software
     t0 = clock.now()
     clock.sleep(seconds)
     t1 = clock.now()

@@ -162,3 +162,45 @@ def test_a_bench_without_probes_takes_the_figures_the_operator_measured() -> Non
     assert (record.value, record.uncertainty) == (11.2, 0.8) and record.method.startswith("entered")
     with pytest.raises(CalibrationError, match="press_latency_ms.event"):
         run_calibration("press", rig, operator)  # no figure for the event button's solenoid
+
+
+def test_a_benchs_photodiode_measures_the_display_latency_through_the_rig_controller() -> None:
+    """A bench (no emulator behind the rig) whose controller has a photodiode input: the latency
+    is the photodiode's edges (real pty, emulated controller and diode) against the window's own
+    pacing log, and matches the display pipeline's true mean delay within the stated uncertainty."""
+    import numpy as np
+
+    from harness.core.clock import VirtualClock
+    from harness.devices.display import EmulatedDisplay
+    from harness.devices.rig_controller import SerialRigController
+    from harness.emulator.photodiode import RESPONSE_S, EmulatedPhotodiode
+    from harness.emulator.rig_controller import EmulatedRigController
+    from harness.rig.calibrate import PhotodiodeProbe, _Asker, calibrate_display, light_probe
+    from harness.scene.compose import Scene
+    from harness.scene.presentation import RealisticPresentation
+
+    clock = VirtualClock(start=50.0)
+    scene = Scene(640, 360, 59.94)
+    truth = scene.presentation = RealisticPresentation(59.94, seed=3)
+    diode = EmulatedPhotodiode(scene, seed=3)
+    emu = EmulatedRigController(clock, ("event",), lambda b, d: None, light=diode.edges)
+    driver = SerialRigController(emu.url, clock, timeout_s=1.0)
+    try:
+        display = EmulatedDisplay(clock, 59.94)
+        rig = SimpleNamespace(emulator=None, display=display, controller=driver, clock=clock)
+        probe = light_probe(rig)
+        assert isinstance(probe, PhotodiodeProbe)
+        log = display.log  # the photodiode log now; the window would log its own pacing into .software
+        start = clock.now()
+        frames = range(int(np.ceil(start * 59.94)) + 1, int((start + 3.0) * 59.94))
+        for n in frames:  # the window's pacing log: it hands frame n over when it is due
+            log.record(n, n / 59.94, n / 59.94)
+        found = calibrate_display(rig, _Asker(AutoOperator(None), "test"), dt.date(2026, 12, 6), seconds=2.0)
+    finally:
+        driver.close()
+        emu.close()
+    record = found.records["display_latency_ms"]
+    delays = [truth.on_panel(n) - n / 59.94 for n in frames if truth.on_panel(n) is not None]
+    true_ms = (float(np.mean(delays)) + RESPONSE_S) * 1e3  # the diode's response is part of what it sees
+    assert abs(record.value - true_ms) <= 2 * record.uncertainty, (record, true_ms)  # 6.2635 +/- 0.031 vs 6.2650
+    assert "photodiode on the patch" in record.method
