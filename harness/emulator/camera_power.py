@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -49,7 +50,18 @@ EPS_S = 1e-6  # thresholds due within this are due now
 MIN_STEP_S = 1e-3  # never look again sooner than this (guards against float stalls)
 BEEP_AMPLITUDE = 0.25
 LOG_IN_FILE = 50  # power-log entries a file's metadata carries
-FILE_EDGE_FRAMES = 3  # consecutive frames kept at each end of a thinned file
+FILE_EDGE_FRAMES = 3  # consecutive frames kept at each end of a thinned file (at least)
+
+
+def file_edge_frames(strided: Counter[int]) -> int:
+    """Consecutive frames to keep on each side of every file join of thinned footage, given how
+    many strided frames fall in each file: enough that the frame-period steps of the edges
+    (``n - 1`` at each end) outnumber the long steps between the strided frames (one more than
+    there are of them), so the median pts step, which the analysis reads as the file's frame
+    period, is the frame period in every file (with only three, a 5-minute file of a 20-minute
+    event is mostly long steps and its time line is fitted on a period of tens of seconds)."""
+    most = max(strided.values(), default=0)
+    return max(FILE_EDGE_FRAMES, most // 2 + 3)
 
 
 class PowerInput(Protocol):
@@ -300,11 +312,12 @@ class CameraPower:
         """The economy's frames of an event: every frame of its first and last two seconds (so where
         it starts and ends reads exactly, and most frames show the true frame period), every k-th
         frame between (at most ``battery_footage_frames`` in all), and, when the event is split
-        into files of ``segment_s``, the first and last ``FILE_EDGE_FRAMES`` frames of each file:
-        a file then spans its whole length, and so does its audio (written up to its last frame,
-        so no warning beep falls between files), and most of its pts steps are the frame period
-        (what the analysis reads the file's frame rate and time line from). All kept frames stay
-        on the sensor's grid: the thinning reads as dropped frames."""
+        into files of ``segment_s``, the first and last frames of each file (``FILE_EDGE_FRAMES``,
+        more where a file holds more strided frames: see :func:`file_edge_frames`): a file then
+        spans its whole length, and so does its audio (written up to its last frame, so no warning
+        beep falls between files), and most of its pts steps are the frame period (what the
+        analysis reads the file's frame rate and time line from). All kept frames stay on the
+        sensor's grid: the thinning reads as dropped frames."""
         budget = self.cam.profile.emulation.battery_footage_frames
         if not self.economy or budget is None or len(times) <= budget:
             return times
@@ -317,9 +330,8 @@ class CameraPower:
         t0 = times[0]
         files = [int((t - t0 + 1e-9) // segment_s) for t in times]
         joins = [i for i in range(1, len(times)) if files[i] != files[i - 1]]
-        ends = {
-            times[k] for j in joins for k in range(max(0, j - FILE_EDGE_FRAMES), min(len(times), j + FILE_EDGE_FRAMES))
-        }
+        n = file_edge_frames(Counter(files[edge + i] for i in range(0, len(middle), stride)))
+        ends = {times[k] for j in joins for k in range(max(0, j - n), min(len(times), j + n))}
         return sorted(set(kept) | ends)
 
     def audio_wanted(self, event: EventTruth) -> bool:
