@@ -111,10 +111,12 @@ class Recorder:
             at = next((i for i, t in enumerate(times) if t >= event.activation_t), len(times))
             event.dropped += times[at : at + b.drop_after_activation]
             del times[at : at + b.drop_after_activation]
+        if b.drop_mid_frames:  # mid-way through the live part: as far from the join as from the end
+            live = next((i for i, t in enumerate(times) if t >= event.activation_t), 0)
+            at = (live + len(times)) // 2
+            event.dropped += times[at : at + b.drop_mid_frames]
+            del times[at : at + b.drop_mid_frames]
         mid = len(times) // 2
-        if b.drop_mid_frames:
-            event.dropped += times[mid : mid + b.drop_mid_frames]
-            del times[mid : mid + b.drop_mid_frames]
         if not times:
             return []
         t0 = times[0]
