@@ -308,7 +308,9 @@ class CameraPower:
         """Whether the footage economy of power tests applies (the camera runs on the simulator)."""
         return self.input is not None and self.input.simulating
 
-    def thin(self, times: list[float], segment_s: float | None = None) -> list[float]:
+    def thin(
+        self, times: list[float], segment_s: float | None = None, durable_until: float | None = None
+    ) -> list[float]:
         """The economy's frames of an event: every frame of its first and last two seconds (so where
         it starts and ends reads exactly, and most frames show the true frame period), every k-th
         frame between (at most ``battery_footage_frames`` in all), and, when the event is split
@@ -317,7 +319,11 @@ class CameraPower:
         spans its whole length, and so does its audio (written up to its last frame, so no warning
         beep falls between files), and most of its pts steps are the frame period (what the
         analysis reads the file's frame rate and time line from). All kept frames stay on the
-        sensor's grid: the thinning reads as dropped frames."""
+        sensor's grid: the thinning reads as dropped frames.
+
+        ``durable_until``: a recording cut by a power loss is recoverable up to there (its last
+        durable fragment, :meth:`durable_fragments`); every frame of the two fragments before it is
+        kept, so where the recoverable footage ends reads exactly too, not a stride earlier."""
         budget = self.cam.profile.emulation.battery_footage_frames
         if not self.economy or budget is None or len(times) <= budget:
             return times
@@ -325,6 +331,9 @@ class CameraPower:
         middle = times[edge:-edge]
         stride = -(-len(middle) // max(1, budget - 2 * edge))  # ceil
         kept = times[:edge] + middle[::stride] + times[-edge:]
+        if durable_until is not None:
+            reach = 2 * (self.spec.fragment_s or 1.0)
+            kept = sorted(set(kept) | {t for t in times if durable_until - reach <= t <= durable_until})
         if not segment_s:
             return kept
         t0 = times[0]
@@ -339,6 +348,10 @@ class CameraPower:
             return True
         return event.stop_t - event.clip_start_t <= self.cam.profile.emulation.battery_audio_max_s
 
+    def durable_until(self, event: EventTruth) -> float | None:
+        """Until when a recording cut by a power loss was made durable (None: it was not cut)."""
+        return None if event.cut_t is None else event.cut_t - self.b.power_loss_s
+
     def durable_fragments(self, shots: list[Shot], event: EventTruth) -> int:
         """How many fragments of the interrupted file ``shots`` were finished before the cut.
 
@@ -350,7 +363,7 @@ class CameraPower:
         fragment = self.spec.fragment_s
         if fragment is None or event.cut_t is None or not shots:
             return 0
-        durable_until = event.cut_t - self.b.power_loss_s
+        durable_until = event.cut_t - self.b.power_loss_s  # as durable_until(event)
         first = shots[0]
         indices = sorted({fragment_index(s.pts_s - first.pts_s, fragment) for s in shots})
         return sum(1 for k in indices if first.t + (k + 1) * fragment <= durable_until + EPS_S)

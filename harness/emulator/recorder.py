@@ -105,7 +105,10 @@ class Recorder:
     def plan(self, event: EventTruth) -> list[list[Shot]]:
         """The shots of each file of the event, after every defect of the behaviour."""
         assert event.stop_t is not None
-        times = self.cam.power.thin(self.cam.frame_times(event.clip_start_t, event.stop_t), self.profile.segment_s)
+        power = self.cam.power
+        times = power.thin(
+            self.cam.frame_times(event.clip_start_t, event.stop_t), self.profile.segment_s, power.durable_until(event)
+        )
         b = self.b
         if b.drop_after_activation:
             at = next((i for i, t in enumerate(times) if t >= event.activation_t), len(times))

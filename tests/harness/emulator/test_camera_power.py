@@ -283,6 +283,19 @@ def test_footage_economy_keeps_the_frame_period_the_median_step_of_every_file(be
         assert sorted(steps)[len(steps) // 2] == pytest.approx(PERIOD), kept
 
 
+def test_footage_economy_keeps_every_frame_before_the_end_of_the_durable_footage(bench) -> None:
+    """A recording cut by a power loss is recoverable up to its last durable fragment: the two
+    fragments before that end keep every frame, so the recovered footage ends where the camera made
+    it durable, not up to a stride of the economy earlier (a 30 s loss read as 31.6 s)."""
+    b = bench()
+    times = [i * PERIOD for i in range(round(45 / PERIOD))]
+    b.battery(100)
+    durable_until = 15.0 + 0.4 * PERIOD  # 30 s before a cut at the end, off the frame grid
+    thin = b.cam.power.thin(times, None, durable_until)
+    assert {t for t in times if durable_until - 2.0 <= t <= durable_until} <= set(thin)
+    assert len(thin) < len(times) // 3 and thin == sorted(thin)
+
+
 def test_a_split_event_on_the_battery_simulator_reads_exactly_in_every_file(bench) -> None:
     """Each thinned file of an event split into 100 s files is fitted on the camera's frame grid:
     its first and last frames read where the camera took them (a 5-minute middle file with three
