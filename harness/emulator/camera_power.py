@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -49,7 +50,18 @@ EPS_S = 1e-6  # thresholds due within this are due now
 MIN_STEP_S = 1e-3  # never look again sooner than this (guards against float stalls)
 BEEP_AMPLITUDE = 0.25
 LOG_IN_FILE = 50  # power-log entries a file's metadata carries
-FILE_EDGE_FRAMES = 3  # consecutive frames kept at each end of a thinned file
+FILE_EDGE_FRAMES = 3  # consecutive frames kept at each end of a thinned file (at least)
+
+
+def file_edge_frames(strided: Counter[int]) -> int:
+    """Consecutive frames to keep on each side of every file join of thinned footage, given how
+    many strided frames fall in each file: enough that the frame-period steps of the edges
+    (``n - 1`` at each end) outnumber the long steps between the strided frames (one more than
+    there are of them), so the median pts step, which the analysis reads as the file's frame
+    period, is the frame period in every file (with only three, a 5-minute file of a 20-minute
+    event is mostly long steps and its time line is fitted on a period of tens of seconds)."""
+    most = max(strided.values(), default=0)
+    return max(FILE_EDGE_FRAMES, most // 2 + 3)
 
 
 class PowerInput(Protocol):
@@ -296,15 +308,22 @@ class CameraPower:
         """Whether the footage economy of power tests applies (the camera runs on the simulator)."""
         return self.input is not None and self.input.simulating
 
-    def thin(self, times: list[float], segment_s: float | None = None) -> list[float]:
+    def thin(
+        self, times: list[float], segment_s: float | None = None, durable_until: float | None = None
+    ) -> list[float]:
         """The economy's frames of an event: every frame of its first and last two seconds (so where
         it starts and ends reads exactly, and most frames show the true frame period), every k-th
         frame between (at most ``battery_footage_frames`` in all), and, when the event is split
-        into files of ``segment_s``, the first and last ``FILE_EDGE_FRAMES`` frames of each file:
-        a file then spans its whole length, and so does its audio (written up to its last frame,
-        so no warning beep falls between files), and most of its pts steps are the frame period
-        (what the analysis reads the file's frame rate and time line from). All kept frames stay
-        on the sensor's grid: the thinning reads as dropped frames."""
+        into files of ``segment_s``, the first and last frames of each file (``FILE_EDGE_FRAMES``,
+        more where a file holds more strided frames: see :func:`file_edge_frames`): a file then
+        spans its whole length, and so does its audio (written up to its last frame, so no warning
+        beep falls between files), and most of its pts steps are the frame period (what the
+        analysis reads the file's frame rate and time line from). All kept frames stay on the
+        sensor's grid: the thinning reads as dropped frames.
+
+        ``durable_until``: a recording cut by a power loss is recoverable up to there (its last
+        durable fragment, :meth:`durable_fragments`); every frame of the two fragments before it is
+        kept, so where the recoverable footage ends reads exactly too, not a stride earlier."""
         budget = self.cam.profile.emulation.battery_footage_frames
         if not self.economy or budget is None or len(times) <= budget:
             return times
@@ -312,20 +331,26 @@ class CameraPower:
         middle = times[edge:-edge]
         stride = -(-len(middle) // max(1, budget - 2 * edge))  # ceil
         kept = times[:edge] + middle[::stride] + times[-edge:]
+        if durable_until is not None:
+            reach = 2 * (self.spec.fragment_s or 1.0)
+            kept = sorted(set(kept) | {t for t in times if durable_until - reach <= t <= durable_until})
         if not segment_s:
             return kept
         t0 = times[0]
         files = [int((t - t0 + 1e-9) // segment_s) for t in times]
         joins = [i for i in range(1, len(times)) if files[i] != files[i - 1]]
-        ends = {
-            times[k] for j in joins for k in range(max(0, j - FILE_EDGE_FRAMES), min(len(times), j + FILE_EDGE_FRAMES))
-        }
+        n = file_edge_frames(Counter(files[edge + i] for i in range(0, len(middle), stride)))
+        ends = {times[k] for j in joins for k in range(max(0, j - n), min(len(times), j + n))}
         return sorted(set(kept) | ends)
 
     def audio_wanted(self, event: EventTruth) -> bool:
         if not self.economy or event.stop_t is None:
             return True
         return event.stop_t - event.clip_start_t <= self.cam.profile.emulation.battery_audio_max_s
+
+    def durable_until(self, event: EventTruth) -> float | None:
+        """Until when a recording cut by a power loss was made durable (None: it was not cut)."""
+        return None if event.cut_t is None else event.cut_t - self.b.power_loss_s
 
     def durable_fragments(self, shots: list[Shot], event: EventTruth) -> int:
         """How many fragments of the interrupted file ``shots`` were finished before the cut.
@@ -338,7 +363,7 @@ class CameraPower:
         fragment = self.spec.fragment_s
         if fragment is None or event.cut_t is None or not shots:
             return 0
-        durable_until = event.cut_t - self.b.power_loss_s
+        durable_until = event.cut_t - self.b.power_loss_s  # as durable_until(event)
         first = shots[0]
         indices = sorted({fragment_index(s.pts_s - first.pts_s, fragment) for s in shots})
         return sum(1 for k in indices if first.t + (k + 1) * fragment <= durable_until + EPS_S)

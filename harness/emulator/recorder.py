@@ -105,16 +105,21 @@ class Recorder:
     def plan(self, event: EventTruth) -> list[list[Shot]]:
         """The shots of each file of the event, after every defect of the behaviour."""
         assert event.stop_t is not None
-        times = self.cam.power.thin(self.cam.frame_times(event.clip_start_t, event.stop_t), self.profile.segment_s)
+        power = self.cam.power
+        times = power.thin(
+            self.cam.frame_times(event.clip_start_t, event.stop_t), self.profile.segment_s, power.durable_until(event)
+        )
         b = self.b
         if b.drop_after_activation:
             at = next((i for i, t in enumerate(times) if t >= event.activation_t), len(times))
             event.dropped += times[at : at + b.drop_after_activation]
             del times[at : at + b.drop_after_activation]
+        if b.drop_mid_frames:  # mid-way through the live part: as far from the join as from the end
+            live = next((i for i, t in enumerate(times) if t >= event.activation_t), 0)
+            at = (live + len(times)) // 2
+            event.dropped += times[at : at + b.drop_mid_frames]
+            del times[at : at + b.drop_mid_frames]
         mid = len(times) // 2
-        if b.drop_mid_frames:
-            event.dropped += times[mid : mid + b.drop_mid_frames]
-            del times[mid : mid + b.drop_mid_frames]
         if not times:
             return []
         t0 = times[0]

@@ -20,15 +20,7 @@ PERSONAS = ("axon-body-4", "motorola-v300", "axis-w110", "generic-mass-storage")
 HARNESS_KEYS = ("event_pts_s", "camera_start_utc", "power_log")  # what the built-in camera writes as JSON
 
 
-@pytest.mark.parametrize(
-    "persona",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason="known defect: the mass-storage delivery fails one scenario"))
-        if p == "generic-mass-storage"
-        else p
-        for p in PERSONAS
-    ],
-)
+@pytest.mark.parametrize("persona", PERSONAS)
 def test_healthy_persona_passes_the_suite_without_harness_metadata(persona: str, tmp_path: Path) -> None:
     profile = CameraProfile.load(CAMERAS_DIR / f"{persona}.yaml")
     assert profile.event_marker_key is None and profile.clock.metadata_key is None

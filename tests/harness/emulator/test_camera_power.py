@@ -4,7 +4,9 @@ driver over TCP: draw per state, exact discharge, warning, graceful shutdown, br
 from __future__ import annotations
 
 import json
+from collections import Counter
 from contextlib import ExitStack
+from itertools import pairwise
 
 import av
 import pytest
@@ -16,6 +18,7 @@ from harness.core.clock import VirtualClock
 from harness.core.paths import CAMERAS_DIR
 from harness.devices.power import BatterySetup, PowerLimits, ScpiPowerSupply
 from harness.emulator.camera_parts import CameraState
+from harness.emulator.camera_power import file_edge_frames
 from harness.emulator.rig import EmulatedRig
 from harness.plan.profile import CameraProfile
 
@@ -38,12 +41,11 @@ def small_profile(**power_update) -> CameraProfile:
 class Bench:
     """An emulated rig and the driver connected to its supply, on one VirtualClock."""
 
-    def __init__(self, tmp_path, faults=(), **power_update) -> None:
+    def __init__(self, tmp_path, faults=(), segment_s: float | None = None, **power_update) -> None:
         self.clock = VirtualClock()
         self._stack = ExitStack()
-        self.rig = self._stack.enter_context(
-            EmulatedRig(small_profile(**power_update), self.clock, tmp_path / "storage", tuple(faults))
-        )
+        profile = small_profile(**power_update).model_copy(update={"segment_s": segment_s})
+        self.rig = self._stack.enter_context(EmulatedRig(profile, self.clock, tmp_path / "storage", tuple(faults)))
         self.psu = self._stack.enter_context(ScpiPowerSupply.open(self.rig.visa_resource, LIMITS))
         self.cam = self.rig.camera
 
@@ -81,8 +83,8 @@ class Bench:
 def bench(tmp_path):
     made: list[Bench] = []
 
-    def make(faults=(), **power_update) -> Bench:
-        made.append(Bench(tmp_path, faults, **power_update))
+    def make(faults=(), segment_s: float | None = None, **power_update) -> Bench:
+        made.append(Bench(tmp_path, faults, segment_s, **power_update))
         return made[-1]
 
     yield make
@@ -250,8 +252,9 @@ def test_footage_economy_only_on_the_battery_simulator(bench) -> None:
 
 
 def test_footage_economy_keeps_each_files_first_and_last_frames(bench) -> None:
-    """An event split into files keeps three frames on each side of every join, so each thinned file
-    (and its audio, written up to its last frame) spans its whole length and shows its frame period."""
+    """An event split into files keeps at least three frames on each side of every join, so each
+    thinned file (and its audio, written up to its last frame) spans its whole length and shows its
+    frame period."""
     b = bench()
     times = [i * PERIOD for i in range(round(400 / PERIOD))]  # 400 s: four 100 s files
     b.battery(100)
@@ -260,7 +263,56 @@ def test_footage_economy_keeps_each_files_first_and_last_frames(bench) -> None:
         join = round(k * 100 / PERIOD)
         assert set(times[join - 3 : join + 3]) <= set(thin)
     assert set(thin) <= set(times) and thin == sorted(thin)
-    assert len(thin) <= b.cam.profile.emulation.battery_footage_frames + 3 * 6
+    edge = file_edge_frames(Counter(int((t + 1e-9) // 100.0) for t in thin))  # at most what it kept
+    assert len(thin) <= b.cam.profile.emulation.battery_footage_frames + 3 * 2 * edge
+
+
+def test_footage_economy_keeps_the_frame_period_the_median_step_of_every_file(bench) -> None:
+    """However many strided frames a file of a long split event holds, most of its pts steps are
+    the frame period: the analysis reads the file's frame rate from their median."""
+    b = bench()
+    times = [i * PERIOD for i in range(round(1500 / PERIOD))]  # 25 min in 5-minute files
+    b.battery(100)
+    thin = b.cam.power.thin(times, 300.0)
+    files: dict[int, list[float]] = {}
+    for t in thin:
+        files.setdefault(int((t + 1e-9) // 300.0), []).append(t)
+    assert len(files) == 5
+    for kept in files.values():
+        steps = [y - x for x, y in pairwise(kept)]
+        assert sorted(steps)[len(steps) // 2] == pytest.approx(PERIOD), kept
+
+
+def test_footage_economy_keeps_every_frame_before_the_end_of_the_durable_footage(bench) -> None:
+    """A recording cut by a power loss is recoverable up to its last durable fragment: the two
+    fragments before that end keep every frame, so the recovered footage ends where the camera made
+    it durable, not up to a stride of the economy earlier (a 30 s loss read as 31.6 s)."""
+    b = bench()
+    times = [i * PERIOD for i in range(round(45 / PERIOD))]
+    b.battery(100)
+    durable_until = 15.0 + 0.4 * PERIOD  # 30 s before a cut at the end, off the frame grid
+    thin = b.cam.power.thin(times, None, durable_until)
+    assert {t for t in times if durable_until - 2.0 <= t <= durable_until} <= set(thin)
+    assert len(thin) < len(times) // 3 and thin == sorted(thin)
+
+
+def test_a_split_event_on_the_battery_simulator_reads_exactly_in_every_file(bench) -> None:
+    """Each thinned file of an event split into 100 s files is fitted on the camera's frame grid:
+    its first and last frames read where the camera took them (a 5-minute middle file with three
+    frames at each end once read 15 s long, and the cut-off check took the wrong file as the last)."""
+    b = bench(segment_s=100.0)
+    b.battery(100)
+    b.clock.sleep(BOOT + 15)
+    b.start()
+    b.clock.sleep(430)
+    b.stop()
+    b.clock.sleep(1)
+    (event,) = b.cam.events
+    assert len(event.segments) == 5
+    for seg in event.segments:
+        a = analyze_clip(seg.path)
+        assert a.first_ref_s == pytest.approx(seg.first_frame_t, abs=PERIOD / 2), seg.path.name
+        assert a.last_ref_s == pytest.approx(seg.last_frame_t, abs=PERIOD / 2), seg.path.name
 
 
 def test_an_event_on_the_battery_simulator_is_thinned_but_ends_exactly(bench) -> None:

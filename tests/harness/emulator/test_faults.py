@@ -97,10 +97,20 @@ def test_faults_apply_where_they_mean_something_with_figures_of_the_profile() ->
         prove("buffer-shrinks")
 
 
-@pytest.mark.parametrize(("fault", "persona"), [("buffer-default", "axon-body-4"), ("buffer-shrinks", "axis-w110")])
+@pytest.mark.parametrize(
+    ("fault", "persona"),
+    [
+        ("buffer-default", "axon-body-4"),
+        ("buffer-shrinks", "axis-w110"),
+        ("drop-mid", "generic-mass-storage"),
+        ("late-stop", "generic-mass-storage"),
+    ],
+)
 def test_persona_fault_is_caught_on_its_persona(fault: str, persona: str, tmp_path) -> None:
     """The agency's 120 s not applied (Axon still at 30 s), and the Axis buffer storage too small
-    for the busy scene (76.5 s of 90 s): each caught with its measured pre-roll."""
+    for the busy scene (76.5 s of 90 s): each caught with its measured pre-roll. Frames lost mid-way
+    through the live recording are not taken for the join (40 s of buffer, 40 s live); a late stop
+    is measured on top of the generic camera's 5 s post-record."""
     result = prove(fault, tmp_path, camera=persona)
     assert result.caught, f"{fault}: measured {result.measured}, expected {result.expected} +/- {result.tolerance}"
     assert result.failed_measurements == (result.measurement,)
