@@ -13,6 +13,7 @@ All times come from the injected :class:`~harness.core.clock.Clock`; nothing her
 
 from __future__ import annotations
 
+import argparse
 import bisect
 import csv
 import logging
@@ -393,6 +394,21 @@ def find_monitor(index: int) -> Monitor:
         raise DisplayError(f"monitor {index} does not exist; this desktop has {len(monitors) - 1} monitor(s)")
     m = monitors[index]
     return Monitor(int(m["left"]), int(m["top"]), int(m["width"]), int(m["height"]))
+
+
+def window_arguments(description: str) -> argparse.ArgumentParser:
+    """The command line every window process takes (what :meth:`OpenCVDisplay.start` passes it):
+    the monitor's size, refresh and position, the run id and the UTC of scene time 0. A presenter
+    adds its own options to it."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--height", type=int, required=True)
+    p.add_argument("--refresh", type=float, default=60.0)
+    p.add_argument("--left", type=int, default=0)
+    p.add_argument("--top", type=int, default=0)
+    p.add_argument("--run-id", type=int, default=0, help="run id carried in the code's coarse slots")
+    p.add_argument("--utc-origin", type=float, default=0.0, help="UTC (Unix seconds) of scene time 0")
+    return p
 
 
 class OpenCVDisplay(Display):

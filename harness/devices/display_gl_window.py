@@ -27,7 +27,6 @@ Protocol, one ASCII line each way:
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import queue
@@ -38,6 +37,7 @@ import time
 
 import numpy as np
 
+from harness.devices.display import window_arguments
 from harness.plan.scenario import SCENE_VARIANTS
 from harness.scene.compose import Scene
 
@@ -202,15 +202,8 @@ def serve(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--width", type=int, required=True)
-    p.add_argument("--height", type=int, required=True)
-    p.add_argument("--refresh", type=float, default=60.0)
-    p.add_argument("--left", type=int, default=0)
-    p.add_argument("--top", type=int, default=0)
+    p = window_arguments(__doc__.splitlines()[0])
     p.add_argument("--clock-offset", type=float, default=0.0, help="harness clock minus CLOCK_MONOTONIC (s)")
-    p.add_argument("--run-id", type=int, default=0, help="run id carried in the code's coarse slots")
-    p.add_argument("--utc-origin", type=float, default=0.0, help="UTC (Unix seconds) of scene time 0")
     a = p.parse_args(argv)
     return serve(a.width, a.height, a.refresh, a.left, a.top, a.clock_offset, a.run_id, a.utc_origin)
 

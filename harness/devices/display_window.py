@@ -18,12 +18,12 @@ The child never reads a clock: the parent stamps every line against the harness 
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import cv2  # first, before anything that could load another copy of FFmpeg or XCB
 import numpy as np
 
+from harness.devices.display import window_arguments
 from harness.plan.scenario import SCENE_VARIANTS
 from harness.scene.compose import Scene
 
@@ -80,15 +80,7 @@ def serve(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--width", type=int, required=True)
-    p.add_argument("--height", type=int, required=True)
-    p.add_argument("--refresh", type=float, default=60.0)
-    p.add_argument("--left", type=int, default=0)
-    p.add_argument("--top", type=int, default=0)
-    p.add_argument("--run-id", type=int, default=0, help="run id carried in the code's coarse slots")
-    p.add_argument("--utc-origin", type=float, default=0.0, help="UTC (Unix seconds) of scene time 0")
-    a = p.parse_args(argv)
+    a = window_arguments(__doc__.splitlines()[0]).parse_args(argv)
     return serve(a.width, a.height, a.refresh, a.left, a.top, a.run_id, a.utc_origin)
 
 
