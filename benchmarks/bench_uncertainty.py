@@ -44,6 +44,10 @@ from harness.rig.factory import Rig, open_rig
 from harness.rig.specs import EmulatedRigSpec
 from harness.scene.presentation import COMPOSITOR_S
 
+#: how long each take buffers before the activation (s): around the 45 s of the shipped
+#: preroll_early_activation scenario, where the frame phase sweeps the 59.94 Hz refresh almost 3 times
+PREROLL_S = [40.0, 50.0]
+
 
 def take(rng: random.Random, n: int) -> Scenario:
     return Scenario.model_validate(
@@ -53,7 +57,7 @@ def take(rng: random.Random, n: int) -> Scenario:
             "requirements": ["BWC-PRE-02"],
             "steps": [
                 {"power": "on"},
-                {"wait": {"seconds": round(rng.uniform(3.0, 8.0), 3), "since": "buffering"}},
+                {"wait": {"seconds": round(rng.uniform(*PREROLL_S), 3), "since": "buffering"}},
                 {"gesture": "start"},
                 {"wait": {"seconds": 1.0}},
                 {"gesture": "stop"},
@@ -206,9 +210,18 @@ def main() -> None:
     parser.add_argument("--av-seeds", type=int, default=3, help="rig seeds for the A/V offset")
     parser.add_argument("--source", choices=("software log", "photodiode"), help="only this present-time source")
     parser.add_argument("--refresh-hz", type=float, help="the emulated display's refresh (default: the rig's)")
+    parser.add_argument(
+        "--preroll",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=PREROLL_S,
+        help="buffering time before each activation, drawn uniformly in [LO, HI] s (default: %(default)s)",
+    )
     parser.add_argument("--display", choices=("realistic", "ideal"), default="realistic", help="presentation model")
     args = parser.parse_args()
     DISPLAY["model"] = args.display
+    PREROLL_S[:] = args.preroll
     if args.refresh_hz:
         REFRESH["refresh_hz"] = args.refresh_hz
     with tempfile.TemporaryDirectory() as tmp_name:

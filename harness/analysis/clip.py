@@ -105,6 +105,8 @@ class ClipAnalysis(BaseModel):
     ref_s: list[float | None] = Field(default_factory=list, exclude=True, repr=False)
     # the same on the fitted frame grid (None off it): sub-frame instants are mapped through these
     grid_ref_s: list[float | None] = Field(default_factory=list, exclude=True, repr=False)
+    # the readings behind the fit, so reference times can be fitted again in present time
+    timeline: InstanceOf[TimelineBuilder] | None = Field(None, exclude=True, repr=False)
     # readings of other analyses of the same file (see harness.analysis.findings), not serialised
     camera_utc: list[tuple[int, float]] = Field(default_factory=list, exclude=True, repr=False)
     brightness: list[float] = Field(default_factory=list, exclude=True, repr=False)
@@ -189,6 +191,7 @@ def analyze_clip(
         if not lost:
             result.findings.append(result.error)
         return result
+    result.timeline = reading.builder
     _apply_fit(result, reading.builder.fit(), run_id)
     _frame_rate(result, reading.time_base)
     result.error = "; ".join(lost + ([result.error] if result.error else [])) or None
@@ -418,6 +421,29 @@ def _frame_rate(result: ClipAnalysis, tick_s: float) -> None:
         )
 
 
+def _off_grid(frames: int) -> str:
+    return f"{frames} decoded frame(s) do not fit the camera's frame grid"
+
+
+def set_reference_times(result: ClipAnalysis, fit: TimelineFit) -> None:
+    """The reference times a timeline fit gives (first and last frame, the frame grid, gaps and
+    repeats), in place of earlier ones: also after a refit in present time."""
+    if fit.first_ref_s is None:
+        return
+    if result.inconsistent_frames and _off_grid(result.inconsistent_frames) in result.findings:
+        result.findings.remove(_off_grid(result.inconsistent_frames))
+    result.first_ref_s, result.last_ref_s = fit.first_ref_s, fit.last_ref_s
+    result.first_ref_uncertainty_s = fit.first_ref_uncertainty_s
+    result.sensor_period_s = fit.sensor_period_s
+    result.inconsistent_frames = fit.inconsistent_frames
+    if fit.inconsistent_frames:
+        result.findings.append(_off_grid(fit.inconsistent_frames))
+    result.grid_ref_s = [None if np.isnan(r) else float(r) for r in fit.grid_ref_s.tolist()]
+    step = result.frame_period_s or fit.sensor_period_s or 0.0
+    result.gaps = [Gap(after_ref_s=ref, missing_frames=n, missing_s=n * step) for ref, n in fit.gaps]
+    result.duplicates = [Duplicate(ref_s=ref, count=n) for ref, n in fit.duplicates]
+
+
 def _apply_fit(result: ClipAnalysis, fit: TimelineFit, run_id: int | None) -> None:
     """Copy the timeline fit into the record and turn bad input into per-clip findings."""
     period = fit.pts_period_s
@@ -432,16 +458,9 @@ def _apply_fit(result: ClipAnalysis, fit: TimelineFit, run_id: int | None) -> No
         result.error = fit.error
         result.findings.append(fit.error)
         return
-    result.first_ref_s, result.last_ref_s = fit.first_ref_s, fit.last_ref_s
-    result.first_ref_uncertainty_s = fit.first_ref_uncertainty_s
-    result.sensor_period_s = fit.sensor_period_s
+    set_reference_times(result, fit)
     result.drift_ppm, result.drift_ppm_uncertainty = fit.drift_ppm, fit.drift_ppm_uncertainty
     result.drift_ppm_standard_error = fit.drift_ppm_standard_error
-    result.inconsistent_frames = fit.inconsistent_frames
-    result.grid_ref_s = [None if np.isnan(r) else float(r) for r in fit.grid_ref_s.tolist()]
-    step = period or fit.sensor_period_s or 0.0
-    result.gaps = [Gap(after_ref_s=ref, missing_frames=n, missing_s=n * step) for ref, n in fit.gaps]
-    result.duplicates = [Duplicate(ref_s=ref, count=n) for ref, n in fit.duplicates]
     result.backwards_jumps = len(fit.backwards)
     if fit.utc_origin_s is not None and result.first_ref_s is not None:
         result.first_utc_s = fit.utc_origin_s + result.first_ref_s
@@ -455,8 +474,6 @@ def _apply_fit(result: ClipAnalysis, fit: TimelineFit, run_id: int | None) -> No
         )
     if fit.counter_wraps:
         findings.append(f"the display counter wrapped {fit.counter_wraps} time(s) in this clip (unwrapped)")
-    if fit.inconsistent_frames:
-        findings.append(f"{fit.inconsistent_frames} decoded frame(s) do not fit the camera's frame grid")
     if len(fit.run_ids) > 1 or fit.run_id_changes:
         seen = ", ".join(str(r) for r in sorted(fit.run_ids))
         result.error = f"the time code's run id changes within the clip ({seen}): footage of several runs"

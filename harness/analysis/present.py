@@ -26,7 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from harness.analysis.audio import AudioAnalysis
-from harness.analysis.clip import ClipAnalysis
+from harness.analysis.clip import ClipAnalysis, set_reference_times
 from harness.analysis.mapping import ClipMapping
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,35 @@ def to_present_times(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[i
     refs = present.to_present_many(np.array([clip.ref_s[i] for i in known], dtype=np.float64))
     for i, r in zip(known, refs.tolist()):
         clip.ref_s[i] = r
+    refit = clip.timeline.fit(present.to_present_many) if clip.timeline is not None else None
+    if refit is not None and refit.first_ref_s is not None:
+        set_reference_times(clip, refit)  # the fit again, each frame's interval where the panel held it
+    else:
+        _map_fit(clip, present, first_nominal, last_nominal)
+    if clip.preroll_s is not None and clip.first_ref_s is not None:
+        clip.preroll_s -= clip.first_ref_s - first_nominal
+    if not present.ideal:
+        dropped = present.dropped(first_nominal, last_nominal + 1.0 / present.refresh_hz)
+        if dropped:
+            shown = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
+            clip.findings.append(
+                f"the display pipeline dropped {len(dropped)} display frame(s) while this clip was filmed "
+                f"({shown}): the frame before each stayed on screen longer; not a fault of the camera"
+            )
+        anomalies = getattr(present, "anomalies", None)  # a measured log also names late and repeated frames
+        found = anomalies(first_nominal, last_nominal + 1.0 / present.refresh_hz) if callable(anomalies) else []
+        clip.findings.extend(found)
+        if (dropped or found) and refit is None and clip.first_ref_uncertainty_s is not None:
+            # mapped, not refitted: the time-code fit took every display frame to be up for one
+            # refresh, on time; a frame held longer puts its camera frames a refresh off, so the
+            # fit's bracket is not narrower than a refresh
+            clip.first_ref_uncertainty_s = max(clip.first_ref_uncertainty_s, 1.0 / present.refresh_hz)
+    _stimuli(clip, present, fired)
+
+
+def _map_fit(clip: ClipAnalysis, present: PresentTimes, first_nominal: float, last_nominal: float) -> None:
+    """Without the readings (an analysis read back from its record): the nominal fit's times
+    mapped one by one onto present time."""
     on_grid = [i for i, r in enumerate(clip.grid_ref_s) if r is not None]
     grid = present.to_present_many(np.array([clip.grid_ref_s[i] for i in on_grid], dtype=np.float64))
     for i, r in zip(on_grid, grid.tolist()):
@@ -80,25 +109,6 @@ def to_present_times(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[i
         g.after_ref_s = float(r)
     for d, r in zip(clip.duplicates, scalars[2 + len(clip.gaps) :]):
         d.ref_s = float(r)
-    if clip.preroll_s is not None:
-        clip.preroll_s -= clip.first_ref_s - first_nominal
-    if not present.ideal:
-        dropped = present.dropped(first_nominal, last_nominal + 1.0 / present.refresh_hz)
-        if dropped:
-            shown = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
-            clip.findings.append(
-                f"the display pipeline dropped {len(dropped)} display frame(s) while this clip was filmed "
-                f"({shown}): the frame before each stayed on screen longer; not a fault of the camera"
-            )
-        anomalies = getattr(present, "anomalies", None)  # a measured log also names late and repeated frames
-        found = anomalies(first_nominal, last_nominal + 1.0 / present.refresh_hz) if callable(anomalies) else []
-        clip.findings.extend(found)
-        if (dropped or found) and clip.first_ref_uncertainty_s is not None:
-            # the time-code fit took every display frame to be up for one refresh, on time: a frame
-            # held longer puts its camera frames a refresh off, so the fit's bracket is not narrower
-            # than a refresh
-            clip.first_ref_uncertainty_s = max(clip.first_ref_uncertainty_s, 1.0 / present.refresh_hz)
-    _stimuli(clip, present, fired)
 
 
 def _stimuli(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[int, float] | None) -> None:

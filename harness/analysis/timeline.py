@@ -17,6 +17,11 @@ display, clean and blended frames pin ``t0`` down to far better than one frame p
 of that region is the reported uncertainty. Outliers (misread or torn frames) simply fail to
 join the overlap, so they cannot drag the fit.
 
+The intervals assume each display frame was up for one refresh, on time. On a bench, once the
+display's present log is known (measured by a photodiode or logged by the presenter), the same
+readings are fitted again with every interval where the panel really held the frame
+(``fit(present=...)``, see harness/analysis/present.py).
+
 Memory: three numbers a frame (pts, kind, counter) in growable arrays; no images.
 """
 
@@ -161,7 +166,12 @@ class TimelineBuilder:
             self.utc_conflict = True
 
     # -- the fit ----------------------------------------------------------------------------
-    def fit(self) -> TimelineFit:
+    def fit(self, present: Callable[[np.ndarray], np.ndarray] | None = None) -> TimelineFit:
+        """The clip's timeline in nominal scene time (display frame ``n`` up from ``n / refresh``
+        for one refresh), or with ``present`` (nominal times -> the times the panel showed them,
+        e.g. a photodiode's present log) in present time: each frame's interval is then where the
+        display really held the frames it read, so a late, held or dropped refresh neither
+        misplaces the frames that saw it nor widens the fit. The UTC origin stays nominal."""
         fit = TimelineFit(
             counter_wraps=self.counter_wraps,
             run_ids=dict(self.run_ids),
@@ -183,10 +193,14 @@ class TimelineBuilder:
         refresh = self.refresh_hz
         v = value[dec].astype(np.float64)
         blended = kind[dec] == 2
-        r = (v + np.where(blended, 1.0, 0.5)) / refresh
-        wide = np.where(kind[dec] == WIDE_CLEAN, WIDE_CLEAN_MARGIN, 0.0)
-        lo = np.where(blended, v + 1 - BLEND_HALF_WIDTH, v - wide) / refresh
-        hi = np.where(blended, v + 1 + BLEND_HALF_WIDTH, v + 1 + wide) / refresh
+        # when display frame v came up and when v + 1 replaced it
+        start, end = v / refresh, (v + 1) / refresh
+        if present is not None:
+            start, end = present(start), present(end)
+        r = np.where(blended, end, 0.5 * (start + end))
+        wide = np.where(kind[dec] == WIDE_CLEAN, WIDE_CLEAN_MARGIN, 0.0) / refresh
+        lo = np.where(blended, end - BLEND_HALF_WIDTH / refresh, start - wide)
+        hi = np.where(blended, end + BLEND_HALF_WIDTH / refresh, end + wide)
         period = t_nom if t_nom is not None else 1.0 / refresh
         k, slope, inliers = _sensor_grid(r, period, refresh)
         # the file's first and last frames on the grid (extrapolated by pts over undecodable ends)

@@ -158,3 +158,40 @@ def test_grid_times_do_not_wander_with_the_beat(fps):
     assert np.nanmax(np.abs(error)) <= fit.first_ref_uncertainty_s + 1e-9
     assert np.nanmax(error) - np.nanmin(error) < 0.1e-3  # a least-squares line through the readings: > 1 ms
     assert fit.drift_ppm_standard_error is not None and fit.drift_ppm_standard_error < 50.0
+
+
+def _filmed(first: int, starts: np.ndarray, m: float, exposure: float) -> Reading:
+    """As :func:`read`, for a display that put frame ``first + i`` up at ``starts[i]`` (until ``starts[i + 1]``)."""
+    lo, hi = m - exposure / 2, m + exposure / 2
+    mix = np.zeros(CODE_BITS)
+    for i in range(int(np.searchsorted(starts, lo, "right")) - 1, int(np.searchsorted(starts, hi, "left"))):
+        w = (min(hi, starts[i + 1]) - max(lo, starts[i])) / exposure
+        if w > 0:
+            mix += w * code_bits(first + i)
+    d = 2 * mix - 1
+    return resolve_states(np.where(d > 0.35, 1, np.where(d < -0.35, 0, -1)).astype(np.int8))
+
+
+def test_a_refit_in_present_time_places_frames_the_display_showed_late_or_never():
+    """A bench display: 11 ms late, a one-refresh stall from frame 45 030 on, frame 45 400 dropped.
+    Fitted in nominal time the frames after the stall sit a refresh off their intervals; fitted
+    through the present times every interval is where the panel held the frame."""
+    frames = np.arange(44_000, 47_000)
+    starts = frames / R + 0.011 + np.where(frames >= 45_030, 1 / R, 0.0)
+    starts[frames == 45_400] = starts[frames == 45_401]  # never on the panel: 45 399 stays up two refreshes
+    t0 = float(starts[frames == 44_100][0]) + 0.3 / R
+    fps = 30000 / 1001
+    builder = TimelineBuilder(R)
+    for k in range(1000):
+        builder.add(k / fps, _filmed(int(frames[0]), starts, t0 + k / fps, 0.8 / R))
+    nominal = builder.fit()
+
+    def present(t: np.ndarray) -> np.ndarray:
+        return np.interp(np.asarray(t) * R, frames, starts)
+
+    fit = builder.fit(present)
+    assert nominal.inconsistent_frames > 0
+    assert fit.inconsistent_frames == 0
+    assert abs(fit.first_ref_s - t0) <= fit.first_ref_uncertainty_s < 0.5 / R
+    assert fit.gaps == [] and fit.duplicates == []
+    assert fit.grid_ref_s[-1] == pytest.approx(t0 + 999 / fps, abs=2 * fit.first_ref_uncertainty_s)
