@@ -6,6 +6,7 @@ database size, and checks that every faulty unit was rejected with the measureme
 breaks (``ACCEPTANCE_FAULTS``) and that no healthy unit was rejected. Exit code 1 when not.
 
     .venv/bin/python benchmarks/bench_station.py [--units N] [--workers 2] [--seed S] [--faulty-share F]
+        [--each-fault] [--profile P] [--out DIR]
 
 The default is a quick run of a few units; ``--units 500`` is the full shift of the figure.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 from harness.core.paths import camera_profile_path
 from harness.fleet.db.query import lot_units
 from harness.fleet.db.store import connect
-from harness.fleet.station import ACCEPTANCE_FAULTS, Station, StationConfig, seeded_units, suite_files
+from harness.fleet.station import ACCEPTANCE_FAULTS, Station, StationConfig, UnitSlot, seeded_units, suite_files
 from harness.plan.profile import CameraProfile
 
 
@@ -30,6 +31,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="benches in parallel (default 2)")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--faulty-share", type=float, default=0.4)
+    parser.add_argument(
+        "--each-fault",
+        action="store_true",
+        help="one unit per acceptance fault and one healthy unit (overrides --units)",
+    )
     parser.add_argument("--profile", default="emulated")
     parser.add_argument("--out", help="keep the run folders and database here (default: a temporary folder)")
     args = parser.parse_args()
@@ -41,6 +47,12 @@ def main() -> int:
         engine = connect(f"sqlite:///{db_path}")
         profile = CameraProfile.load(camera_profile_path(args.profile, None))
         units = seeded_units(args.units, args.seed, faulty_share=args.faulty_share)
+        if args.each_fault:
+            units = [
+                UnitSlot(f"EMU-{args.seed:03d}-{i + 1:04d}", (fault,) if fault else (), args.seed * 10_000 + i + 1)
+                for i, fault in enumerate(["", *sorted(ACCEPTANCE_FAULTS)])
+            ]
+            args.units = len(units)
         config = StationConfig(
             profile=args.profile,
             suite=suite_files("acceptance", profile),
