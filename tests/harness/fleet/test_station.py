@@ -41,7 +41,7 @@ def test_seeded_units_are_the_same_for_a_seed() -> None:
 def test_the_acceptance_suite_is_named_in_the_scenario_files() -> None:
     profile = CameraProfile.load(camera_profile_path("emulated"))
     names = [p.name for p in suite_files("acceptance", profile)]
-    assert names == ["power_draw.yaml", "preroll_full_buffer.yaml"]
+    assert names == ["power_draw.yaml", "preroll_early_activation.yaml", "preroll_full_buffer.yaml"]
     with pytest.raises(StationError, match="tagged 'nightly'"):
         suite_files("nightly", profile)
 
