@@ -7,7 +7,9 @@ frames when the PC falls behind; its driver logs when each frame was really pres
 harness clock (:class:`harness.devices.display.RecordedPresentLog`). The checks compare clip
 instants with press times from the same clock, so after a bench scenario every reference time of
 the analysis is passed through that log here: first and last frame, every frame's point
-estimate, gaps, repeats, and the stimuli.
+estimate, gaps, repeats, and the stimuli. When the log is measured at the panel (a photodiode),
+the clip's time code is fitted again through it instead (harness/analysis/timeline.py): a late,
+held or dropped refresh then neither misplaces the frames that saw it nor widens the fit.
 
 The A/V stimulus gets one more correction. The display's flash strip is on screen at the present
 time of its frame, the speaker sounds when the rig controller fired it (its own timestamp). The
@@ -38,6 +40,7 @@ class PresentTimes(Protocol):
     refresh_hz: float
     latency_s: float
     ideal: bool
+    measured: bool
 
     def to_present_many(self, ref_s: np.ndarray) -> np.ndarray: ...
 
@@ -66,7 +69,9 @@ def to_present_times(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[i
     refs = present.to_present_many(np.array([clip.ref_s[i] for i in known], dtype=np.float64))
     for i, r in zip(known, refs.tolist()):
         clip.ref_s[i] = r
-    refit = clip.timeline.fit(present.to_present_many) if clip.timeline is not None else None
+    # measured present times are exact enough to be the fit's intervals; a software log's per-frame
+    # errors (up to a refresh) would narrow the fit onto noise: its times are mapped instead
+    refit = clip.timeline.fit(present.to_present_many) if clip.timeline is not None and present.measured else None
     if refit is not None and refit.first_ref_s is not None:
         set_reference_times(clip, refit)  # the fit again, each frame's interval where the panel held it
     else:
@@ -93,8 +98,8 @@ def to_present_times(clip: ClipAnalysis, present: PresentTimes, fired: Mapping[i
 
 
 def _map_fit(clip: ClipAnalysis, present: PresentTimes, first_nominal: float, last_nominal: float) -> None:
-    """Without the readings (an analysis read back from its record): the nominal fit's times
-    mapped one by one onto present time."""
+    """Without the readings (an analysis read back from its record) or without measured present
+    times: the nominal fit's times mapped one by one onto present time."""
     on_grid = [i for i, r in enumerate(clip.grid_ref_s) if r is not None]
     grid = present.to_present_many(np.array([clip.grid_ref_s[i] for i in on_grid], dtype=np.float64))
     for i, r in zip(on_grid, grid.tolist()):

@@ -17,10 +17,10 @@ display, clean and blended frames pin ``t0`` down to far better than one frame p
 of that region is the reported uncertainty. Outliers (misread or torn frames) simply fail to
 join the overlap, so they cannot drag the fit.
 
-The intervals assume each display frame was up for one refresh, on time. On a bench, once the
-display's present log is known (measured by a photodiode or logged by the presenter), the same
-readings are fitted again with every interval where the panel really held the frame
-(``fit(present=...)``, see harness/analysis/present.py).
+The intervals assume each display frame was up for one refresh, on time. On a bench whose present
+times are measured at the panel (a photodiode), the same readings are fitted again with every
+interval where the panel really held the frame (``fit(present=...)``, see
+harness/analysis/present.py).
 
 Memory: three numbers a frame (pts, kind, counter) in growable arrays; no images.
 """

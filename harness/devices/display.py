@@ -83,6 +83,9 @@ class PresentLog:
     """
 
     ideal = True
+    #: the times are measured at the panel (a photodiode), each within a small fraction of a refresh:
+    #: the analysis may then fit the time code through them (a software log's are not that exact)
+    measured = False
     #: the bench sounds each A/V stimulus at its nominal scene time (the emulated bench's speaker), so
     #: without stimuli fired by the controller the analysis still moves the video instants onto them
     stimuli_at_nominal = False

@@ -16,6 +16,10 @@ From the edges alone this log rebuilds which frame each refresh showed:
    ``max_lag_s`` before it) whose patch level matches, stepping one frame per refresh where
    it can: a repeat (a frame shown twice) or a skip (a frame never shown) each costs one.
 
+The decoding is incremental: frames more than :data:`SETTLE_S` before the newest edge are final
+and their edges dropped, except :data:`SETTLE_S` of them kept as the next window's anchor; a
+12-hour run costs its edges once, not once per scenario, and holds seconds of edges, not hours.
+
 Frame ``n``'s present time is the start of the first refresh that showed it (plus the
 calibrated ``latency_s``: photodiode edge to light at the code rows). Frames never shown are the
 log's drops; frames shown more than one refresh, and frames shown later than the run's usual lag
@@ -45,6 +49,11 @@ CANDIDATES = 7
 
 #: cost per refresh a frame's lag strays from the display's usual lag (frame numbers stay anchored)
 LAG_COST = 0.5
+#: seconds of edges before the newest one whose frames stay provisional, and of final edges kept
+#: before the next window (the path's anchor: a slow-pattern mark every second)
+SETTLE_S = 3.0
+#: cost of a path that renumbers a final frame in the next window's anchor
+PIN_COST = 1000.0
 
 
 def _viterbi(emit: np.ndarray, lo: np.ndarray) -> np.ndarray:
@@ -83,6 +92,7 @@ class PhotodiodePresentLog(RecordedPresentLog):
     """
 
     ideal = False
+    measured = True
 
     def __init__(
         self,
@@ -93,8 +103,11 @@ class PhotodiodePresentLog(RecordedPresentLog):
     ) -> None:
         super().__init__(refresh_hz, latency_s)
         self._source = edges
-        self._edges: list[LightEdge] = []
+        self._edges: list[LightEdge] = []  # the anchor's edges and those not final yet
         self._decoded = 0  # edges behind the present arrays
+        self._final = 0  # frames at the head of the arrays that no later edge changes
+        self._final_repeats: list[int] = []
+        self._final_late: list[int] = []
         self.min_lag_s = -0.5 / refresh_hz if min_lag_s is None else min_lag_s
         self.repeats: list[int] = []  # frames shown for more than one refresh
         self.late: list[int] = []
@@ -116,15 +129,15 @@ class PhotodiodePresentLog(RecordedPresentLog):
         self._edges.extend(new)
         if len(self._edges) == self._decoded:
             return
+        self._edges.sort(key=lambda e: e.t)
         self._decode()
         self._decoded = len(self._edges)
 
     def _decode(self) -> None:
+        """Decode the window of edges; frames after the final ones replace the provisional tail."""
         period = 1.0 / self.refresh_hz
         t = np.array([e.t for e in self._edges], dtype=np.float64)
         level = np.array([e.level for e in self._edges], dtype=np.int64)
-        order = np.argsort(t, kind="stable")
-        t, level = t[order], level[order]
         if t.size < 2:
             return
         # 1. refresh index of each edge, from the gaps
@@ -140,22 +153,44 @@ class PhotodiodePresentLog(RecordedPresentLog):
         lo = np.ceil((starts - self.min_lag_s) / period - (CANDIDATES - 1) - 1e-9).astype(np.int64)
         cand = lo[:, None] + np.arange(CANDIDATES)[None, :]
         emit = np.where(np.asarray(patch_level(cand)) == levels[:, None], 0.0, MISMATCH_COST)
+        if self._final:  # the anchor's refreshes show the frames already final: the path must agree
+            head = max(0, self._final - int(4 * SETTLE_S * self.refresh_hz))  # the anchor's frames and a margin
+            with self._lock:
+                final_n = np.array(self.n[head : self._final], dtype=np.int64)
+                final_at = np.array(self.present[head : self._final], dtype=np.float64)
+            idx = np.searchsorted(final_at, starts + period / 2, side="right") - 1
+            pinned = (idx >= 0) & (starts <= final_at[-1] + period / 2)
+            known = final_n[np.maximum(idx, 0)]
+            emit[pinned] += np.where(cand[pinned] == known[pinned, None], 0.0, PIN_COST)
         path = _viterbi(emit, lo)
         lag = (starts[:, None] - cand * period) / period  # in refreshes
         usual = float(np.median(starts - path * period)) / period
         path = _viterbi(emit + LAG_COST * np.abs(np.rint(lag - usual)), lo)
         frames = path
         first = np.concatenate([[True], frames[1:] != frames[:-1]])
-        with self._lock:  # the arrays are rebuilt, not appended to (RecordedPresentLog.record is the software's)
-            self.n = type(self.n)("q", frames[first].tolist())
-            self.submit = type(self.submit)("d", starts[first].tolist())
-            self.present = type(self.present)("d", starts[first].tolist())
         held = np.diff(np.flatnonzero(np.concatenate([first, [True]])))
-        shown = frames[first]
-        self.repeats = shown[held > 1].tolist()
-        lag = starts[first] - shown * period
+        shown, at = frames[first], starts[first]
+        lag = at - shown * period
         usual = float(np.median(lag)) if lag.size else 0.0
-        self.late = shown[lag > usual + period / 2].tolist()
+        late = lag > usual + period / 2
+        # the window repeats the anchor's frames, already final: only later ones are new
+        new = shown > self.n[self._final - 1] if self._final else np.ones(shown.size, dtype=bool)
+        # a frame is final once SETTLE_S of edges follow it (its hold time is then known too)
+        final = new & (at < t[-1] - SETTLE_S)
+        with self._lock:  # the tail is replaced, the final head kept (RecordedPresentLog.record is the software's)
+            for arr, values in ((self.n, shown), (self.submit, at), (self.present, at)):
+                del arr[self._final :]
+                arr.extend(values[new].tolist())
+        self._final_repeats += shown[final & (held > 1)].tolist()
+        self._final_late += shown[final & late].tolist()
+        tail = new & ~final
+        self.repeats = self._final_repeats + shown[tail & (held > 1)].tolist()
+        self.late = self._final_late + shown[tail & late].tolist()
+        self._final += int(final.sum())
+        if final.any():  # keep SETTLE_S of final edges before the first provisional frame as the anchor
+            keep_from = float(at[final][-1]) - SETTLE_S
+            cut = int(np.searchsorted(t, keep_from, side="left"))
+            del self._edges[:cut]
 
     # -- the PresentLog interface, on fresh edges ----------------------------------------------
     def present_time(self, n: int) -> float | None:

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from harness.analysis.audio import AudioAnalysis, Chirp
-from harness.analysis.clip import ClipAnalysis, Duplicate, Gap
+from harness.analysis.clip import ClipAnalysis, Duplicate, Gap, set_reference_times
 from harness.analysis.mapping import ClipMapping
 from harness.analysis.present import at_present_times, fired_by_frame, to_present_times
+from harness.analysis.timeline import TimelineBuilder
 from harness.core.clock import VirtualClock
 from harness.devices.display import EmulatedDisplay, PresentLog, RecordedPresentLog
+from harness.scene.timecode import Reading
 
 R = 60.0
 CAM = 1 / 30  # camera frame period
@@ -174,3 +176,41 @@ def test_ideal_log_with_latency_is_a_shift() -> None:
     c = clip()
     to_present_times(c, PresentLog(R, latency_s=0.01))
     assert c.first_ref_s == pytest.approx(10.01) and c.ref_s[0] == pytest.approx(10.0 + 0.5 / R + 0.01)
+
+
+class _MeasuredLog(RecordedPresentLog):
+    """The same log, as if measured at the panel (a photodiode's)."""
+
+    measured = True
+
+
+def _with_readings(first_frame: int = 600, frames: int = 300) -> ClipAnalysis:
+    """A clip whose analysis kept its readings: a 30 fps camera on the 60 Hz display, each frame
+    reading a clean display frame."""
+    builder = TimelineBuilder(R)
+    for k in range(frames):
+        builder.add(k / 30, Reading("clean", first_frame + 2 * k))
+    c = ClipAnalysis(path="clip.mp4", pts_s=[k / 30 for k in range(frames)], ref_s=[None] * frames)
+    c.frame_period_s = 1 / 30
+    set_reference_times(c, builder.fit())
+    c.timeline = builder
+    return c
+
+
+def test_a_measured_log_fits_the_time_code_again_a_software_log_maps_the_fit() -> None:
+    """Through measured present times the readings are fitted again; through a software log the
+    nominal fit's times are mapped (its per-frame errors would otherwise narrow the fit onto noise)."""
+    frames = range(500, 1400)
+    software, measured = bench_log(frames), _MeasuredLog(R, latency_s=LATENCY)
+    for n in frames:
+        measured.record(n, n / R + OFFSET - 0.001, n / R + OFFSET + _jitter(n))
+    mapped, refitted = _with_readings(), _with_readings()
+    nominal = mapped.first_ref_s
+    assert nominal is not None and mapped.timeline is not None
+    to_present_times(mapped, software)
+    to_present_times(refitted, measured)
+    assert mapped.first_ref_s == pytest.approx(software.to_present(nominal), abs=1e-12)
+    refit = refitted.timeline.fit(measured.to_present_many) if refitted.timeline is not None else None
+    assert refit is not None and refitted.first_ref_s == pytest.approx(refit.first_ref_s, abs=1e-12)
+    assert refitted.first_ref_s != pytest.approx(mapped.first_ref_s, abs=1e-6)
+    assert refitted.grid_ref_s[-1] == pytest.approx(refit.grid_ref_s[-1], abs=1e-12)

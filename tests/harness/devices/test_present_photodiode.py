@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from harness.core.clock import VirtualClock
 from harness.devices.display import EmulatedDisplay
 from harness.devices.present_photodiode import PhotodiodePresentLog, use_photodiode
-from harness.devices.rig_controller import RigControllerError, SerialRigController
+from harness.devices.rig_controller import LightEdge, RigControllerError, SerialRigController
 from harness.emulator.photodiode import RESPONSE_S, EmulatedPhotodiode
 from harness.emulator.rig_controller import EmulatedRigController
 from harness.scene.compose import Scene
@@ -78,3 +80,28 @@ def test_an_unreachable_controller_leaves_the_log_as_it_was() -> None:
 
     log = PhotodiodePresentLog(60.0, broken)
     assert log.present_time(10) is None and log.dropped() == []
+
+
+def test_decoding_as_the_edges_arrive_gives_the_log_of_decoding_them_at_once() -> None:
+    """Two minutes of a display that drops and delays refreshes, its edges read every 1.7 s: the log
+    equals the one decoded from all edges at the end, and it keeps only seconds of edges."""
+    scene = Scene(640, 360, 59.94)
+    scene.presentation = RealisticPresentation(59.94, seed=11, late_rate=0.01, drop_rate=0.02)
+    diode = EmulatedPhotodiode(scene, seed=11)
+
+    def edges(t0: float, t1: float) -> list[LightEdge]:
+        return [LightEdge(t, level, 0) for t, level in diode.edges(t0, t1)]
+
+    whole = [edges(10.0, 130.0)]
+    at_once = PhotodiodePresentLog(59.94, lambda: whole.pop() if whole else [])
+    at_once.update()
+    cuts = np.arange(10.0, 130.0 + 1e-9, 1.7).tolist() + [130.0]
+    chunks = [edges(a, b) for a, b in itertools.pairwise(cuts)][::-1]
+    live = PhotodiodePresentLog(59.94, lambda: chunks.pop() if chunks else [])
+    kept = []
+    while chunks:
+        live.update()
+        kept.append(len(live._edges))
+    assert list(live.n) == list(at_once.n) and list(live.present) == list(at_once.present)
+    assert live.repeats == at_once.repeats and live.late == at_once.late and len(at_once.repeats) > 5
+    assert max(kept) < 10 * 59.94  # seconds of edges held, not the two minutes
