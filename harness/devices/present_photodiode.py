@@ -28,9 +28,11 @@ by half a refresh or more, are the other anomalies :meth:`PhotodiodePresentLog.a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +110,7 @@ class PhotodiodePresentLog(RecordedPresentLog):
         self._final = 0  # frames at the head of the arrays that no later edge changes
         self._final_repeats: list[int] = []
         self._final_late: list[int] = []
+        self._updating = threading.Lock()
         self.min_lag_s = -0.5 / refresh_hz if min_lag_s is None else min_lag_s
         self.repeats: list[int] = []  # frames shown for more than one refresh
         self.late: list[int] = []
@@ -120,7 +123,11 @@ class PhotodiodePresentLog(RecordedPresentLog):
 
     # -- decoding ---------------------------------------------------------------------------
     def update(self) -> None:
-        """Take the controller's new edges and rebuild the log (cheap when nothing is new)."""
+        """Take the controller's new edges and decode them (cheap when nothing is new)."""
+        with self._updating:  # the keeper thread of :meth:`kept_up` and the analysis may both ask
+            self._update()
+
+    def _update(self) -> None:
         try:
             new = self._source()
         except Exception as exc:  # the log must not take a run down; the caller sees stale times
@@ -191,6 +198,24 @@ class PhotodiodePresentLog(RecordedPresentLog):
             keep_from = float(at[final][-1]) - SETTLE_S
             cut = int(np.searchsorted(t, keep_from, side="left"))
             del self._edges[:cut]
+
+    @contextlib.contextmanager
+    def kept_up(self, every_s: float) -> Iterator[None]:
+        """Decode the new edges every ``every_s`` seconds on a thread while the block runs: a long
+        real-time wait then holds seconds of edges (in the controller driver and here), not hours."""
+        stop = threading.Event()
+
+        def keep() -> None:
+            while not stop.wait(every_s):
+                self.update()
+
+        thread = threading.Thread(target=keep, name="photodiode-log", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     # -- the PresentLog interface, on fresh edges ----------------------------------------------
     def present_time(self, n: int) -> float | None:

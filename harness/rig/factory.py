@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.core.clock import Clock
+from harness.core.clock import Clock, RealClock
 from harness.core.paths import RIGS_DIR, camera_profile_path
 from harness.devices.clip_source import ClipSource
 from harness.devices.display import Display, EmulatedDisplay, PresentLog
@@ -40,6 +40,9 @@ from harness.rig.specs import (
 __all__ = ["Rig", "open_rig"]
 
 log = logging.getLogger(__name__)
+
+#: how often a real-time run decodes the photodiode's new edges (seconds)
+KEEP_UP_S = 60.0
 
 
 @dataclass
@@ -126,7 +129,7 @@ def open_rig(
         display = parts.display(clock) if parts.display is not None else None
         if display is not None:
             stack.enter_context(display)
-            _present_log(display, controller, calibration, stack)
+            _present_log(display, controller, calibration, stack, isinstance(clock, RealClock))
         rig = Rig(
             name=parts.name,
             clock=clock,
@@ -164,17 +167,24 @@ def open_rig(
 
 
 def _present_log(
-    display: Display, controller: RigController, calibration: Calibration | None, stack: contextlib.ExitStack
+    display: Display,
+    controller: RigController,
+    calibration: Calibration | None,
+    stack: contextlib.ExitStack,
+    real_time: bool,
 ) -> None:
     """Where the display's present times come from, as the calibration says: the photodiode's
-    light edges (the controller's input armed until the rig closes), or the display's own log
-    (a late emulated display's nominal times plus the calibrated display latency)."""
+    light edges (the controller's input armed until the rig closes; in real time decoded every
+    minute, so a 12-hour wait holds seconds of edges, not hours), or the display's own log (a late
+    emulated display's nominal times plus the calibrated display latency)."""
     if calibration is None:
         return
     latency = calibration.display_latency_ms.value / 1000 if calibration.display_latency_ms is not None else 0.0
     if calibration.present_time == "photodiode":
-        use_photodiode(display, controller, latency)
+        present = use_photodiode(display, controller, latency)
         stack.callback(_light_off, controller)
+        if real_time:
+            stack.enter_context(present.kept_up(KEEP_UP_S))
     elif isinstance(display, EmulatedDisplay) and display.late and latency:
         display.log = PresentLog(display.refresh_hz, latency)
     if isinstance(display, EmulatedDisplay):  # its speaker is the scene's: stimuli at nominal time

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 
 import numpy as np
 import pytest
@@ -105,3 +106,24 @@ def test_decoding_as_the_edges_arrive_gives_the_log_of_decoding_them_at_once() -
     assert list(live.n) == list(at_once.n) and list(live.present) == list(at_once.present)
     assert live.repeats == at_once.repeats and live.late == at_once.late and len(at_once.repeats) > 5
     assert max(kept) < 10 * 59.94  # seconds of edges held, not the two minutes
+
+
+def test_a_kept_up_log_decodes_the_new_edges_while_the_run_waits() -> None:
+    """In real time the log takes the controller's edges on its own thread, so a long wait does
+    not pile them up; the thread ends with the block."""
+    scene = Scene(640, 360, 60.0)
+    diode = EmulatedPhotodiode(scene, seed=3)
+    spans = [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)]
+    asked = threading.Event()
+
+    def source() -> list[LightEdge]:
+        if not spans:
+            asked.set()
+            return []
+        return [LightEdge(t, level, 0) for t, level in diode.edges(*spans.pop(0))]
+
+    log = PhotodiodePresentLog(60.0, source)
+    with log.kept_up(0.01):
+        assert asked.wait(5.0)
+    assert not any(t.name == "photodiode-log" for t in threading.enumerate())
+    assert len(log.n) > 150 and log.dropped(0.2, 2.8) == []
