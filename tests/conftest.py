@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +16,12 @@ import yaml
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
+
+# A run started in the background of a non-interactive shell (`pytest ... &` in a script) inherits
+# SIGINT ignored, and so would every process it starts: the tests that press Ctrl-C on a harness
+# process need it delivered, as it is at a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run_bwc(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
