@@ -20,14 +20,8 @@ R = 60.0
 
 def read(m: float, exposure: float) -> Reading:
     """The reading of a frame whose exposure [m - e/2, m + e/2] integrates the display."""
-    lo, hi = m - exposure / 2, m + exposure / 2
-    mix = np.zeros(CODE_BITS)
-    for n in range(math.floor(lo * R), math.floor(hi * R - 1e-12) + 1):
-        w = (min(hi, (n + 1) / R) - max(lo, n / R)) / exposure
-        mix += w * code_bits(n)
-    d = 2 * mix - 1
-    states = np.where(d > 0.35, 1, np.where(d < -0.35, 0, -1)).astype(np.int8)
-    return resolve_states(states)
+    first = math.floor((m - exposure / 2) * R) - 1
+    return _filmed(first, np.arange(first, math.floor((m + exposure / 2) * R) + 3) / R, m, exposure)
 
 
 def camera(t0: float, fps: float, frames: int, exposure: float, ppm: float = 0.0, shown=None, pts_of=None):
@@ -161,7 +155,7 @@ def test_grid_times_do_not_wander_with_the_beat(fps):
 
 
 def _filmed(first: int, starts: np.ndarray, m: float, exposure: float) -> Reading:
-    """As :func:`read`, for a display that put frame ``first + i`` up at ``starts[i]`` (until ``starts[i + 1]``)."""
+    """A frame's reading on a display that put frame ``first + i`` up at ``starts[i]`` (until ``starts[i + 1]``)."""
     lo, hi = m - exposure / 2, m + exposure / 2
     mix = np.zeros(CODE_BITS)
     for i in range(int(np.searchsorted(starts, lo, "right")) - 1, int(np.searchsorted(starts, hi, "left"))):
