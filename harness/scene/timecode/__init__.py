@@ -73,7 +73,9 @@ from harness.scene.timecode.codec import (
     gray_decode,
     gray_encode,
     resolve_coarse,
+    resolve_coarse_word,
     resolve_states,
+    resolve_word,
     slot_seconds,
 )
 from harness.scene.timecode.decoder import ACQUIRE_ANCHORS, RELOCATE_AFTER, TimecodeDecoder
@@ -87,7 +89,7 @@ from harness.scene.timecode.sampler import (
     DECISION_RELATIVE,
     DECISION_THRESHOLD,
     CodeSampler,
-    anchors_visible,
+    anchor_visible,
     bit_decisions,
     upright_homography,
 )
@@ -124,7 +126,7 @@ __all__ = [
     "ReadingKind",
     "SceneRenderer",
     "TimecodeDecoder",
-    "anchors_visible",
+    "anchor_visible",
     "bit_decisions",
     "coarse_bits",
     "coarse_word",
@@ -136,7 +138,9 @@ __all__ = [
     "gray_encode",
     "locate",
     "resolve_coarse",
+    "resolve_coarse_word",
     "resolve_states",
+    "resolve_word",
     "slot_seconds",
     "upright_homography",
 ]

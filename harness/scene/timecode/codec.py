@@ -181,13 +181,17 @@ _WORD_MASK = (1 << CODE_BITS) - 1
 def resolve_states(states: np.ndarray) -> Reading:
     """Turn 32 per-bit decisions (1, 0, or -1 = ambiguous) into a :class:`Reading`.
 
-    Kept separate from pixel sampling so the rules can be tested exhaustively. Works on 32-bit
-    integers: ``amb`` marks ambiguous bits, ``ones`` the bits decided 1 (MSB = bit 0).
+    Kept separate from pixel sampling so the rules can be tested exhaustively.
     """
     states = np.asarray(states, dtype=np.int8)
     if states.shape != (CODE_BITS,):
         raise ValueError(f"expected {CODE_BITS} states")
-    amb, ones = _pack(states < 0), _pack(states == 1)
+    return resolve_word(_pack(states < 0), _pack(states == 1))
+
+
+def resolve_word(amb: int, ones: int) -> Reading:
+    """:func:`resolve_states` on 32-bit integers: ``amb`` marks the ambiguous bits, ``ones`` the
+    bits decided 1 (MSB = bit 0)."""
     if not amb:
         g = ones >> CRC_BITS
         if ones & 0xFF != _gray_crc(g):
@@ -255,9 +259,15 @@ def _three_refreshes(amb: int, ones: int) -> Reading:
 
 def resolve_coarse(states: np.ndarray) -> tuple[int, int] | None:
     """(run id, UTC second) from one slot's 64 decisions, or None unless every bit is decided and the CRC holds."""
-    if states.shape != (COARSE_BITS,) or np.any(states < 0):
+    if states.shape != (COARSE_BITS,):
         return None
-    word = _pack(states)
+    return resolve_coarse_word(_pack(states < 0), _pack(states == 1))
+
+
+def resolve_coarse_word(amb: int, word: int) -> tuple[int, int] | None:
+    """:func:`resolve_coarse` on 64-bit integers (ambiguous bits, bits decided 1)."""
+    if amb:
+        return None
     payload, crc = word >> COARSE_CRC_BITS, word & 0xFFFF
     if crc16(payload.to_bytes(6, "big")) != crc:
         return None

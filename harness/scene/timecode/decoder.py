@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.scene.timecode.codec import UTC_MODULUS, Coarse, Reading, resolve_coarse, resolve_states, undecodable
+from harness.scene.timecode.codec import UTC_MODULUS, Coarse, Reading, resolve_coarse_word, resolve_word, undecodable
 from harness.scene.timecode.layout import DEFAULT_LAYOUT, CodeLayout
 from harness.scene.timecode.locate import locate
-from harness.scene.timecode.sampler import CodeSampler, anchors_visible, bit_decisions, upright_homography
+from harness.scene.timecode.sampler import CodeSampler, Means, anchor_visible, bit_decisions, upright_homography
 
 #: anchors (of six) that must show to take a new placement; undecodable frames in a row before
 #: a tracked placement is searched for again
@@ -51,16 +51,19 @@ class TimecodeDecoder:
         self._relocate_after = RELOCATE_AFTER
 
     # -- tracking ---------------------------------------------------------------------------
-    def _anchor_ok(self, sampler: CodeSampler, samples: np.ndarray, acquire: bool = False) -> bool:
+    @staticmethod
+    def _anchor_ok(means: Means, acquire: bool = False) -> bool:
         """Tracking needs the two anchors that bracket the fine band; acquiring a new placement
         needs five of the six, so a random picture cannot pass for the code."""
-        visible = anchors_visible(sampler.means(samples, "ring"), sampler.means(samples, "core"))
-        return bool(visible[2] and visible[3]) and (not acquire or int(visible.sum()) >= ACQUIRE_ANCHORS)
+        _, ring, core = means
+        if not (anchor_visible(ring[2], core[2]) and anchor_visible(ring[3], core[3])):
+            return False
+        return not acquire or sum(map(anchor_visible, ring, core)) >= ACQUIRE_ANCHORS
 
     def _search(self, gray: np.ndarray) -> CodeSampler | None:
         """Find the code: upright placement first (cheap, every frame), then the anchor locator
         (spaced out after repeated failures)."""
-        if self._anchor_ok(self._upright, self._upright.read(gray), acquire=True):
+        if self._anchor_ok(self._upright.read_means(gray), acquire=True):
             return self._upright
         if self._wait > 0:
             self._wait -= 1
@@ -68,24 +71,24 @@ class TimecodeDecoder:
         self.searches += 1
         homography = locate(gray, self.layout)
         sampler = None if homography is None else CodeSampler(homography, self.width, self.height, self.layout)
-        if sampler is None or not (sampler.fine_inside and self._anchor_ok(sampler, sampler.read(gray), acquire=True)):
+        if sampler is None or not (sampler.fine_inside and self._anchor_ok(sampler.read_means(gray), acquire=True)):
             self._failures += 1
             if self._failures >= self.FREE_SEARCHES:
                 self._wait = min(1 << (self._failures - self.FREE_SEARCHES), self.MAX_SEARCH_GAP)
             return None
         return sampler
 
-    def _track(self, gray: np.ndarray) -> tuple[CodeSampler, np.ndarray] | None:
+    def _track(self, gray: np.ndarray) -> tuple[CodeSampler, Means] | None:
         if self.sampler is not None:
-            samples = self.sampler.read(gray)
-            if self._anchor_ok(self.sampler, samples):
-                return self.sampler, samples
+            means = self.sampler.read_means(gray)
+            if self._anchor_ok(means):
+                return self.sampler, means
             self.sampler = None
         found = self._search(gray)
         if found is None:
             return None
         self.sampler, self._failures, self._wait = found, 0, 0
-        return found, found.read(gray)
+        return found, found.read_means(gray)
 
     def reset(self) -> None:
         """Forget the located code (e.g. before frames of another clip)."""
@@ -103,9 +106,9 @@ class TimecodeDecoder:
         tracked = self._track(gray)
         if tracked is None:
             return undecodable("no code in view (anchors not found)")
-        sampler, samples = tracked
-        states, contrast = bit_decisions(sampler.means(samples, "fine"))
-        reading = resolve_states(states)
+        sampler, (fine, _, _) = tracked
+        amb, ones, contrast = bit_decisions(fine)
+        reading = resolve_word(amb, ones)
         if reading.kind == "undecodable":
             self._unread += 1
             if self._unread >= self._relocate_after:  # anchors in place but nothing reads: look again
@@ -114,13 +117,12 @@ class TimecodeDecoder:
         else:
             self._unread, self._relocate_after = 0, RELOCATE_AFTER
         want = self.frames <= self.coarse_first or (self.coarse_every > 0 and self.frames % self.coarse_every == 0)
-        coarse = self._coarse(sampler, sampler.read_coarse(gray)) if want and sampler.coarse_inside else None
+        coarse = self._coarse(*sampler.read_coarse_means(gray)) if want and sampler.coarse_inside else None
         return Reading(reading.kind, reading.value, reading.reason, coarse, contrast)
 
     @staticmethod
-    def _coarse(sampler: CodeSampler, samples: np.ndarray) -> Coarse | None:
-        slots = [resolve_coarse(bit_decisions(sampler.means(samples, name))[0]) for name in ("A", "B")]
-        a, b = slots
+    def _coarse(slot_a: list[float], slot_b: list[float]) -> Coarse | None:
+        a, b = (resolve_coarse_word(*bit_decisions(slot)[:2]) for slot in (slot_a, slot_b))
         a = a if a is not None and a[1] % 2 == 0 else None  # slot A holds even seconds, B odd ones
         b = b if b is not None and b[1] % 2 == 1 else None
         if a is not None and b is not None:

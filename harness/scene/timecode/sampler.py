@@ -25,6 +25,10 @@ _RING = np.array([(u, v) for v in (0.15, 0.5, 0.85) for u in (0.15, 0.5, 0.85) i
 _CORE = np.array([(u, v) for v in (0.44, 0.5, 0.56) for u in (0.44, 0.5, 0.56)])
 
 
+#: a frame's means: fine cells, anchor rings, anchor cores (:meth:`CodeSampler.read_means`)
+Means = tuple[list[float], list[float], list[float]]
+
+
 def upright_homography(width: int, height: int) -> np.ndarray:
     """Model (normalized display) -> pixel coordinates (OpenCV: pixel centres at integers) of an
     upright full-frame rendering."""
@@ -71,6 +75,24 @@ class CodeSampler:
         self.anchors_inside = bool(inside["core"][self._slices["ring"][0] :].all())
         self.coarse_inside = bool(inside["coarse"].all())
         self.cell_px = self._cell_size()
+        # a frame's means in one reduction per group: where each cell's (or anchor's) samples start
+        self._cells = {
+            group: self._cell_starts(names)
+            for group, names in (("core", ("fine", "ring", "core")), ("coarse", ("A", "B")))
+        }
+        self._ring_at = self._slices["fine"][2]
+        self._core_at = self._ring_at + self._slices["ring"][2]
+        self._slot_b_at = self._slices["A"][2]
+
+    def _cell_starts(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """First sample of each cell of ``names`` (in gather order), and 1 / samples per cell."""
+        starts: list[int] = []
+        weights: list[float] = []
+        for name in names:
+            first, _, count, per = self._slices[name]
+            starts += range(first, first + count * per, per)
+            weights += [1.0 / per] * count
+        return np.array(starts, np.intp), np.array(weights, np.float32)
 
     @staticmethod
     def _in_rects(rects: np.ndarray, pattern: np.ndarray) -> np.ndarray:
@@ -85,39 +107,42 @@ class CodeSampler:
         pix = cv2.perspectiveTransform(pts.reshape(-1, 1, 2), self.homography).reshape(-1, 2)
         return float(min(np.hypot(*(pix[1] - pix[0])), np.hypot(*(pix[3] - pix[2]))))
 
-    def read(self, gray: np.ndarray) -> np.ndarray:
-        """Samples of the fine band and the anchors (float32)."""
-        ys, xs = self._index["core"]
-        return gray[ys, xs].astype(np.float32)
+    def read_means(self, gray: np.ndarray) -> Means:
+        """This frame's means of the fine cells, the anchor rings and the anchor cores, from one
+        gather and one reduction; plain floats, since the few dozen values that follow are cheaper
+        to decide in Python than through numpy calls."""
+        means = self._means(gray, "core")
+        return means[: self._ring_at], means[self._ring_at : self._core_at], means[self._core_at :]
 
-    def read_coarse(self, gray: np.ndarray) -> np.ndarray:
-        """Samples of the two coarse slots (float32)."""
-        ys, xs = self._index["coarse"]
-        return gray[ys, xs].astype(np.float32)
+    def read_coarse_means(self, gray: np.ndarray) -> tuple[list[float], list[float]]:
+        """This frame's means of the cells of coarse slots A and B."""
+        means = self._means(gray, "coarse")
+        return means[: self._slot_b_at], means[self._slot_b_at :]
 
-    def means(self, samples: np.ndarray, name: str) -> np.ndarray:
-        """Per-cell (or per-anchor) mean of the samples of ``name``."""
-        a, b, count, per = self._slices[name]
-        return samples[a:b].reshape(count, per).sum(axis=1) * (1.0 / per)
+    def _means(self, gray: np.ndarray, group: str) -> list[float]:
+        ys, xs = self._index[group]
+        starts, weights = self._cells[group]
+        return (np.add.reduceat(gray[ys, xs].astype(np.float32), starts) * weights).tolist()
 
 
-def _decide(d: np.ndarray) -> tuple[np.ndarray, float]:
-    contrast = float(np.partition(np.abs(d), d.size // 2)[d.size // 2])
+def bit_decisions(means: list[float]) -> tuple[int, int, float]:
+    """Per-bit decisions from bit-cell vs complement-cell means, as two integers MSB first: the
+    ambiguous bits and the bits decided 1. The threshold follows the frame's own contrast (the
+    median |d|, also returned), so gain and exposure do not move it."""
+    d = [(a - b) / (a + b + _EPS) for a, b in zip(means[0::2], means[1::2], strict=True)]
+    contrast = sorted(abs(x) for x in d)[len(d) // 2]
     threshold = max(DECISION_FLOOR, DECISION_RELATIVE * contrast)
-    states = np.full(d.shape, -1, dtype=np.int8)
-    states[d > threshold] = 1
-    states[d < -threshold] = 0
-    return states, contrast
+    amb = ones = 0
+    for x in d:
+        amb, ones = amb << 1, ones << 1
+        if x > threshold:
+            ones |= 1
+        elif x >= -threshold:
+            amb |= 1
+    return amb, ones, contrast
 
 
-def bit_decisions(means: np.ndarray) -> tuple[np.ndarray, float]:
-    """Per-bit decision 1 / 0 / -1 (ambiguous) from bit-cell vs complement-cell means, and the
-    frame's contrast (median |d|) that sets the threshold."""
-    a, b = means[0::2], means[1::2]
-    return _decide((a - b) / (a + b + _EPS))
-
-
-def anchors_visible(ring: np.ndarray, core: np.ndarray) -> np.ndarray:
-    """Per anchor: strong ring-vs-core contrast (gain independent, with an absolute floor)."""
+def anchor_visible(ring: float, core: float) -> bool:
+    """Strong ring-vs-core contrast of one anchor (gain independent, with an absolute floor)."""
     diff = ring - core
-    return (diff >= ANCHOR_MIN_DIFFERENCE) & (diff / (ring + core + _EPS) >= ANCHOR_MIN_CONTRAST)
+    return diff >= ANCHOR_MIN_DIFFERENCE and diff / (ring + core + _EPS) >= ANCHOR_MIN_CONTRAST

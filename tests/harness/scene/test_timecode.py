@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from harness.scene.timecode import (
+    ANCHOR_MIN_CONTRAST,
+    ANCHOR_MIN_DIFFERENCE,
     CODE_BITS,
     COUNTER_BITS,
     CRC_BITS,
@@ -21,6 +23,8 @@ from harness.scene.timecode import (
     Reading,
     SceneRenderer,
     TimecodeDecoder,
+    anchor_visible,
+    bit_decisions,
     coarse_bits,
     code_bits,
     crc8,
@@ -29,6 +33,7 @@ from harness.scene.timecode import (
     gray_encode,
     resolve_coarse,
     resolve_states,
+    resolve_word,
     slot_seconds,
 )
 
@@ -398,6 +403,35 @@ def test_resolve_every_mixture_of_neighbours_is_never_wrong() -> None:
             if all(c == -1 for c in choice):
                 full_blend = reading
         assert full_blend == Reading("blended", n)
+
+
+def _cell_means(bits: np.ndarray, white: float, black: float) -> list[float]:
+    """Bit cell then complement cell, as the fine band lays them out."""
+    return [v for b in bits for v in ((white, black) if b else (black, white))]
+
+
+@pytest.mark.parametrize("white, black", [(200.0, 30.0), (60.0, 12.0)], ids=["bright", "dim"])
+def test_bit_decisions_follow_the_frame_contrast(white: float, black: float) -> None:
+    """Every bit of a plain frame is decided at any gain; a bit whose cells sit near each
+    other (a blend) is ambiguous; the word then resolves as :func:`resolve_states` would."""
+    bits = code_bits(4242)
+    amb, ones, contrast = bit_decisions(_cell_means(bits, white, black))
+    assert amb == 0 and contrast == pytest.approx((white - black) / (white + black + 1.0))
+    assert resolve_word(amb, ones) == resolve_states(_states_from(bits)) == Reading("clean", 4242)
+    means = _cell_means(bits, white, black)
+    means[0:2] = [(white + black) / 2 + 1.0, (white + black) / 2]  # bit 0 (MSB): cells 1 apart
+    amb, ones, _ = bit_decisions(means)
+    assert amb == 1 << (CODE_BITS - 1) and ones & amb == 0
+
+
+def test_anchor_visible_needs_relative_and_absolute_contrast() -> None:
+    floor, relative = ANCHOR_MIN_DIFFERENCE, ANCHOR_MIN_CONTRAST
+    assert anchor_visible(200.0, 20.0)
+    assert not anchor_visible(200.0, 150.0)  # a grey anchor: relative contrast 0.14
+    assert anchor_visible(2.0 + floor, 2.0)  # dark, but at the absolute floor and well above relative
+    assert not anchor_visible(1.9 + floor, 2.0)  # just below the floor
+    ring = 100.0 * (1 + relative) / (1 - relative)  # relative contrast exactly at the limit (plus the +1 guard)
+    assert not anchor_visible(ring, 100.0) and anchor_visible(ring + 2.0, 100.0)
 
 
 def test_resolve_rejects_two_ambiguous_counter_bits() -> None:
