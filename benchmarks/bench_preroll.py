@@ -31,6 +31,7 @@ from harness.core.timeline import BufferingStarted
 from harness.execution.runner import run_scenario
 from harness.plan.profile import CameraProfile
 from harness.plan.scenario import Scenario
+from harness.plan.takes import preroll_take
 from harness.rig.factory import open_rig
 from harness.rig.specs import EmulatedRigSpec
 
@@ -56,23 +57,7 @@ def early_activation(seed: int, buffer_s: float) -> Scenario:
     is full, then a short recording (the clip costs only its own frames)."""
     rng = random.Random(seed)
     wait = rng.uniform(5.0, max(6.0, min(25.0, buffer_s - 2.0)))
-    return Scenario.model_validate(
-        {
-            "id": f"early-activation-take-{seed}",
-            "title": "Early activation take",
-            "requirements": ["BWC-PRE-02"],
-            "steps": [
-                {"power": "on"},
-                {"wait": {"seconds": round(wait, 3), "since": "buffering"}},
-                {"gesture": "start"},
-                {"wait": {"seconds": 2.0}},
-                {"gesture": "stop"},
-                {"wait": {"seconds": 5.0}},
-                {"power": "off"},
-            ],
-            "expect": {"clips": 1, "checks": ["clip_count", "preroll"]},
-        }
-    )
+    return preroll_take(f"early-activation-take-{seed}", "Early activation take", wait, record_s=2.0, settle_s=5.0)
 
 
 def accuracy(profiles: list[str], takes: int) -> None:

@@ -40,6 +40,7 @@ from harness.emulator.photodiode import JITTER_S, RESPONSE_S
 from harness.emulator.rig import EmulatedRig
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
+from harness.plan.takes import preroll_take
 from harness.rig.factory import Rig, open_rig
 from harness.rig.specs import EmulatedRigSpec
 from harness.scene.presentation import COMPOSITOR_S
@@ -50,23 +51,7 @@ PREROLL_S = [40.0, 50.0]
 
 
 def take(rng: random.Random, n: int) -> Scenario:
-    return Scenario.model_validate(
-        {
-            "id": f"bench-take-{n}",
-            "title": "Uncertainty take",
-            "requirements": ["BWC-PRE-02"],
-            "steps": [
-                {"power": "on"},
-                {"wait": {"seconds": round(rng.uniform(*PREROLL_S), 3), "since": "buffering"}},
-                {"gesture": "start"},
-                {"wait": {"seconds": 1.0}},
-                {"gesture": "stop"},
-                {"wait": {"seconds": 4.0}},
-                {"power": "off"},
-            ],
-            "expect": {"clips": 1, "checks": ["clip_count", "preroll"]},
-        }
-    )
+    return preroll_take(f"bench-take-{n}", "Uncertainty take", rng.uniform(*PREROLL_S))
 
 
 def software_latency_ms(refresh_hz: float) -> tuple[float, float]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harness.execution.runner import run_scenario
 from harness.plan.scenario import Scenario
+from harness.plan.takes import preroll_take
 from harness.rig.factory import open_rig
 from harness.rig.specs import EmulatedRigSpec
 
@@ -18,23 +19,7 @@ TAKES = 5  # power cycles per rig: each draws a new frame phase against the disp
 
 def take(rng: random.Random, n: int) -> Scenario:
     """Power on, activate a seeded few seconds into the buffer, record briefly, stop, power off."""
-    return Scenario.model_validate(
-        {
-            "id": f"coverage-take-{n}",
-            "title": "Coverage take",
-            "requirements": ["BWC-PRE-02"],
-            "steps": [
-                {"power": "on"},
-                {"wait": {"seconds": round(rng.uniform(3.0, 6.0), 3), "since": "buffering"}},
-                {"gesture": "start"},
-                {"wait": {"seconds": 1.0}},
-                {"gesture": "stop"},
-                {"wait": {"seconds": 4.0}},
-                {"power": "off"},
-            ],
-            "expect": {"clips": 1, "checks": ["clip_count", "preroll"]},
-        }
-    )
+    return preroll_take(f"coverage-take-{n}", "Coverage take", rng.uniform(3.0, 6.0))
 
 
 def test_stated_u_covers_the_pre_roll_error_at_least_95_percent_of_the_time(tmp_path: Path) -> None:

@@ -13,32 +13,10 @@ from pathlib import Path
 from harness.core.paths import RIGS_DIR
 from harness.emulator.device_faults import DEVICE_FAULTS
 from harness.execution.runner import run_scenario
-from harness.plan.scenario import Scenario
+from harness.plan.takes import preroll_take
 from harness.rig.factory import open_rig
 from harness.rig.kinds import load_rig_spec
 from harness.scene.presentation import MARK_EVERY
-
-
-def preroll_take(seconds: float = 4.0) -> Scenario:
-    """Power on, buffer ``seconds``, start and stop a short event: one clip whose first frame is
-    the oldest buffered one."""
-    return Scenario.model_validate(
-        {
-            "id": "display-drops-take",
-            "title": "Pre-roll on a display that drops refreshes",
-            "requirements": ["BWC-PRE-02"],
-            "steps": [
-                {"power": "on"},
-                {"wait": {"seconds": seconds, "since": "buffering"}},
-                {"gesture": "start"},
-                {"wait": {"seconds": 1.0}},
-                {"gesture": "stop"},
-                {"wait": {"seconds": 4.0}},
-                {"power": "off"},
-            ],
-            "expect": {"clips": 1, "checks": ["clip_count", "preroll"]},
-        }
-    )
 
 
 def test_dropped_refreshes_are_found_by_the_photodiode_and_the_preroll_is_untouched(tmp_path: Path) -> None:
@@ -49,7 +27,9 @@ def test_dropped_refreshes_are_found_by_the_photodiode_and_the_preroll_is_untouc
         truth = rig.emulator.scene.presentation
         assert truth is not None and truth.drop_rate > 0.01
         start = rig.clock.now()
-        result = run_scenario(preroll_take(), rig, tmp_path / "ev")
+        result = run_scenario(
+            preroll_take("display-drops-take", "Pre-roll on a display that drops refreshes", 4.0), rig, tmp_path / "ev"
+        )
         (event,) = rig.emulator.camera.events
         m = next(m for m in result.measurements if m.quantity == "preroll_s")
         assert m.value is not None and m.uncertainty is not None and event.first_frame_t is not None
