@@ -50,7 +50,7 @@ def main() -> None:
         t = time.perf_counter()
         log.update()
         costs.append(time.perf_counter() - t)
-        held = max(held, len(log._edges))
+        held = max(held, log.held_edges)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = np.frombuffer(log.n, dtype=np.int64)
     present = np.frombuffer(log.present, dtype=np.float64)

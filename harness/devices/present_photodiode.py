@@ -117,6 +117,11 @@ class PhotodiodePresentLog(RecordedPresentLog):
         #: what the display's own pacing logs (a bench window keeps logging): kept apart, unused for times
         self.software = RecordedPresentLog(refresh_hz)
 
+    @property
+    def held_edges(self) -> int:
+        """Edges kept in memory: the anchor's and those not final yet (bounded on a run of any length)."""
+        return len(self._edges)
+
     def record(self, n: int, submit_t: float, present_t: float) -> None:
         """The display's software log goes to :attr:`software`; the present times are the edges'."""
         self.software.record(n, submit_t, present_t)

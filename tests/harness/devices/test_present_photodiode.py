@@ -102,7 +102,7 @@ def test_decoding_as_the_edges_arrive_gives_the_log_of_decoding_them_at_once() -
     kept = []
     while chunks:
         live.update()
-        kept.append(len(live._edges))
+        kept.append(live.held_edges)
     assert list(live.n) == list(at_once.n) and list(live.present) == list(at_once.present)
     assert live.repeats == at_once.repeats and live.late == at_once.late and len(at_once.repeats) > 5
     assert max(kept) < 10 * 59.94  # seconds of edges held, not the two minutes
