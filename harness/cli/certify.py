@@ -70,6 +70,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="answer prompts through a test station's prompt socket (bwc station passes it to each unit's run)",
     )
     p.add_argument(
+        "--station-info",
+        metavar="JSON",
+        help="a test station's attempt (lot, operator, bench, attempt, profile) for the run record (bwc station "
+        "passes it, so the record holds it before its hash is taken)",
+    )
+    p.add_argument(
         "--list",
         action="store_true",
         help="list the scenarios with their expected bench duration for the camera profile, and run nothing",
@@ -239,6 +245,8 @@ def _certify(args: argparse.Namespace) -> int:
         pytest_args += ["--operator", operator]
     if args.operator_socket is not None:
         pytest_args += ["--operator-socket", args.operator_socket]
+    if args.station_info is not None:
+        pytest_args += ["--station-info", args.station_info]
     if args.requirements:
         pytest_args += ["--requirements", str(Path(args.requirements).resolve())]
     if args.decision_rule:

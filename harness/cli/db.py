@@ -164,7 +164,7 @@ class CertifyStore:
             self._store(live=True)
 
     def _store(self, live: bool) -> bool:
-        from harness.fleet.db.store import DatabaseError, mark_interrupted, shown, store_record
+        from harness.fleet.db.store import DatabaseError, import_command, mark_interrupted, shown, store_record
 
         if live and self._failed:
             return False
@@ -190,7 +190,8 @@ class CertifyStore:
                 exc = DatabaseError(f"database {shown(self.url)}: {type(exc).__name__}: {exc}".splitlines()[0])
             if not self._reported:
                 print(
-                    f"\n{exc}; the run folder is kept: upload it later with bwc db import {self.out}", file=sys.stderr
+                    f"\n{exc}; the run folder is kept: upload it later with {import_command(self.out, self.url)}",
+                    file=sys.stderr,
                 )
             self._failed = self._reported = True
             return False

@@ -23,7 +23,6 @@ import contextlib
 import ctypes
 import json
 import os
-import queue
 import random
 import re
 import signal
@@ -51,6 +50,7 @@ from harness.fleet.db.store import (
     DatabaseError,
     RunLabels,
     error_text,
+    import_command,
     mark_interrupted,
     run_key,
     shown,
@@ -145,6 +145,33 @@ class AttemptResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def new_attempt_dir(unit_dir: Path) -> tuple[int, Path]:
+    """A new, empty ``attempt-N`` folder of the unit (N one past every attempt already there, from
+    any shift): an attempt never lands in, or overwrites, another's folder."""
+    unit_dir.mkdir(parents=True, exist_ok=True)
+    taken = [int(m.group(1)) for p in unit_dir.iterdir() if (m := re.fullmatch(r"attempt-(\d+)(?:\.log)?", p.name))]
+    n = max(taken, default=0) + 1
+    while True:
+        try:
+            (unit_dir / f"attempt-{n}").mkdir()
+            return n, unit_dir / f"attempt-{n}"
+        except FileExistsError:  # another station on the same folder took it first
+            n += 1
+
+
+class _Supply:
+    """The units still to come, handed out one at a time to the benches: a bench's endless supply
+    (each slot a unit the operator connects) is read only as far as units are taken."""
+
+    def __init__(self, units: Iterable[UnitSlot]) -> None:
+        self._units = enumerate(units, 1)
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[int, UnitSlot] | None:
+        with self._lock:
+            return next(self._units, None)
 
 
 @dataclass
@@ -247,9 +274,7 @@ class Station:
                 "workers": cfg.workers,
             }
         )
-        supply: queue.Queue[tuple[int, UnitSlot]] = queue.Queue()
-        for i, slot in enumerate(units, 1):
-            supply.put((i, slot))
+        supply = _Supply(units)
         benches = [cfg.bench] if cfg.workers <= 1 else [f"{cfg.bench}-{k + 1}" for k in range(cfg.workers)]
         if self.engine is not None:
             for bench in benches:
@@ -271,12 +296,12 @@ class Station:
             out[(a.serial, a.index)] = a
         return list(out.values())
 
-    def _bench_loop(self, bench: str, supply: queue.Queue[tuple[int, UnitSlot]]) -> None:
+    def _bench_loop(self, bench: str, supply: _Supply) -> None:
         while not self._stop.is_set():
-            try:
-                index, slot = supply.get_nowait()
-            except queue.Empty:
+            taken = supply.take()
+            if taken is None:
                 return
+            index, slot = taken
             if not self._one_unit(bench, index, slot):
                 self._stop.set()
                 return
@@ -315,9 +340,8 @@ class Station:
             if not typed.ok or not typed.value:
                 return False
             serial = typed.value
-        attempt = 1
         while True:
-            result = self.test_unit(bench, index, slot, serial, attempt)
+            result = self.test_unit(bench, index, slot, serial)
             if self._stop.is_set() or result.verdict == "pass":
                 return not self._stop.is_set()
             why = result.reasons[0] if result.reasons else result.verdict
@@ -334,15 +358,13 @@ class Station:
                 return False
             if not again.ok:
                 return True
-            attempt += 1
 
     # --- one attempt --------------------------------------------------------------------------
-    def test_unit(self, bench: str, index: int, slot: UnitSlot, serial: str, attempt: int) -> AttemptResult:
+    def test_unit(self, bench: str, index: int, slot: UnitSlot, serial: str) -> AttemptResult:
         """Run the suite once on the unit ``serial`` and store the attempt (see the module's description)."""
         cfg = self.config
         start = wall_utc().isoformat()
-        run_dir = cfg.out / f"{index:04d}-{safe_name(serial)}" / f"attempt-{attempt}"
-        run_dir.mkdir(parents=True, exist_ok=True)
+        attempt, run_dir = new_attempt_dir(cfg.out / safe_name(serial))
         self.emit(
             {
                 "type": "unit",
@@ -356,7 +378,7 @@ class Station:
         )
         placeholder = self._start_row(bench, serial, attempt, start, run_dir, slot)
         t0 = time.monotonic()
-        code, log = self._run_suite(bench, slot, serial, run_dir)
+        code, log = self._run_suite(bench, slot, serial, run_dir, attempt)
         duration = time.monotonic() - t0
         record = _read_json(run_dir / "record.json")
         key: str | None = None
@@ -371,14 +393,6 @@ class Station:
             reasons, quantities = reasons_of(record)
             if verdict != "pass" and not reasons:
                 reasons = [f"run {status}"]
-            record["station"] = {
-                "lot": cfg.lot,
-                "operator": cfg.operator_name,
-                "bench": bench,
-                "attempt": attempt,
-                "profile": cfg.profile,
-            }
-            _write_json(run_dir / "record.json", record)
             key = self._store(record, run_dir, bench, placeholder)
         result = AttemptResult(
             index, serial, attempt, bench, verdict, reasons, str(run_dir), key, start, round(duration, 1),
@@ -440,7 +454,12 @@ class Station:
         except (DatabaseError, SQLAlchemyError) as exc:
             why = exc if isinstance(exc, DatabaseError) else error_text(exc)
             self.emit(
-                {"type": "warning", "bench": bench, "text": f"{why}; upload the run later: bwc db import {run_dir}"}
+                {
+                    "type": "warning",
+                    "bench": bench,
+                    "text": f"{why}; upload the run later: "
+                    + import_command(run_dir, self.engine.url.render_as_string(hide_password=False)),
+                }
             )
             return run_key(record)
 
@@ -473,14 +492,24 @@ class Station:
         path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
         return path
 
-    def _run_suite(self, bench: str, slot: UnitSlot, serial: str, run_dir: Path) -> tuple[int, str]:
+    def _run_suite(self, bench: str, slot: UnitSlot, serial: str, run_dir: Path, attempt: int) -> tuple[int, str]:
         """``bwc certify`` on this unit in its own process; its progress read from the record it
-        rewrites after each scenario. Returns (exit code, the last line of its output)."""
+        rewrites after each scenario. The attempt's labels go into the record from its start, so
+        the evidence manifest hashes the record as it stays; the console log is kept beside the run
+        folder (``attempt-N.log``), since it is written after the manifest. Returns (exit code, the
+        last line of its output)."""
         cfg = self.config
         rig = self._rig_file(bench, slot, serial, run_dir)
+        labels = {
+            "lot": cfg.lot,
+            "operator": cfg.operator_name,
+            "bench": bench,
+            "attempt": attempt,
+            "profile": cfg.profile,
+        }
         cmd = [sys.executable, "-m", "harness.cli", "certify", "--rig", str(rig), "--out", str(run_dir)]
-        cmd += ["--phase", cfg.phase, "--no-pdf", "--no-db"]
-        log_path = run_dir / "certify.log"
+        cmd += ["--phase", cfg.phase, "--no-pdf", "--no-db", "--station-info", json.dumps(labels)]
+        log_path = run_dir.with_name(f"{run_dir.name}.log")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
         with contextlib.ExitStack() as stack:
             if cfg.answer == "auto":  # emulated units: the emulated rig answers what its camera shows
@@ -577,12 +606,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    from harness.core.evidence import write_atomic
-
-    write_atomic(path, json.dumps(data, indent=2, default=str))
 
 
 def interrupted_units(engine: Engine, bench: str | None = None) -> list[dict[str, Any]]:

@@ -100,6 +100,8 @@ class RunRecord(BaseModel):
     end_utc: str | None = None
     status: str = "running"
     workers: dict[str, Any] = Field(default_factory=dict)  # pytest-xdist: each worker's rig, camera and status
+    #: a test station's attempt: lot, operator, bench, attempt and profile, given when the run starts
+    station: dict[str, Any] = Field(default_factory=dict)
 
     def add_test(self, entry: ScenarioEntry | dict[str, Any]) -> None:
         self.tests.append(entry if isinstance(entry, ScenarioEntry) else ScenarioEntry.model_validate(entry))
@@ -134,6 +136,7 @@ class RunRecord(BaseModel):
             "harness": self.harness,
             "tests": [t.as_dict() for t in self.tests],
             **({"workers": self.workers} if self.workers else {}),
+            **({"station": self.station} if self.station else {}),
         }
 
     def save(self) -> None:
@@ -234,6 +237,7 @@ def merge_worker_records(
         faults=first.get("faults") or [],
         catalogue=first.get("catalogue") or {},
         harness=first.get("harness") or {},
+        station=first.get("station") or {},
         start_utc=min(r["start_utc"] for r in records.values()),
     )
     tests = [ScenarioEntry.model_validate(t) for r in records.values() for t in r["tests"]]

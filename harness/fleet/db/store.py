@@ -64,6 +64,13 @@ def default_url(run_dir: Path | None = None) -> str:
     return f"sqlite:///{parent / DB_FILE_NAME}"
 
 
+def import_command(run_dir: Path, url: str) -> str:
+    """The command that uploads ``run_dir`` later into the database at ``url``: ``--db`` is named
+    whenever ``bwc db import`` would not find that database by itself (password masked)."""
+    command = f"bwc db import {run_dir}"
+    return command if url == default_url(run_dir) else f"{command} --db {shown(url)}"
+
+
 def shown(url: str) -> str:
     """The URL as printed: the password masked."""
     try:

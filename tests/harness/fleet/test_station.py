@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,13 +16,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harness.core.paths import SUITE_DIR, camera_profile_path
+from harness.devices.operator import Answer, Prompt
 from harness.fleet.db.models import Run
 from harness.fleet.db.query import lot_units
 from harness.fleet.db.store import connect, mark_interrupted
 from harness.fleet.station import (
     ACCEPTANCE_FAULTS,
+    Station,
+    StationConfig,
     StationError,
+    UnitSlot,
     interrupted_units,
+    new_attempt_dir,
     reasons_of,
     safe_name,
     seeded_units,
@@ -129,3 +136,41 @@ def test_identity_of_a_device_that_states_none(tmp_path: Path) -> None:
     rig.write_text("rig: {kind: nonsense}\n")
     serial, why = read_identity(rig, "emulated")
     assert serial is None and why.startswith("the device could not be read")
+
+
+class _Declines:
+    """An operator who has no unit to connect: the shift ends at the first prompt."""
+
+    name = "op"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def ask(self, prompt: Prompt) -> Answer:
+        self.asked.append(prompt.key or "")
+        return Answer("declined", self.name, "test")
+
+
+def test_a_bench_takes_its_endless_supply_one_unit_at_a_time(tmp_path: Path) -> None:
+    """On a bench the units are an endless supply, each one the operator connects: the station asks
+    for the first and ends the shift when told there is none (it must not read the supply ahead)."""
+    rig = tmp_path / "rig.yaml"
+    rig.write_text("rig: {kind: emulated, name: b, camera: emulated}\n")
+    config = StationConfig(profile="emulated", suite=[SUITE_DIR / "stop.yaml"], out=tmp_path / "out", rig_file=rig)
+    operator = _Declines()
+    station = Station(config, operator)
+    supply = itertools.repeat(UnitSlot())
+    done = threading.Thread(target=station.run, args=(supply,), daemon=True)
+    done.start()
+    done.join(30)
+    assert not done.is_alive() and operator.asked == ["unit_connected"] and station.history == []
+
+
+def test_an_attempt_never_reuses_a_folder(tmp_path: Path) -> None:
+    """Attempts of one unit number on across shifts (and station logs), never into a used folder."""
+    unit = tmp_path / "EMU-1"
+    assert new_attempt_dir(unit) == (1, unit / "attempt-1")
+    (unit / "attempt-1" / "record.json").write_text("{}")
+    (unit / "attempt-3.log").write_text("")  # a log whose folder was lost still holds its number
+    assert new_attempt_dir(unit) == (4, unit / "attempt-4")
+    assert (unit / "attempt-1" / "record.json").read_text() == "{}" and not any((unit / "attempt-4").iterdir())

@@ -25,6 +25,7 @@ from harness.fleet.db.query import lot_units
 from harness.fleet.db.store import connect
 from harness.fleet.station import Station, StationConfig, UnitSlot
 from harness.fleet.station_web import PageServer, StationPage, WebOperator
+from harness.report.verify import verify_evidence
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -178,6 +179,19 @@ def test_a_station_session_from_the_operator_page(tmp_path: Path) -> None:
     assert len(ready) == 3 and all(
         (a["by"], a["via"], a["outcome"]) == ("alice", "relay/web", "confirmed") for a in ready
     )
+
+    # each attempt in its own folder, its record labelled from the start and its evidence intact
+    folders = sorted(p.relative_to(tmp_path / "units").as_posix() for p in (tmp_path / "units").glob("*/attempt-*"))
+    assert folders == [
+        "WEB-0001/attempt-1", "WEB-0001/attempt-1.log",
+        "WEB-0002/attempt-1", "WEB-0002/attempt-1.log", "WEB-0002/attempt-2", "WEB-0002/attempt-2.log",
+    ]  # fmt: skip
+    for n, run in enumerate(["WEB-0002/attempt-1", "WEB-0002/attempt-2"], 1):
+        record = json.loads((tmp_path / "units" / run / "record.json").read_text())
+        assert record["station"] == {
+            "lot": "LOT-WEB", "operator": "alice", "bench": "web-bench", "attempt": n, "profile": "emulated"
+        }  # fmt: skip
+        assert [f for f in verify_evidence(tmp_path / "units" / run) if not f.ok] == []
 
     units_db = {u.serial: u for u in lot_units(engine, "LOT-WEB", "Phase 2")}
     assert units_db["WEB-0001"].verdict == "pass"
