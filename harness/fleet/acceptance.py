@@ -8,8 +8,8 @@ normal, tightened and reduced inspection by the rules of clause 9.3 (:class:`Swi
 reaches the lot asked about.
 
 The sample of a lot is its first ``n`` units tested (``n`` from the plan; every unit when the sample
-covers the lot). A unit counts as nonconforming when its latest conclusive attempt
-failed (:mod:`harness.fleet.db.query`). The lot is rejected as soon as the nonconforming units
+covers the lot). A unit counts as nonconforming when any of its conclusive attempts
+failed, even if a re-test later passed (:mod:`harness.fleet.db.query`). The lot is rejected as soon as the nonconforming units
 reach Re; it is accepted only when every unit of the sample has a conclusive result with Ac or
 fewer nonconforming; otherwise it is still open.
 """
@@ -265,9 +265,11 @@ def report_lines(report: LotReport) -> list[str]:
     retest = [u for u in o.sample if u.verdict is None]
     if retest:
         lines.append(f"  to test or re-test (no conclusive result yet): {_units(retest)}")
-    passed_on_retest = [u for u in o.sample if u.failed_before]
+    passed_on_retest = [u for u in o.sample if u.passed_after_failing]
     if passed_on_retest:
-        lines.append(f"  passed on a re-test after failing an earlier attempt: {_units(passed_on_retest)}")
+        lines.append(
+            f"  passed a re-test after failing, counted nonconforming (the failure stands): {_units(passed_on_retest)}"
+        )
     if o.beyond_sample:
         bad = [u for u in o.beyond_sample if u.verdict == "fail"]
         lines.append(

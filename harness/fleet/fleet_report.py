@@ -8,7 +8,7 @@ test in each registered lot (its sampling plan's sample size less the units with
 result). Written as one self-contained HTML file (plots inline) and, as the certification report
 is, the same page as PDF.
 
-A unit's result is that of its latest conclusive attempt (:mod:`harness.fleet.db.query`); units
+A unit's result is its first failure, else its latest pass (:mod:`harness.fleet.db.query`); units
 with no conclusive attempt (interrupted, bench error) are counted as "to re-test", never as passed.
 """
 
@@ -115,8 +115,11 @@ def gather(engine: Engine, phase: str) -> FleetData:
                 fu.run_ids.append(run.id)
                 fu.lot = run.lot or fu.lot
                 fu.bench = run.bench or fu.bench
-                if run.verdict in ("pass", "fail"):
-                    fu.conclusive_run = run.id
+            for fu in units.values():  # the attempt that decides the unit gives its values and its bench
+                decided = fu.result.conclusive
+                if decided is not None:
+                    fu.conclusive_run = fu.run_ids[fu.result.attempts.index(decided)]
+                    fu.bench = decided.bench or fu.bench
             conclusive = {fu.conclusive_run: fu for fu in units.values() if fu.conclusive_run is not None}
             failures: dict[str, set[str]] = defaultdict(set)
             values: dict[str, list[tuple[float, str]]] = defaultdict(list)

@@ -1,9 +1,11 @@
 """Reading the results database back: a run as its record said it, and the units of a lot.
 
 A unit may be tested more than once (a re-test after a bench error, or after a failure); every
-attempt is kept. A unit's result is that of its latest conclusive attempt: a run that failed
-(a failure is a fact even in a run that did not finish) or one that finished and passed; runs that
-were interrupted or ended in a bench error leave the unit to be re-tested.
+attempt is kept. A conclusive attempt is a run that failed (a failure is a fact even in a run that
+did not finish) or one that finished and passed; runs that were interrupted or ended in a bench
+error leave the unit to be re-tested. A unit's result is its first failure, if it has one (a pass
+on a later attempt does not undo what the unit showed: the sample of a lot counts it
+nonconforming), else its latest pass.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
 from harness.fleet.db.models import MeasurementRow, Run, ScenarioResult, Unit
-
-CONCLUSIVE = ("pass", "fail")
 
 
 def run_as_record(engine: Engine, key: str) -> dict[str, Any] | None:
@@ -101,7 +101,7 @@ class Attempt:
 
 @dataclass
 class UnitResult:
-    """A unit of a lot with every attempt, oldest first; ``verdict`` from the latest conclusive one."""
+    """A unit of a lot with every attempt, oldest first; ``verdict`` from the attempt that decides it."""
 
     vendor: str
     model: str
@@ -114,18 +114,21 @@ class UnitResult:
 
     @property
     def conclusive(self) -> Attempt | None:
-        return next((a for a in reversed(self.attempts) if a.verdict in CONCLUSIVE), None)
+        """The attempt that decides the unit: its first failure, else its latest pass (None: none yet)."""
+        failed = next((a for a in self.attempts if a.verdict == "fail"), None)
+        return failed or next((a for a in reversed(self.attempts) if a.verdict == "pass"), None)
 
     @property
     def verdict(self) -> str | None:
         """pass, fail, or None: no conclusive attempt yet (to be tested again)."""
-        last = self.conclusive
-        return last.verdict if last is not None else None
+        decided = self.conclusive
+        return decided.verdict if decided is not None else None
 
     @property
-    def failed_before(self) -> bool:
-        """Passed on its latest conclusive attempt after failing an earlier one."""
-        return self.verdict == "pass" and any(a.verdict == "fail" for a in self.attempts)
+    def passed_after_failing(self) -> bool:
+        """Failed an attempt and passed a later one: still a failure, shown so it can be looked into."""
+        first = next((i for i, a in enumerate(self.attempts) if a.verdict == "fail"), None)
+        return first is not None and any(a.verdict == "pass" for a in self.attempts[first + 1 :])
 
 
 def lot_units(engine: Engine, lot: str, phase: str | None = None) -> list[UnitResult]:

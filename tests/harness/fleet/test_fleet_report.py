@@ -113,7 +113,7 @@ def test_the_phase_figures(filled) -> None:
     assert {r["label"] for r in ctx["by_bench"]} == {"bench-1", "bench-2"}
     assert dict(ctx["failures"]) == {"BWC-PRE-01": ["U3"], "BWC-PWR-01": ["U4"]}
     pre = sorted(v for v, _ in data.values["preroll_s"])
-    assert pre == pytest.approx([-4.9, 0.0, 0.0, 0.05])  # the re-test's value for U3, error from the limits' middle
+    assert pre == pytest.approx([-5.0, 0.0, 0.0, 0.05])  # U3's first failure decides it; error from the limits' middle
     lots = {r["lot"]: r for r in data.lots}
     # 50 units, level II: code letter D; AQL 1.0 arrows to n=13, Ac 0, Re 1; U1, U2, U3 have a result
     assert lots["LOT-A"]["sample"] == 13 and lots["LOT-A"]["still_to_test"] == 10

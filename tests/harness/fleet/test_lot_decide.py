@@ -142,17 +142,32 @@ def test_open_lot_retests_and_units_beyond_the_sample(engine: Engine) -> None:
     unit_run(engine, "O1", "A-1", "error")  # a bench error: to re-test
     r = decide_lot(engine, "O1")
     assert r.outcome is not None and r.outcome.decision is None and r.outcome.untested == 2
-    unit_run(engine, "O1", "A-2", "fail")
-    unit_run(engine, "O1", "A-2", "pass")  # passes on a re-test: its latest conclusive attempt counts
     unit_run(engine, "O1", "A-1", "pass")
+    unit_run(engine, "O1", "A-2", "pass")
     unit_run(engine, "O1", "A-3", "fail")  # a third unit: beyond the sample of 2
     r = decide_lot(engine, "O1")
     o = r.outcome
     assert o is not None and o.decision is not None and o.decision.accepted
     text = "\n".join(report_lines(r))
-    assert "passed on a re-test after failing an earlier attempt: A-2" in text
     assert "1 unit(s) tested beyond the sample are not counted for the lot; failed, to be set aside: A-3" in text
     assert "decision: ACCEPTED: 0 nonconforming <= Ac 0 in 2 sample units" in text
+
+
+def test_a_failure_stands_after_a_passing_retest(engine: Engine) -> None:
+    """The sample counts what its units showed: a unit that failed and then passed a re-test is
+    nonconforming, and the reason shown is its failure's."""
+    register_lot(engine, LotInfo("R1", "r", 8, "6.5", "II"))
+    unit_run(engine, "R1", "R-1", "pass")
+    unit_run(engine, "R1", "R-2", "fail")
+    unit_run(engine, "R1", "R-2", "pass")  # the re-test passes
+    r = decide_lot(engine, "R1")
+    o = r.outcome
+    assert o is not None and o.decision is not None and not o.decision.accepted
+    assert [u.serial for u in o.nonconforming] == ["R-2"]
+    text = "\n".join(report_lines(r))
+    assert "passed a re-test after failing, counted nonconforming (the failure stands): R-2" in text
+    assert "nonconforming: " in text and "BWC-PRE-01 preroll_s[event 1]" in text
+    assert "decision: REJECTED: 1 nonconforming >= Re 1" in text
 
 
 def test_reject_as_soon_as_re_is_reached_and_an_open_lot_blocks_the_next(engine: Engine) -> None:
