@@ -4,11 +4,13 @@ The server is a throwaway one: ``initdb`` and ``pg_ctl`` on a temporary folder a
 port, started once per test session (as the ``postgres`` user, or ``nobody``, when the tests run as
 root: PostgreSQL refuses to run as root) and stopped at the end. Each test gets a new database on
 it. Without PostgreSQL's binaries, or when the server cannot start, the PostgreSQL half skips and
-says why.
+says why, unless ``$BWC_REQUIRE_POSTGRESQL`` is set (.ci/run sets it once the Debian package is
+installed): then it fails, so CI cannot pass on SQLite alone.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,5 +41,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'results.db'}"
     server = request.getfixturevalue("pg_server")
     if isinstance(server, str):
+        if os.environ.get("BWC_REQUIRE_POSTGRESQL"):
+            pytest.fail(f"no PostgreSQL server, and this run requires one: {server}")
         pytest.skip(f"no PostgreSQL server: {server}")
     return server.create_database()
