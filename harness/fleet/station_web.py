@@ -8,7 +8,10 @@ Operator` when the page is used: the same prompts as at the terminal, answered b
 
 Safety: it binds 127.0.0.1 unless told otherwise; bound to any other interface it refuses to start
 without a token, and then every request must carry it (``?token=`` or ``Authorization: Bearer``).
-It serves its one page from memory and nothing from the filesystem.
+Without a token it answers only requests addressed to this machine by name (the ``Host`` header a
+loopback address or ``localhost``), so a web page elsewhere cannot reach it through a name that
+resolves here. An answer is taken only as JSON from the page's own origin, which another site's page
+cannot post in a browser. It serves its one page from memory and nothing from the filesystem.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -220,7 +224,7 @@ def create_app(page: StationPage, operator: WebOperator | None, token: str | Non
 
     def allowed(request: Request) -> bool:
         if token is None:
-            return True
+            return is_loopback(urlsplit("//" + request.headers.get("host", "")).hostname or "")
         given = request.query_params.get("token") or ""
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
@@ -228,6 +232,8 @@ def create_app(page: StationPage, operator: WebOperator | None, token: str | Non
         return secrets.compare_digest(given.encode(), token.encode())
 
     def denied() -> Response:
+        if token is None:
+            return JSONResponse({"error": "this page answers only at a loopback address"}, status_code=403)
         return JSONResponse({"error": "a valid token is required"}, status_code=401)
 
     def headers() -> dict[str, str]:
@@ -270,6 +276,11 @@ def create_app(page: StationPage, operator: WebOperator | None, token: str | Non
             return denied()
         if operator is None:
             return JSONResponse({"error": "prompts are answered at the terminal on this station"}, status_code=409)
+        origin = request.headers.get("origin")
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json" or (
+            origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}"
+        ):
+            return JSONResponse({"error": "answers come as JSON from this page only"}, status_code=403)
         try:
             body = await request.json()
             pid, action = int(body["id"]), str(body["action"])

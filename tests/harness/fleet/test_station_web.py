@@ -128,3 +128,39 @@ def test_the_page_follows_the_station(served) -> None:
     assert head.strip() == "event: state"
     assert data["unit"]["serial"] == "S1" and data["verdict"]["verdict"] == "fail"
     assert data["history"][0]["reasons"] == ["BWC-STOP-01 stop_lag_s"] and len(data["measurements"]) == 1
+
+
+def test_without_a_token_only_this_machine_and_this_page_are_answered() -> None:
+    """A tokenless page (loopback) refuses a Host that is not a loopback name (DNS rebinding), and
+    takes answers only as JSON from its own origin (another site's page in the same browser)."""
+    page = StationPage()
+    operator = WebOperator(page, "bob")
+    server = PageServer(page, operator, "127.0.0.1", 0, None)
+    server.start()
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        assert get(f"{base}/")[0] == 200
+        assert get(f"{base}/api/state", {"Host": f"localhost:{server.port}"})[0] == 200
+        assert get(f"{base}/api/state", {"Host": f"attacker.example:{server.port}"})[0] == 403
+        t, got = ask_in_thread(operator, Prompt("Connect the unit", key="unit_connected"))
+        pid = wait_prompt(page)["id"]
+        url = f"{base}/api/answer"
+        body = json.dumps({"id": pid, "action": "confirm"}).encode()
+        for headers in (
+            {"Content-Type": "text/plain"},  # what a cross-site form or a simple fetch can send
+            {"Content-Type": "application/json", "Origin": "http://attacker.example"},
+        ):
+            req = urllib.request.Request(url, data=body, headers=headers)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(req, timeout=10)
+            assert refused.value.code == 403
+        assert page.snapshot()["prompt"] is not None  # still waiting
+        origin = {"Content-Type": "application/json", "Origin": base}
+        req = urllib.request.Request(url, data=body, headers=origin)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200
+        t.join(5)
+        assert got and got[0].outcome == "confirmed"
+    finally:
+        operator.close()
+        server.stop()
