@@ -31,7 +31,9 @@ from sqlalchemy.orm import Session
 from harness.core.clock import wall_utc
 from harness.core.measurement import NOT_MEASURABLE
 from harness.fleet.db.models import Evidence, MeasurementRow, Run, ScenarioResult, Unit
+from harness.report.manifest import MANIFEST_NAME
 from harness.report.record import RecordError, read_record
+from harness.report.verify import ManifestError, verify_evidence
 
 #: the SQLite file a run folder's parent gets when no ``--db`` is given
 DB_FILE_NAME = "bwc-results.db"
@@ -378,10 +380,24 @@ def _unit(session: Session, vendor: str, model: str, serial: str) -> Unit:
 
 
 def import_run(engine: Engine, run_dir: Path | str, labels: RunLabels | None = None) -> Stored:
-    """Store the record.json of a run folder (``bwc db import``); a bad record raises RecordError."""
+    """Store the record.json of a run folder (``bwc db import``); a bad record raises RecordError.
+
+    A folder whose evidence manifest no longer matches its files (a clip or the record changed or
+    gone since the run) is refused: the database would otherwise vouch for what the evidence does
+    not. A folder without a manifest (a run killed before its report) is stored as it is."""
     folder = Path(run_dir).resolve()
     path = folder / "record.json" if folder.is_dir() or not folder.name.endswith(".json") else folder
     record = read_record(path)
+    if (path.parent / MANIFEST_NAME).is_file():
+        try:
+            bad = [f for f in verify_evidence(path.parent) if not f.ok]
+        except (ManifestError, OSError) as exc:
+            raise RecordError(f"{path.parent}: the evidence cannot be checked: {exc}") from None
+        if bad:
+            raise RecordError(
+                f"{path.parent}: {len(bad)} file(s) no longer match the evidence manifest (first: {bad[0].status} "
+                f"{bad[0].path}); not imported (bwc verify-evidence lists them)"
+            )
     return store_record(engine, record, labels=labels, run_dir=path.parent)
 
 

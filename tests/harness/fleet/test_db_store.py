@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 from synthetic_runs import measurement, two_scenarios, write_run
 
 from harness.fleet.db.models import Base, Evidence, MeasurementRow, Run, ScenarioResult, Unit
@@ -30,7 +32,7 @@ from harness.fleet.db.store import (
     run_key,
     store_record,
 )
-from harness.report.record import RunRecord, ScenarioEntry
+from harness.report.record import RecordError, RunRecord, ScenarioEntry
 
 REPO = Path(__file__).resolve().parents[3]
 TABLES = (Unit, Run, ScenarioResult, MeasurementRow, Evidence)
@@ -304,6 +306,24 @@ def test_certify_stores_its_run_and_the_record_round_trips(
     assert back is not None and back["tests"] == _comparable(record["tests"]) == stored["tests"]
     assert result.measurements == sum(len(t["measurements"]) for t in record["tests"]) > 0
     assert import_run(engine, run_dir).action == "unchanged"
+
+
+def test_import_refuses_a_run_whose_evidence_changed(
+    certified_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """The database must not vouch for a folder whose files no longer match its manifest."""
+    run_dir, _ = certified_run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    engine = connect(f"sqlite:///{tmp_path / 'r.db'}")
+    clip = next(p for p in sorted((copy / "evidence").rglob("*")) if p.is_file())
+    clip.chmod(0o644)
+    with clip.open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(RecordError, match=r"1 file\(s\) no longer match the evidence manifest \(first: changed "):
+        import_run(engine, copy)
+    with Session(engine) as session:
+        assert session.scalars(select(Run)).all() == []
 
 
 def test_certify_with_an_unreachable_database_says_so_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
