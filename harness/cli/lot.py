@@ -39,6 +39,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="store_true",
         help="production of this lot was not at a steady rate (no reduced inspection; reduced returns to normal)",
     )
+    a.add_argument(
+        "--after-corrective-action",
+        metavar="NOTE",
+        help="the first lot after inspection was discontinued: what the supplier did to correct the quality "
+        "(ISO 2859-1 9.4); inspection resumes with this lot, on tightened inspection",
+    )
     _db_option(a)
     a.set_defaults(run=lot_add)
     d = lot_sub.add_parser(
@@ -108,6 +114,7 @@ def lot_add(args: argparse.Namespace) -> int:
         args.level,
         not args.irregular_production,
         args.reduced_approved,
+        args.after_corrective_action,
     )
     try:
         action = register_lot(connect(args.db or default_url()), lot)

@@ -42,6 +42,7 @@ class LotInfo:
     level: str
     production_steady: bool = True
     reduced_approved: bool = False
+    corrective_action: str | None = None  # the supplier's action this lot follows (resumes inspection)
 
 
 def register_lot(engine: Engine, lot: LotInfo, tables: SamplingTables | None = None) -> str:
@@ -56,7 +57,8 @@ def register_lot(engine: Engine, lot: LotInfo, tables: SamplingTables | None = N
         tables.plan(lot.size, aql, level)
     except SamplingError as exc:
         raise LotError(f"lot {lot.name}: {exc}") from None
-    wanted = LotInfo(lot.name, lot.product, lot.size, aql, level, lot.production_steady, lot.reduced_approved)
+    action = (lot.corrective_action or "").strip() or None
+    wanted = LotInfo(lot.name, lot.product, lot.size, aql, level, lot.production_steady, lot.reduced_approved, action)
     try:
         with Session(engine) as session, session.begin():
             row = session.scalars(select(Lot).where(Lot.name == lot.name)).one_or_none()
@@ -73,6 +75,7 @@ def register_lot(engine: Engine, lot: LotInfo, tables: SamplingTables | None = N
                     level=level,
                     production_steady=lot.production_steady,
                     reduced_approved=lot.reduced_approved,
+                    corrective_action=action,
                     registered_utc=wall_utc().isoformat(),
                 )
             )
@@ -84,7 +87,10 @@ def register_lot(engine: Engine, lot: LotInfo, tables: SamplingTables | None = N
 
 
 def _info(row: Lot) -> LotInfo:
-    return LotInfo(row.name, row.product, row.size, row.aql, row.level, row.production_steady, row.reduced_approved)
+    return LotInfo(
+        row.name, row.product, row.size, row.aql, row.level, row.production_steady, row.reduced_approved,
+        row.corrective_action,
+    )  # fmt: skip
 
 
 def _describe(lot: LotInfo) -> str:
@@ -165,13 +171,18 @@ def decide_lot(engine: Engine, name: str, phase: str | None = None, tables: Samp
     state = Switching()  # clause 9.1: normal inspection at the start
     history: list[LotOutcome] = []
     for lot in series:
+        if state.discontinued and lot.corrective_action:
+            state = state.resume()  # clause 9.4: after the supplier's action, on tightened inspection
+        if state.discontinued and lot.name != name:
+            continue  # a lot offered while inspection is discontinued is not inspected; the series goes on
         if state.discontinued:
             return LotReport(
                 target_info,
                 None,
                 history,
                 f"inspection was discontinued after lot {history[-1].lot.name} ({state.reason}); "
-                "ISO 2859-1 clause 9.4: no lot is accepted until the supplier has corrected the quality",
+                "ISO 2859-1 clause 9.4: no lot is accepted until the supplier has corrected the quality "
+                "(register the next lot with bwc lot add --after-corrective-action NOTE)",
                 discontinued=True,
             )
         plan = tables.plan(lot.size, lot.aql, lot.level, state.severity)
@@ -249,6 +260,8 @@ def report_lines(report: LotReport) -> list[str]:
         else f" (Table I gives {plan.table_letter}; arrow to {plan.code_letter})"
     )
     lines.append(f"inspection: {plan.severity} ({o.severity_reason})")
+    if o.lot.corrective_action:
+        lines.append(f"registered after the supplier's corrective action: {o.lot.corrective_action}")
     whole = " (100 % inspection)" if plan.hundred_percent else ""
     lines.append(
         f"plan: code letter {plan.code_letter}{via}, sample {plan.units} units{whole}, Ac {plan.ac}, Re {plan.re}"

@@ -152,6 +152,8 @@ class Lot(Base):
     Lots of one ``product`` form the series the switching rules follow, in the order registered
     (``id``). ``reduced_approved``: the responsible authority allows reduced inspection from this
     lot on; ``production_steady``: production is at a steady rate (both conditions of clause 9.3.3).
+    ``corrective_action``: what the supplier did, for the first lot after inspection was
+    discontinued (clause 9.4); inspection resumes with it, on tightened inspection.
     """
 
     __tablename__ = "lot"
@@ -165,3 +167,5 @@ class Lot(Base):
     production_steady: Mapped[bool] = mapped_column(Boolean)
     reduced_approved: Mapped[bool] = mapped_column(Boolean)
     registered_utc: Mapped[str] = mapped_column(String(40))
+    #: the supplier's corrective action this lot follows, after inspection was discontinued (clause 9.4)
+    corrective_action: Mapped[str | None] = mapped_column(Text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -55,7 +56,7 @@ def unit_run(engine: Engine, lot: str, serial: str, verdict: str = "pass", statu
     store_record(engine, record, labels=RunLabels(lot=lot))
 
 
-def lot_of(engine: Engine, name: str, fails: int, units: int, product: str = "acme", **kw: bool) -> None:
+def lot_of(engine: Engine, name: str, fails: int, units: int, product: str = "acme", **kw: Any) -> None:
     register_lot(engine, LotInfo(name, product, 8, "6.5", "II", **kw))
     for k in range(units):
         unit_run(engine, name, f"{name}-{k}", "fail" if k < fails else "pass")
@@ -135,6 +136,15 @@ def test_five_rejected_on_tightened_discontinue_inspection(engine: Engine) -> No
     assert r.outcome is None and r.discontinued and r.blocked_by is not None
     assert "discontinued after lot T6" in r.blocked_by and "clause 9.4" in r.blocked_by
     assert "no decision: inspection was discontinued" in "\n".join(report_lines(r))
+    # clause 9.4: once the supplier has acted, the next lot registered so resumes on tightened inspection
+    lot_of(engine, "T8", 0, 3, product="t", corrective_action="new sensor supplier, firmware 2.1")
+    r = decide_lot(engine, "T8")
+    assert r.outcome is not None and r.outcome.plan.severity == "tightened"
+    assert r.outcome.severity_reason == "resumed on tightened inspection after corrective action"
+    assert r.outcome.decision is not None and r.outcome.decision.accepted
+    text = "\n".join(report_lines(r))
+    assert "registered after the supplier's corrective action: new sensor supplier, firmware 2.1" in text
+    assert decide_lot(engine, "T7").discontinued  # the lot before the action stays undecided
 
 
 def test_open_lot_retests_and_units_beyond_the_sample(engine: Engine) -> None:
@@ -229,4 +239,28 @@ def test_cli_db_runs_and_upgrade(db_url: str, capsys: pytest.CaptureFixture[str]
     code, out, _ = _bwc(capsys, "db", "runs", "--db", db_url, "--lot", "D1")
     assert code == 0 and "D1-0" in out and "fail" in out
     code, out, _ = _bwc(capsys, "db", "upgrade", "--db", db_url)
-    assert code == 0 and out.strip().endswith("schema at revision 0001")
+    assert code == 0 and out.strip().endswith("schema at revision 0002")
+
+
+def test_a_database_of_the_first_schema_is_upgraded_with_its_lots(db_url: str) -> None:
+    """A shared database a bench made at revision 0001 keeps its lots when a newer bench connects."""
+    from alembic import command
+    from sqlalchemy import create_engine, inspect, text
+
+    from harness.fleet.db.store import _alembic_config
+
+    url = db_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    old = create_engine(url)
+    with old.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+        conn.execute(
+            text(
+                "INSERT INTO lot (name, product, size, aql, level, production_steady, reduced_approved, registered_utc)"
+                " VALUES ('OLD-1', 'p', 8, '6.5', 'II', true, false, '2026-01-01T00:00:00+00:00')"
+            )
+        )
+    assert "corrective_action" not in {c["name"] for c in inspect(old).get_columns("lot")}
+    old.dispose()
+    engine = connect(db_url)
+    assert "corrective_action" in {c["name"] for c in inspect(engine).get_columns("lot")}
+    assert register_lot(engine, LotInfo("OLD-1", "p", 8, "6.5", "II")) == "unchanged"
