@@ -135,8 +135,16 @@ def gather(engine: Engine, phase: str) -> FleetData:
                         if key.deviation and m.low is not None and m.high is not None:
                             value -= (m.low + m.high) / 2
                         values[key.quantity].append((value, fu.result.serial))
-            lot_names = sorted({fu.lot for fu in units.values() if fu.lot})
-            registered = set(session.scalars(select(Lot.name).where(Lot.name.in_(lot_names)))) if lot_names else set()
+            tested_lots = {fu.lot for fu in units.values() if fu.lot}
+            registered = (
+                set(session.scalars(select(Lot.name).where(Lot.name.in_(tested_lots)))) if tested_lots else set()
+            )
+            # registered lots with no run in any phase yet: their whole sample is still to test
+            waiting = set(
+                session.scalars(select(Lot.name).where(Lot.name.not_in(select(Run.lot).where(Run.lot.is_not(None)))))
+            )
+            registered |= waiting
+            lot_names = sorted(tested_lots | waiting)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database {shown(str(engine.url))}: {error_text(exc)}") from exc
     data = FleetData(phase, list(units.values()), {k: sorted(v) for k, v in failures.items()}, dict(values))

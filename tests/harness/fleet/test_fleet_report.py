@@ -102,6 +102,7 @@ def test_wilson_interval_matches_published_values() -> None:
 
 
 def test_the_phase_figures(filled) -> None:
+    register_lot(filled, LotInfo("LOT-C", "BC-1", 50, "1.0", "II"))  # registered, no unit tested yet
     data = gather(filled, "Phase 2")
     ctx = context(data)
     assert ctx["units"] == 5 and ctx["decided"] == 4 and ctx["passed"] == 2  # U5 interrupted: to re-test
@@ -117,6 +118,7 @@ def test_the_phase_figures(filled) -> None:
     lots = {r["lot"]: r for r in data.lots}
     # 50 units, level II: code letter D; AQL 1.0 arrows to n=13, Ac 0, Re 1; U1, U2, U3 have a result
     assert lots["LOT-A"]["sample"] == 13 and lots["LOT-A"]["still_to_test"] == 10
+    assert (lots["LOT-C"]["tested"], lots["LOT-C"]["sample"], lots["LOT-C"]["still_to_test"]) == (0, 13, 13)
     assert lots["LOT-A"]["decision"].startswith("rejected")
     assert lots["LOT-B"]["sample"] is None and "not registered" in lots["LOT-B"]["decision"]
 
