@@ -21,7 +21,6 @@ import os
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -29,6 +28,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from harness.core.clock import wall_utc
 from harness.core.evidence import write_atomic
 from harness.core.paths import CATALOGUE
+from harness.core.version import harness_version
 from harness.plan.requirements import Catalogue
 from harness.report.compare import Comparison, compare
 from harness.report.compliance import RequirementResult, Verdict, requirement_results, summary_verdict
@@ -116,13 +116,6 @@ def _data_uri(path: Path) -> str | None:
         return None
 
 
-def _harness_version() -> str:
-    try:
-        return metadata.version("bwc-harness")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def _thumb_uri(path: Path) -> str | None:
     try:
         jpeg = thumbnail_jpeg(path.read_bytes())
@@ -192,8 +185,8 @@ def render_html(
         "record_name": record_path.name,
         "comparison": comparison,
         "generated_utc": wall_utc().isoformat(timespec="seconds"),
-        "harness_version": (record.get("harness") or {}).get("version") or _harness_version(),
-        "reporter_version": _harness_version(),
+        "harness_version": (record.get("harness") or {}).get("version") or harness_version(),
+        "reporter_version": harness_version(),
         "python": platform.python_version(),
     }
     return _environment().get_template("report.html.j2").render(**context)
