@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from harness.core.paths import SUITE_DIR, camera_profile_path
 from harness.devices.operator import Answer, Prompt
 from harness.fleet.db.models import Run
-from harness.fleet.db.query import lot_units
+from harness.fleet.db.query import lot_units, run_as_record
 from harness.fleet.db.store import connect, mark_interrupted
 from harness.fleet.station import (
     ACCEPTANCE_FAULTS,
@@ -87,11 +88,13 @@ def _children_of_out(out: Path) -> list[int]:
 
 
 def test_a_station_killed_mid_unit_leaves_it_interrupted(tmp_path: Path) -> None:
+    """SIGKILL during the second unit: the first unit's result, committed before, is all there, and
+    the second shows as interrupted (its start-of-unit row, marked when the bench starts again)."""
     db = tmp_path / "results.db"
     out = tmp_path / "units"
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "station", "--profile", "emulated", "--scenario",
-         str(SUITE_DIR / "stop.yaml"), "--units", "1", "--seed", "5", "--faulty-share", "0", "--operator", "auto",
+         str(SUITE_DIR / "stop.yaml"), "--units", "2", "--seed", "5", "--faulty-share", "0", "--operator", "auto",
          "--out", str(out), "--db", f"sqlite:///{db}", "--lot", "LOT-K", "--bench", "kill-bench", "--phase", "P"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -100,12 +103,14 @@ def test_a_station_killed_mid_unit_leaves_it_interrupted(tmp_path: Path) -> None
         while time.monotonic() < deadline:
             if db.exists() and _children_of_out(out):
                 engine = connect(f"sqlite:///{db}")
-                if interrupted_units(engine, "kill-bench"):
+                running = interrupted_units(engine, "kill-bench")
+                if running and running[0]["serial"] == "EMU-005-0002":
                     break
+                engine.dispose()
             assert proc.poll() is None, "the station ended before it was killed"
             time.sleep(0.3)
         else:
-            raise AssertionError("no start-of-unit row appeared")
+            raise AssertionError("no start-of-unit row of the second unit appeared")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
     finally:
@@ -118,13 +123,22 @@ def test_a_station_killed_mid_unit_leaves_it_interrupted(tmp_path: Path) -> None
     assert not _children_of_out(out)
     engine = connect(f"sqlite:///{db}")
     (row,) = interrupted_units(engine, "kill-bench")
-    assert (row["serial"], row["status"], row["lot"]) == ("EMU-005-0001", "running", "LOT-K")
+    assert (row["serial"], row["status"], row["lot"]) == ("EMU-005-0002", "running", "LOT-K")
     assert mark_interrupted(engine, "kill-bench") == 1  # what the bench's next start does
-    (unit,) = lot_units(engine, "LOT-K", "P")
-    assert unit.verdict is None and [a.verdict for a in unit.attempts] == ["interrupted"]
+    first, second = lot_units(engine, "LOT-K", "P")
+    assert first.serial == "EMU-005-0001" and first.verdict == "pass"  # committed before the kill: all there
+    assert [a.status for a in first.attempts] == ["complete"]
+    record = json.loads((out / "EMU-005-0001" / "attempt-1" / "record.json").read_text())
+    stored = run_as_record(engine, first.attempts[0].run_key)
+    assert stored is not None and len(stored["tests"]) == len(record["tests"]) == 1
+    assert len(stored["tests"][0]["measurements"]) == len(record["tests"][0]["measurements"]) > 0
+    assert second.verdict is None and [a.verdict for a in second.attempts] == ["interrupted"]
     with Session(engine) as session:
-        (run,) = session.scalars(select(Run)).all()
-        assert (run.status, run.bench, run.operator) == ("interrupted", "kill-bench", "auto")
+        runs = {r.run_key: r for r in session.scalars(select(Run)).all()}
+        assert len(runs) == 2 and {(r.status, r.bench, r.operator) for r in runs.values()} == {
+            ("complete", "kill-bench", "auto"),
+            ("interrupted", "kill-bench", "auto"),
+        }
 
 
 def test_identity_of_a_device_that_states_none(tmp_path: Path) -> None:
