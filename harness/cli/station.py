@@ -56,6 +56,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def station(args: argparse.Namespace) -> int:
     from harness.core.config import ConfigError
     from harness.core.paths import camera_profile_path
+    from harness.fleet.acceptance import lot_registered
     from harness.fleet.db.store import DatabaseError, connect, default_url
     from harness.fleet.station import (
         Station,
@@ -91,6 +92,18 @@ def station(args: argparse.Namespace) -> int:
             engine = connect(args.db or default_url(out))
         except DatabaseError as exc:
             return fail(f"{exc} (--no-db runs without it; bwc db import uploads the run folders later)")
+        try:
+            unplanned = bool(args.lot) and not lot_registered(engine, args.lot)
+        except DatabaseError as exc:
+            return fail(str(exc))
+        if unplanned:
+            console.print(
+                escape(
+                    f"note: lot {args.lot} is not registered in the results database: its units are kept, but "
+                    f"bwc lot decide has no plan for it until bwc lot add {args.lot} --size N --aql A"
+                ),
+                highlight=False,
+            )
     name = args.operator_name or ("auto" if choice == "auto" else _login())
     config = StationConfig(
         profile=args.profile,

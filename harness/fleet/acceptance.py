@@ -86,6 +86,15 @@ def register_lot(engine: Engine, lot: LotInfo, tables: SamplingTables | None = N
     return "added"
 
 
+def lot_registered(engine: Engine, name: str) -> bool:
+    """Whether ``name`` is a registered lot (a station warns of units tested into a lot with no plan)."""
+    try:
+        with Session(engine) as session:
+            return session.scalars(select(Lot.id).where(Lot.name == name)).first() is not None
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"database {shown(str(engine.url))}: {error_text(exc)}") from exc
+
+
 def _info(row: Lot) -> LotInfo:
     return LotInfo(
         row.name, row.product, row.size, row.aql, row.level, row.production_steady, row.reduced_approved,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness.cli import main
+from harness.core.paths import SUITE_DIR
 
 
 @pytest.mark.parametrize(
@@ -37,3 +40,24 @@ def test_fleet_report_on_an_empty_database(tmp_path: Path, capsys) -> None:
     assert code == 0 and (tmp_path / "rep" / "fleet-report.html").is_file()
     assert main(["fleet", "report", "--phase", "P", "--db", "mysql://x/y"]) == 2
     assert "only sqlite and postgresql" in capsys.readouterr().err
+
+
+def test_a_bench_station_asks_for_a_unit_and_warns_of_an_unregistered_lot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--rig``: the station asks the operator to connect the first unit (its supply of units is
+    endless, read one at a time) and ends the shift on "n"; a lot with no plan is said at the start."""
+    rig = tmp_path / "rig.yaml"
+    rig.write_text("rig: {kind: emulated, name: b, camera: emulated}\n")
+    read, write = os.pipe()
+    os.write(write, b"n\n")
+    os.close(write)
+    with os.fdopen(read) as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        code = main(["station", "--profile", "emulated", "--rig", str(rig), "--operator", "terminal",
+                     "--operator-name", "op", "--lot", "LOT-NEW", "--db", f"sqlite:///{tmp_path / 'r.db'}",
+                     "--out", str(tmp_path / "out"), "--scenario", str(SUITE_DIR / "stop.yaml")])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and "Traceback" not in out
+    assert "note: lot LOT-NEW is not registered in the results database" in out
+    assert "Connect unit 1 (next unit) to bench station" in out and "shift: 0 unit(s)" in out
