@@ -165,10 +165,10 @@ def station(args: argparse.Namespace) -> int:
             server.thread.join()
         except KeyboardInterrupt:
             server.stop()
-    latest = st.latest()
-    bad = [a for a in latest if a.verdict != "pass"]
+    verdicts = st.unit_verdicts()  # a unit that failed once has not passed, whatever its re-test did
+    bad = [serial for serial, v in verdicts.items() if v != "pass"]
     console.print(
-        f"shift: {len(latest)} unit(s), {len(latest) - len(bad)} passed, {len(bad)} not passed, "
+        f"shift: {len(verdicts)} unit(s), {len(verdicts) - len(bad)} passed, {len(bad)} not passed, "
         f"{len(history)} attempt(s)",
         highlight=False,
     )

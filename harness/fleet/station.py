@@ -46,6 +46,7 @@ from harness.core.paths import SUITE_DIR, camera_profile_path
 from harness.devices.operator import Answer, Operator, Prompt
 from harness.devices.operator_relay import prompt_relay
 from harness.fleet.db.models import Run
+from harness.fleet.db.query import unit_verdict
 from harness.fleet.db.store import (
     DatabaseError,
     RunLabels,
@@ -285,9 +286,19 @@ class Station:
         for t in threads:
             while t.is_alive():
                 t.join(0.2)
-        passed = sum(1 for a in self.latest() if a.verdict == "pass")
-        self.emit({"type": "end", "units": len(self.latest()), "passed": passed, "attempts": len(self.history)})
+        verdicts = self.unit_verdicts()
+        passed = sum(1 for v in verdicts.values() if v == "pass")
+        self.emit({"type": "end", "units": len(verdicts), "passed": passed, "attempts": len(self.history)})
         return self.history
+
+    def unit_verdicts(self) -> dict[str, str | None]:
+        """Each unit's result by the rule the lot decision applies (a failure stands through a passing
+        re-test): serial -> pass, fail or None (no conclusive attempt)."""
+        attempts: dict[str, list[str]] = {}
+        with self._lock:
+            for a in self.history:
+                attempts.setdefault(a.serial, []).append(a.verdict)
+        return {serial: unit_verdict(v) for serial, v in attempts.items()}
 
     def latest(self) -> list[AttemptResult]:
         """The latest attempt of each unit tested."""

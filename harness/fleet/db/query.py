@@ -99,6 +99,14 @@ class Attempt:
     reasons: list[str] = field(default_factory=list)
 
 
+def unit_verdict(verdicts: list[str]) -> str | None:
+    """A unit's result from its attempts' verdicts, oldest first: "fail" once any attempt failed (a
+    later pass does not undo it), else "pass" once one passed, else None (nothing conclusive yet)."""
+    if "fail" in verdicts:
+        return "fail"
+    return "pass" if "pass" in verdicts else None
+
+
 @dataclass
 class UnitResult:
     """A unit of a lot with every attempt, oldest first; ``verdict`` from the attempt that decides it."""
@@ -121,8 +129,7 @@ class UnitResult:
     @property
     def verdict(self) -> str | None:
         """pass, fail, or None: no conclusive attempt yet (to be tested again)."""
-        decided = self.conclusive
-        return decided.verdict if decided is not None else None
+        return unit_verdict([a.verdict for a in self.attempts])
 
     @property
     def passed_after_failing(self) -> bool:

@@ -23,6 +23,7 @@ from harness.fleet.db.query import lot_units, run_as_record
 from harness.fleet.db.store import connect, mark_interrupted
 from harness.fleet.station import (
     ACCEPTANCE_FAULTS,
+    AttemptResult,
     Station,
     StationConfig,
     StationError,
@@ -188,3 +189,17 @@ def test_an_attempt_never_reuses_a_folder(tmp_path: Path) -> None:
     (unit / "attempt-3.log").write_text("")  # a log whose folder was lost still holds its number
     assert new_attempt_dir(unit) == (4, unit / "attempt-4")
     assert (unit / "attempt-1" / "record.json").read_text() == "{}" and not any((unit / "attempt-4").iterdir())
+
+
+def test_the_shift_counts_a_unit_that_failed_once_as_not_passed(tmp_path: Path) -> None:
+    """The station's summary (its end event, the terminal line, the exit code) applies the lot
+    decision's rule: a failure stands through a passing re-test; a bench error alone decides nothing."""
+    config = StationConfig(profile="emulated", suite=[SUITE_DIR / "stop.yaml"], out=tmp_path)
+    station = Station(config, _Declines())
+    for serial, verdict in [("A", "pass"), ("B", "fail"), ("B", "pass"), ("C", "error"), ("D", "error"), ("D", "pass")]:
+        station.history.append(AttemptResult(1, serial, 1, "b", verdict, [], "", None, "", 1.0))
+    assert station.unit_verdicts() == {"A": "pass", "B": "fail", "C": None, "D": "pass"}
+    ended: list[dict] = []
+    station.listeners.append(ended.append)
+    station.run([])
+    assert ended[-1]["type"] == "end" and (ended[-1]["units"], ended[-1]["passed"]) == (4, 2)
