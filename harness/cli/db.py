@@ -32,6 +32,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     _label_options(i)
     i.add_argument("--operator", help="who tested the unit (when the record does not say)")
     i.add_argument("--profile", help="camera profile the run used (when the record does not say)")
+    i.add_argument(
+        "--accept-changed-evidence",
+        action="store_true",
+        help="store a folder whose files no longer match its evidence manifest, naming them in the run's row "
+        "(e.g. a station attempt of an earlier harness version, which rewrote its record after the manifest)",
+    )
     i.set_defaults(run=db_import)
     r = db_sub.add_parser("runs", help="list the latest runs stored")
     _db_option(r)
@@ -78,7 +84,7 @@ def db_import(args: argparse.Namespace) -> int:
         url = args.db or default_url(folder.parent if folder.name == "record.json" else folder)
         try:
             engine = engines.get(url) or engines.setdefault(url, connect(url))
-            stored = import_run(engine, folder, labels)
+            stored = import_run(engine, folder, labels, args.accept_changed_evidence)
         except (DatabaseError, RecordError) as exc:
             print(f"bwc db import: {exc}", file=sys.stderr)
             code = 2

@@ -239,11 +239,14 @@ def store_record(
     labels: RunLabels | None = None,
     run_dir: Path | str | None = None,
     live: bool = False,
+    evidence_changed: list[str] | None = None,
 ) -> Stored:
     """Store one run record in one transaction (see the module's description).
 
     ``live``: the run is still going (stored after each scenario); otherwise a record whose status
     is still "running" comes from a run that died, and is stored as interrupted.
+    ``evidence_changed``: the run folder's files that no longer match its manifest, kept with the
+    run (``extra.evidence_changed``) when it is stored all the same.
     """
     labels = labels or RunLabels()
     payload = json.dumps(record, sort_keys=True, default=str).encode()
@@ -299,6 +302,8 @@ def store_record(
             run.host = socket.gethostname()
             run.stored_utc = now
             run.extra = {k: v for k, v in record.items() if k not in _RECORD_FIELDS or k in ("instruments", "workers")}
+            if evidence_changed:
+                run.extra = {**run.extra, "evidence_changed": evidence_changed}
             if run.lot:
                 unit.lot = run.lot
             session.flush()
@@ -379,12 +384,17 @@ def _unit(session: Session, vendor: str, model: str, serial: str) -> Unit:
     return unit
 
 
-def import_run(engine: Engine, run_dir: Path | str, labels: RunLabels | None = None) -> Stored:
+def import_run(
+    engine: Engine, run_dir: Path | str, labels: RunLabels | None = None, accept_changed: bool = False
+) -> Stored:
     """Store the record.json of a run folder (``bwc db import``); a bad record raises RecordError.
 
     A folder whose evidence manifest no longer matches its files (a clip or the record changed or
     gone since the run) is refused: the database would otherwise vouch for what the evidence does
-    not. A folder without a manifest (a run killed before its report) is stored as it is."""
+    not. ``accept_changed`` stores it all the same, with those files named in the run's row (for a
+    folder known to have changed, such as a station attempt of an earlier harness, which rewrote
+    its record after the manifest). A folder without a manifest (a run killed before its report) is
+    stored as it is."""
     folder = Path(run_dir).resolve()
     path = folder / "record.json" if folder.is_dir() or not folder.name.endswith(".json") else folder
     record = read_record(path)
@@ -393,10 +403,13 @@ def import_run(engine: Engine, run_dir: Path | str, labels: RunLabels | None = N
             bad = [f for f in verify_evidence(path.parent) if not f.ok]
         except (ManifestError, OSError) as exc:
             raise RecordError(f"{path.parent}: the evidence cannot be checked: {exc}") from None
+        if bad and accept_changed:
+            changed = [f"{f.status} {f.path}" for f in bad]
+            return store_record(engine, record, labels=labels, run_dir=path.parent, evidence_changed=changed)
         if bad:
             raise RecordError(
                 f"{path.parent}: {len(bad)} file(s) no longer match the evidence manifest (first: {bad[0].status} "
-                f"{bad[0].path}); not imported (bwc verify-evidence lists them)"
+                f"{bad[0].path}); not imported (bwc verify-evidence lists them; --accept-changed-evidence stores it with them named)"
             )
     return store_record(engine, record, labels=labels, run_dir=path.parent)
 

@@ -324,6 +324,11 @@ def test_import_refuses_a_run_whose_evidence_changed(
         import_run(engine, copy)
     with Session(engine) as session:
         assert session.scalars(select(Run)).all() == []
+    stored = import_run(engine, copy, accept_changed=True)  # stored all the same, the change named with it
+    with Session(engine) as session:
+        (run,) = session.scalars(select(Run)).all()
+        assert run.run_key == stored.run_key
+        assert run.extra["evidence_changed"] == [f"changed {clip.relative_to(copy).as_posix()}"]
 
 
 def test_certify_with_an_unreachable_database_says_so_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
