@@ -87,9 +87,10 @@ def station(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     engine = None
-    if not args.no_db:
+    db_url = None if args.no_db else args.db or default_url(out)
+    if db_url is not None:
         try:
-            engine = connect(args.db or default_url(out))
+            engine = connect(db_url)
         except DatabaseError as exc:
             return fail(f"{exc} (--no-db runs without it; bwc db import uploads the run folders later)")
         try:
@@ -113,6 +114,7 @@ def station(args: argparse.Namespace) -> int:
         lot=args.lot,
         bench=args.bench,
         operator_name=name,
+        db_url=db_url,
         rig_file=Path(args.rig).resolve() if args.rig else None,
         answer="relay" if args.rig else "auto",
         workers=args.workers,

@@ -104,7 +104,11 @@ def _info(row: Lot) -> LotInfo:
 
 def _describe(lot: LotInfo) -> str:
     product = f"product {lot.product!r}, " if lot.product else ""
-    return f"{product}size {lot.size}, AQL {lot.aql}, level {lot.level}"
+    flags = ("" if lot.production_steady else ", irregular production") + (
+        ", reduced inspection approved" if lot.reduced_approved else ""
+    )
+    action = f", after corrective action {lot.corrective_action!r}" if lot.corrective_action else ""
+    return f"{product}size {lot.size}, AQL {lot.aql}, level {lot.level}{flags}{action}"
 
 
 @dataclass
@@ -270,7 +274,11 @@ def report_lines(report: LotReport) -> list[str]:
     )
     lines.append(f"inspection: {plan.severity} ({o.severity_reason})")
     if o.lot.corrective_action:
-        lines.append(f"registered after the supplier's corrective action: {o.lot.corrective_action}")
+        resumed = o.severity_reason.startswith("resumed")
+        lines.append(
+            f"registered after the supplier's corrective action: {o.lot.corrective_action}"
+            + ("" if resumed else " (no effect: inspection was not discontinued)")
+        )
     whole = " (100 % inspection)" if plan.hundred_percent else ""
     lines.append(
         f"plan: code letter {plan.code_letter}{via}, sample {plan.units} units{whole}, Ac {plan.ac}, Re {plan.re}"

@@ -186,7 +186,7 @@ class StationConfig:
     lot: str | None = None
     bench: str = "station"
     operator_name: str = "operator"
-    db_url: str | None = None  # None: no database (the run folders only)
+    db_url: str | None = None  # the database as given (for the upload hint); None: as the engine says
     rig_file: Path | None = None  # a bench rig file; None: emulated units
     answer: str = "auto"  # who answers the suite's own prompts: auto (emulated units) or relay (the station's operator)
     workers: int = 1
@@ -469,7 +469,9 @@ class Station:
                     "type": "warning",
                     "bench": bench,
                     "text": f"{why}; upload the run later: "
-                    + import_command(run_dir, self.engine.url.render_as_string(hide_password=False)),
+                    + import_command(
+                        run_dir, self.config.db_url or self.engine.url.render_as_string(hide_password=False)
+                    ),
                 }
             )
             return run_key(record)

@@ -157,9 +157,16 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (nothing to do when it is there already)."""
     with engine.connect() as conn:
         cfg = _alembic_config(conn)
-        head = ScriptDirectory.from_config(cfg).get_current_head()
-        if MigrationContext.configure(conn).get_current_revision() == head:
+        scripts = ScriptDirectory.from_config(cfg)
+        head = scripts.get_current_head()
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current == head:
             return
+        if current is not None and current not in {s.revision for s in scripts.walk_revisions()}:
+            raise DatabaseError(
+                f"database {shown(str(engine.url))}: its schema is at revision {current}, newer than this harness "
+                f"knows (up to {head}); update the harness on this bench (benches sharing a database move together)"
+            )
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})

@@ -145,6 +145,10 @@ def test_five_rejected_on_tightened_discontinue_inspection(engine: Engine) -> No
     text = "\n".join(report_lines(r))
     assert "registered after the supplier's corrective action: new sensor supplier, firmware 2.1" in text
     assert decide_lot(engine, "T7").discontinued  # the lot before the action stays undecided
+    lot_of(engine, "T9", 0, 3, product="t", corrective_action="a second note")
+    assert "a second note (no effect: inspection was not discontinued)" in "\n".join(
+        report_lines(decide_lot(engine, "T9"))
+    )
 
 
 def test_open_lot_retests_and_units_beyond_the_sample(engine: Engine) -> None:
@@ -198,6 +202,11 @@ def test_register_lot_checks_its_plan(engine: Engine) -> None:
     assert register_lot(engine, LotInfo("X", "", 1200, "1.0", "II")) == "unchanged"
     with pytest.raises(LotError, match="lot X is already registered as size 1200, AQL 1.0, level II"):
         register_lot(engine, LotInfo("X", "", 1300, "1.0", "II"))
+    with pytest.raises(LotError, match=r"registered as size 1200, AQL 1.0, level II$"):  # it differs by its note
+        register_lot(engine, LotInfo("X", "", 1200, "1.0", "II", corrective_action="new firmware"))
+    register_lot(engine, LotInfo("X2", "", 1200, "1.0", "II", False, True, "new firmware"))
+    with pytest.raises(LotError, match="irregular production, reduced inspection approved, after corrective action"):
+        register_lot(engine, LotInfo("X2", "", 1200, "1.0", "II"))
     with pytest.raises(LotError, match="AQL 1.1 is not one of the standard's values"):
         register_lot(engine, LotInfo("Y", "", 1200, "1.1", "II"))
     with pytest.raises(LotError, match="lot Z is not registered"):
@@ -264,3 +273,19 @@ def test_a_database_of_the_first_schema_is_upgraded_with_its_lots(db_url: str) -
     engine = connect(db_url)
     assert "corrective_action" in {c["name"] for c in inspect(engine).get_columns("lot")}
     assert register_lot(engine, LotInfo("OLD-1", "p", 8, "6.5", "II")) == "unchanged"
+
+
+def test_a_database_newer_than_the_harness_is_one_line(db_url: str) -> None:
+    """A bench whose harness is older than the shared database's schema says so, and changes nothing."""
+    from sqlalchemy import text
+
+    from harness.fleet.db.store import DatabaseError
+
+    engine = connect(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    with pytest.raises(
+        DatabaseError, match=r"schema is at revision 0099, newer than this harness knows \(up to 0002\)"
+    ):
+        connect(db_url)
