@@ -19,10 +19,10 @@ import yaml
 
 from harness.core.paths import RIGS_DIR
 from harness.execution.runner import run_scenario
+from harness.plan.takes import preroll_take
 from harness.rig.factory import open_rig
 from harness.rig.kinds import load_rig_spec
 from harness.scene.presentation import COMPOSITOR_S
-from tests.harness.emulator.test_display_drops import preroll_take
 
 SEEDS = (3, 11)
 
@@ -56,7 +56,11 @@ def test_present_time_error_is_inside_the_stated_uncertainty(source: str, tmp_pa
             truth = rig.emulator.scene.presentation
             assert truth is not None
             start = rig.clock.now()
-            result = run_scenario(preroll_take(3.0 + seed / 10), rig, tmp_path / f"ev{seed}")
+            result = run_scenario(
+                preroll_take(f"coverage-take-{seed}", "Present-time coverage take", 3.0 + seed / 10),
+                rig,
+                tmp_path / f"ev{seed}",
+            )
             (event,) = rig.emulator.camera.events
             m = next(m for m in result.measurements if m.quantity == "preroll_s")
             assert m.value is not None and m.uncertainty is not None and event.first_frame_t is not None
